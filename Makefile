@@ -1,0 +1,82 @@
+# Jisr — the newcomer needs two commands: `make run` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 5000
+export PORT
+
+.PHONY: run test lint format i18n i18n-check bench lock compose-check clean install install-dev
+
+$(BIN)/python:
+	@command -v $(PYTHON) >/dev/null || { echo "jisr: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-run: requirements.lock | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -r requirements.lock
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.lock $(VENV)/.installed-run
+	$(BIN)/python -m pip install --quiet -r requirements-dev.lock
+	touch $@
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+PO_FILES := $(wildcard crm/translations/*/LC_MESSAGES/messages.po)
+MO_FILES := $(PO_FILES:.po=.mo)
+
+crm/translations/%/LC_MESSAGES/messages.mo: crm/translations/%/LC_MESSAGES/messages.po $(VENV)/.installed-run
+	$(BIN)/pybabel compile -i $< -o $@
+
+install: $(VENV)/.installed-run node_modules/.package-lock.json $(MO_FILES)
+
+install-dev: install $(VENV)/.installed-dev
+
+## Start web + worker + beat on http://127.0.0.1:$(PORT) (embedded SQLite unless DATABASE_URL etc. are set).
+run: install
+	$(BIN)/python -m crm.devserver
+
+## Install what the tests need and run the whole suite (PostgreSQL/Redis suites too when DATABASE_URL/REDIS_URL are set).
+test: install-dev
+	$(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
+
+lint: install-dev
+	$(BIN)/ruff check crm workers tests migrations/env.py
+	$(BIN)/ruff format --check crm workers tests migrations/env.py
+	$(BIN)/mypy
+
+format: install-dev
+	$(BIN)/ruff check --fix crm workers tests
+	$(BIN)/ruff format crm workers tests
+
+## Extract strings and merge them into the Arabic and French catalogues.
+i18n: install
+	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
+		--project Jisr --copyright-holder Jisr -o crm/translations/messages.pot .
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-location \
+		--ignore-obsolete --width 100
+	$(BIN)/pybabel compile -d crm/translations --statistics
+
+## Validate docker-compose.yml with the real Compose binary.
+compose-check: install-dev
+	$$($(BIN)/python -c "import compose, os; print(os.path.join(os.path.dirname(compose.__file__), 'docker-compose'))") \
+		-f docker-compose.yml --env-file .env.example config -q
+
+## Re-pin every dependency (after editing pyproject.toml): requirements.lock and requirements-dev.lock.
+READ_DEPS = import sys, tomllib; p = tomllib.load(open("pyproject.toml", "rb"))["project"]; \
+	print("\n".join(p["dependencies"] if sys.argv[1] == "run" else p["optional-dependencies"]["dev"]))
+lock: $(BIN)/python
+	rm -rf .lockenv && $(PYTHON) -m venv .lockenv && .lockenv/bin/pip install --quiet --upgrade pip
+	.lockenv/bin/python -c '$(READ_DEPS)' run > .lockenv/run.txt
+	.lockenv/bin/python -c '$(READ_DEPS)' dev > .lockenv/dev.txt
+	.lockenv/bin/pip install --quiet -r .lockenv/run.txt
+	.lockenv/bin/pip freeze | sort > requirements.lock
+	.lockenv/bin/pip install --quiet -r .lockenv/dev.txt
+	{ echo "-c requirements.lock"; .lockenv/bin/pip freeze | sort | grep -vxFf requirements.lock; } > requirements-dev.lock
+	rm -rf .lockenv
+
+clean:
+	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache $(MO_FILES)

@@ -1,0 +1,58 @@
+"""Login sessions and role checks."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import wraps
+from typing import Any, TypeVar
+
+from flask import Flask, abort, g
+from flask_login import LoginManager, current_user
+
+from crm.accounts.models import Role, User
+from crm.core.db import db
+from crm.core.i18n import lazy_gettext as _l
+
+login_manager = LoginManager()
+login_manager.login_view = "accounts.login"
+login_manager.login_message = _l("Please log in to see this page.")  # type: ignore[assignment]
+login_manager.login_message_category = "info"
+login_manager.session_protection = "strong"
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@login_manager.user_loader
+def _load_user(user_id: str) -> User | None:
+    if not user_id.isdigit():
+        return None
+    user = db.session.get(User, int(user_id))
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def _remember_user() -> None:
+    """Expose the user to the locale / time-zone selectors (which must not load it)."""
+    user = current_user._get_current_object() if current_user else None  # type: ignore[attr-defined]
+    g.jisr_user = user if isinstance(user, User) else None
+
+
+def role_required(*roles: Role) -> Callable[[F], F]:
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapped(*args: Any, **kwargs: Any) -> Any:
+            if not current_user.is_authenticated:
+                return login_manager.unauthorized()
+            if current_user.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped  # type: ignore[return-value]
+
+    return decorator
+
+
+def init_app(app: Flask) -> None:
+    login_manager.init_app(app)
+    app.before_request(_remember_user)

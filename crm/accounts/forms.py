@@ -1,0 +1,22 @@
+"""Forms for logging in and for a user's own preferences."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, Length, NumberRange
+
+from crm.core.i18n import LANGUAGE_NAMES
+from crm.core.i18n import lazy_gettext as _l
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=1024)])
+
+
+class PreferencesForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
+    reminder_send_hour = IntegerField(_l("Reminder hour"), validators=[DataRequired(), NumberRange(min=7, max=20)])

@@ -1,0 +1,116 @@
+"""Writes to user accounts; each records its event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from crm.accounts.models import Language, Role, User
+from crm.core.errors import ValidationError
+from crm.core.events import changes_of, record_event
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.security import hash_password, password_problem
+from crm.core.time import utcnow
+from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
+
+
+def find_user_by_email(session: Session, email: str) -> User | None:
+    return session.exec(select(User).where(func.lower(User.email) == email.strip().lower())).first()
+
+
+def create_user(
+    session: Session,
+    *,
+    email: str,
+    password: str,
+    role: Role | str = Role.OFFICER,
+    name: str = "",
+    language: Language | str = Language.FR,
+    timezone: str = "Africa/Casablanca",
+    actor: User | None = None,
+) -> User:
+    clean = clean_email(email)
+    assert clean is not None
+    if find_user_by_email(session, clean):
+        raise ValidationError.single("email", _l("A user with this email already exists."))
+    problem = password_problem(password, clean)
+    if problem:
+        raise ValidationError.single("password", problem)
+    user = User(
+        email=clean,
+        name=clean_text(name, "name", max_length=200, required=False),
+        password_hash=hash_password(password),
+        role=clean_enum(Role, role, "role"),
+        language=Language(clean_language(language)),
+        timezone=clean_zone(timezone),
+    )
+    session.add(user)
+    record_event(
+        session,
+        "user.created",
+        user,
+        actor=actor,
+        payload={"email": user.email, "role": user.role, "language": user.language},
+    )
+    return user
+
+
+def update_user_preferences(
+    session: Session,
+    user: User,
+    *,
+    actor: User | None = None,
+    name: str | None = None,
+    language: Language | str | None = None,
+    timezone: str | None = None,
+    reminder_send_hour: int | None = None,
+) -> dict[str, list[Any]]:
+    fields: dict[str, Any] = {}
+    if name is not None:
+        fields["name"] = clean_text(name, "name", max_length=200, required=False)
+    if language is not None:
+        fields["language"] = Language(clean_language(language))
+    if timezone is not None:
+        fields["timezone"] = clean_zone(timezone)
+    if reminder_send_hour is not None:
+        if not 7 <= reminder_send_hour <= 20:
+            raise ValidationError.single("reminder_send_hour", _l("Choose an hour between 07:00 and 20:00."))
+        fields["reminder_send_hour"] = reminder_send_hour
+    changes = changes_of(user, fields)
+    if changes:
+        record_event(session, "user.preferences_changed", user, actor=actor or user, payload={"changes": changes})
+    return changes
+
+
+def set_user_role(session: Session, user: User, role: Role | str, *, actor: User | None) -> None:
+    changes = changes_of(user, {"role": clean_enum(Role, role, "role")})
+    if changes:
+        record_event(session, "user.role_changed", user, actor=actor, payload={"changes": changes})
+
+
+def set_user_password(session: Session, user: User, password: str, *, actor: User | None) -> None:
+    problem = password_problem(password, user.email)
+    if problem:
+        raise ValidationError.single("password", problem)
+    user.password_hash = hash_password(password)
+    record_event(session, "user.password_changed", user, actor=actor)
+
+
+def deactivate_user(session: Session, user: User, *, actor: User | None) -> None:
+    if actor is not None and actor.id == user.id:
+        raise ValidationError.single("user", _l("You cannot deactivate your own account."))
+    if user.is_active:
+        user.is_active = False
+        record_event(session, "user.deactivated", user, actor=actor)
+
+
+def reactivate_user(session: Session, user: User, *, actor: User | None) -> None:
+    if not user.is_active:
+        user.is_active = True
+        record_event(session, "user.reactivated", user, actor=actor)
+
+
+def record_login(session: Session, user: User) -> None:
+    user.last_login_at = utcnow()
+    record_event(session, "user.logged_in", user, actor=user)

@@ -1,0 +1,104 @@
+"""``flask --app wsgi crm …``: demo data, users, checks."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import click
+from flask.cli import AppGroup
+from flask_babel import force_locale
+
+from crm.accounts.models import Language, Role
+from crm.core.db import db
+from crm.core.errors import ValidationError
+from crm.core.i18n import LANGUAGES
+
+crm_cli = AppGroup("crm", help="Jisr administration commands.")
+users_cli = AppGroup("users", help="Manage user accounts.")
+crm_cli.add_command(users_cli)
+
+
+def cli_language() -> str:
+    """The terminal's language when Jisr speaks it (``LANG=fr_MA.UTF-8``), else English."""
+    language = (os.environ.get("LC_ALL") or os.environ.get("LANG") or "en")[:2]
+    return language if language in LANGUAGES else "en"
+
+
+def _fail(message: str) -> None:
+    click.echo(f"Error: {message}", err=True)
+    sys.exit(1)
+
+
+def _fail_validation(exc: ValidationError) -> None:
+    with force_locale(cli_language()):
+        _fail("; ".join(f"{field}: {message}" for field, message in exc.errors.items()))
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--role", type=click.Choice([r.value for r in Role]), required=True)
+@click.option("--name", default="")
+@click.option("--language", type=click.Choice([lang.value for lang in Language]), default="fr")
+@click.option("--timezone", "zone", default="Africa/Casablanca", show_default=True)
+@click.option("--password-stdin", is_flag=True, help="Read the password from standard input.")
+def create_user_command(email: str, role: str, name: str, language: str, zone: str, password_stdin: bool) -> None:
+    """Create a user account (the first admin of a new install starts here)."""
+    from crm.accounts.operations import create_user
+
+    if not password_stdin:
+        _fail("give the password on standard input with --password-stdin")
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        with db.transaction() as session:
+            user = create_user(
+                session, email=email, password=password, role=role, name=name, language=language, timezone=zone
+            )
+    except ValidationError as exc:
+        _fail_validation(exc)
+    click.echo(f"Created {user.role.value} {user.email} (id {user.id}).")
+
+
+@users_cli.command("list")
+def list_users_command() -> None:
+    """List user accounts."""
+    from sqlmodel import col, select
+
+    from crm.accounts.models import User
+
+    for user in db.session.exec(select(User).order_by(col(User.id))):
+        state = "active" if user.is_active else "inactive"
+        click.echo(f"{user.id}\t{user.email}\t{user.role.value}\t{user.language.value}\t{user.timezone}\t{state}")
+
+
+@crm_cli.command("demo")
+def demo_command() -> None:
+    """Load the February 2024 trade mission (running it again changes nothing)."""
+    from crm.demo import load_demo
+
+    with db.transaction() as session:
+        report = load_demo(session)
+    click.echo(report.summary())
+
+
+@crm_cli.command("check")
+def check_command() -> None:
+    """Check the database connection and the time-zone data."""
+    from sqlalchemy import text
+
+    from crm.core.time import check_tzdata
+
+    check_tzdata()
+    db.session.execute(text("SELECT 1"))
+    click.echo("ok: database reachable, time-zone data current")
+
+
+@crm_cli.command("migrate")
+def migrate_command() -> None:
+    """Bring the database schema up to date (alembic upgrade head)."""
+    from flask import current_app
+
+    from crm.core.migrate import upgrade
+
+    upgrade(current_app.config["DATABASE_URL"])
+    click.echo("ok: database schema is up to date")

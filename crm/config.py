@@ -1,0 +1,207 @@
+"""Settings from the environment.
+
+Two modes share one code path: with no server settings Jisr runs embedded (SQLite
+under ``instance/``, Celery over SQLite, mail kept locally); setting ``DATABASE_URL``,
+``REDIS_URL`` and ``MAIL_URL`` switches each part to its production server.  A bad
+value stops the program at start with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote, urlsplit
+
+from crm.core.time import is_valid_zone
+
+LANGUAGES = ("ar", "fr", "en")
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+class ConfigError(Exception):
+    """A setting is missing or malformed; the message names the variable."""
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    """Where outgoing mail goes: an SMTP server, or the local outbox folder."""
+
+    scheme: str  # "smtp", "smtps" or "local"
+    host: str = ""
+    port: int = 0
+    username: str | None = None
+    password: str | None = None
+    starttls: bool = False
+
+    @property
+    def is_local(self) -> bool:
+        return self.scheme == "local"
+
+
+@dataclass(frozen=True)
+class Settings:
+    instance_path: Path
+    database_url: str
+    broker_url: str
+    result_backend: str
+    redis_url: str | None
+    mail: MailSettings
+    mail_from: str
+    secret_key: str
+    base_url: str
+    default_language: str
+    default_timezone: str
+    rate_limit_storage: str
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def embedded(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    def flask_config(self) -> dict[str, Any]:
+        return {
+            "SECRET_KEY": self.secret_key,
+            "DATABASE_URL": self.database_url,
+            "BROKER_URL": self.broker_url,
+            "RESULT_BACKEND": self.result_backend,
+            "REDIS_URL": self.redis_url,
+            "MAIL": self.mail,
+            "MAIL_FROM": self.mail_from,
+            "BASE_URL": self.base_url,
+            "BABEL_DEFAULT_LOCALE": self.default_language,
+            "BABEL_DEFAULT_TIMEZONE": "UTC",
+            "DEFAULT_TIMEZONE": self.default_timezone,
+            "RATELIMIT_STORAGE_URI": self.rate_limit_storage,
+            "SESSION_COOKIE_HTTPONLY": True,
+            "SESSION_COOKIE_SAMESITE": "Lax",
+            "SESSION_COOKIE_SECURE": self.base_url.startswith("https://"),
+            "REMEMBER_COOKIE_SAMESITE": "Lax",
+            "REMEMBER_COOKIE_SECURE": self.base_url.startswith("https://"),
+            "MAX_CONTENT_LENGTH": 16 * 1024 * 1024,
+            **self.extra,
+        }
+
+
+def normalise_database_url(value: str, variable: str = "DATABASE_URL") -> str:
+    """Accept ``postgresql://`` and ``sqlite:///`` URLs; PostgreSQL goes through psycopg 3."""
+    parts = urlsplit(value)
+    scheme = parts.scheme.lower()
+    if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
+        if not parts.hostname and not parts.path.strip("/"):
+            raise ConfigError(f"{variable}: a PostgreSQL URL needs a host or a database name")
+        rest = value.split("://", 1)[1]
+        return f"postgresql+psycopg://{rest}"
+    if scheme == "sqlite":
+        if not value.startswith("sqlite:///"):
+            raise ConfigError(f"{variable}: a SQLite URL looks like sqlite:///path/to/file.sqlite")
+        return value
+    raise ConfigError(f"{variable}: expected postgresql://user@host:port/dbname or sqlite:///path, got {value!r}")
+
+
+def parse_redis_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ConfigError(f"REDIS_URL: expected redis://host:port/db, got {value!r}")
+    try:
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"REDIS_URL: malformed port in {value!r}") from exc
+    return value
+
+
+def parse_mail_url(value: str) -> MailSettings:
+    """``smtp://user:pass@host:port`` (STARTTLS with ``?starttls=1``) or ``smtps://…``."""
+    parts = urlsplit(value)
+    if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
+        raise ConfigError(
+            f"MAIL_URL: expected smtp://user:pass@host:port or smtps://user:pass@host:port, got {value!r}"
+        )
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError as exc:
+        raise ConfigError("MAIL_URL: the port is not a number between 1 and 65535") from exc
+    return MailSettings(
+        scheme=parts.scheme,
+        host=parts.hostname,
+        port=port,
+        username=unquote(parts.username) if parts.username else None,
+        password=unquote(parts.password) if parts.password else None,
+        starttls="starttls=1" in parts.query or "starttls=true" in parts.query,
+    )
+
+
+def _secret_key(env: Mapping[str, str], instance_path: Path) -> str:
+    key = env.get("SECRET_KEY")
+    if key is not None:
+        if len(key) < 32:
+            raise ConfigError("SECRET_KEY: must be at least 32 characters long")
+        return key
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """Read and check every setting; raise :class:`ConfigError` on the first bad one."""
+    env = os.environ if env is None else env
+    instance_path = Path(env.get("JISR_INSTANCE_PATH") or PROJECT_ROOT / "instance").resolve()
+
+    raw_db = env.get("DATABASE_URL")
+    if raw_db is not None and not raw_db.strip():
+        raise ConfigError("DATABASE_URL: is set but empty; unset it to use the embedded SQLite database")
+    database_url = normalise_database_url(raw_db.strip()) if raw_db else f"sqlite:///{instance_path / 'jisr.sqlite'}"
+
+    raw_redis = env.get("REDIS_URL")
+    if raw_redis is not None and not raw_redis.strip():
+        raise ConfigError("REDIS_URL: is set but empty; unset it to use the embedded broker")
+    redis_url = parse_redis_url(raw_redis.strip()) if raw_redis else None
+    if redis_url:
+        broker_url, result_backend = redis_url, redis_url
+    else:
+        broker_url = f"sqla+sqlite:///{instance_path / 'broker.sqlite'}"
+        result_backend = f"db+sqlite:///{instance_path / 'celery-results.sqlite'}"
+
+    raw_mail = env.get("MAIL_URL")
+    mail = parse_mail_url(raw_mail.strip()) if raw_mail else MailSettings(scheme="local")
+
+    language = env.get("DEFAULT_LANGUAGE", "fr")
+    if language not in LANGUAGES:
+        raise ConfigError(f"DEFAULT_LANGUAGE: must be one of {', '.join(LANGUAGES)}, got {language!r}")
+    zone = env.get("DEFAULT_TIMEZONE", "Africa/Casablanca")
+    if not is_valid_zone(zone):
+        raise ConfigError(f"DEFAULT_TIMEZONE: {zone!r} is not an IANA time zone")
+
+    port = env.get("PORT", "5000")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"PORT: must be a number between 1 and 65535, got {port!r}")
+    base_url = env.get("BASE_URL", f"http://127.0.0.1:{port}").rstrip("/")
+    if not base_url.startswith(("http://", "https://")):
+        raise ConfigError(f"BASE_URL: must start with http:// or https://, got {base_url!r}")
+
+    mail_from = env.get("MAIL_FROM", "Jisr <jisr@localhost>")
+    if "@" not in mail_from or "\n" in mail_from or "\r" in mail_from:
+        raise ConfigError(f"MAIL_FROM: not an email address: {mail_from!r}")
+
+    return Settings(
+        instance_path=instance_path,
+        database_url=database_url,
+        broker_url=broker_url,
+        result_backend=result_backend,
+        redis_url=redis_url,
+        mail=mail,
+        mail_from=mail_from,
+        secret_key=_secret_key(env, instance_path),
+        base_url=base_url,
+        default_language=language,
+        default_timezone=zone,
+        rate_limit_storage=redis_url or "memory://",
+    )

@@ -1,0 +1,1 @@
+"""Plumbing shared by every feature package: database, events, time, i18n, mail, security."""

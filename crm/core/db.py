@@ -1,0 +1,141 @@
+"""Database plumbing: the engine, the per-app-context session and shared column types."""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+from flask import Flask, g, has_app_context
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import sessionmaker
+from sqlmodel import Session, SQLModel
+
+from crm.core.time import ensure_utc
+
+if TYPE_CHECKING:
+    from sqlalchemy.engine.interfaces import Dialect
+
+# Constraint names that are the same on SQLite and PostgreSQL, so migrations agree.
+SQLModel.metadata.naming_convention = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(sa.types.TypeDecorator[datetime]):
+    """A timezone-aware UTC instant on every backend (SQLite returns naive values)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        value = ensure_utc(value)
+        if dialect.name == "sqlite":
+            return value.replace(tzinfo=None)
+        return value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            from datetime import UTC
+
+            return value.replace(tzinfo=UTC)
+        return ensure_utc(value)
+
+
+def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
+    """Enums stored as their string values (no native PostgreSQL type to migrate)."""
+    return sa.Enum(
+        enum_cls,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [m.value for m in members],
+        validate_strings=True,
+    )
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    cursor.close()
+
+
+def make_engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 15})
+        sa.event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Database:
+    """One engine per app; one session per app context (a request or a task)."""
+
+    def __init__(self) -> None:
+        self._engines: dict[int, Engine] = {}
+
+    def init_app(self, app: Flask) -> None:
+        engine = make_engine(app.config["DATABASE_URL"])
+        app.extensions["jisr.db"] = (engine, sessionmaker(engine, class_=Session, expire_on_commit=False))
+        app.teardown_appcontext(self._remove_session)
+
+    @property
+    def engine(self) -> Engine:
+        from flask import current_app
+
+        engine: Engine = current_app.extensions["jisr.db"][0]
+        return engine
+
+    @property
+    def session(self) -> Session:
+        if not has_app_context():
+            raise RuntimeError("the database session needs an app context")
+        session: Session | None = g.get("_jisr_session")
+        if session is None:
+            from flask import current_app
+
+            factory = current_app.extensions["jisr.db"][1]
+            session = factory()
+            g._jisr_session = session
+        return session
+
+    @staticmethod
+    def _remove_session(_exc: BaseException | None = None) -> None:
+        session: Session | None = g.pop("_jisr_session", None)
+        if session is not None:
+            session.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """Commit on success, roll back on error: for CLI commands and tasks."""
+        session = self.session
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+
+
+db = Database()
+
+
+def pk(row: Any) -> int:
+    """The primary key of a flushed row (typed ``int``, not ``int | None``)."""
+    value = row.id
+    if value is None:
+        raise RuntimeError(f"{type(row).__name__} has no id yet: flush the session first")
+    return int(value)

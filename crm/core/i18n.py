@@ -1,0 +1,86 @@
+"""Languages: Arabic (right-to-left), French and English, all first-class.
+
+The locale is chosen from the logged-in user, then the ``lang`` cookie, then the
+browser's Accept-Language, then the configured default.  Selectors check for a request
+context, so work done in a task (inside ``force_locale``) is never silently rendered in
+the default language.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, current_app, g, has_request_context, request
+from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+
+LANGUAGES = ("ar", "fr", "en")
+RTL_LANGUAGES = frozenset({"ar"})
+# Babel formats numbers and dates with these regional locales.
+FORMAT_LOCALES = {"ar": "ar_MA", "fr": "fr_MA", "en": "en_US"}
+LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+
+babel = Babel()
+
+__all__ = [
+    "LANGUAGES",
+    "babel",
+    "current_language",
+    "gettext",
+    "lazy_gettext",
+    "ngettext",
+    "pick_name",
+    "text_direction",
+]
+
+
+def select_locale() -> str:
+    if not has_request_context():
+        return str(current_app.config.get("BABEL_DEFAULT_LOCALE", "fr"))
+    user = g.get("jisr_user")
+    if user is not None and getattr(user, "language", None):
+        return str(user.language)
+    cookie = request.cookies.get("lang")
+    if cookie in LANGUAGES:
+        return cookie
+    best = request.accept_languages.best_match(LANGUAGES)
+    return best or str(current_app.config.get("BABEL_DEFAULT_LOCALE", "fr"))
+
+
+def select_timezone() -> str:
+    if has_request_context():
+        user = g.get("jisr_user")
+        if user is not None and getattr(user, "timezone", None):
+            return str(user.timezone)
+    return str(current_app.config.get("DEFAULT_TIMEZONE", "Africa/Casablanca"))
+
+
+def current_language() -> str:
+    locale = get_locale()
+    language = locale.language if locale is not None else "fr"
+    return language if language in LANGUAGES else "fr"
+
+
+def text_direction(language: str | None = None) -> str:
+    return "rtl" if (language or current_language()) in RTL_LANGUAGES else "ltr"
+
+
+def pick_name(obj: Any, language: str | None = None) -> str:
+    """The object's ``name_<language>``, falling back to the other languages."""
+    language = language or current_language()
+    order = [language] + [lang for lang in ("fr", "en", "ar") if lang != language]
+    for lang in order:
+        value = getattr(obj, f"name_{lang}", None)
+        if value:
+            return str(value)
+    return ""
+
+
+def init_app(app: Flask) -> None:
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    app.jinja_env.globals.update(
+        text_direction=text_direction,
+        current_language=current_language,
+        LANGUAGES=LANGUAGES,
+        LANGUAGE_NAMES=LANGUAGE_NAMES,
+        pick_name=pick_name,
+    )

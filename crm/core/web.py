@@ -1,0 +1,105 @@
+"""Web plumbing: locally served front-end packages, template helpers, error pages."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from babel.numbers import format_currency, format_decimal
+from flask import Flask, Response, abort, render_template, request, send_from_directory
+from flask_babel import format_datetime
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException
+
+from crm.config import PROJECT_ROOT
+from crm.core.i18n import FORMAT_LOCALES, current_language
+from crm.core.i18n import lazy_gettext as _l
+
+NODE_MODULES = PROJECT_ROOT / "node_modules"
+# The only files of node_modules served, by package: (folder inside the package, suffixes).
+VENDOR = {
+    "bootstrap": ("dist", (".css", ".js", ".map")),
+    "bootstrap-icons": ("font", (".css", ".woff", ".woff2")),
+    "htmx.org": ("dist", (".js",)),
+    "chart.js": ("dist", (".js", ".umd.js")),
+}
+
+
+def vendor(package: str, filename: str) -> Response:
+    if package not in VENDOR:
+        abort(404)
+    folder, suffixes = VENDOR[package]
+    if not filename.endswith(suffixes):
+        abort(404)
+    root = NODE_MODULES / package / folder
+    response = send_from_directory(root, filename, max_age=86400)
+    return response
+
+
+def format_money(amount: Decimal | None, currency: Any) -> str:
+    if amount is None:
+        return "—"
+    code = getattr(currency, "value", currency) or "MAD"
+    return str(format_currency(amount, code, locale=FORMAT_LOCALES[current_language()]))
+
+
+def format_number(value: int | float | Decimal) -> str:
+    return str(format_decimal(value, locale=FORMAT_LOCALES[current_language()]))
+
+
+def format_when(value: datetime | None, fmt: str = "medium") -> str:
+    """An instant in the viewer's time zone and language."""
+    if value is None:
+        return "—"
+    return str(format_datetime(value, fmt))
+
+
+ERROR_TITLES = {
+    400: _l("Bad request"),
+    403: _l("Access denied"),
+    404: _l("Page not found"),
+    405: _l("Method not allowed"),
+    413: _l("The file is too large"),
+    429: _l("Too many attempts"),
+    500: _l("Something went wrong"),
+}
+ERROR_TEXTS = {
+    400: _l("The request could not be understood. Check what you entered and try again."),
+    403: _l("You do not have access to this page."),
+    404: _l("There is nothing at this address."),
+    405: _l("This action is not available here."),
+    413: _l("The file is too large."),
+    429: _l("Too many attempts. Wait a minute and try again."),
+    500: _l("The error has been logged. Try again in a moment."),
+}
+
+
+def _error_page(code: int, text: Any = None) -> tuple[str, int]:
+    title = ERROR_TITLES.get(code, ERROR_TITLES[500])
+    return render_template("error.html", code=code, title=title, text=text or ERROR_TEXTS.get(code, "")), code
+
+
+def init_app(app: Flask) -> None:
+    app.add_url_rule("/vendor/<package>/<path:filename>", "vendor", vendor)
+    app.jinja_env.filters.update(money=format_money, number=format_number, when=format_when)
+
+    @app.errorhandler(CSRFError)
+    def _csrf(_exc: CSRFError) -> tuple[str, int]:
+        return _error_page(400, _l("The form has expired. Reload the page and try again."))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Any:
+        if request.path.startswith("/vendor/"):
+            return exc
+        return _error_page(exc.code or 500)
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception) -> tuple[str, int]:
+        app.logger.exception("unhandled error on %s", request.path)
+        return _error_page(500)
+
+
+def node_modules_ready() -> bool:
+    return Path(NODE_MODULES / "bootstrap" / "dist" / "css" / "bootstrap.min.css").exists()

@@ -1,0 +1,1 @@
+"""Periodic partnership digests for stakeholders, inside or outside the app."""

@@ -1,0 +1,50 @@
+"""A subscription: who receives a digest, how often, in which language, about what."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from crm.accounts.models import Language
+from crm.core.db import UTCDateTime, enum_column
+from crm.core.events import Audited
+from crm.core.time import utcnow
+
+
+class Cadence(enum.StrEnum):
+    DAILY = "daily"
+    WEEKLY = "weekly"
+    MONTHLY = "monthly"
+
+
+class Subscription(Audited, SQLModel, table=True):
+    __tablename__ = "subscription"
+    __table_args__ = (
+        sa.CheckConstraint("send_hour >= 0 AND send_hour <= 23", name="send_hour_range"),
+        sa.CheckConstraint("weekday >= 0 AND weekday <= 6", name="weekday_range"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    # A user of the app, or an external stakeholder (optionally linked to a contact).
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True, ondelete="SET NULL")
+    name: str = Field(max_length=200)
+    email: str = Field(max_length=254, index=True)
+    language: Language = Field(default=Language.FR, sa_type=enum_column(Language, 2))
+    timezone: str = Field(default="Africa/Casablanca", max_length=64)
+    cadence: Cadence = Field(default=Cadence.WEEKLY, sa_type=enum_column(Cadence, 16))
+    weekday: int = Field(default=0)  # Monday = 0, for weekly digests
+    send_hour: int = Field(default=8)
+    # {"ma_organisation_ids": [...], "us_organisation_ids": [...], "sector_ids": [...],
+    #  "partnership_types": [...], "owner_ids": [...], "mission_ids": [...]}
+    filters: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    include_confidential: bool = Field(default=False)
+    send_when_empty: bool = Field(default=False)
+    is_active: bool = Field(default=True)
+    created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    unsubscribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,110 @@
+"""Writes to digest subscriptions; each records its event."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlmodel import Session
+
+from crm.accounts.models import Language, User
+from crm.core.errors import ValidationError
+from crm.core.events import record_event
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.time import utcnow
+from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
+from crm.digests.models import Cadence, Subscription
+from crm.organisations.models import Contact
+
+FILTER_KEYS = frozenset(
+    {"ma_organisation_ids", "us_organisation_ids", "sector_ids", "partnership_types", "owner_ids", "mission_ids"}
+)
+
+
+def _clean_filters(filters: dict[str, Any]) -> dict[str, list[Any]]:
+    unknown = set(filters) - FILTER_KEYS
+    if unknown:
+        raise ValidationError.single("filters", _l("Unknown filter: %(name)s", name=sorted(unknown)[0]))
+    clean: dict[str, list[Any]] = {}
+    for key, values in filters.items():
+        if not isinstance(values, (list, tuple)):
+            raise ValidationError.single("filters", _l("A filter is a list of values."))
+        if values:
+            clean[key] = sorted(set(values))
+    return clean
+
+
+def create_subscription(
+    session: Session,
+    *,
+    name: str,
+    email: str | None = None,
+    user_id: int | None = None,
+    contact_id: int | None = None,
+    language: Language | str | None = None,
+    timezone: str | None = None,
+    cadence: Cadence | str = Cadence.WEEKLY,
+    weekday: int = 0,
+    send_hour: int = 8,
+    filters: dict[str, Any] | None = None,
+    include_confidential: bool = False,
+    send_when_empty: bool = False,
+    actor: User | None = None,
+) -> Subscription:
+    """Subscribe a user, a contact or any email address to a digest."""
+    user = session.get(User, user_id) if user_id else None
+    contact = session.get(Contact, contact_id) if contact_id else None
+    if user_id and user is None:
+        raise ValidationError.single("user_id", _l("Unknown user."))
+    if contact_id and contact is None:
+        raise ValidationError.single("contact_id", _l("Unknown contact."))
+    source: Any = user or contact
+    address = clean_email(email or getattr(source, "email", None))
+    if not 0 <= weekday <= 6:
+        raise ValidationError.single("weekday", _l("Not a valid choice."))
+    if not 0 <= send_hour <= 23:
+        raise ValidationError.single("send_hour", _l("Choose an hour between 00:00 and 23:00."))
+    if include_confidential and user is None:
+        # Confidential leads reach only app users allowed to see them (checked again at send).
+        raise ValidationError.single(
+            "include_confidential", _l("Confidential leads can only be sent to users of the app.")
+        )
+    subscription = Subscription(
+        user_id=user.id if user else None,
+        contact_id=contact.id if contact else None,
+        name=clean_text(
+            name or getattr(source, "name", "") or getattr(source, "display_name", ""), "name", max_length=200
+        ),
+        email=address or "",
+        language=Language(clean_language(language or getattr(source, "language", "fr"))),
+        timezone=clean_zone(timezone or getattr(source, "timezone", "Africa/Casablanca")),
+        cadence=clean_enum(Cadence, cadence, "cadence"),
+        weekday=weekday,
+        send_hour=send_hour,
+        filters=_clean_filters(filters or {}),
+        include_confidential=include_confidential,
+        send_when_empty=send_when_empty,
+        created_by_id=getattr(actor, "id", None),
+    )
+    session.add(subscription)
+    record_event(
+        session,
+        "subscription.created",
+        subscription,
+        actor=actor,
+        payload={
+            "email": subscription.email,
+            "language": subscription.language,
+            "cadence": subscription.cadence,
+            "filters": subscription.filters,
+        },
+    )
+    return subscription
+
+
+def unsubscribe(session: Session, subscription: Subscription, *, actor: User | None = None, via: str = "ui") -> bool:
+    if not subscription.is_active:
+        return False
+    subscription.is_active = False
+    subscription.unsubscribed_at = utcnow()
+    record_event(session, "subscription.unsubscribed", subscription, actor=actor, payload={"via": via})
+    return True

@@ -1,0 +1,1 @@
+"""Follow-ups: the dated next steps on leads, which reminders come from."""

@@ -1,0 +1,164 @@
+"""Writes to follow-ups; each records its event.  Rescheduling bumps ``due_version`` so
+the reminder ladder of the old date stops and a new one starts."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.core.db import pk
+from crm.core.errors import ValidationError
+from crm.core.events import record_event
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.time import to_utc, utcnow
+from crm.core.validation import clean_text, clean_zone
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.leads.models import Lead
+from crm.leads.operations import require_editor
+
+
+def _check_owner(session: Session, owner_id: int) -> User:
+    owner = session.get(User, owner_id)
+    if owner is None or not owner.is_active or not owner.can_edit():
+        raise ValidationError.single("owner_id", _l("The owner must be an active officer or admin."))
+    return owner
+
+
+def _check_wall(due_local: datetime) -> None:
+    if due_local.tzinfo is not None:
+        raise ValidationError.single("due_local", _l("Give the wall time and its time zone separately."))
+
+
+def schedule_followup(
+    session: Session,
+    lead: Lead,
+    *,
+    title: str,
+    due_local: datetime,
+    timezone: str,
+    owner_id: int | None = None,
+    actor: User | None = None,
+) -> FollowUp:
+    require_editor(actor)
+    _check_wall(due_local)
+    zone = clean_zone(timezone)
+    owner = _check_owner(session, owner_id or lead.owner_id)
+    followup = FollowUp(
+        lead_id=pk(lead),
+        title=clean_text(title, "title", max_length=300),
+        due_local=due_local,
+        timezone=zone,
+        due_at=to_utc(due_local, zone),
+        owner_id=pk(owner),
+    )
+    session.add(followup)
+    record_event(
+        session,
+        "followup.scheduled",
+        followup,
+        actor=actor,
+        lead_id=pk(lead),
+        payload={
+            "title": followup.title,
+            "due_local": due_local,
+            "timezone": zone,
+            "due_at": followup.due_at,
+            "owner_id": owner.id,
+            "due_version": 1,
+        },
+    )
+    return followup
+
+
+def _require_open(followup: FollowUp) -> None:
+    if followup.status != FollowUpStatus.OPEN:
+        raise ValidationError.single("status", _l("This follow-up is already closed."))
+
+
+def reschedule_followup(
+    session: Session,
+    followup: FollowUp,
+    *,
+    due_local: datetime,
+    timezone: str | None = None,
+    actor: User | None = None,
+) -> bool:
+    require_editor(actor)
+    _require_open(followup)
+    _check_wall(due_local)
+    zone = clean_zone(timezone or followup.timezone)
+    if due_local == followup.due_local and zone == followup.timezone:
+        return False
+    old = {"due_local": followup.due_local, "timezone": followup.timezone, "due_at": followup.due_at}
+    followup.due_local = due_local
+    followup.timezone = zone
+    followup.due_at = to_utc(due_local, zone)
+    followup.due_version += 1
+    followup.updated_at = utcnow()
+    record_event(
+        session,
+        "followup.rescheduled",
+        followup,
+        actor=actor,
+        lead_id=followup.lead_id,
+        payload={
+            "from": old,
+            "to": {"due_local": due_local, "timezone": zone, "due_at": followup.due_at},
+            "due_version": followup.due_version,
+        },
+    )
+    return True
+
+
+def reassign_followup(session: Session, followup: FollowUp, owner_id: int, *, actor: User | None = None) -> bool:
+    require_editor(actor)
+    _require_open(followup)
+    owner = _check_owner(session, owner_id)
+    if owner.id == followup.owner_id:
+        return False
+    old = followup.owner_id
+    followup.owner_id = pk(owner)
+    followup.updated_at = utcnow()
+    record_event(
+        session,
+        "followup.reassigned",
+        followup,
+        actor=actor,
+        lead_id=followup.lead_id,
+        payload={"from": old, "to": owner.id},
+    )
+    return True
+
+
+def complete_followup(session: Session, followup: FollowUp, *, actor: User | None = None) -> None:
+    require_editor(actor)
+    _require_open(followup)
+    now = utcnow()
+    followup.status = FollowUpStatus.DONE
+    followup.completed_at = now
+    followup.updated_at = now
+    record_event(
+        session,
+        "followup.done",
+        followup,
+        actor=actor,
+        lead_id=followup.lead_id,
+        payload={"on_time": now <= followup.due_at},
+    )
+
+
+def cancel_followup(session: Session, followup: FollowUp, *, actor: User | None = None, reason: str = "") -> None:
+    require_editor(actor)
+    _require_open(followup)
+    followup.status = FollowUpStatus.CANCELLED
+    followup.updated_at = utcnow()
+    record_event(
+        session,
+        "followup.cancelled",
+        followup,
+        actor=actor,
+        lead_id=followup.lead_id,
+        payload={"reason": clean_text(reason, "reason", max_length=2000, required=False)},
+    )

@@ -1,0 +1,1 @@
+"""Leads: partnership opportunities between a Moroccan and a US organisation."""

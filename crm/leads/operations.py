@@ -1,0 +1,269 @@
+"""Writes to leads, watchers and activities; each records its event."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.core.db import pk
+from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.events import changes_of, jsonable, record_event
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.text import search_blob
+from crm.core.time import ensure_utc, utcnow
+from crm.core.validation import clean_enum, clean_text
+from crm.leads.models import (
+    Activity,
+    ActivityKind,
+    Currency,
+    Lead,
+    LeadWatcher,
+    PartnershipType,
+    Priority,
+    Stage,
+)
+from crm.missions.models import Meeting, Mission
+from crm.organisations.models import Country, Organisation
+from crm.reference.models import Sector
+
+LEAD_FIELDS = (
+    "title",
+    "description",
+    "ma_organisation_id",
+    "us_organisation_id",
+    "mission_id",
+    "meeting_id",
+    "sector_id",
+    "partnership_type",
+    "owner_id",
+    "priority",
+    "estimated_value",
+    "currency",
+    "confidential",
+)
+
+
+def require_editor(actor: User | None) -> None:
+    """Viewers read; only officers and admins write (``None`` is the system itself)."""
+    if actor is not None and not actor.can_edit():
+        raise PermissionDenied("read-only account")
+
+
+def _clean_value(value: Any) -> Decimal | None:
+    if value in (None, ""):
+        return None
+    try:
+        amount = Decimal(str(value).replace(" ", "").replace("\u202f", "").replace(",", "."))
+    except InvalidOperation:
+        raise ValidationError.single("estimated_value", _l("Enter an amount, e.g. 250000.")) from None
+    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e14"):
+        raise ValidationError.single("estimated_value", _l("Enter an amount, e.g. 250000."))
+    return amount.quantize(Decimal("0.01"))
+
+
+def _clean_lead(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
+    clean: dict[str, Any] = {}
+    if "title" in fields:
+        clean["title"] = clean_text(fields["title"], "title", max_length=300)
+    if "description" in fields:
+        clean["description"] = clean_text(fields["description"], "description", max_length=50000, required=False)
+    for key, country, message in (
+        ("ma_organisation_id", Country.MA, _l("Choose a Moroccan organisation.")),
+        ("us_organisation_id", Country.US, _l("Choose a US organisation.")),
+    ):
+        if key in fields:
+            org = session.get(Organisation, fields[key]) if fields[key] else None
+            if org is None or org.country != country:
+                raise ValidationError.single(key, message)
+            clean[key] = org.id
+    for key, model, message in (
+        ("mission_id", Mission, _l("Unknown mission.")),
+        ("meeting_id", Meeting, _l("Unknown meeting.")),
+        ("sector_id", Sector, _l("Unknown sector.")),
+    ):
+        if key in fields:
+            if fields[key] in (None, ""):
+                clean[key] = None
+            elif session.get(model, fields[key]) is None:
+                raise ValidationError.single(key, message)
+            else:
+                clean[key] = int(fields[key])
+    if "owner_id" in fields:
+        owner = session.get(User, fields["owner_id"]) if fields["owner_id"] else None
+        if owner is None or not owner.is_active or not owner.can_edit():
+            raise ValidationError.single("owner_id", _l("The owner must be an active officer or admin."))
+        clean["owner_id"] = owner.id
+    if "partnership_type" in fields:
+        clean["partnership_type"] = clean_enum(PartnershipType, fields["partnership_type"], "partnership_type")
+    if "priority" in fields:
+        clean["priority"] = clean_enum(Priority, fields["priority"], "priority")
+    if "estimated_value" in fields:
+        clean["estimated_value"] = _clean_value(fields["estimated_value"])
+    if "currency" in fields:
+        clean["currency"] = clean_enum(Currency, fields["currency"], "currency") if fields["currency"] else None
+    if "confidential" in fields:
+        clean["confidential"] = bool(fields["confidential"])
+    return clean
+
+
+def _check_consistency(session: Session, lead: Lead) -> None:
+    if lead.estimated_value is not None and lead.currency is None:
+        raise ValidationError.single("currency", _l("Choose the currency of the value."))
+    if lead.meeting_id is not None:
+        meeting = session.get(Meeting, lead.meeting_id)
+        if meeting is not None and meeting.mission_id is not None:
+            if lead.mission_id is None:
+                lead.mission_id = meeting.mission_id
+            elif lead.mission_id != meeting.mission_id:
+                raise ValidationError.single("meeting_id", _l("This meeting belongs to another mission."))
+
+
+def _refresh_search_text(session: Session, lead: Lead) -> None:
+    lead.search_text = search_blob(lead.title)
+
+
+def create_lead(
+    session: Session,
+    *,
+    title: str,
+    ma_organisation_id: int,
+    us_organisation_id: int,
+    partnership_type: PartnershipType | str,
+    owner_id: int,
+    stage: Stage | str = Stage.IDENTIFIED,
+    actor: User | None = None,
+    watcher_ids: tuple[int, ...] | list[int] = (),
+    **optional: Any,
+) -> Lead:
+    require_editor(actor)
+    unknown = set(optional) - set(LEAD_FIELDS)
+    if unknown:
+        raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
+    fields = _clean_lead(
+        session,
+        {
+            "title": title,
+            "ma_organisation_id": ma_organisation_id,
+            "us_organisation_id": us_organisation_id,
+            "partnership_type": partnership_type,
+            "owner_id": owner_id,
+            **optional,
+        },
+    )
+    lead = Lead(stage=clean_enum(Stage, stage, "stage"), **fields)
+    _check_consistency(session, lead)
+    _refresh_search_text(session, lead)
+    session.add(lead)
+    session.flush()
+    record_event(
+        session,
+        "lead.created",
+        lead,
+        actor=actor,
+        lead_id=lead.id,
+        payload={**fields, "stage": lead.stage, "mission_id": lead.mission_id},
+    )
+    for user_id in dict.fromkeys([*watcher_ids]):
+        add_watcher(session, lead, user_id, actor=actor)
+    return lead
+
+
+def update_lead(session: Session, lead: Lead, *, actor: User | None = None, **fields: Any) -> dict[str, list[Any]]:
+    """Change plain fields of a lead (not its stage: see :func:`move_lead_to_stage`)."""
+    require_editor(actor)
+    unknown = set(fields) - set(LEAD_FIELDS)
+    if unknown:
+        raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
+    changes = changes_of(lead, _clean_lead(session, fields))
+    _check_consistency(session, lead)
+    if changes:
+        _refresh_search_text(session, lead)
+        lead.updated_at = utcnow()
+        record_event(session, "lead.updated", lead, actor=actor, lead_id=lead.id, payload={"changes": changes})
+    return changes
+
+
+def move_lead_to_stage(
+    session: Session, lead: Lead, stage: Stage | str, *, actor: User | None = None, note: str = ""
+) -> bool:
+    require_editor(actor)
+    new = clean_enum(Stage, stage, "stage")
+    old = lead.stage
+    if new == old:
+        return False
+    now = utcnow()
+    lead.stage = new
+    lead.stage_changed_at = now
+    lead.updated_at = now
+    record_event(
+        session,
+        "lead.stage_changed",
+        lead,
+        actor=actor,
+        lead_id=lead.id,
+        payload={
+            "from": old,
+            "to": new,
+            "advanced": new.rank > old.rank >= 0,
+            "note": clean_text(note, "note", max_length=2000, required=False),
+        },
+    )
+    return True
+
+
+def add_watcher(session: Session, lead: Lead, user_id: int, *, actor: User | None = None) -> bool:
+    user = session.get(User, user_id)
+    if user is None or not user.is_active:
+        raise ValidationError.single("watcher_ids", _l("Unknown user."))
+    if session.get(LeadWatcher, (lead.id, user_id)) is not None:
+        return False
+    session.add(LeadWatcher(lead_id=pk(lead), user_id=user_id))
+    record_event(session, "lead.watcher_added", lead, actor=actor, lead_id=lead.id, payload={"user_id": user_id})
+    return True
+
+
+def remove_watcher(session: Session, lead: Lead, user_id: int, *, actor: User | None = None) -> bool:
+    link = session.get(LeadWatcher, (lead.id, user_id))
+    if link is None:
+        return False
+    session.delete(link)
+    record_event(session, "lead.watcher_removed", lead, actor=actor, lead_id=lead.id, payload={"user_id": user_id})
+    return True
+
+
+def log_activity(
+    session: Session,
+    lead: Lead,
+    *,
+    kind: ActivityKind | str,
+    body: str,
+    occurred_at: datetime | None = None,
+    actor: User | None = None,
+) -> Activity:
+    require_editor(actor)
+    when = ensure_utc(occurred_at) if occurred_at else utcnow()
+    if when > utcnow():
+        raise ValidationError.single("occurred_at", _l("An activity cannot be in the future."))
+    activity = Activity(
+        lead_id=pk(lead),
+        kind=clean_enum(ActivityKind, kind, "kind"),
+        body=clean_text(body, "body", max_length=50000),
+        occurred_at=when,
+        author_id=getattr(actor, "id", None),
+    )
+    session.add(activity)
+    if lead.last_activity_at is None or when > lead.last_activity_at:
+        lead.last_activity_at = when
+    record_event(
+        session,
+        "activity.logged",
+        activity,
+        actor=actor,
+        lead_id=lead.id,
+        payload={"kind": activity.kind, "occurred_at": jsonable(when), "body": activity.body[:500]},
+    )
+    return activity

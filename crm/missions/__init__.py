@@ -1,0 +1,1 @@
+"""Trade missions and the meetings held during them."""

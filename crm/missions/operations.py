@@ -1,0 +1,180 @@
+"""Writes to missions and meetings; each records its event."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, delete, select
+
+from crm.accounts.models import User
+from crm.core.db import pk
+from crm.core.errors import ValidationError
+from crm.core.events import changes_of, record_event
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.time import to_utc, utcnow
+from crm.core.validation import clean_text, clean_zone
+from crm.missions.models import (
+    Meeting,
+    MeetingContact,
+    MeetingOrganisation,
+    Mission,
+    MissionDelegate,
+    MissionOrganiser,
+)
+from crm.organisations.models import Contact, Organisation
+
+
+def _check_ids(session: Session, model: Any, ids: Iterable[int], field: str) -> list[int]:
+    wanted = sorted(set(ids))
+    if wanted:
+        found = set(session.exec(select(model.id).where(model.id.in_(wanted))).all())
+        if found != set(wanted):
+            raise ValidationError.single(field, _l("Unknown item in the list."))
+    return wanted
+
+
+def _clean_places(places: Iterable[dict[str, str]]) -> list[dict[str, str]]:
+    clean = []
+    for place in places:
+        name = clean_text(place.get("name"), "places", max_length=200)
+        clean.append({"name": name, "timezone": clean_zone(place.get("timezone"), "places")})
+    return clean
+
+
+def create_mission(
+    session: Session,
+    *,
+    name: str,
+    starts_on: date,
+    ends_on: date,
+    places: Iterable[dict[str, str]] = (),
+    description: str = "",
+    organiser_ids: Iterable[int] = (),
+    delegate_ids: Iterable[int] = (),
+    actor: User | None = None,
+) -> Mission:
+    if ends_on < starts_on:
+        raise ValidationError.single("ends_on", _l("The mission cannot end before it starts."))
+    mission = Mission(
+        name=clean_text(name, "name", max_length=300),
+        starts_on=starts_on,
+        ends_on=ends_on,
+        places=_clean_places(places),
+        description=clean_text(description, "description", max_length=20000, required=False),
+    )
+    organisers = _check_ids(session, Organisation, organiser_ids, "organiser_ids")
+    delegates = _check_ids(session, Contact, delegate_ids, "delegate_ids")
+    session.add(mission)
+    session.flush()
+    for org_id in organisers:
+        session.add(MissionOrganiser(mission_id=pk(mission), organisation_id=org_id))
+    for contact_id in delegates:
+        session.add(MissionDelegate(mission_id=pk(mission), contact_id=contact_id))
+    record_event(
+        session,
+        "mission.created",
+        mission,
+        actor=actor,
+        payload={
+            "name": mission.name,
+            "starts_on": starts_on,
+            "ends_on": ends_on,
+            "places": mission.places,
+            "organiser_ids": organisers,
+            "delegate_ids": delegates,
+        },
+    )
+    return mission
+
+
+def set_mission_delegates(
+    session: Session, mission: Mission, contact_ids: Iterable[int], *, actor: User | None = None
+) -> None:
+    wanted = _check_ids(session, Contact, contact_ids, "delegate_ids")
+    before = sorted(
+        session.exec(select(MissionDelegate.contact_id).where(MissionDelegate.mission_id == mission.id)).all()
+    )
+    if before == wanted:
+        return
+    session.exec(delete(MissionDelegate).where(MissionDelegate.mission_id == mission.id))  # type: ignore[call-overload, arg-type]
+    for contact_id in wanted:
+        session.add(MissionDelegate(mission_id=pk(mission), contact_id=contact_id))
+    mission.updated_at = utcnow()
+    record_event(
+        session, "mission.updated", mission, actor=actor, payload={"changes": {"delegate_ids": [before, wanted]}}
+    )
+
+
+def log_meeting(
+    session: Session,
+    *,
+    title: str,
+    starts_local: datetime,
+    timezone: str,
+    mission_id: int | None = None,
+    place: str = "",
+    notes: str = "",
+    organisation_ids: Iterable[int] = (),
+    contact_ids: Iterable[int] = (),
+    actor: User | None = None,
+) -> Meeting:
+    if starts_local.tzinfo is not None:
+        raise ValidationError.single("starts_local", _l("Give the local time of the meeting's place."))
+    zone = clean_zone(timezone)
+    if mission_id is not None and session.get(Mission, mission_id) is None:
+        raise ValidationError.single("mission_id", _l("Unknown mission."))
+    orgs = _check_ids(session, Organisation, organisation_ids, "organisation_ids")
+    contacts = _check_ids(session, Contact, contact_ids, "contact_ids")
+    meeting = Meeting(
+        mission_id=mission_id,
+        title=clean_text(title, "title", max_length=300),
+        starts_local=starts_local,
+        timezone=zone,
+        starts_at=to_utc(starts_local, zone),
+        place=clean_text(place, "place", max_length=300, required=False),
+        notes=clean_text(notes, "notes", max_length=50000, required=False),
+    )
+    session.add(meeting)
+    session.flush()
+    for org_id in orgs:
+        session.add(MeetingOrganisation(meeting_id=pk(meeting), organisation_id=org_id))
+    for contact_id in contacts:
+        session.add(MeetingContact(meeting_id=pk(meeting), contact_id=contact_id))
+    record_event(
+        session,
+        "meeting.logged",
+        meeting,
+        actor=actor,
+        payload={
+            "title": meeting.title,
+            "mission_id": mission_id,
+            "starts_local": starts_local,
+            "timezone": zone,
+            "organisation_ids": orgs,
+            "contact_ids": contacts,
+        },
+    )
+    return meeting
+
+
+def update_meeting(
+    session: Session, meeting: Meeting, *, actor: User | None = None, **fields: Any
+) -> dict[str, list[Any]]:
+    clean: dict[str, Any] = {}
+    if "title" in fields:
+        clean["title"] = clean_text(fields["title"], "title", max_length=300)
+    if "place" in fields:
+        clean["place"] = clean_text(fields["place"], "place", max_length=300, required=False)
+    if "notes" in fields:
+        clean["notes"] = clean_text(fields["notes"], "notes", max_length=50000, required=False)
+    if "starts_local" in fields or "timezone" in fields:
+        wall = fields.get("starts_local", meeting.starts_local)
+        zone = clean_zone(fields.get("timezone", meeting.timezone))
+        clean.update(starts_local=wall, timezone=zone, starts_at=to_utc(wall, zone))
+    changes = changes_of(meeting, clean)
+    if changes:
+        meeting.updated_at = utcnow()
+        record_event(session, "meeting.updated", meeting, actor=actor, payload={"changes": changes})
+    return changes

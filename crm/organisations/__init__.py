@@ -1,0 +1,1 @@
+"""Organisations (Moroccan institutions, US firms and agencies) and their contacts."""

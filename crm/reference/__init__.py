@@ -1,0 +1,1 @@
+"""Reference lists that administrators maintain (sectors)."""

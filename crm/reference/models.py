@@ -1,0 +1,23 @@
+"""Sectors: the themes a lead or an organisation is about, named in three languages."""
+
+from __future__ import annotations
+
+from sqlmodel import Field, SQLModel
+
+from crm.core.events import Audited
+from crm.core.i18n import pick_name
+
+
+class Sector(Audited, SQLModel, table=True):
+    __tablename__ = "sector"
+
+    id: int | None = Field(default=None, primary_key=True)
+    code: str = Field(max_length=40, unique=True)
+    name_ar: str = Field(max_length=120)
+    name_fr: str = Field(max_length=120)
+    name_en: str = Field(max_length=120)
+    position: int = Field(default=0)
+    is_active: bool = Field(default=True)
+
+    def name(self, language: str | None = None) -> str:
+        return pick_name(self, language)

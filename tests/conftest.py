@@ -1,0 +1,154 @@
+"""Test fixtures: every database test runs on SQLite and, when ``DATABASE_URL`` names a
+PostgreSQL server, on PostgreSQL too; ``REDIS_URL`` adds the Redis suite.
+
+The server URLs are taken out of the environment here, so that each app a test creates
+is configured explicitly and nothing reaches the machine's shared databases by accident.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+TEST_PG_URL = os.environ.pop("DATABASE_URL", None)
+TEST_REDIS_URL = os.environ.pop("REDIS_URL", None)
+os.environ.pop("MAIL_URL", None)
+os.environ.pop("SECRET_KEY", None)
+
+BACKENDS = ["sqlite"] + (["postgresql"] if TEST_PG_URL else [])
+
+
+def _check_servers() -> None:
+    """With a server named, it must answer: the suite fails rather than skips."""
+    if TEST_PG_URL:
+        from crm.config import normalise_database_url
+
+        try:
+            engine = sa.create_engine(normalise_database_url(TEST_PG_URL))
+            with engine.connect() as conn:
+                conn.execute(sa.text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:  # pragma: no cover - environment failure
+            pytest.exit(f"DATABASE_URL={TEST_PG_URL} does not answer: {exc}", returncode=3)
+    if TEST_REDIS_URL:
+        import redis
+
+        try:
+            redis.Redis.from_url(TEST_REDIS_URL, socket_timeout=3).ping()
+        except Exception as exc:  # pragma: no cover - environment failure
+            pytest.exit(f"REDIS_URL={TEST_REDIS_URL} does not answer: {exc}", returncode=3)
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    _check_servers()
+
+
+@pytest.fixture(scope="session")
+def instance_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("instance")
+    os.environ["JISR_INSTANCE_PATH"] = str(path)
+    return path
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory, instance_root: Path) -> Path:
+    """A migrated SQLite file, copied for each test."""
+    from crm.core.migrate import upgrade
+
+    path = tmp_path_factory.mktemp("template") / "jisr.sqlite"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_database(instance_root: Path) -> Iterator[str]:
+    """A fresh PostgreSQL database for this test session, migrated, dropped at the end."""
+    if not TEST_PG_URL:
+        pytest.skip("PostgreSQL suite needs DATABASE_URL")
+    from crm.config import normalise_database_url
+    from crm.core.migrate import upgrade
+
+    server = sa.engine.make_url(normalise_database_url(TEST_PG_URL))
+    name = f"jisr_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(server, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    url = server.set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    sa.engine.create_engine(url).dispose()
+    with admin.connect() as conn:
+        conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def _truncate_all(url: str) -> None:
+    from sqlmodel import SQLModel
+
+    import crm.models  # noqa: F401
+
+    tables = ", ".join(f'"{t.name}"' for t in SQLModel.metadata.sorted_tables)
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    with engine.begin() as conn:
+        conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def database_url(backend: str, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if backend == "sqlite":
+        template: Path = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "jisr.sqlite"
+        shutil.copy(template, path)
+        return f"sqlite:///{path}"
+    url: str = request.getfixturevalue("pg_database")
+    _truncate_all(url)
+    return url
+
+
+def make_test_app(database_url: str, **overrides: Any) -> Any:
+    from crm import create_app
+
+    config = {
+        "DATABASE_URL": database_url,
+        "TESTING": True,
+        "WTF_CSRF_ENABLED": False,
+        "RATELIMIT_ENABLED": False,
+        "SERVER_NAME": "jisr.test",
+        **overrides,
+    }
+    return create_app(config)
+
+
+@pytest.fixture
+def app(database_url: str, instance_root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("JISR_INSTANCE_PATH", str(tmp_path / "instance"))
+    application = make_test_app(database_url)
+    yield application
+    application.extensions["jisr.db"][0].dispose()
+
+
+@pytest.fixture
+def session(app: Any) -> Iterator[Any]:
+    """The app's database session inside an app context."""
+    from crm.core.db import db
+
+    with app.app_context():
+        yield db.session
+
+
+@pytest.fixture
+def client(app: Any) -> Any:
+    return app.test_client()

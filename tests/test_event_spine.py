@@ -1,0 +1,281 @@
+"""No operation commits a change without its event, and no write path bypasses the outbox."""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import pkgutil
+from collections.abc import Callable
+from datetime import date, datetime
+from typing import Any
+
+import pytest
+from sqlmodel import Session, func, select
+
+import crm
+from crm.accounts import operations as accounts
+from crm.accounts.models import Role
+from crm.core.events import Event, UnrecordedChange
+from crm.digests import operations as digests
+from crm.followups import operations as followups
+from crm.leads import operations as leads
+from crm.leads.models import Lead, Stage
+from crm.missions import operations as missions
+from crm.organisations import operations as organisations
+from crm.organisations.models import Country, Organisation
+from crm.reference import operations as reference
+from tests.factories import make_followup, make_lead, make_organisation, make_user
+
+
+def all_operations() -> dict[str, Callable[..., Any]]:
+    """Every public function defined in a ``crm.<domain>.operations`` module."""
+    found: dict[str, Callable[..., Any]] = {}
+    for info in pkgutil.iter_modules(crm.__path__):
+        if not info.ispkg:
+            continue
+        try:
+            module = importlib.import_module(f"crm.{info.name}.operations")
+        except ModuleNotFoundError:
+            continue
+        for name, obj in inspect.getmembers(module, inspect.isfunction):
+            if obj.__module__ == module.__name__ and not name.startswith("_"):
+                found[f"{info.name}.{name}"] = obj
+    return found
+
+
+# Operations that only read or check, and so record nothing.
+READ_ONLY = {"accounts.find_user_by_email", "leads.require_editor"}
+
+
+def _ctx(session: Session) -> dict[str, Any]:
+    officer = make_user(session, Role.OFFICER)
+    other = make_user(session, Role.OFFICER)
+    lead = make_lead(session, owner=officer)
+    followup = make_followup(session, lead, datetime(2030, 3, 1, 10, 0))
+    session.commit()
+    return {"officer": officer, "other": other, "lead": lead, "followup": followup}
+
+
+def _sector(s: Session, c: dict[str, Any]) -> Any:
+    return reference.create_sector(s, code="cloud", name_ar="الحوسبة السحابية", name_fr="Cloud", name_en="Cloud")
+
+
+SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
+    "accounts.create_user": (
+        lambda s, c: accounts.create_user(s, email="new@jisr.example", password="Another-Secret-9"),
+        {"user.created"},
+    ),
+    "accounts.update_user_preferences": (
+        lambda s, c: accounts.update_user_preferences(s, c["officer"], language="ar", timezone="America/Chicago"),
+        {"user.preferences_changed"},
+    ),
+    "accounts.set_user_role": (
+        lambda s, c: accounts.set_user_role(s, c["other"], "viewer", actor=c["officer"]),
+        {"user.role_changed"},
+    ),
+    "accounts.set_user_password": (
+        lambda s, c: accounts.set_user_password(s, c["officer"], "A-New-Secret-77", actor=c["officer"]),
+        {"user.password_changed"},
+    ),
+    "accounts.deactivate_user": (
+        lambda s, c: accounts.deactivate_user(s, c["other"], actor=c["officer"]),
+        {"user.deactivated"},
+    ),
+    "accounts.reactivate_user": (
+        lambda s, c: (
+            accounts.deactivate_user(s, c["other"], actor=None),
+            accounts.reactivate_user(s, c["other"], actor=None),
+        ),
+        {"user.deactivated", "user.reactivated"},
+    ),
+    "accounts.record_login": (lambda s, c: accounts.record_login(s, c["officer"]), {"user.logged_in"}),
+    "reference.create_sector": (_sector, {"sector.created"}),
+    "reference.update_sector": (
+        lambda s, c: reference.update_sector(s, _sector(s, c), name_fr="Informatique en nuage"),
+        {"sector.created", "sector.updated"},
+    ),
+    "organisations.create_organisation": (
+        lambda s, c: organisations.create_organisation(s, country="MA", kind="agency", name_fr="Agence X"),
+        {"organisation.created"},
+    ),
+    "organisations.update_organisation": (
+        lambda s, c: organisations.update_organisation(
+            s, s.get(Organisation, c["lead"].ma_organisation_id), acronym="AX", sector_ids=[_sector(s, c).id]
+        ),
+        {"sector.created", "organisation.updated"},
+    ),
+    "organisations.create_contact": (
+        lambda s, c: organisations.create_contact(
+            s, organisation_id=c["lead"].ma_organisation_id, name="سارة العمراني", phone="0612345678"
+        ),
+        {"contact.created"},
+    ),
+    "organisations.update_contact": (
+        lambda s, c: organisations.update_contact(
+            s,
+            organisations.create_contact(s, organisation_id=c["lead"].ma_organisation_id, name="A"),
+            title="Directrice",
+        ),
+        {"contact.created", "contact.updated"},
+    ),
+    "missions.create_mission": (
+        lambda s, c: missions.create_mission(s, name="M", starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21)),
+        {"mission.created"},
+    ),
+    "missions.set_mission_delegates": (
+        lambda s, c: missions.set_mission_delegates(
+            s,
+            missions.create_mission(s, name="M", starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21)),
+            [organisations.create_contact(s, organisation_id=c["lead"].ma_organisation_id, name="A").id],
+        ),
+        {"mission.created", "contact.created", "mission.updated"},
+    ),
+    "missions.log_meeting": (
+        lambda s, c: missions.log_meeting(
+            s,
+            title="Cloud",
+            starts_local=datetime(2024, 2, 12, 10),
+            timezone="America/Chicago",
+            organisation_ids=[c["lead"].us_organisation_id],
+        ),
+        {"meeting.logged"},
+    ),
+    "missions.update_meeting": (
+        lambda s, c: missions.update_meeting(
+            s,
+            missions.log_meeting(s, title="Cloud", starts_local=datetime(2024, 2, 12, 10), timezone="America/Chicago"),
+            starts_local=datetime(2024, 2, 12, 11),
+        ),
+        {"meeting.logged", "meeting.updated"},
+    ),
+    "leads.create_lead": (
+        lambda s, c: leads.create_lead(
+            s,
+            title="AI pilot",
+            ma_organisation_id=c["lead"].ma_organisation_id,
+            us_organisation_id=c["lead"].us_organisation_id,
+            partnership_type="pilot",
+            owner_id=c["officer"].id,
+            watcher_ids=[c["other"].id],
+        ),
+        {"lead.created", "lead.watcher_added"},
+    ),
+    "leads.update_lead": (
+        lambda s, c: leads.update_lead(s, c["lead"], title="Renamed", estimated_value="1000", currency="USD"),
+        {"lead.updated"},
+    ),
+    "leads.move_lead_to_stage": (
+        lambda s, c: leads.move_lead_to_stage(s, c["lead"], Stage.PROPOSAL),
+        {"lead.stage_changed"},
+    ),
+    "leads.add_watcher": (lambda s, c: leads.add_watcher(s, c["lead"], c["other"].id), {"lead.watcher_added"}),
+    "leads.remove_watcher": (
+        lambda s, c: (
+            leads.add_watcher(s, c["lead"], c["other"].id),
+            leads.remove_watcher(s, c["lead"], c["other"].id),
+        ),
+        {"lead.watcher_added", "lead.watcher_removed"},
+    ),
+    "leads.log_activity": (
+        lambda s, c: leads.log_activity(s, c["lead"], kind="call", body="Called the CISO"),
+        {"activity.logged"},
+    ),
+    "followups.schedule_followup": (
+        lambda s, c: followups.schedule_followup(
+            s, c["lead"], title="Call", due_local=datetime(2030, 1, 1, 9), timezone="Africa/Casablanca"
+        ),
+        {"followup.scheduled"},
+    ),
+    "followups.reschedule_followup": (
+        lambda s, c: followups.reschedule_followup(s, c["followup"], due_local=datetime(2030, 4, 1, 9)),
+        {"followup.rescheduled"},
+    ),
+    "followups.reassign_followup": (
+        lambda s, c: followups.reassign_followup(s, c["followup"], c["other"].id),
+        {"followup.reassigned"},
+    ),
+    "followups.complete_followup": (lambda s, c: followups.complete_followup(s, c["followup"]), {"followup.done"}),
+    "followups.cancel_followup": (
+        lambda s, c: followups.cancel_followup(s, c["followup"], reason="Dropped"),
+        {"followup.cancelled"},
+    ),
+    "digests.create_subscription": (
+        lambda s, c: digests.create_subscription(s, name="", user_id=c["officer"].id),
+        {"subscription.created"},
+    ),
+    "digests.unsubscribe": (
+        lambda s, c: digests.unsubscribe(s, digests.create_subscription(s, name="X", email="x@jisr.example")),
+        {"subscription.created", "subscription.unsubscribed"},
+    ),
+}
+
+
+def test_every_operation_has_a_scenario() -> None:
+    """A new operation must be added to SCENARIOS, which proves that it records its event."""
+    missing = set(all_operations()) - set(SCENARIOS) - READ_ONLY
+    assert not missing, f"operations without an event scenario: {sorted(missing)}"
+    stale = set(SCENARIOS) - set(all_operations())
+    assert not stale
+
+
+@pytest.mark.parametrize("name", sorted(SCENARIOS))
+def test_operation_commits_its_change_with_its_event(session: Session, name: str) -> None:
+    ctx = _ctx(session)
+    before = session.exec(select(func.max(Event.id))).one() or 0
+    run, expected = SCENARIOS[name]
+    run(session, ctx)
+    session.commit()  # the guard would raise if a change had no event
+    recorded = set(session.exec(select(Event.type).where(Event.id > before)).all())
+    assert recorded == expected
+
+
+def test_a_write_without_an_event_is_refused(session: Session) -> None:
+    lead = make_lead(session)
+    session.commit()
+    lead.title = "Changed behind the operations' back"
+    with pytest.raises(UnrecordedChange):
+        session.commit()
+    session.rollback()
+    assert session.get(Lead, lead.id).title != "Changed behind the operations' back"
+
+
+def test_an_insert_without_an_event_is_refused(session: Session) -> None:
+    session.add(Organisation(country=Country.US, kind="company", name_en="Shadow Inc"))
+    with pytest.raises(UnrecordedChange):
+        session.commit()
+    session.rollback()
+    assert session.exec(select(Organisation).where(Organisation.name_en == "Shadow Inc")).first() is None
+
+
+def test_a_failed_operation_writes_nothing(session: Session) -> None:
+    """Validation happens before any row changes: a bad input leaves no partial write."""
+    from crm.core.errors import ValidationError
+
+    lead = make_lead(session)
+    session.commit()
+    before = session.exec(select(func.count()).select_from(Event)).one()
+    with pytest.raises(ValidationError):
+        leads.update_lead(session, lead, title="Fine", estimated_value="lots")
+    session.rollback()
+    session.refresh(lead)
+    assert lead.title != "Fine"
+    assert session.exec(select(func.count()).select_from(Event)).one() == before
+
+
+def test_event_carries_actor_lead_and_changed_fields(session: Session) -> None:
+    officer = make_user(session)
+    lead = make_lead(session, owner=officer)
+    leads.update_lead(session, lead, title="Cloud migration proposal for ADD", actor=officer)
+    session.commit()
+    event = session.exec(select(Event).where(Event.type == "lead.updated")).one()
+    assert event.actor_id == officer.id
+    assert event.lead_id == lead.id
+    assert event.payload["changes"]["title"][1] == "Cloud migration proposal for ADD"
+    assert event.published_at is None
+    assert event.occurred_at.tzinfo is not None
+
+
+def test_organisation_factory_keeps_country(session: Session) -> None:
+    org = make_organisation(session, Country.US)
+    session.commit()
+    assert session.get(Organisation, org.id).country == Country.US

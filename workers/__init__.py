@@ -1,0 +1,1 @@
+"""Celery workers: thin tasks that load rows by id and call operations."""

@@ -1,0 +1,24 @@
+"""Tasks: thin wrappers that take ids and primitives and run inside the app context."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from crm.core.db import db
+from crm.core.state import put_state
+from crm.core.time import utcnow
+
+
+@shared_task(name="crm.core.ping", ignore_result=False)
+def ping(token: str) -> dict[str, str]:
+    """Round trip through broker, worker, database and result backend."""
+    with db.transaction() as session:
+        put_state(session, f"ping:{token}", utcnow().isoformat())
+    return {"token": token, "database": db.engine.dialect.name}
+
+
+@shared_task(name="crm.core.beat_tick")
+def beat_tick() -> None:
+    """Records that beat and a worker are alive (shown on the admin status page)."""
+    with db.transaction() as session:
+        put_state(session, "beat.last_tick", utcnow().isoformat())
