@@ -152,3 +152,18 @@ def session(app: Any) -> Iterator[Any]:
 @pytest.fixture
 def client(app: Any) -> Any:
     return app.test_client()
+
+
+@pytest.fixture(autouse=True)
+def no_mail_leaves_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may speak SMTP only to servers on this machine (an in-process aiosmtpd sink)."""
+    import smtplib
+
+    real_connect = smtplib.SMTP.connect
+
+    def guarded(self: smtplib.SMTP, host: str = "localhost", port: int = 0, source_address: Any = None) -> Any:
+        if host not in ("127.0.0.1", "localhost", "::1"):
+            raise AssertionError(f"a test tried to send mail to {host}:{port}")
+        return real_connect(self, host, port, source_address)
+
+    monkeypatch.setattr(smtplib.SMTP, "connect", guarded)

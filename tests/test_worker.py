@@ -93,3 +93,30 @@ def test_worker_round_trips_a_task(worker_env: dict[str, str], tmp_path: Path) -
         assert get_state(db.session, f"ping:{token}") is not None
     if "REDIS_URL" in worker_env:
         assert "redis://" in log.read_text(errors="replace")
+
+
+def test_delivered_messages_of_the_embedded_broker_are_purged(tmp_path: Path, backend: str) -> None:
+    """kombu's SQLAlchemy transport keeps delivered messages; the hourly job deletes old ones."""
+    if backend != "sqlite":
+        pytest.skip("the embedded broker is SQLite only")
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+    from kombu import Connection
+
+    from crm.core.broker import purge_delivered_messages
+
+    url = f"sqla+sqlite:///{tmp_path / 'broker.sqlite'}"
+    with Connection(url) as conn:
+        queue = conn.SimpleQueue("purge-test")
+        for n in range(3):
+            queue.put({"n": n})
+        for _ in range(2):
+            queue.get(timeout=5).ack()
+        queue.close()
+    assert purge_delivered_messages(url, older_than=timedelta(hours=1)) == 0
+    assert purge_delivered_messages(url, older_than=timedelta(seconds=-5)) == 2
+    engine = sa.create_engine(url.removeprefix("sqla+"))
+    with engine.connect() as c:
+        assert c.execute(sa.text("SELECT count(*) FROM kombu_message")).scalar() == 1
+    engine.dispose()

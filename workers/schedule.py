@@ -6,4 +6,5 @@ from typing import Any
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "crm.core.beat_tick", "schedule": 30.0},
+    "purge-embedded-broker": {"task": "crm.core.purge_embedded_broker", "schedule": 3600.0},
 }

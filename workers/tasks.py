@@ -22,3 +22,13 @@ def beat_tick() -> None:
     """Records that beat and a worker are alive (shown on the admin status page)."""
     with db.transaction() as session:
         put_state(session, "beat.last_tick", utcnow().isoformat())
+
+
+@shared_task(name="crm.core.purge_embedded_broker")
+def purge_embedded_broker() -> int:
+    """The embedded (SQLite) broker keeps delivered messages; drop the old ones."""
+    from flask import current_app
+
+    from crm.core.broker import purge_delivered_messages
+
+    return purge_delivered_messages(current_app.config["BROKER_URL"])
