@@ -150,6 +150,32 @@ def _secret_key(env: Mapping[str, str], instance_path: Path) -> str:
     return key
 
 
+# Operational knobs that a deployment (or a test driving real workers) may tune.
+NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
+    "ESCALATION_AFTER_DAYS": (int, 1, 60),
+    "EVENT_REDELIVERY_AFTER_SECONDS": (float, 1, 86400),
+    "MAIL_LEASE_SECONDS": (float, 1, 3600),
+    "MAIL_RETRY_BASE_SECONDS": (float, 0.01, 3600),
+    "MAIL_MAX_ATTEMPTS": (int, 1, 50),
+}
+
+
+def _knobs(env: Mapping[str, str]) -> dict[str, Any]:
+    values: dict[str, Any] = {}
+    for name, (kind, low, high) in NUMERIC_KNOBS.items():
+        raw = env.get(name)
+        if raw is None:
+            continue
+        try:
+            value = kind(raw)
+        except ValueError:
+            raise ConfigError(f"{name}: must be a number, got {raw!r}") from None
+        if not low <= value <= high:
+            raise ConfigError(f"{name}: must be between {low:g} and {high:g}, got {raw!r}")
+        values[name] = value
+    return values
+
+
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """Read and check every setting; raise :class:`ConfigError` on the first bad one."""
     env = os.environ if env is None else env
@@ -204,4 +230,5 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         default_language=language,
         default_timezone=zone,
         rate_limit_storage=redis_url or "memory://",
+        extra=_knobs(env),
     )

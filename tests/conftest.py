@@ -126,6 +126,7 @@ def make_test_app(database_url: str, **overrides: Any) -> Any:
         "TESTING": True,
         "WTF_CSRF_ENABLED": False,
         "RATELIMIT_ENABLED": False,
+        "RELAY_KICK": False,
         "SERVER_NAME": "jisr.test",
         **overrides,
     }

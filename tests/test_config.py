@@ -97,3 +97,13 @@ def test_bad_environment_gives_one_clear_line_and_no_traceback(tmp_path: Path, c
         "got 'mysql://root@localhost/jisr'"
     ]
     assert "Traceback" not in result.stdout + result.stderr
+
+
+def test_operational_knobs_are_read_and_checked(tmp_path: Path) -> None:
+    s = settings(tmp_path, MAIL_LEASE_SECONDS="5", ESCALATION_AFTER_DAYS="2")
+    assert s.flask_config()["MAIL_LEASE_SECONDS"] == 5.0
+    assert s.flask_config()["ESCALATION_AFTER_DAYS"] == 2
+    with pytest.raises(ConfigError, match=r"^MAIL_MAX_ATTEMPTS: must be a number"):
+        settings(tmp_path, MAIL_MAX_ATTEMPTS="many")
+    with pytest.raises(ConfigError, match=r"^ESCALATION_AFTER_DAYS: must be between"):
+        settings(tmp_path, ESCALATION_AFTER_DAYS="0")

@@ -2,55 +2,17 @@
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from crm.core.state import get_state
-from tests.conftest import TEST_REDIS_URL, make_test_app
+from tests.conftest import TEST_REDIS_URL
+from tests.processes import app_for, start_worker, stop
 
-ROOT = Path(__file__).resolve().parent.parent
 pytestmark = pytest.mark.slow
-
-
-def start_worker(env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    full = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MAIL_URL")}
-    full.update(env)
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "celery",
-            "-A",
-            "workers.celery_app",
-            "worker",
-            "--pool=solo",
-            "--without-gossip",
-            "--without-mingle",
-            "--without-heartbeat",
-            "--loglevel=INFO",
-        ],
-        cwd=ROOT,
-        env=full,
-        stdout=log.open("wb"),
-        stderr=subprocess.STDOUT,
-    )
-
-
-def stop(process: subprocess.Popen[bytes]) -> None:
-    process.send_signal(signal.SIGTERM)
-    try:
-        process.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
 
 
 @pytest.fixture
@@ -64,17 +26,9 @@ def worker_env(tmp_path: Path, database_url: str, backend: str) -> Iterator[dict
     yield env
 
 
-def _celery_for(env: dict[str, str]) -> Any:
-    from crm.config import load_settings
-    from workers.celery_app import celery_init_app
-
-    settings = load_settings(env)
-    app = make_test_app(env["DATABASE_URL"], BROKER_URL=settings.broker_url, RESULT_BACKEND=settings.result_backend)
-    return app, celery_init_app(app)
-
-
 def test_worker_round_trips_a_task(worker_env: dict[str, str], tmp_path: Path) -> None:
-    app, celery = _celery_for(worker_env)
+    app = app_for(worker_env)
+    celery = app.extensions["celery"]
     log = tmp_path / "worker.log"
     process = start_worker(worker_env, log)
     try:

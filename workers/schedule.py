@@ -1,4 +1,4 @@
-"""The one table of periodic jobs.  Beat runs in UTC; jobs are idempotent."""
+"""The one table of periodic jobs.  Beat runs in UTC; every job is idempotent."""
 
 from __future__ import annotations
 
@@ -6,5 +6,9 @@ from typing import Any
 
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "crm.core.beat_tick", "schedule": 30.0},
+    "relay-events": {"task": "crm.events.relay", "schedule": 5.0},
+    "republish-lost-events": {"task": "crm.events.republish", "schedule": 300.0},
+    "dispatch-reminders": {"task": "crm.reminders.dispatch_due", "schedule": 60.0},
+    "sweep-mail": {"task": "crm.mail.sweep", "schedule": 30.0},
     "purge-embedded-broker": {"task": "crm.core.purge_embedded_broker", "schedule": 3600.0},
 }

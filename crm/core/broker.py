@@ -26,3 +26,33 @@ def purge_delivered_messages(broker_url: str, older_than: timedelta = timedelta(
         return int(result.rowcount or 0)
     finally:
         engine.dispose()
+
+
+def queue_depth(broker_url: str, queue: str = "celery") -> int | None:
+    """Messages waiting in the default queue, or ``None`` when the broker cannot be read."""
+    try:
+        if broker_url.startswith(("redis://", "rediss://")):
+            import redis
+
+            client = redis.Redis.from_url(broker_url, socket_timeout=2, socket_connect_timeout=2)
+            try:
+                return int(client.llen(queue))  # type: ignore[arg-type]
+            finally:
+                client.close()
+        if broker_url.startswith("sqla+"):
+            engine = sa.create_engine(broker_url.removeprefix("sqla+"), poolclass=sa.pool.NullPool)
+            try:
+                if not sa.inspect(engine).has_table("kombu_message"):
+                    return 0
+                with engine.connect() as conn:
+                    return int(
+                        conn.execute(
+                            sa.text("SELECT count(*) FROM kombu_message WHERE visible = :yes"), {"yes": True}
+                        ).scalar()
+                        or 0
+                    )
+            finally:
+                engine.dispose()
+    except Exception:
+        return None
+    return None

@@ -133,6 +133,23 @@ class Database:
 db = Database()
 
 
+def serialise_writers(session: Session, name: str) -> None:
+    """On SQLite, open the transaction with a write so that it holds the single write lock
+    until commit (two dispatchers or relays then run one after the other).  PostgreSQL
+    callers use row locks (``FOR UPDATE SKIP LOCKED``) instead; this does nothing there."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    from crm.core.time import utcnow
+
+    session.execute(
+        sa.text(
+            "INSERT INTO system_state (key, value, updated_at) VALUES (:key, '', :now) "
+            "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at"
+        ),
+        {"key": f"lock:{name}", "now": utcnow().replace(tzinfo=None)},
+    )
+
+
 def pk(row: Any) -> int:
     """The primary key of a flushed row (typed ``int``, not ``int | None``)."""
     value = row.id

@@ -10,6 +10,7 @@ bypass the spine by accident.
 from __future__ import annotations
 
 import enum
+import logging
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -19,6 +20,8 @@ from sqlmodel import Field, Session, SQLModel
 
 from crm.core.db import UTCDateTime
 from crm.core.time import utcnow
+
+log = logging.getLogger(__name__)
 
 
 class Audited:
@@ -133,7 +136,30 @@ def _before_commit(session: Session) -> None:
 
 
 @sa.event.listens_for(Session, "after_commit")
+def _after_commit(session: Session) -> None:
+    recorded = session.info.pop(_EVENTS, None)
+    session.info.pop(_AUDITED, None)
+    if recorded:
+        kick_relay()
+
+
 @sa.event.listens_for(Session, "after_rollback")
 def _reset(session: Session) -> None:
     session.info.pop(_AUDITED, None)
     session.info.pop(_EVENTS, None)
+
+
+def kick_relay() -> None:
+    """Ask a worker to publish right away, so an event reaches its consumers in about a
+    second; beat runs the relay every few seconds anyway, so a failure here loses nothing."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or not current_app.config.get("RELAY_KICK"):
+        return
+    celery = current_app.extensions.get("celery")
+    if celery is None:
+        return
+    try:
+        celery.send_task("crm.events.relay", retry=False, ignore_result=True)
+    except Exception:  # the broker is down: beat's relay will catch up
+        log.warning("could not kick the event relay", exc_info=True)

@@ -11,7 +11,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request
-from flask_babel import Babel, get_locale, gettext, lazy_gettext, ngettext
+from flask_babel import Babel, get_locale, lazy_gettext
+from flask_babel import gettext as _babel_gettext
+from flask_babel import ngettext as _babel_ngettext
 
 LANGUAGES = ("ar", "fr", "en")
 RTL_LANGUAGES = frozenset({"ar"})
@@ -31,6 +33,16 @@ __all__ = [
     "pick_name",
     "text_direction",
 ]
+
+
+def gettext(string: str, **variables: Any) -> str:
+    """The translation of ``string`` in the current locale (typed wrapper)."""
+    return str(_babel_gettext(string, **variables))
+
+
+def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
+    """The plural form for ``num`` in the current locale (Arabic has six)."""
+    return str(_babel_ngettext(singular, plural, num, **variables))
 
 
 def select_locale() -> str:

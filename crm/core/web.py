@@ -6,6 +6,7 @@ from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode
 
 from babel.numbers import format_currency, format_decimal
 from flask import Flask, Response, abort, render_template, request, send_from_directory
@@ -36,6 +37,15 @@ def vendor(package: str, filename: str) -> Response:
     root = NODE_MODULES / package / folder
     response = send_from_directory(root, filename, max_age=86400)
     return response
+
+
+def url_with(**changes: Any) -> str:
+    """This page's address with some query parameters replaced (repeated ones kept)."""
+    args = request.args.copy()
+    for key, value in changes.items():
+        args.setlist(key, [str(value)])
+    query = urlencode(list(args.items(multi=True)))
+    return f"{request.path}?{query}" if query else request.path
 
 
 def format_money(amount: Decimal | None, currency: Any) -> str:
@@ -84,6 +94,7 @@ def _error_page(code: int, text: Any = None) -> tuple[str, int]:
 def init_app(app: Flask) -> None:
     app.add_url_rule("/vendor/<package>/<path:filename>", "vendor", vendor)
     app.jinja_env.filters.update(money=format_money, number=format_number, when=format_when)
+    app.jinja_env.globals["url_with"] = url_with
 
     @app.errorhandler(CSRFError)
     def _csrf(_exc: CSRFError) -> tuple[str, int]:

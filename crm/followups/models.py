@@ -39,3 +39,32 @@ class FollowUp(Audited, SQLModel, table=True):
     completed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class RungStatus(enum.StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    SKIPPED = "skipped"
+
+
+class ReminderRung(SQLModel, table=True):
+    """One planned reminder of a follow-up's ladder, for one recipient and due version.
+
+    ``rung`` is ``before-3``, ``before-1``, ``due``, ``overdue-<days>`` or ``escalation``.
+    The dispatcher finds pending rungs whose moment has come with one indexed query.
+    """
+
+    __tablename__ = "reminder_rung"
+    __table_args__ = (
+        sa.UniqueConstraint("followup_id", "due_version", "rung", "recipient_id", name="uq_reminder_rung_key"),
+        sa.Index("ix_reminder_rung_status_fire", "status", "fire_at"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    followup_id: int = Field(foreign_key="followup.id", ondelete="CASCADE", index=True)
+    due_version: int
+    rung: str = Field(max_length=32)
+    recipient_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    fire_at: datetime = Field(sa_type=UTCDateTime)
+    status: RungStatus = Field(default=RungStatus.PENDING, sa_type=enum_column(RungStatus, 16))
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -1,0 +1,62 @@
+"""Rendering an email in its recipient's language and time zone.
+
+Each email is a trio of templates, ``emails/<name>.subject.txt``, ``.txt`` and ``.html``
+(the HTML extends ``emails/base.html``, which sets ``dir="rtl"`` for Arabic).  Rendering
+happens inside ``force_locale`` in the app context, so a worker renders Arabic for an
+Arabic reader; dates are formatted in the reader's zone by the ``local`` filter.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from babel.dates import format_datetime as babel_format_datetime
+from flask import current_app, render_template
+from flask_babel import force_locale
+
+from crm.core.i18n import FORMAT_LOCALES, text_direction
+from crm.core.time import CASABLANCA, to_local, zone
+
+
+@dataclass(frozen=True)
+class RenderedEmail:
+    subject: str
+    text: str
+    html: str
+
+
+def format_local(instant: datetime, zone_name: str, language: str, fmt: str = "full") -> str:
+    """An instant as a reader in ``zone_name`` reads it, e.g. "lundi 16 mars 2026, 09:00 (UTC+01:00)"."""
+    pattern = {"full": "EEEE d MMMM y, HH:mm", "short": "d MMM y, HH:mm"}.get(fmt, fmt)
+    local = to_local(instant, zone_name)
+    text = babel_format_datetime(local, pattern, tzinfo=zone(zone_name), locale=FORMAT_LOCALES[language])
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else "-"
+    return f"{text} (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+
+
+def differs_from_casablanca(instant: datetime, zone_name: str) -> bool:
+    return to_local(instant, zone_name).utcoffset() != to_local(instant, CASABLANCA).utcoffset()
+
+
+def render_email(name: str, *, language: str, timezone: str, **context: Any) -> RenderedEmail:
+    base_url = current_app.config["BASE_URL"]
+    with force_locale(language):
+        ctx = {
+            **context,
+            "language": language,
+            "direction": text_direction(language),
+            "timezone": timezone,
+            "base_url": base_url,
+            "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt),
+            "casablanca": lambda instant, fmt="full": format_local(instant, CASABLANCA, language, fmt),
+            "differs_from_casablanca": lambda instant: differs_from_casablanca(instant, timezone),
+        }
+        subject = " ".join(render_template(f"emails/{name}.subject.txt", **ctx).split())
+        ctx["subject"] = subject
+        text = render_template(f"emails/{name}.txt", **ctx)
+        html = render_template(f"emails/{name}.html", **ctx)
+    return RenderedEmail(subject, text.strip() + "\n", html)

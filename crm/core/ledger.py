@@ -1,0 +1,288 @@
+"""The mail ledger: every outbound email is one row with a unique dedupe key.
+
+Sending claims a row with a lease, talks SMTP, then marks it sent, retry (4xx or a
+network error: exponential backoff with jitter) or failed (5xx, or too many attempts).
+A sweeper puts rows whose lease expired back in the queue.  The Message-ID is fixed
+when the row is written, so a resend after a crash is recognisably the same message.
+Result: nothing is lost, and a duplicate is only possible when the process dies between
+the server's 250 and the commit.
+"""
+
+from __future__ import annotations
+
+import base64
+import enum
+import random
+import smtplib
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Field, Session, SQLModel, col, func, select
+
+from crm.core.db import UTCDateTime, enum_column
+from crm.core.time import utcnow
+
+
+class MailStatus(enum.StrEnum):
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    RETRY = "retry"
+    FAILED = "failed"
+
+
+class OutboundMail(SQLModel, table=True):
+    __tablename__ = "outbound_mail"
+    __table_args__ = (sa.Index("ix_outbound_mail_status_next", "status", "next_attempt_at"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    dedupe_key: str = Field(max_length=200, unique=True)
+    kind: str = Field(max_length=32, index=True)
+    recipient_email: str = Field(max_length=254)
+    recipient_name: str = Field(default="", max_length=200)
+    user_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL", index=True)
+    language: str = Field(max_length=2)
+    subject: str = Field(max_length=500)
+    text_body: str = Field(sa_type=sa.Text)
+    html_body: str = Field(default="", sa_type=sa.Text)
+    # [{"filename": …, "content_type": "text/calendar", "data": base64}, …]
+    attachments: list[dict[str, str]] = Field(default_factory=list, sa_type=sa.JSON)
+    headers: dict[str, str] = Field(default_factory=dict, sa_type=sa.JSON)
+    message_id: str = Field(max_length=250)
+    status: MailStatus = Field(default=MailStatus.QUEUED, sa_type=enum_column(MailStatus, 16))
+    attempts: int = Field(default=0)
+    next_attempt_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    lease_until: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    enqueued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    last_error: str | None = Field(default=None, sa_type=sa.Text)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+@dataclass(frozen=True)
+class Attachment:
+    filename: str
+    content_type: str
+    data: bytes
+
+    def to_json(self) -> dict[str, str]:
+        return {
+            "filename": self.filename,
+            "content_type": self.content_type,
+            "data": base64.b64encode(self.data).decode("ascii"),
+        }
+
+
+def _header_safe(value: str) -> str:
+    """Header values on one line: a CR/LF in a lead title cannot start a new header."""
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+def queue_mail(
+    session: Session,
+    *,
+    dedupe_key: str,
+    kind: str,
+    to: str,
+    to_name: str = "",
+    language: str,
+    subject: str,
+    text: str,
+    html: str = "",
+    attachments: list[Attachment] | tuple[Attachment, ...] = (),
+    headers: dict[str, str] | None = None,
+    user_id: int | None = None,
+    domain: str = "jisr.local",
+) -> bool:
+    """Write a ledger row unless one with ``dedupe_key`` exists; True if written."""
+    values: dict[str, Any] = {
+        "dedupe_key": dedupe_key,
+        "kind": kind,
+        "recipient_email": _header_safe(to),
+        "recipient_name": _header_safe(to_name),
+        "user_id": user_id,
+        "language": language,
+        "subject": _header_safe(subject)[:500],
+        "text_body": text,
+        "html_body": html,
+        "attachments": [a.to_json() for a in attachments],
+        "headers": {_header_safe(k): _header_safe(v) for k, v in (headers or {}).items()},
+        "message_id": make_msgid(domain=domain),
+        "status": MailStatus.QUEUED.value,
+        "attempts": 0,
+        "next_attempt_at": utcnow(),
+        "created_at": utcnow(),
+    }
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(OutboundMail).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
+    result = session.execute(statement)
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
+def build_message(mail: OutboundMail, sender: str) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = f"{mail.recipient_name} <{mail.recipient_email}>" if mail.recipient_name else mail.recipient_email
+    message["Subject"] = mail.subject
+    message["Message-ID"] = mail.message_id
+    message["Date"] = format_datetime(mail.created_at)
+    message["Auto-Submitted"] = "auto-generated"
+    for name, value in mail.headers.items():
+        message[name] = value
+    message.set_content(mail.text_body)
+    if mail.html_body:
+        message.add_alternative(mail.html_body, subtype="html")
+    for item in mail.attachments:
+        maintype, subtype = item["content_type"].split("/", 1)
+        message.add_attachment(
+            base64.b64decode(item["data"]), maintype=maintype, subtype=subtype, filename=item["filename"]
+        )
+    # After the body: set_content() drops Content-* headers set before it.
+    message["Content-Language"] = mail.language
+    return message
+
+
+def claim(session: Session, mail_id: int, lease: timedelta) -> OutboundMail | None:
+    """Take the row for sending if it is due and nobody holds it; commit the claim."""
+    now = utcnow()
+    result = session.execute(
+        sa.update(OutboundMail)
+        .where(
+            col(OutboundMail.id) == mail_id,
+            col(OutboundMail.status).in_([MailStatus.QUEUED, MailStatus.RETRY]),
+            col(OutboundMail.next_attempt_at) <= now,
+        )
+        .values(status=MailStatus.SENDING, lease_until=now + lease, attempts=OutboundMail.attempts + 1)
+    )
+    session.commit()
+    if not result.rowcount:  # type: ignore[attr-defined]
+        return None
+    mail = session.get(OutboundMail, mail_id, populate_existing=True)
+    return mail
+
+
+def backoff(attempts: int, base: float, cap: float = 3600.0) -> timedelta:
+    """Exponential backoff with full jitter between 50 % and 100 % of the step."""
+    step = min(cap, base * (2 ** max(0, attempts - 1)))
+    return timedelta(seconds=step * random.uniform(0.5, 1.0))
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: MailStatus
+    retry_in: timedelta | None = None
+
+
+def record_result(
+    session: Session, mail: OutboundMail, error: BaseException | None, *, base: float, max_attempts: int
+) -> Outcome:
+    """Mark the claimed row after a send attempt; commit."""
+    now = utcnow()
+    mail.lease_until = None
+    if error is None:
+        mail.status = MailStatus.SENT
+        mail.sent_at = now
+        mail.last_error = None
+        session.commit()
+        return Outcome(MailStatus.SENT)
+    permanent = isinstance(error, smtplib.SMTPResponseException) and 500 <= error.smtp_code < 600
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _ in error.recipients.values()]
+        permanent = bool(codes) and all(500 <= c < 600 for c in codes)
+    mail.last_error = f"{type(error).__name__}: {error}"[:2000]
+    if permanent or mail.attempts >= max_attempts:
+        mail.status = MailStatus.FAILED
+        session.commit()
+        return Outcome(MailStatus.FAILED)
+    delay = backoff(mail.attempts, base)
+    mail.status = MailStatus.RETRY
+    mail.next_attempt_at = now + delay
+    session.commit()
+    return Outcome(MailStatus.RETRY, delay)
+
+
+def requeue_expired_leases(session: Session) -> int:
+    """Rows left 'sending' by a process that died go back to the queue; commit."""
+    now = utcnow()
+    result = session.execute(
+        sa.update(OutboundMail)
+        .where(col(OutboundMail.status) == MailStatus.SENDING, col(OutboundMail.lease_until) < now)
+        .values(status=MailStatus.RETRY, next_attempt_at=now, lease_until=None, last_error="lease expired")
+    )
+    session.commit()
+    return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+
+def due_mail_ids(session: Session, *, stale_after: timedelta, limit: int = 1000) -> list[int]:
+    """Rows ready to send whose task was never enqueued or was enqueued long ago; marks them."""
+    now = utcnow()
+    query = (
+        select(OutboundMail.id)
+        .where(
+            col(OutboundMail.status).in_([MailStatus.QUEUED, MailStatus.RETRY]),
+            col(OutboundMail.next_attempt_at) <= now,
+            sa.or_(col(OutboundMail.enqueued_at).is_(None), col(OutboundMail.enqueued_at) < now - stale_after),
+        )
+        .order_by(col(OutboundMail.next_attempt_at))
+        .limit(limit)
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    ids = [int(i) for i in session.exec(query).all() if i is not None]
+    if ids:
+        session.execute(sa.update(OutboundMail).where(col(OutboundMail.id).in_(ids)).values(enqueued_at=now))
+    session.commit()
+    return ids
+
+
+def counts_by_status(session: Session) -> dict[str, int]:
+    rows = session.exec(select(OutboundMail.status, func.count()).group_by(OutboundMail.status)).all()
+    return {str(getattr(status, "value", status)): int(n) for status, n in rows}
+
+
+def last_errors(session: Session, limit: int = 10) -> list[OutboundMail]:
+    query = (
+        select(OutboundMail)
+        .where(col(OutboundMail.last_error).is_not(None), OutboundMail.status != MailStatus.SENT)
+        .order_by(col(OutboundMail.id).desc())
+        .limit(limit)
+    )
+    return list(session.exec(query).all())
+
+
+def retry_failed(session: Session) -> list[int]:
+    """Put every failed row back in the queue (an admin action); the caller commits."""
+    ids = [
+        int(i) for i in session.exec(select(OutboundMail.id).where(OutboundMail.status == MailStatus.FAILED)).all() if i
+    ]
+    if ids:
+        session.execute(
+            sa.update(OutboundMail)
+            .where(col(OutboundMail.id).in_(ids))
+            .values(status=MailStatus.QUEUED, attempts=0, next_attempt_at=utcnow(), enqueued_at=None)
+        )
+    return ids
+
+
+def send_one(
+    session: Session, mail_id: int, *, sender: str, lease: timedelta, base: float, max_attempts: int
+) -> Outcome | None:
+    """Claim, send and record one ledger row; ``None`` when someone else has it or it is done."""
+    from crm.core.mail import deliver
+
+    mail = claim(session, mail_id, lease)
+    if mail is None:
+        return None
+    error: BaseException | None = None
+    try:
+        deliver(build_message(mail, sender))
+    except (smtplib.SMTPException, OSError) as exc:
+        error = exc
+    return record_result(session, mail, error, base=base, max_attempts=max_attempts)

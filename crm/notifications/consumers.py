@@ -1,0 +1,59 @@
+"""The "notifications" consumer tells a lead's owner and watchers what others changed."""
+
+from __future__ import annotations
+
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, select
+
+from crm.core.consumers import consumer
+from crm.core.events import Event
+from crm.leads.models import Lead, LeadWatcher
+from crm.notifications.models import Notification
+
+LEAD_EVENTS = (
+    "lead.updated",
+    "lead.stage_changed",
+    "activity.logged",
+    "followup.scheduled",
+    "followup.rescheduled",
+    "followup.done",
+    "followup.cancelled",
+    "lead.watcher_added",
+)
+
+
+def notify(
+    session: Session, user_ids: set[int], *, source: str, kind: str, lead_id: int | None, params: dict[str, object]
+) -> None:
+    """One notification per user and source, whatever happens twice."""
+    if not user_ids:
+        return
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    rows = [
+        {"user_id": uid, "source": source, "kind": kind, "lead_id": lead_id, "params": params}
+        for uid in sorted(user_ids)
+    ]
+    session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["user_id", "source"]))
+
+
+@consumer("notifications", *LEAD_EVENTS)
+def on_lead_event(session: Session, event: Event) -> None:
+    if event.lead_id is None:
+        return
+    lead = session.get(Lead, event.lead_id)
+    if lead is None:
+        return
+    watchers = set(session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all())
+    audience = {lead.owner_id, *watchers} - {event.actor_id}
+    if event.type == "lead.watcher_added":
+        # Only the person who was added hears about it.
+        audience = {int(event.payload.get("user_id", 0))} - {event.actor_id, 0}
+    notify(
+        session,
+        audience,
+        source=f"event:{event.id}",
+        kind=event.type,
+        lead_id=lead.id,
+        params={"lead_title": lead.title, "actor_id": event.actor_id, **event.payload},
+    )
