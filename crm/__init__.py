@@ -10,6 +10,16 @@ from flask import Flask
 from crm.config import load_settings, normalise_database_url
 from crm.core.time import check_tzdata
 
+# Operational knobs; tests and deployments may override them through ``config``.
+RUNTIME_DEFAULTS: dict[str, Any] = {
+    "RELAY_KICK": True,  # publish events right after a web commit, not only on beat
+    "EVENT_REDELIVERY_AFTER_SECONDS": 300,
+    "ESCALATION_AFTER_DAYS": 3,
+    "MAIL_LEASE_SECONDS": 120,
+    "MAIL_RETRY_BASE_SECONDS": 30.0,
+    "MAIL_MAX_ATTEMPTS": 8,
+}
+
 
 def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """The one application factory: web, CLI and Celery workers all start here."""
@@ -21,12 +31,17 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         app.config.update(config)
         app.config["DATABASE_URL"] = normalise_database_url(app.config["DATABASE_URL"])
     settings.instance_path.mkdir(parents=True, exist_ok=True)
+    for key, value in RUNTIME_DEFAULTS.items():
+        app.config.setdefault(key, value)
 
     from crm import models  # noqa: F401 - every table registered before first use
     from crm.core import i18n, security, web
     from crm.core.db import db
 
     db.init_app(app)
+    from workers.factory import celery_init_app
+
+    celery_init_app(app)
     i18n.init_app(app)
     security.init_app(app)
     web.init_app(app)
@@ -34,12 +49,31 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.accounts.auth import init_app as init_auth
     from crm.accounts.views import bp as accounts_bp
     from crm.core.views import bp as core_bp
+    from crm.followups.views import bp as followups_bp
+    from crm.leads.board import bp as pipeline_bp
+    from crm.leads.detail import bp as lead_bp
     from crm.leads.views import bp as leads_bp
 
     init_auth(app)
+    from crm.notifications.views import init_app as init_notifications
+
+    init_notifications(app)
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(leads_bp)
+
+    from crm.accounts.admin import bp as admin_users_bp
+    from crm.dashboard.views import bp as dashboard_bp
+    from crm.missions.views import bp as missions_bp
+    from crm.organisations.contacts_views import bp as contacts_bp
+    from crm.organisations.views import bp as organisations_bp
+    from crm.search.views import bp as search_bp
+
+    for blueprint in (organisations_bp, contacts_bp, missions_bp, admin_users_bp, search_bp, dashboard_bp):
+        app.register_blueprint(blueprint)
+    app.register_blueprint(lead_bp)
+    app.register_blueprint(pipeline_bp)
+    app.register_blueprint(followups_bp)
 
     from crm.cli import crm_cli
 

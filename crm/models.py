@@ -1,10 +1,12 @@
 """Every table, imported once so that SQLModel's metadata (and Alembic) sees them all."""
 
 from crm.accounts.models import Language, Role, User
+from crm.core.consumers import ConsumedEvent
 from crm.core.events import Event
+from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.state import SystemState
 from crm.digests.models import Cadence, Subscription
-from crm.followups.models import FollowUp, FollowUpStatus
+from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -13,6 +15,7 @@ from crm.leads.models import (
     LeadWatcher,
     PartnershipType,
     Priority,
+    SavedFilter,
     Stage,
 )
 from crm.missions.models import (
@@ -23,6 +26,7 @@ from crm.missions.models import (
     MissionDelegate,
     MissionOrganiser,
 )
+from crm.notifications.models import Notification
 from crm.organisations.models import (
     Contact,
     Country,
@@ -36,6 +40,7 @@ __all__ = [
     "Activity",
     "ActivityKind",
     "Cadence",
+    "ConsumedEvent",
     "Contact",
     "Country",
     "Currency",
@@ -45,18 +50,24 @@ __all__ = [
     "Language",
     "Lead",
     "LeadWatcher",
+    "MailStatus",
     "Meeting",
     "MeetingContact",
     "MeetingOrganisation",
     "Mission",
     "MissionDelegate",
     "MissionOrganiser",
+    "Notification",
     "Organisation",
     "OrganisationKind",
     "OrganisationSector",
+    "OutboundMail",
     "PartnershipType",
     "Priority",
+    "ReminderRung",
     "Role",
+    "RungStatus",
+    "SavedFilter",
     "Sector",
     "Stage",
     "Subscription",

@@ -25,10 +25,19 @@ def _url() -> str:
     return load_settings().database_url
 
 
+def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Leave out the search indexes that the models do not describe: SQLite's FTS5 tables
+    (``fts_*`` and their shadow tables) and PostgreSQL's trigram indexes."""
+    if type_ == "table" and name and name.startswith("fts_"):
+        return False
+    return not (type_ == "index" and name and name.endswith("_search_trgm"))
+
+
 def _configure(**kwargs: object) -> None:
     url = _url()
     context.configure(
         target_metadata=target_metadata,
+        include_name=_include_name,
         render_as_batch=url.startswith("sqlite"),
         compare_type=True,
         compare_server_default=False,

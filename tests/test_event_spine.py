@@ -44,7 +44,7 @@ def all_operations() -> dict[str, Callable[..., Any]]:
 
 
 # Operations that only read or check, and so record nothing.
-READ_ONLY = {"accounts.find_user_by_email", "leads.require_editor"}
+READ_ONLY = {"accounts.find_user_by_email", "accounts.find_user_by_calendar_token"}
 
 
 def _ctx(session: Session) -> dict[str, Any]:
@@ -89,6 +89,10 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         {"user.deactivated", "user.reactivated"},
     ),
     "accounts.record_login": (lambda s, c: accounts.record_login(s, c["officer"]), {"user.logged_in"}),
+    "accounts.generate_calendar_token": (
+        lambda s, c: accounts.generate_calendar_token(s, c["officer"]),
+        {"user.calendar_token_generated"},
+    ),
     "reference.create_sector": (_sector, {"sector.created"}),
     "reference.update_sector": (
         lambda s, c: reference.update_sector(s, _sector(s, c), name_fr="Informatique en nuage"),
@@ -148,6 +152,23 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         ),
         {"meeting.logged", "meeting.updated"},
     ),
+    "missions.log_meeting_with_leads": (
+        lambda s, c: missions.log_meeting_with_leads(
+            s,
+            meeting={"title": "Cloud", "starts_local": datetime(2024, 2, 12, 10), "timezone": "America/Chicago"},
+            leads=[
+                {
+                    "title": "Cloud pilot",
+                    "ma_organisation_id": c["lead"].ma_organisation_id,
+                    "us_organisation_id": c["lead"].us_organisation_id,
+                    "partnership_type": "pilot",
+                    "owner_id": c["officer"].id,
+                }
+            ],
+            actor=c["officer"],
+        ),
+        {"meeting.logged", "lead.created"},
+    ),
     "leads.create_lead": (
         lambda s, c: leads.create_lead(
             s,
@@ -175,6 +196,16 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
             leads.remove_watcher(s, c["lead"], c["other"].id),
         ),
         {"lead.watcher_added", "lead.watcher_removed"},
+    ),
+    "leads.save_filter": (
+        lambda s, c: leads.save_filter(s, c["officer"], name="Overdue cloud", query="overdue=1&sector=2"),
+        {"saved_filter.created"},
+    ),
+    "leads.delete_saved_filter": (
+        lambda s, c: leads.delete_saved_filter(
+            s, leads.save_filter(s, c["officer"], name="Mine", query="owner=me"), actor=c["officer"]
+        ),
+        {"saved_filter.created", "saved_filter.deleted"},
     ),
     "leads.log_activity": (
         lambda s, c: leads.log_activity(s, c["lead"], kind="call", body="Called the CISO"),

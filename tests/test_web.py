@@ -220,3 +220,13 @@ def test_login_is_rate_limited(strict_app: Any) -> None:
     ]
     assert codes[:10] == [400] * 10
     assert codes[-1] == 429
+
+
+def test_pager_keeps_repeated_filters(app: Any, session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example")
+    for _ in range(55):
+        make_lead(session, owner=officer)
+    session.commit()
+    login(client, "officer@jisr.example")
+    page = client.get("/leads?stage=identified&stage=contacted").get_data(as_text=True)
+    assert "stage=identified&amp;stage=contacted&amp;page=2" in page

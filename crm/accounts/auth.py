@@ -7,6 +7,7 @@ from functools import wraps
 from typing import Any, TypeVar
 
 from flask import Flask, abort, g
+from flask_babel import refresh as refresh_babel
 from flask_login import LoginManager, current_user
 
 from crm.accounts.models import Role, User
@@ -33,9 +34,14 @@ def _load_user(user_id: str) -> User | None:
 
 
 def _remember_user() -> None:
-    """Expose the user to the locale / time-zone selectors (which must not load it)."""
+    """Expose the user to the locale / time-zone selectors (which must not load it).
+
+    Each request starts from its own session cookie: nothing cached on ``g`` by an
+    earlier request sharing the app context (as tests do) may leak into it."""
+    g.pop("_login_user", None)
     user = current_user._get_current_object() if current_user else None  # type: ignore[attr-defined]
     g.jisr_user = user if isinstance(user, User) else None
+    refresh_babel()
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:

@@ -38,8 +38,14 @@ class User(Audited, SQLModel, table=True):
     is_active: bool = Field(default=True)
     supervisor_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     reminder_send_hour: int = Field(default=9, sa_column_kwargs={"server_default": sa.text("9")})
+    # Days before a follow-up's due date when its owner is reminded.
+    reminder_days_before: list[int] = Field(
+        default_factory=lambda: [3, 1], sa_type=sa.JSON, sa_column_kwargs={"server_default": sa.text("'[3, 1]'")}
+    )
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     last_login_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # SHA-256 of the secret in the user's follow-up calendar feed URL (the secret itself is never stored).
+    calendar_token_hash: str | None = Field(default=None, max_length=64, unique=True, index=True)
 
     # Flask-Login protocol
     @property

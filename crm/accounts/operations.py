@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from typing import Any
 
 from sqlmodel import Session, func, select
@@ -84,7 +86,10 @@ def update_user_preferences(
 
 
 def set_user_role(session: Session, user: User, role: Role | str, *, actor: User | None) -> None:
-    changes = changes_of(user, {"role": clean_enum(Role, role, "role")})
+    new = clean_enum(Role, role, "role")
+    if actor is not None and actor.id == user.id and new != user.role:
+        raise ValidationError.single("role", _l("You cannot change your own role."))
+    changes = changes_of(user, {"role": new})
     if changes:
         record_event(session, "user.role_changed", user, actor=actor, payload={"changes": changes})
 
@@ -114,3 +119,25 @@ def reactivate_user(session: Session, user: User, *, actor: User | None) -> None
 def record_login(session: Session, user: User) -> None:
     user.last_login_at = utcnow()
     record_event(session, "user.logged_in", user, actor=user)
+
+
+def _calendar_token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def find_user_by_calendar_token(session: Session, token: str) -> User | None:
+    """The active user whose calendar feed secret is ``token`` (compared by hash)."""
+    if not token or len(token) > 100:
+        return None
+    user = session.exec(select(User).where(User.calendar_token_hash == _calendar_token_hash(token))).first()
+    return user if user is not None and user.is_active else None
+
+
+def generate_calendar_token(session: Session, user: User) -> str:
+    """A new secret for the user's follow-up calendar feed; the old feed URL stops working.
+
+    Only its hash is stored, so the secret is shown once, right after it is made."""
+    token = secrets.token_urlsafe(32)
+    user.calendar_token_hash = _calendar_token_hash(token)
+    record_event(session, "user.calendar_token_generated", user, actor=user)
+    return token

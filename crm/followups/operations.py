@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.accounts.permissions import require_editor
 from crm.core.db import pk
 from crm.core.errors import ValidationError
 from crm.core.events import record_event
@@ -16,7 +17,6 @@ from crm.core.time import to_utc, utcnow
 from crm.core.validation import clean_text, clean_zone
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead
-from crm.leads.operations import require_editor
 
 
 def _check_owner(session: Session, owner_id: int) -> User:

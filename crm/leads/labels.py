@@ -38,7 +38,7 @@ PRIORITY_LABELS = {
 ACTIVITY_KIND_LABELS = {
     ActivityKind.NOTE: _l("Note"),
     ActivityKind.CALL: _l("Call"),
-    ActivityKind.EMAIL: _l("Email"),
+    ActivityKind.EMAIL: _l("Email message"),
     ActivityKind.MEETING: _l("Meeting"),
 }
 

@@ -121,3 +121,16 @@ class Activity(Audited, SQLModel, table=True):
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     author_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL", index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+class SavedFilter(Audited, SQLModel, table=True):
+    """A named lead-list query string kept for one user (e.g. "My overdue cloud leads")."""
+
+    __tablename__ = "saved_filter"
+    __table_args__ = (sa.UniqueConstraint("user_id", "name"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    name: str = Field(max_length=120)
+    query: str = Field(max_length=2000)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -6,9 +6,10 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
+from crm.accounts.permissions import require_editor
 from crm.core.db import pk
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, jsonable, record_event
@@ -24,6 +25,7 @@ from crm.leads.models import (
     LeadWatcher,
     PartnershipType,
     Priority,
+    SavedFilter,
     Stage,
 )
 from crm.missions.models import Meeting, Mission
@@ -45,12 +47,6 @@ LEAD_FIELDS = (
     "currency",
     "confidential",
 )
-
-
-def require_editor(actor: User | None) -> None:
-    """Viewers read; only officers and admins write (``None`` is the system itself)."""
-    if actor is not None and not actor.can_edit():
-        raise PermissionDenied("read-only account")
 
 
 def _clean_value(value: Any) -> Decimal | None:
@@ -172,19 +168,46 @@ def create_lead(
     return lead
 
 
-def update_lead(session: Session, lead: Lead, *, actor: User | None = None, **fields: Any) -> dict[str, list[Any]]:
-    """Change plain fields of a lead (not its stage: see :func:`move_lead_to_stage`)."""
+def update_lead(
+    session: Session,
+    lead: Lead,
+    *,
+    actor: User | None = None,
+    watcher_ids: list[int] | None = None,
+    **fields: Any,
+) -> dict[str, list[Any]]:
+    """Change plain fields of a lead (not its stage: see :func:`move_lead_to_stage`).
+
+    With ``watcher_ids`` the watchers become exactly those users (the edit form's list)."""
     require_editor(actor)
     unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
         raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
-    changes = changes_of(lead, _clean_lead(session, fields))
+    cleaned = _clean_lead(session, fields)
+    wanted = _clean_watchers(session, watcher_ids) if watcher_ids is not None else None
+    changes = changes_of(lead, cleaned)
     _check_consistency(session, lead)
     if changes:
         _refresh_search_text(session, lead)
         lead.updated_at = utcnow()
         record_event(session, "lead.updated", lead, actor=actor, lead_id=lead.id, payload={"changes": changes})
+    if wanted is not None:
+        current = set(session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all())
+        for user_id in sorted(current - set(wanted)):
+            remove_watcher(session, lead, user_id, actor=actor)
+        for user_id in wanted:
+            if user_id not in current:
+                add_watcher(session, lead, user_id, actor=actor)
     return changes
+
+
+def _clean_watchers(session: Session, user_ids: list[int]) -> list[int]:
+    wanted = list(dict.fromkeys(int(u) for u in user_ids))
+    if wanted:
+        found = session.exec(select(User.id).where(col(User.id).in_(wanted), col(User.is_active).is_(True))).all()
+        if len(set(found)) != len(wanted):
+            raise ValidationError.single("watcher_ids", _l("Unknown user."))
+    return wanted
 
 
 def move_lead_to_stage(
@@ -267,3 +290,25 @@ def log_activity(
         payload={"kind": activity.kind, "occurred_at": jsonable(when), "body": activity.body[:500]},
     )
     return activity
+
+
+def save_filter(session: Session, user: User, *, name: str, query: str) -> SavedFilter:
+    """Keep the lead list's current query string under a name, for ``user`` only."""
+    clean_name = clean_text(name, "name", max_length=120)
+    clean_query = clean_text(query, "query", max_length=2000, required=False)
+    taken = session.exec(
+        select(SavedFilter.id).where(SavedFilter.user_id == user.id, SavedFilter.name == clean_name)
+    ).first()
+    if taken is not None:
+        raise ValidationError.single("name", _l("You already have a filter with this name."))
+    saved = SavedFilter(user_id=pk(user), name=clean_name, query=clean_query)
+    session.add(saved)
+    record_event(session, "saved_filter.created", saved, actor=user, payload={"name": clean_name, "query": clean_query})
+    return saved
+
+
+def delete_saved_filter(session: Session, saved: SavedFilter, *, actor: User) -> None:
+    if saved.user_id != actor.id:
+        raise PermissionDenied("not your saved filter")
+    record_event(session, "saved_filter.deleted", saved, actor=actor, payload={"name": saved.name})
+    session.delete(saved)

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, exists, func, or_, select
 
 from crm.accounts.models import Role, User
+from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.leads.models import Lead, LeadWatcher
-from crm.organisations.models import Organisation
+from crm.leads.filters import LeadFilter, filter_conditions, order_by
+from crm.leads.models import PIPELINE, Lead, LeadWatcher, SavedFilter, Stage
+from crm.missions.models import Meeting, Mission
+from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
 
 
@@ -51,29 +55,212 @@ class LeadPage:
         return max(1, -(-self.total // self.per_page))
 
 
-def lead_page(session: Session, user: User, *, page: int = 1, per_page: int = 50) -> LeadPage:
-    """One page of visible leads with what the list shows, in two queries whatever the size."""
-    ma = aliased(Organisation)
-    us = aliased(Organisation)
-    next_due = (
+def _next_due() -> Any:
+    """The earliest open follow-up of the outer ``Lead`` (a correlated scalar subquery)."""
+    return (
         select(func.min(FollowUp.due_at))
         .where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
         .correlate(Lead)
         .scalar_subquery()
     )
-    condition = visible_to(user)
-    total = session.exec(select(func.count()).select_from(Lead).where(condition)).one()
-    page = max(1, page)
-    query = (
-        select(Lead, ma, us, User, Sector, next_due)  # type: ignore[call-overload]
+
+
+def _owner_name() -> Any:
+    return func.coalesce(func.nullif(User.name, ""), User.email)
+
+
+def _conditions(user: User, lead_filter: LeadFilter | None, now: datetime | None) -> list[Any]:
+    found = [visible_to(user)]
+    if lead_filter is not None:
+        found += filter_conditions(lead_filter, now=now or utcnow(), zone_name=user.timezone)
+    return found
+
+
+def _row_query(*extra: Any) -> Any:
+    ma = aliased(Organisation)
+    us = aliased(Organisation)
+    return (
+        select(Lead, ma, us, User, Sector, _next_due(), *extra)  # type: ignore[call-overload]
         .join(ma, ma.id == Lead.ma_organisation_id)
         .join(us, us.id == Lead.us_organisation_id)
         .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
         .outerjoin(Sector, Sector.id == Lead.sector_id)  # type: ignore[arg-type]
-        .where(condition)
-        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+    )
+
+
+def lead_page(
+    session: Session,
+    user: User,
+    *,
+    page: int = 1,
+    per_page: int = 50,
+    lead_filter: LeadFilter | None = None,
+    now: datetime | None = None,
+) -> LeadPage:
+    """One page of visible leads with what the list shows, in two queries whatever the size."""
+    conditions = _conditions(user, lead_filter, now)
+    total = session.exec(select(func.count()).select_from(Lead).where(*conditions)).one()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    f = lead_filter or LeadFilter()
+    query = (
+        _row_query()
+        .where(*conditions)
+        .order_by(*order_by(f, _next_due(), _owner_name()))
         .offset((page - 1) * per_page)
         .limit(per_page)
     )
     rows = [LeadRow(*row) for row in session.exec(query).all()]
     return LeadPage(rows=rows, total=total, page=page, per_page=per_page)
+
+
+@dataclass
+class BoardColumn:
+    stage: Stage
+    rows: list[LeadRow] = field(default_factory=list)
+    total: int = 0
+
+    @property
+    def hidden(self) -> int:
+        return self.total - len(self.rows)
+
+
+BOARD_STAGES = (*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO)
+
+
+def board_columns(
+    session: Session,
+    user: User,
+    *,
+    lead_filter: LeadFilter | None = None,
+    per_column: int = 50,
+    now: datetime | None = None,
+) -> list[BoardColumn]:
+    """One column per stage with its most recently updated visible leads, in two queries."""
+    conditions = _conditions(user, lead_filter, now)
+    columns = {stage: BoardColumn(stage) for stage in BOARD_STAGES}
+    counts = session.exec(
+        select(Lead.stage, func.count()).where(*conditions).group_by(Lead.stage)  # type: ignore[call-overload]
+    ).all()
+    for stage, count in counts:
+        columns[Stage(stage)].total = int(count)
+    position = (
+        func.row_number()
+        .over(partition_by=col(Lead.stage), order_by=(col(Lead.updated_at).desc(), col(Lead.id).desc()))
+        .label("position")
+    )
+    ranked = select(col(Lead.id).label("lead_id"), position).where(*conditions).subquery()
+    query = (
+        _row_query()
+        .join(ranked, ranked.c.lead_id == Lead.id)
+        .where(ranked.c.position <= per_column)
+        .order_by(ranked.c.position)
+    )
+    for row in session.exec(query).all():
+        lead_row = LeadRow(*row)
+        columns[lead_row.lead.stage].rows.append(lead_row)
+    return list(columns.values())
+
+
+def visible_lead(session: Session, user: User, lead_id: int) -> Lead | None:
+    """The lead if it exists and ``user`` may see it (callers answer 404 otherwise)."""
+    lead = session.get(Lead, lead_id)
+    if lead is None or not can_see(session, user, lead):
+        return None
+    return lead
+
+
+@dataclass
+class LeadDetail:
+    lead: Lead
+    ma_organisation: Organisation
+    us_organisation: Organisation
+    owner: User
+    sector: Sector | None
+    mission: Mission | None
+    meeting: Meeting | None
+    watchers: list[User]
+    open_followups: list[tuple[FollowUp, User]]
+    done_followups: list[tuple[FollowUp, User]]
+
+
+def lead_detail(session: Session, lead: Lead) -> LeadDetail:
+    """Everything the lead page shows except the timeline, in four queries."""
+    ma = aliased(Organisation)
+    us = aliased(Organisation)
+    head = session.exec(
+        select(ma, us, User, Sector, Mission, Meeting)  # type: ignore[call-overload]
+        .select_from(Lead)
+        .join(ma, ma.id == Lead.ma_organisation_id)
+        .join(us, us.id == Lead.us_organisation_id)
+        .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
+        .outerjoin(Sector, Sector.id == Lead.sector_id)  # type: ignore[arg-type]
+        .outerjoin(Mission, Mission.id == Lead.mission_id)  # type: ignore[arg-type]
+        .outerjoin(Meeting, Meeting.id == Lead.meeting_id)  # type: ignore[arg-type]
+        .where(Lead.id == lead.id)
+    ).one()
+    watchers = session.exec(
+        select(User)
+        .join(LeadWatcher, col(LeadWatcher.user_id) == col(User.id))
+        .where(LeadWatcher.lead_id == lead.id)
+        .order_by(col(User.name), col(User.email))
+    ).all()
+    followups = session.exec(
+        select(FollowUp, User)
+        .join(User, col(User.id) == col(FollowUp.owner_id))
+        .where(FollowUp.lead_id == lead.id, FollowUp.status != FollowUpStatus.CANCELLED)
+        .order_by(col(FollowUp.due_at), col(FollowUp.id))
+    ).all()
+    ma_org, us_org, owner, sector, mission, meeting = head
+    return LeadDetail(
+        lead=lead,
+        ma_organisation=ma_org,
+        us_organisation=us_org,
+        owner=owner,
+        sector=sector,
+        mission=mission,
+        meeting=meeting,
+        watchers=list(watchers),
+        open_followups=[(f, u) for f, u in followups if f.status == FollowUpStatus.OPEN],
+        done_followups=[(f, u) for f, u in followups if f.status == FollowUpStatus.DONE][::-1],
+    )
+
+
+@dataclass
+class Choices:
+    """The rows that filter bars and lead forms offer as choices (five queries, six with meetings)."""
+
+    ma_organisations: list[Organisation]
+    us_organisations: list[Organisation]
+    sectors: list[Sector]
+    officers: list[User]
+    users: list[User]
+    missions: list[Mission]
+    meetings: list[Meeting]
+
+
+def choices(session: Session, *, with_meetings: bool = False) -> Choices:
+    orgs = session.exec(
+        select(Organisation)
+        .where(col(Organisation.country).in_((Country.MA, Country.US)))
+        .order_by(func.coalesce(Organisation.acronym, Organisation.name_en, Organisation.name_fr), col(Organisation.id))
+    ).all()
+    sectors = session.exec(select(Sector).order_by(col(Sector.position), col(Sector.code))).all()
+    users = session.exec(
+        select(User).where(col(User.is_active).is_(True)).order_by(col(User.name), col(User.email))
+    ).all()
+    missions = session.exec(select(Mission).order_by(col(Mission.starts_on).desc())).all()
+    return Choices(
+        ma_organisations=[o for o in orgs if o.country == Country.MA],
+        us_organisations=[o for o in orgs if o.country == Country.US],
+        sectors=list(sectors),
+        officers=[u for u in users if u.can_edit()],
+        users=list(users),
+        missions=list(missions),
+        meetings=list(session.exec(select(Meeting).order_by(col(Meeting.starts_at).desc())).all())
+        if with_meetings
+        else [],
+    )
+
+
+def saved_filters(session: Session, user: User) -> list[SavedFilter]:
+    return list(session.exec(select(SavedFilter).where(SavedFilter.user_id == user.id).order_by(col(SavedFilter.name))))

@@ -1,26 +1,150 @@
-"""Lead pages."""
+"""Lead pages: the filtered list, saved filters, and the create / edit forms."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, render_template, request
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from sqlmodel import select
 
 from crm.core.db import db
+from crm.core.errors import ValidationError
+from crm.core.forms import apply_errors
+from crm.core.i18n import gettext as _
 from crm.core.time import utcnow
-from crm.leads.queries import lead_page
+from crm.leads.access import is_htmx, lead_or_404, require_writer
+from crm.leads.filters import args_from_query, parse_filter
+from crm.leads.forms import LeadForm, SavedFilterForm
+from crm.leads.models import LeadWatcher, SavedFilter
+from crm.leads.operations import create_lead, delete_saved_filter, save_filter, update_lead
+from crm.leads.queries import choices, lead_page, saved_filters
 
 bp = Blueprint("leads", __name__)
+
+
+def _page_number() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+
+
+def _render_list(args: Any, save_form: SavedFilterForm | None = None, status: int = 200) -> Any:
+    lead_filter = parse_filter(args, current_user)
+    result = lead_page(db.session, current_user, page=_page_number(), lead_filter=lead_filter)
+    context = {
+        "result": result,
+        "now": utcnow(),
+        "filter": lead_filter,
+        "save_form": save_form or SavedFilterForm(formdata=None),
+    }
+    if is_htmx() and request.method == "GET":
+        return render_template("leads/_results.html", **context), status
+    return render_template(
+        "leads/index.html",
+        **context,
+        options=choices(db.session),
+        saved=saved_filters(db.session, current_user),
+    ), status
 
 
 @bp.route("/leads")
 @login_required
 def index() -> Any:
-    page = request.args.get("page", "1")
-    number = int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
-    result = lead_page(db.session, current_user, page=number)
-    return render_template("leads/index.html", result=result, now=utcnow())
+    return _render_list(request.args)
+
+
+@bp.route("/leads/filters", methods=["POST"])
+@login_required
+def save_current_filter() -> Any:
+    form = SavedFilterForm()
+    query = parse_filter(args_from_query(form.query.data or ""), current_user).query_string()
+    if form.validate_on_submit():
+        try:
+            save_filter(db.session, current_user, name=form.name.data or "", query=query)
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The filter is saved."), "success")
+            return redirect(url_for("leads.index") + (f"?{query}" if query else ""))
+    return _render_list(args_from_query(query), form, 400)
+
+
+@bp.route("/leads/filters/<int:filter_id>/delete", methods=["POST"])
+@login_required
+def delete_filter(filter_id: int) -> Any:
+    saved = db.session.get(SavedFilter, filter_id)
+    if saved is None or saved.user_id != current_user.id:
+        abort(404)
+    delete_saved_filter(db.session, saved, actor=current_user)
+    db.session.commit()
+    flash(_("The filter is deleted."), "success")
+    return redirect(url_for("leads.index"))
+
+
+@bp.route("/leads/new", methods=["GET", "POST"])
+@login_required
+def new() -> Any:
+    require_writer()
+    form = LeadForm()
+    form.fill_choices(choices(db.session, with_meetings=True), creating=True)
+    if request.method == "GET":
+        form.owner_id.data = current_user.id
+        form.ma_organisation_id.data = request.args.get("ma", type=int)
+        form.us_organisation_id.data = request.args.get("us", type=int)
+    elif form.validate_on_submit():
+        try:
+            lead = create_lead(
+                db.session,
+                stage=form.stage.data or "identified",
+                actor=current_user,
+                watcher_ids=list(form.watcher_ids.data or []),
+                **form.lead_fields(),
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The lead is saved."), "success")
+            return redirect(url_for("lead.show", lead_id=lead.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("leads/form.html", form=form, lead=None), status
+
+
+@bp.route("/leads/<int:lead_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    form = LeadForm(obj=lead)
+    form.fill_choices(choices(db.session, with_meetings=True), creating=False)
+    if request.method == "GET":
+        watching = db.session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all()
+        form.watcher_ids.data = list(watching)
+        form.partnership_type.data = lead.partnership_type.value
+        form.priority.data = lead.priority.value
+        form.currency.data = lead.currency.value if lead.currency else ""
+        form.estimated_value.data = str(lead.estimated_value) if lead.estimated_value is not None else ""
+    elif form.validate_on_submit():
+        try:
+            update_lead(
+                db.session,
+                lead,
+                actor=current_user,
+                watcher_ids=list(form.watcher_ids.data or []),
+                **form.lead_fields(),
+            )
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_errors(form, exc)
+        else:
+            db.session.commit()
+            flash(_("The lead is saved."), "success")
+            return redirect(url_for("lead.show", lead_id=lead.id))
+    status = 400 if request.method == "POST" else 200
+    return render_template("leads/form.html", form=form, lead=lead), status
 
 
 @bp.app_template_global()
@@ -28,3 +152,32 @@ def stage_label(stage: Any) -> str:
     from crm.leads.labels import stage_label as label
 
     return label(stage)
+
+
+@bp.app_template_global()
+def stage_choices() -> list[tuple[str, str]]:
+    from crm.leads.labels import STAGE_LABELS
+
+    return [(stage.value, str(label)) for stage, label in STAGE_LABELS.items()]
+
+
+@bp.app_template_global()
+def partnership_type_choices() -> list[tuple[str, str]]:
+    from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
+
+    return [(kind.value, str(label)) for kind, label in PARTNERSHIP_TYPE_LABELS.items()]
+
+
+@bp.app_template_global()
+def partnership_type_label(value: Any) -> str:
+    from crm.leads.labels import partnership_type_label as label
+
+    return label(value)
+
+
+@bp.app_template_global()
+def priority_label(value: Any) -> str:
+    from crm.leads.labels import PRIORITY_LABELS
+    from crm.leads.models import Priority
+
+    return str(PRIORITY_LABELS[Priority(value)])

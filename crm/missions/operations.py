@@ -178,3 +178,34 @@ def update_meeting(
         meeting.updated_at = utcnow()
         record_event(session, "meeting.updated", meeting, actor=actor, payload={"changes": changes})
     return changes
+
+
+def log_meeting_with_leads(
+    session: Session,
+    *,
+    meeting: dict[str, Any],
+    leads: Iterable[dict[str, Any]] = (),
+    actor: User | None = None,
+) -> tuple[Meeting, list[Any]]:
+    """Log a meeting and the leads born from it, as one unit: the caller commits only if
+    this returns, and rolls back on :class:`ValidationError`, so it is all or nothing.
+
+    Errors of the i-th lead are reported under ``leads-<i>-<field>`` (the names of the
+    form's repeated rows); the errors of every row are collected before raising."""
+    from crm.accounts.permissions import require_editor
+    from crm.leads.operations import create_lead
+
+    require_editor(actor)
+    logged = log_meeting(session, actor=actor, **meeting)
+    created: list[Any] = []
+    errors: dict[str, Any] = {}
+    for index, row in enumerate(leads):
+        try:
+            created.append(
+                create_lead(session, actor=actor, meeting_id=pk(logged), mission_id=logged.mission_id, **row)
+            )
+        except ValidationError as exc:
+            errors.update({f"leads-{index}-{name}": message for name, message in exc.errors.items()})
+    if errors:
+        raise ValidationError(errors)
+    return logged, created

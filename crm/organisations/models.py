@@ -77,5 +77,7 @@ class Contact(Audited, SQLModel, table=True):
     phone: str | None = Field(default=None, max_length=32)
     language: Language = Field(default=Language.FR, sa_type=enum_column(Language, 2))
     timezone: str = Field(default="Africa/Casablanca", max_length=64)
+    # Name, title and email, normalised (case, accents, Arabic variants) for search.
+    search_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

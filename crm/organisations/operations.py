@@ -8,6 +8,7 @@ from typing import Any
 from sqlmodel import Session, delete, select
 
 from crm.accounts.models import Language, User
+from crm.accounts.permissions import require_editor
 from crm.core.db import pk
 from crm.core.errors import NotFound, ValidationError
 from crm.core.events import changes_of, record_event
@@ -79,6 +80,7 @@ def create_organisation(
     sector_ids: Iterable[int] = (),
     actor: User | None = None,
 ) -> Organisation:
+    require_editor(actor)
     fields = _clean_organisation(
         {
             "country": country,
@@ -110,6 +112,7 @@ def update_organisation(
     sector_ids: Iterable[int] | None = None,
     **fields: Any,
 ) -> dict[str, list[Any]]:
+    require_editor(actor)
     unknown = set(fields) - set(ORGANISATION_FIELDS)
     if unknown:
         raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
@@ -153,6 +156,10 @@ def _clean_contact(session: Session, fields: dict[str, Any], region: str) -> dic
     return clean
 
 
+def _refresh_contact_search_text(contact: Contact) -> None:
+    contact.search_text = search_blob(contact.name, contact.title, contact.email)
+
+
 def create_contact(
     session: Session,
     *,
@@ -165,6 +172,7 @@ def create_contact(
     timezone: str = "Africa/Casablanca",
     actor: User | None = None,
 ) -> Contact:
+    require_editor(actor)
     org = session.get(Organisation, organisation_id)
     if org is None:
         raise NotFound(f"organisation {organisation_id}")
@@ -183,6 +191,7 @@ def create_contact(
         region,
     )
     contact = Contact(**fields)
+    _refresh_contact_search_text(contact)
     session.add(contact)
     record_event(session, "contact.created", contact, actor=actor, payload=fields)
     return contact
@@ -191,6 +200,7 @@ def create_contact(
 def update_contact(
     session: Session, contact: Contact, *, actor: User | None = None, **fields: Any
 ) -> dict[str, list[Any]]:
+    require_editor(actor)
     allowed = {"organisation_id", "name", "title", "email", "phone", "language", "timezone"}
     unknown = set(fields) - allowed
     if unknown:
@@ -199,6 +209,7 @@ def update_contact(
     region = "US" if org is not None and org.country == Country.US else "MA"
     changes = changes_of(contact, _clean_contact(session, fields, region))
     if changes:
+        _refresh_contact_search_text(contact)
         contact.updated_at = utcnow()
         record_event(session, "contact.updated", contact, actor=actor, payload={"changes": changes})
     return changes

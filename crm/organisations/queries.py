@@ -2,10 +2,21 @@
 
 from __future__ import annotations
 
-from sqlmodel import Session, col, or_, select
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from sqlmodel import Session, col, exists, func, or_, select
+
+from crm.accounts.models import User
+from crm.core.db import pk
 from crm.core.text import normalise
-from crm.organisations.models import Organisation
+from crm.leads.models import Lead
+from crm.leads.queries import visible_to
+from crm.missions.models import Meeting, MeetingOrganisation
+from crm.organisations.models import Contact, Country, Organisation, OrganisationKind, OrganisationSector
+from crm.reference.models import Sector
+
+T = TypeVar("T")
 
 
 def find_similar_organisations(
@@ -25,3 +36,129 @@ def find_similar_organisations(
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)
     return list(session.exec(query.order_by(col(Organisation.id))).all())
+
+
+@dataclass
+class Page(Generic[T]):
+    rows: list[T]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def organisation_page(
+    session: Session,
+    *,
+    country: Country | None = None,
+    kind: OrganisationKind | None = None,
+    sector_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[Organisation]:
+    conditions: list[Any] = []
+    if country is not None:
+        conditions.append(Organisation.country == country)
+    if kind is not None:
+        conditions.append(Organisation.kind == kind)
+    if sector_id is not None:
+        conditions.append(
+            exists().where(
+                col(OrganisationSector.organisation_id) == col(Organisation.id),
+                col(OrganisationSector.sector_id) == sector_id,
+            )
+        )
+    total = session.exec(select(func.count()).select_from(Organisation).where(*conditions)).one()
+    page = max(1, page)
+    rows = session.exec(
+        select(Organisation)
+        .where(*conditions)
+        .order_by(func.lower(func.coalesce(Organisation.acronym, Organisation.name_en, "")), col(Organisation.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(rows=list(rows), total=total, page=page, per_page=per_page)
+
+
+def sectors_of(session: Session, org_ids: list[int]) -> dict[int, list[Sector]]:
+    """The sectors of each organisation, in one query."""
+    found: dict[int, list[Sector]] = {org_id: [] for org_id in org_ids}
+    if not org_ids:
+        return found
+    rows = session.exec(
+        select(OrganisationSector.organisation_id, Sector)
+        .join(Sector, col(Sector.id) == col(OrganisationSector.sector_id))
+        .where(col(OrganisationSector.organisation_id).in_(org_ids))
+        .order_by(col(Sector.position), col(Sector.code))
+    ).all()
+    for org_id, sector in rows:
+        found[org_id].append(sector)
+    return found
+
+
+def active_sectors(session: Session) -> list[Sector]:
+    return list(
+        session.exec(
+            select(Sector).where(col(Sector.is_active).is_(True)).order_by(col(Sector.position), col(Sector.code))
+        ).all()
+    )
+
+
+def organisation_leads(session: Session, user: User, org_id: int) -> list[Lead]:
+    """The leads on either side of which the organisation stands, as ``user`` may see them."""
+    return list(
+        session.exec(
+            select(Lead)
+            .where(
+                or_(Lead.ma_organisation_id == org_id, Lead.us_organisation_id == org_id),
+                visible_to(user),
+            )
+            .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        ).all()
+    )
+
+
+def organisation_contacts(session: Session, org_id: int) -> list[Contact]:
+    return list(
+        session.exec(
+            select(Contact).where(Contact.organisation_id == org_id).order_by(col(Contact.name), col(Contact.id))
+        ).all()
+    )
+
+
+def organisation_meetings(session: Session, org_id: int) -> list[Meeting]:
+    return list(
+        session.exec(
+            select(Meeting)
+            .join(MeetingOrganisation, col(MeetingOrganisation.meeting_id) == col(Meeting.id))
+            .where(MeetingOrganisation.organisation_id == org_id)
+            .order_by(col(Meeting.starts_at).desc())
+        ).all()
+    )
+
+
+def contact_page(
+    session: Session, *, organisation_id: int | None = None, page: int = 1, per_page: int = 50
+) -> Page[tuple[Contact, Organisation]]:
+    conditions: list[Any] = []
+    if organisation_id is not None:
+        conditions.append(Contact.organisation_id == organisation_id)
+    total = session.exec(select(func.count()).select_from(Contact).where(*conditions)).one()
+    page = max(1, page)
+    rows = session.exec(
+        select(Contact, Organisation)
+        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
+        .where(*conditions)
+        .order_by(func.lower(Contact.name), col(Contact.id))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(rows=[(c, o) for c, o in rows], total=total, page=page, per_page=per_page)
+
+
+def organisation_choices(session: Session) -> list[tuple[int, str]]:
+    orgs = session.exec(select(Organisation).order_by(col(Organisation.country), col(Organisation.name_en))).all()
+    return [(pk(o), f"{o.name()}" + (f" ({o.acronym})" if o.acronym else "")) for o in orgs]

@@ -1,0 +1,1 @@
+"""KPIs and charts of the pipeline."""

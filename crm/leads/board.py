@@ -1,0 +1,59 @@
+"""The pipeline board: one column per stage; a card moves by drag and drop or by its own
+"move to" form, which works from the keyboard and without JavaScript."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from crm.core.db import db
+from crm.core.errors import ValidationError
+from crm.leads.access import is_htmx, lead_or_404, require_writer
+from crm.leads.filters import LeadFilter, args_from_query, parse_filter
+from crm.leads.forms import StageForm
+from crm.leads.operations import move_lead_to_stage
+from crm.leads.queries import board_columns, choices
+
+bp = Blueprint("pipeline", __name__)
+
+
+def _render(lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error: Any = None) -> Any:
+    context = {
+        "columns": board_columns(db.session, current_user, lead_filter=lead_filter),
+        "filter": lead_filter,
+        "query": lead_filter.query_string(),
+        "error": error,
+    }
+    if fragment:
+        return render_template("leads/_board.html", **context), status
+    return render_template("leads/board.html", options=choices(db.session), **context), status
+
+
+@bp.route("/pipeline")
+@login_required
+def board() -> Any:
+    return _render(parse_filter(request.args, current_user), fragment=is_htmx())
+
+
+@bp.route("/pipeline/<int:lead_id>/move", methods=["POST"])
+@login_required
+def move(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    query = request.form.get("filters", "")
+    lead_filter = parse_filter(args_from_query(query), current_user)
+    form = StageForm()
+    if not form.validate_on_submit():
+        return _render(lead_filter, fragment=is_htmx(), status=400, error=form.stage.errors[0])
+    try:
+        move_lead_to_stage(db.session, lead, form.stage.data or "", actor=current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _render(lead_filter, fragment=is_htmx(), status=400, error=next(iter(exc.errors.values())))
+    db.session.commit()
+    if is_htmx():
+        return _render(lead_filter, fragment=True)
+    canonical = lead_filter.query_string()
+    return redirect(url_for("pipeline.board") + (f"?{canonical}" if canonical else "") + f"#card-{lead.id}")

@@ -1,0 +1,216 @@
+"""The lead page and its quick actions.
+
+Each action parses its form, calls one operation, commits, and answers with the page's
+live part as a fragment to htmx (``HX-Request``) or with a redirect to a plain form post.
+Invalid input answers 400 with the form and its errors, in either mode.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from typing import Any
+
+from flask import Blueprint, abort, redirect, render_template, url_for
+from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+
+from crm.core.db import db
+from crm.core.errors import ValidationError
+from crm.core.forms import apply_errors
+from crm.core.time import to_local, utcnow
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.followups.operations import complete_followup, reschedule_followup, schedule_followup
+from crm.leads.access import is_htmx, lead_or_404, require_writer
+from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageForm, WatcherForm
+from crm.leads.models import Lead
+from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, remove_watcher
+from crm.leads.queries import choices, lead_detail
+from crm.leads.timeline import lead_timeline
+
+bp = Blueprint("lead", __name__)
+
+
+def _default_due() -> datetime:
+    """Tomorrow 09:00 on the viewer's clock."""
+    tomorrow = to_local(utcnow(), current_user.timezone).date() + timedelta(days=1)
+    return datetime.combine(tomorrow, time(9, 0))
+
+
+def _forms(lead: Lead, submitted: dict[str, FlaskForm]) -> dict[str, Any]:
+    """The page's forms: the submitted one as posted (with its errors), the others fresh."""
+    opts = choices(db.session) if current_user.can_edit() else None
+    officers = opts.officers if opts else []
+    users = opts.users if opts else []
+    forms: dict[str, Any] = {
+        "activity": ActivityForm(formdata=None, prefix="activity"),
+        "followup": FollowUpForm(
+            formdata=None, prefix="followup", timezone=current_user.timezone, due_local=_default_due()
+        ),
+        "stage": StageForm(formdata=None, prefix="stage", stage=lead.stage.value),
+        "watcher": WatcherForm(formdata=None, prefix="watcher"),
+    }
+    forms.update(submitted)
+    forms["followup"].owner_id.choices = [("", "—"), *((u.id, u.display_name) for u in officers)]
+    forms["watcher"].user_id.choices = [("", "—"), *((u.id, u.display_name) for u in users)]
+    return forms
+
+
+def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, status: int = 200) -> Any:
+    detail = lead_detail(db.session, lead)
+    reschedule = {
+        f.id: RescheduleForm(formdata=None, prefix=f"r{f.id}", due_local=f.due_local, timezone=f.timezone)
+        for f, _owner in detail.open_followups
+    }
+    for key, form in (submitted or {}).items():
+        if key.startswith("r") and key[1:].isdigit():
+            reschedule[int(key[1:])] = form
+    context = {
+        "d": detail,
+        "lead": lead,
+        "timeline": lead_timeline(db.session, lead.id or 0),
+        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdigit()}),
+        "reschedule": reschedule,
+        "now": utcnow(),
+    }
+    template = "leads/_live.html" if is_htmx() else "leads/detail.html"
+    return render_template(template, **context), status
+
+
+def _done(lead: Lead) -> Any:
+    db.session.commit()
+    if is_htmx():
+        return render_lead(lead)
+    return redirect(url_for("lead.show", lead_id=lead.id))
+
+
+def _failed(lead: Lead, key: str, form: FlaskForm, exc: ValidationError | None = None) -> Any:
+    db.session.rollback()
+    if exc is not None:
+        apply_errors(form, exc)
+    return render_lead(lead, {key: form}, 400)
+
+
+@bp.route("/leads/<int:lead_id>")
+@login_required
+def show(lead_id: int) -> Any:
+    return render_lead(lead_or_404(lead_id))
+
+
+@bp.route("/leads/<int:lead_id>/activities", methods=["POST"])
+@login_required
+def log(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    form = ActivityForm(prefix="activity")
+    if not form.validate_on_submit():
+        return _failed(lead, "activity", form)
+    try:
+        log_activity(db.session, lead, kind=form.kind.data or "note", body=form.body.data or "", actor=current_user)
+    except ValidationError as exc:
+        return _failed(lead, "activity", form, exc)
+    return _done(lead)
+
+
+@bp.route("/leads/<int:lead_id>/followups", methods=["POST"])
+@login_required
+def schedule(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    form = FollowUpForm(prefix="followup")
+    form.owner_id.choices = [("", "—"), *((u.id, u.display_name) for u in choices(db.session).officers)]
+    if not form.validate_on_submit() or form.due_local.data is None:
+        return _failed(lead, "followup", form)
+    try:
+        schedule_followup(
+            db.session,
+            lead,
+            title=form.title.data or "",
+            due_local=form.due_local.data,
+            timezone=(form.timezone.data or "").strip(),
+            owner_id=form.owner_id.data,
+            actor=current_user,
+        )
+    except ValidationError as exc:
+        return _failed(lead, "followup", form, exc)
+    return _done(lead)
+
+
+@bp.route("/leads/<int:lead_id>/stage", methods=["POST"])
+@login_required
+def move(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    form = StageForm(prefix="stage")
+    if not form.validate_on_submit():
+        return _failed(lead, "stage", form)
+    try:
+        move_lead_to_stage(db.session, lead, form.stage.data or "", actor=current_user, note=form.note.data or "")
+    except ValidationError as exc:
+        return _failed(lead, "stage", form, exc)
+    return _done(lead)
+
+
+@bp.route("/leads/<int:lead_id>/watchers", methods=["POST"])
+@login_required
+def watch(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    form = WatcherForm(prefix="watcher")
+    form.user_id.choices = [("", "—"), *((u.id, u.display_name) for u in choices(db.session).users)]
+    if not form.validate_on_submit() or form.user_id.data is None:
+        return _failed(lead, "watcher", form)
+    try:
+        add_watcher(db.session, lead, form.user_id.data, actor=current_user)
+    except ValidationError as exc:
+        return _failed(lead, "watcher", form, exc)
+    return _done(lead)
+
+
+@bp.route("/leads/<int:lead_id>/watchers/<int:user_id>/remove", methods=["POST"])
+@login_required
+def unwatch(lead_id: int, user_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    remove_watcher(db.session, lead, user_id, actor=current_user)
+    return _done(lead)
+
+
+def _followup_or_404(lead: Lead, followup_id: int) -> FollowUp:
+    followup = db.session.get(FollowUp, followup_id)
+    if followup is None or followup.lead_id != lead.id:
+        abort(404)
+    return followup
+
+
+@bp.route("/leads/<int:lead_id>/followups/<int:followup_id>/done", methods=["POST"])
+@login_required
+def followup_done(lead_id: int, followup_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    followup = _followup_or_404(lead, followup_id)
+    if followup.status == FollowUpStatus.OPEN:
+        complete_followup(db.session, followup, actor=current_user)
+    return _done(lead)
+
+
+@bp.route("/leads/<int:lead_id>/followups/<int:followup_id>/reschedule", methods=["POST"])
+@login_required
+def followup_reschedule(lead_id: int, followup_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    followup = _followup_or_404(lead, followup_id)
+    key = f"r{followup.id}"
+    form = RescheduleForm(prefix=key)
+    if not form.validate_on_submit() or form.due_local.data is None:
+        return _failed(lead, key, form)
+    try:
+        reschedule_followup(
+            db.session,
+            followup,
+            due_local=form.due_local.data,
+            timezone=(form.timezone.data or "").strip(),
+            actor=current_user,
+        )
+    except ValidationError as exc:
+        return _failed(lead, key, form, exc)
+    return _done(lead)

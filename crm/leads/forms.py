@@ -1,0 +1,127 @@
+"""Forms of the lead pages: the lead itself and the quick actions on its page.
+
+Forms check shapes (required, lengths, choices); the operations check the domain rules
+and their errors are attached to the same fields with ``crm.core.forms.apply_errors``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    HiddenField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional
+
+from crm.core.i18n import lazy_gettext as _l
+from crm.leads.labels import ACTIVITY_KIND_LABELS, PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
+from crm.leads.models import Currency
+from crm.leads.queries import Choices
+
+REQUIRED = _l("This field is required.")
+NONE = ("", "—")
+
+
+def optional_int(value: Any) -> int | None:
+    """Coerce a select's value: empty means "none chosen"."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
+
+
+def organisation_label(org: Any) -> str:
+    name = org.name()
+    return f"{org.acronym} — {name}" if org.acronym and org.acronym != name else name
+
+
+class LeadForm(FlaskForm):
+    title = StringField(_l("Lead title"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    ma_organisation_id = SelectField(
+        _l("Moroccan organisation"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+    )
+    us_organisation_id = SelectField(_l("US organisation"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
+    partnership_type = SelectField(
+        _l("Partnership type"), choices=[(k.value, v) for k, v in PARTNERSHIP_TYPE_LABELS.items()]
+    )
+    sector_id = SelectField(_l("Sector"), coerce=optional_int)
+    stage = SelectField(_l("Stage"), choices=[(k.value, v) for k, v in STAGE_LABELS.items()])
+    owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
+    priority = SelectField(_l("Priority"), choices=[(k.value, v) for k, v in PRIORITY_LABELS.items()], default="normal")
+    estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
+    currency = SelectField(_l("Currency"), choices=[NONE, *((c.value, c.value) for c in Currency)])
+    confidential = BooleanField(_l("Confidential (only the owner, watchers and admins see it)"))
+    watcher_ids = SelectMultipleField(_l("Watchers"), coerce=int)
+    mission_id = SelectField(_l("Mission"), coerce=optional_int)
+    meeting_id = SelectField(_l("Meeting"), coerce=optional_int)
+    description = TextAreaField(_l("Description"), validators=[Length(max=50000)])
+
+    def fill_choices(self, choices: Choices, *, creating: bool) -> None:
+        self.ma_organisation_id.choices = [NONE, *((o.id, organisation_label(o)) for o in choices.ma_organisations)]
+        self.us_organisation_id.choices = [NONE, *((o.id, organisation_label(o)) for o in choices.us_organisations)]
+        self.sector_id.choices = [NONE, *((s.id, s.name()) for s in choices.sectors)]
+        self.owner_id.choices = [(u.id, u.display_name) for u in choices.officers]
+        self.watcher_ids.choices = [(u.id, u.display_name) for u in choices.users]
+        self.mission_id.choices = [NONE, *((m.id, m.name) for m in choices.missions)]
+        self.meeting_id.choices = [NONE, *((m.id, m.title) for m in choices.meetings)]
+        if not creating:
+            del self.stage
+
+    def lead_fields(self) -> dict[str, Any]:
+        """The operation's keyword arguments (``stage`` and watchers apart)."""
+        return {
+            "title": self.title.data or "",
+            "description": self.description.data or "",
+            "ma_organisation_id": self.ma_organisation_id.data,
+            "us_organisation_id": self.us_organisation_id.data,
+            "partnership_type": self.partnership_type.data,
+            "sector_id": self.sector_id.data,
+            "owner_id": self.owner_id.data,
+            "priority": self.priority.data,
+            "estimated_value": (self.estimated_value.data or "").strip() or None,
+            "currency": self.currency.data or None,
+            "confidential": bool(self.confidential.data),
+            "mission_id": self.mission_id.data,
+            "meeting_id": self.meeting_id.data,
+        }
+
+
+class ActivityForm(FlaskForm):
+    kind = SelectField(_l("Kind"), choices=[(k.value, v) for k, v in ACTIVITY_KIND_LABELS.items()])
+    body = TextAreaField(_l("What happened"), validators=[DataRequired(REQUIRED), Length(max=50000)])
+
+
+class FollowUpForm(FlaskForm):
+    title = StringField(_l("Next step"), validators=[DataRequired(REQUIRED), Length(max=300)])
+    due_local = DateTimeLocalField(
+        _l("Due"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
+    )
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[Optional()])
+
+
+class RescheduleForm(FlaskForm):
+    due_local = DateTimeLocalField(
+        _l("New date"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
+    )
+    timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
+
+
+class StageForm(FlaskForm):
+    stage = SelectField(_l("Move to"), choices=[(k.value, v) for k, v in STAGE_LABELS.items()])
+    note = StringField(_l("Note (optional)"), validators=[Length(max=2000)])
+
+
+class WatcherForm(FlaskForm):
+    user_id = SelectField(_l("Watcher"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
+
+
+class SavedFilterForm(FlaskForm):
+    name = StringField(_l("Name of this filter"), validators=[DataRequired(REQUIRED), Length(max=120)])
+    query = HiddenField()

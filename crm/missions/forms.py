@@ -1,0 +1,94 @@
+"""The "log a meeting" form: the meeting and, repeated, the leads born from it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateTimeLocalField,
+    FieldList,
+    Form,
+    FormField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import InputRequired, Length, Optional
+
+from crm.core.errors import ValidationError
+from crm.core.i18n import lazy_gettext as _l
+
+
+class LeadRowForm(Form):
+    """One lead born from the meeting; a row without a title is ignored."""
+
+    title = StringField(_l("Lead"), validators=[Length(max=300)])
+    ma_organisation_id = SelectField(_l("Moroccan organisation"), choices=[], validate_choice=False)
+    us_organisation_id = SelectField(_l("US organisation"), choices=[], validate_choice=False)
+    partnership_type = SelectField(_l("Partnership type"), choices=[], validate_choice=False)
+    owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
+    sector_id = SelectField(_l("Sector"), choices=[], validate_choice=False)
+    estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
+    currency = SelectField(_l("Currency"), choices=[("", "—"), ("MAD", "MAD"), ("USD", "USD")], validate_choice=False)
+    confidential = BooleanField(_l("Confidential"))
+
+    def is_blank(self) -> bool:
+        return not (self.title.data or "").strip()
+
+    def fields_for_operation(self) -> dict[str, Any]:
+        def as_id(value: Any) -> int | None:
+            return int(value) if str(value or "").isdigit() else None
+
+        return {
+            "title": self.title.data or "",
+            "ma_organisation_id": as_id(self.ma_organisation_id.data),
+            "us_organisation_id": as_id(self.us_organisation_id.data),
+            "partnership_type": self.partnership_type.data or "",
+            "owner_id": as_id(self.owner_id.data),
+            "sector_id": as_id(self.sector_id.data),
+            "estimated_value": self.estimated_value.data or "",
+            "currency": self.currency.data or None,
+            "confidential": bool(self.confidential.data),
+        }
+
+
+class MeetingForm(FlaskForm):
+    title = StringField(_l("Meeting"), validators=[Length(max=300)])
+    starts_local = DateTimeLocalField(
+        _l("Local date and time at the meeting's place"),
+        format="%Y-%m-%dT%H:%M",
+        validators=[InputRequired(message=_l("This field is required."))],
+    )
+    timezone = SelectField(_l("Time zone of the place"), choices=[], validate_choice=False)
+    place = StringField(_l("Place"), validators=[Length(max=300)])
+    notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=50000)])
+    organisation_ids = SelectMultipleField(_l("Organisations met"), choices=[], coerce=int, validate_choice=False)
+    contact_ids = SelectMultipleField(_l("People met"), choices=[], coerce=int, validate_choice=False)
+    leads = FieldList(FormField(LeadRowForm), min_entries=1, max_entries=20)
+
+    def lead_rows(self) -> list[dict[str, Any]]:
+        return [entry.form.fields_for_operation() for entry in self.leads.entries if not entry.form.is_blank()]
+
+    def row_index(self, position: int) -> int:
+        """The form row of the ``position``-th non-blank lead."""
+        rows = [i for i, entry in enumerate(self.leads.entries) if not entry.form.is_blank()]
+        return rows[position]
+
+
+def apply_meeting_errors(form: MeetingForm, exc: ValidationError) -> None:
+    """Show each error next to its field, lead-row errors in their row."""
+    for name, message in exc.errors.items():
+        target: Any = None
+        if name.startswith("leads-"):
+            _, position, field_name = name.split("-", 2)
+            entry = form.leads.entries[form.row_index(int(position))]
+            target = getattr(entry.form, field_name, None)
+        else:
+            target = getattr(form, name, None)
+        if target is not None and hasattr(target, "errors"):
+            target.errors = [*list(target.errors or []), str(message)]
+        else:
+            form.form_errors.append(str(message))  # type: ignore[attr-defined]

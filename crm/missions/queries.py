@@ -1,0 +1,175 @@
+"""Reads about missions: the list, one mission's meetings and its scorecard."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, exists, func, select
+
+from crm.accounts.models import User
+from crm.core.db import pk
+from crm.core.events import Event
+from crm.core.time import utcnow
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.leads.models import Lead, Stage
+from crm.leads.queries import visible_to
+from crm.missions.models import (
+    Meeting,
+    MeetingOrganisation,
+    Mission,
+    MissionDelegate,
+    MissionOrganiser,
+)
+from crm.organisations.models import Contact, Organisation
+
+
+@dataclass
+class MissionRow:
+    mission: Mission
+    meetings: int
+    leads: int
+
+
+def mission_rows(session: Session, user: User) -> list[MissionRow]:
+    """Every mission with its number of meetings and of leads ``user`` may see (one query)."""
+    meetings = (
+        select(func.count())
+        .select_from(Meeting)
+        .where(Meeting.mission_id == Mission.id)
+        .correlate(Mission)
+        .scalar_subquery()
+    )
+    leads = (
+        select(func.count())
+        .select_from(Lead)
+        .where(Lead.mission_id == Mission.id, visible_to(user))
+        .correlate(Mission)
+        .scalar_subquery()
+    )
+    rows = session.exec(
+        select(Mission, meetings, leads).order_by(col(Mission.starts_on).desc(), col(Mission.id).desc())
+    ).all()
+    return [MissionRow(mission, n_meetings, n_leads) for mission, n_meetings, n_leads in rows]
+
+
+@dataclass
+class Scorecard:
+    meetings_held: int
+    leads_created: int
+    leads_with_on_time_followup: int
+    agreements_signed: int
+
+
+def scorecard(session: Session, user: User, mission_id: int, now: datetime | None = None) -> Scorecard:
+    """The mission's results in one query, counting only leads ``user`` may see.
+
+    A lead has an on-time follow-up when one of its follow-ups is open and not yet due, or
+    was done on time (the ``followup.done`` event says so in its payload)."""
+    now = now or utcnow()
+    meetings_held = select(func.count()).select_from(Meeting).where(Meeting.mission_id == mission_id)
+    mission_leads = [Lead.mission_id == mission_id, visible_to(user)]
+    open_on_time = exists().where(
+        col(FollowUp.lead_id) == col(Lead.id),
+        col(FollowUp.status) == FollowUpStatus.OPEN,
+        col(FollowUp.due_at) >= now,
+    )
+    done_on_time = exists().where(
+        col(Event.lead_id) == col(Lead.id),
+        col(Event.type) == "followup.done",
+        Event.payload["on_time"].as_boolean().is_(True),  # type: ignore[index]
+    )
+    on_time = select(func.count()).select_from(Lead).where(*mission_leads, sa.or_(open_on_time, done_on_time))
+    created = select(func.count()).select_from(Lead).where(*mission_leads)
+    signed = select(func.count()).select_from(Lead).where(*mission_leads, Lead.stage == Stage.AGREEMENT_SIGNED)
+    row = session.exec(
+        select(
+            meetings_held.scalar_subquery(),
+            created.scalar_subquery(),
+            on_time.scalar_subquery(),
+            signed.scalar_subquery(),
+        )
+    ).one()
+    return Scorecard(*(int(v) for v in row))
+
+
+@dataclass
+class MeetingView:
+    meeting: Meeting
+    organisations: list[Organisation] = field(default_factory=list)
+    leads: list[Lead] = field(default_factory=list)
+
+
+@dataclass
+class MissionDetail:
+    mission: Mission
+    organisers: list[Organisation]
+    delegates: list[tuple[Contact, Organisation]]
+    meetings: list[MeetingView]
+    organisations_met: list[Organisation]
+
+
+def mission_detail(session: Session, user: User, mission: Mission) -> MissionDetail:
+    """Everything the mission page shows, in a fixed number of queries."""
+    mission_id = pk(mission)
+    organisers = session.exec(
+        select(Organisation)
+        .join(MissionOrganiser, col(MissionOrganiser.organisation_id) == col(Organisation.id))
+        .where(MissionOrganiser.mission_id == mission_id)
+        .order_by(col(Organisation.id))
+    ).all()
+    delegates = session.exec(
+        select(Contact, Organisation)
+        .join(MissionDelegate, col(MissionDelegate.contact_id) == col(Contact.id))
+        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
+        .where(MissionDelegate.mission_id == mission_id)
+        .order_by(col(Organisation.id), col(Contact.name))
+    ).all()
+    meetings = [
+        MeetingView(m)
+        for m in session.exec(
+            select(Meeting).where(Meeting.mission_id == mission_id).order_by(col(Meeting.starts_at), col(Meeting.id))
+        ).all()
+    ]
+    by_id = {pk(v.meeting): v for v in meetings}
+    met: dict[int, Organisation] = {}
+    if by_id:
+        for meeting_id, org in session.exec(
+            select(MeetingOrganisation.meeting_id, Organisation)
+            .join(Organisation, col(Organisation.id) == col(MeetingOrganisation.organisation_id))
+            .where(col(MeetingOrganisation.meeting_id).in_(list(by_id)))
+            .order_by(col(Organisation.country), col(Organisation.id))
+        ).all():
+            by_id[meeting_id].organisations.append(org)
+            met[pk(org)] = org
+        for lead in session.exec(
+            select(Lead).where(col(Lead.meeting_id).in_(list(by_id)), visible_to(user)).order_by(col(Lead.id))
+        ).all():
+            by_id[lead.meeting_id or 0].leads.append(lead)
+    return MissionDetail(
+        mission=mission,
+        organisers=list(organisers),
+        delegates=[(c, o) for c, o in delegates],
+        meetings=meetings,
+        organisations_met=list(met.values()),
+    )
+
+
+def form_choices(session: Session) -> dict[str, Any]:
+    """Choices for the meeting form: organisations by country, contacts, officers."""
+    from crm.accounts.models import Role
+
+    orgs = session.exec(select(Organisation).order_by(col(Organisation.country), col(Organisation.name_en))).all()
+    contacts = session.exec(
+        select(Contact, Organisation)
+        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
+        .order_by(col(Contact.name))
+    ).all()
+    owners = session.exec(
+        select(User)
+        .where(col(User.is_active).is_(True), col(User.role).in_([Role.ADMIN, Role.OFFICER]))
+        .order_by(col(User.name), col(User.email))
+    ).all()
+    return {"organisations": list(orgs), "contacts": [(c, o) for c, o in contacts], "owners": list(owners)}

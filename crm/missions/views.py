@@ -1,0 +1,134 @@
+"""Mission pages: the list, one mission with its scorecard, and "log a meeting" with the
+leads born from it in one all-or-nothing step."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from babel.dates import format_date
+from babel.dates import format_datetime as babel_format_datetime
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+
+from crm.core.db import db, pk
+from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.i18n import FORMAT_LOCALES, current_language, ngettext
+from crm.core.time import CASABLANCA, to_local
+from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
+from crm.missions.forms import MeetingForm, apply_meeting_errors
+from crm.missions.models import Mission
+from crm.missions.operations import log_meeting_with_leads
+from crm.missions.queries import form_choices, mission_detail, mission_rows, scorecard
+from crm.organisations.models import Country
+from crm.organisations.queries import active_sectors
+
+bp = Blueprint("missions", __name__)
+
+
+@bp.app_template_filter("when_in")
+def when_in(instant: datetime | None, zone_name: str, fmt: str = "short") -> str:
+    """An instant as the clock read at ``zone_name`` (e.g. the meeting's place)."""
+    if instant is None:
+        return "—"
+    local = to_local(instant, zone_name)
+    text = babel_format_datetime(local, fmt, tzinfo=local.tzinfo, locale=FORMAT_LOCALES[current_language()])
+    return f"{text} ({zone_name})"
+
+
+@bp.app_template_filter("day")
+def day(value: date | None) -> str:
+    if value is None:
+        return "—"
+    return str(format_date(value, "medium", locale=FORMAT_LOCALES[current_language()]))
+
+
+@bp.route("/missions")
+@login_required
+def index() -> Any:
+    return render_template("missions/index.html", rows=mission_rows(db.session, current_user))
+
+
+def _mission(mission_id: int) -> Mission:
+    mission = db.session.get(Mission, mission_id)
+    if mission is None:
+        abort(404)
+    return mission
+
+
+@bp.route("/missions/<int:mission_id>")
+@login_required
+def detail(mission_id: int) -> Any:
+    mission = _mission(mission_id)
+    return render_template(
+        "missions/detail.html",
+        view=mission_detail(db.session, current_user, mission),
+        score=scorecard(db.session, current_user, mission_id),
+    )
+
+
+def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:
+    choices = form_choices(db.session)
+    orgs = choices["organisations"]
+    zones = list(dict.fromkeys([p["timezone"] for p in mission.places] + [CASABLANCA]))
+    form.timezone.choices = [(z, z) for z in zones]
+    form.organisation_ids.choices = [(pk(o), o.short_name()) for o in orgs]
+    form.contact_ids.choices = [(pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"]]
+    blank: list[tuple[str, str]] = [("", "—")]
+    ma = blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.MA]
+    us = blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.US]
+    types = [(t.value, str(label)) for t, label in PARTNERSHIP_TYPE_LABELS.items()]
+    owners = [(str(pk(u)), u.display_name) for u in choices["owners"]]
+    sectors = blank + [(str(pk(s)), s.name()) for s in active_sectors(db.session)]
+    for entry in form.leads.entries:
+        row = entry.form
+        row.ma_organisation_id.choices = ma
+        row.us_organisation_id.choices = us
+        row.partnership_type.choices = types
+        row.owner_id.choices = owners
+        row.sector_id.choices = sectors
+        if request.method == "GET":
+            row.owner_id.data = str(current_user.id)
+    return {"mission": mission}
+
+
+@bp.route("/missions/<int:mission_id>/meetings/new", methods=["GET", "POST"])
+@login_required
+def log_meeting(mission_id: int) -> Any:
+    if not current_user.can_edit():
+        abort(403)
+    mission = _mission(mission_id)
+    form = MeetingForm()
+    if request.method == "POST" and "add_lead" in request.form and len(form.leads.entries) < 20:
+        form.leads.append_entry()
+        form.leads.entries[-1].form.owner_id.data = str(current_user.id)
+    context = _prepare(form, mission)
+    if request.method == "GET" or "add_lead" in request.form:
+        return render_template("missions/log_meeting.html", form=form, **context)
+    if form.validate():
+        meeting = {
+            "title": form.title.data or "",
+            "starts_local": form.starts_local.data,
+            "timezone": form.timezone.data or "",
+            "mission_id": mission_id,
+            "place": form.place.data or "",
+            "notes": form.notes.data or "",
+            "organisation_ids": form.organisation_ids.data or [],
+            "contact_ids": form.contact_ids.data or [],
+        }
+        try:
+            _, leads = log_meeting_with_leads(db.session, meeting=meeting, leads=form.lead_rows(), actor=current_user)
+        except PermissionDenied:
+            db.session.rollback()
+            abort(403)
+        except ValidationError as exc:
+            db.session.rollback()
+            apply_meeting_errors(form, exc)
+        else:
+            db.session.commit()
+            message = ngettext(
+                "The meeting is logged with %(num)d lead.", "The meeting is logged with %(num)d leads.", len(leads)
+            )
+            flash(message, "success")
+            return redirect(url_for("missions.detail", mission_id=mission_id))
+    return render_template("missions/log_meeting.html", form=form, **context), 400

@@ -1,0 +1,54 @@
+/* Draws the dashboard's charts from the JSON block the page carries (no inline script:
+   the CSP forbids it). Labels come translated; numbers are formatted for the page's locale;
+   in Arabic the charts read right to left. */
+(function () {
+  "use strict";
+  var source = document.getElementById("dashboard-data");
+  if (!source || typeof window.Chart === "undefined") { return; }
+  var data = JSON.parse(source.textContent);
+  var format = new Intl.NumberFormat(data.locale);
+  var palette = ["#0b4f6c", "#d63384", "#fd7e14", "#198754", "#6610f2", "#20c997"];
+
+  document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {
+    var spec = data.charts[canvas.dataset.chart];
+    if (!spec) { return; }
+    var horizontal = spec.labels.length > 6 && !spec.stacked;
+    var valueAxis = horizontal ? "x" : "y";
+    var categoryAxis = horizontal ? "y" : "x";
+    var scales = {};
+    scales[valueAxis] = {
+      beginAtZero: true,
+      stacked: !!spec.stacked,
+      reverse: horizontal && data.rtl,
+      ticks: { callback: function (value) { return format.format(value); }, precision: 0 }
+    };
+    scales[categoryAxis] = { stacked: !!spec.stacked, reverse: !horizontal && data.rtl };
+    if (horizontal) { scales.y.position = data.rtl ? "right" : "left"; }
+    new window.Chart(canvas, {
+      type: spec.type,
+      data: {
+        labels: spec.labels,
+        datasets: spec.datasets.map(function (set, i) {
+          return { label: set.label, data: set.data, backgroundColor: palette[i % palette.length] };
+        })
+      },
+      options: {
+        indexAxis: horizontal ? "y" : "x",
+        responsive: true,
+        maintainAspectRatio: false,
+        locale: data.locale,
+        scales: scales,
+        plugins: {
+          legend: { display: spec.datasets.length > 1, rtl: data.rtl, textDirection: data.rtl ? "rtl" : "ltr" },
+          tooltip: {
+            rtl: data.rtl,
+            textDirection: data.rtl ? "rtl" : "ltr",
+            callbacks: {
+              label: function (item) { return item.dataset.label + ": " + format.format(item.raw); }
+            }
+          }
+        }
+      }
+    });
+  });
+})();

@@ -1,0 +1,20 @@
+/* Jisr's page-wide behaviour (no inline scripts: the CSP forbids them). */
+(function () {
+  "use strict";
+
+  // htmx requests carry the CSRF token that Flask-WTF checks (X-CSRFToken header).
+  document.addEventListener("htmx:configRequest", function (event) {
+    var meta = document.querySelector('meta[name="csrf-token"]');
+    if (meta) {
+      event.detail.headers["X-CSRFToken"] = meta.getAttribute("content");
+    }
+  });
+
+  // Invalid input answers 400 with the form and its errors: show it like a success.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    if (event.detail.xhr.status === 400) {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
+})();

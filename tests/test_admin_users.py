@@ -1,0 +1,167 @@
+"""Administrators' user pages: invitations by signed set-password link, roles, deactivation,
+password resets; and nobody else gets in."""
+
+from __future__ import annotations
+
+import html
+import re
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from crm.accounts.models import Role, User
+from crm.core.events import Event
+from tests.factories import PASSWORD, make_user
+from tests.web_helpers import login
+
+
+def _admin(session: Session, client: Any, language: str = "en") -> User:
+    admin = make_user(session, email="admin@jisr.example", role=Role.ADMIN, language=language)
+    session.commit()
+    login(client, "admin@jisr.example")
+    return admin
+
+
+def _link(response: Any) -> str:
+    page = response.get_data(as_text=True)
+    url = re.search(
+        r'data-testid="set-password-link" value="([^"]+)"|value="([^"]+)"[^>]*data-testid="set-password-link"', page
+    )
+    assert url is not None, page
+    return html.unescape(url.group(1) or url.group(2)).replace("http://jisr.test", "")
+
+
+def _user(session: Session, email: str) -> User:
+    session.expire_all()
+    return session.exec(select(User).where(User.email == email)).one()
+
+
+def test_only_admins_see_the_user_pages(session: Session, client: Any) -> None:
+    make_user(session, email="officer@jisr.example")
+    target = make_user(session, email="viewer@jisr.example", role=Role.VIEWER)
+    session.commit()
+    login(client, "officer@jisr.example")
+    assert client.get("/admin/users").status_code == 403
+    assert client.get("/admin/users/new").status_code == 403
+    assert client.post("/admin/users/new", data={"email": "x@jisr.example"}).status_code == 403
+    for action in ("deactivate", "reactivate", "reset-password", "role"):
+        assert client.post(f"/admin/users/{target.id}/{action}", data={"role": "admin"}).status_code == 403
+    assert _user(session, "viewer@jisr.example").role == Role.VIEWER
+    client.post("/logout")
+    assert client.get("/admin/users").status_code == 302
+
+
+def test_invited_user_sets_a_password_with_a_one_time_link(session: Session, client: Any) -> None:
+    _admin(session, client)
+    response = client.post(
+        "/admin/users/new",
+        data={
+            "email": "Nadia@Jisr.example",
+            "name": "Nadia",
+            "role": "officer",
+            "language": "ar",
+            "timezone": "Africa/Casablanca",
+        },
+    )
+    assert response.status_code == 200
+    link = _link(response)
+    assert link.startswith("/set-password/")
+    nadia = _user(session, "nadia@jisr.example")
+    assert nadia.role == Role.OFFICER and nadia.language.value == "ar"
+    client.post("/logout")
+    page = client.get(link)
+    assert page.status_code == 200 and "nadia@jisr.example" in page.get_data(as_text=True)
+    response = client.post(link, data={"password": "Sahara-Sunrise-2024", "confirm": "Other-Sunrise-2024"})
+    assert response.status_code == 400
+    response = client.post(link, data={"password": "short", "confirm": "short"})
+    assert response.status_code == 400
+    response = client.post(link, data={"password": "Sahara-Sunrise-2024", "confirm": "Sahara-Sunrise-2024"})
+    assert response.status_code == 302
+    assert login(client, "nadia@jisr.example", "Sahara-Sunrise-2024").status_code == 302
+    client.post("/logout")
+    # The link worked once.
+    assert client.get(link).status_code == 404
+    assert client.get("/set-password/forged-token").status_code == 404
+
+
+def test_bad_invitation_is_a_translated_400_and_writes_nothing(session: Session, client: Any) -> None:
+    _admin(session, client, language="fr")
+    make_user(session, email="taken@jisr.example")
+    session.commit()
+    before = session.exec(select(func.count()).select_from(Event)).one()
+    cases = [
+        ({"email": "not-an-email"}, "Cette adresse e-mail n'est pas valide."),
+        ({"email": "taken@jisr.example"}, None),
+        ({"timezone": "Mars/Base"}, "Fuseau horaire inconnu : Mars/Base"),
+        ({"role": "emperor"}, None),
+    ]
+    for override, message in cases:
+        data = {
+            "email": "new@jisr.example",
+            "name": "New",
+            "role": "officer",
+            "language": "fr",
+            "timezone": "Africa/Casablanca",
+            **override,
+        }
+        response = client.post("/admin/users/new", data=data)
+        assert response.status_code == 400, override
+        if message:
+            assert message in html.unescape(response.get_data(as_text=True))
+    session.expire_all()
+    assert session.exec(select(func.count()).select_from(Event)).one() == before
+    assert session.exec(select(User).where(User.email == "new@jisr.example")).first() is None
+
+
+def test_admin_changes_roles_but_not_their_own(session: Session, client: Any) -> None:
+    admin = _admin(session, client)
+    officer = make_user(session, email="officer@jisr.example")
+    session.commit()
+    assert client.post(f"/admin/users/{officer.id}/role", data={"role": "viewer"}).status_code == 302
+    assert _user(session, "officer@jisr.example").role == Role.VIEWER
+    response = client.post(f"/admin/users/{admin.id}/role", data={"role": "viewer"})
+    assert response.status_code == 400
+    assert "You cannot change your own role." in html.unescape(response.get_data(as_text=True))
+    assert client.post(f"/admin/users/{officer.id}/role", data={"role": "king"}).status_code == 400
+    assert _user(session, "admin@jisr.example").role == Role.ADMIN
+    assert client.post("/admin/users/999999/role", data={"role": "viewer"}).status_code == 404
+
+
+def test_deactivate_reactivate_and_reset_password(session: Session, client: Any) -> None:
+    admin = _admin(session, client)
+    officer = make_user(session, email="officer@jisr.example")
+    session.commit()
+    assert client.post(f"/admin/users/{officer.id}/deactivate").status_code == 302
+    assert not _user(session, "officer@jisr.example").is_active
+    assert client.post(f"/admin/users/{admin.id}/deactivate").status_code == 400
+    assert _user(session, "admin@jisr.example").is_active
+    client.post("/logout")
+    assert login(client, "officer@jisr.example").status_code == 400
+    login(client, "admin@jisr.example")
+    assert client.post(f"/admin/users/{officer.id}/reactivate").status_code == 302
+    client.post("/logout")
+    assert login(client, "officer@jisr.example").status_code == 302
+    client.post("/logout")
+    login(client, "admin@jisr.example")
+    response = client.post(f"/admin/users/{officer.id}/reset-password")
+    assert response.status_code == 200
+    link = _link(response)
+    client.post("/logout")
+    # The old password stops working at once.
+    assert login(client, "officer@jisr.example", PASSWORD).status_code == 400
+    assert (
+        client.post(link, data={"password": "Atlas-Mountains-77", "confirm": "Atlas-Mountains-77"}).status_code == 302
+    )
+    assert login(client, "officer@jisr.example", "Atlas-Mountains-77").status_code == 302
+    types = set(
+        session.exec(select(Event.type).where(Event.entity_id == officer.id, Event.entity_type == "user_account")).all()
+    )
+    assert {"user.deactivated", "user.reactivated", "user.password_changed"} <= types
+
+
+def test_users_page_lists_everyone(session: Session, client: Any) -> None:
+    _admin(session, client)
+    make_user(session, email="viewer@jisr.example", role=Role.VIEWER)
+    session.commit()
+    page = client.get("/admin/users").get_data(as_text=True)
+    assert 'data-email="viewer@jisr.example"' in page and 'data-email="admin@jisr.example"' in page

@@ -1,0 +1,261 @@
+"""Mission pages: list, detail with local and viewer times, scorecard, and logging a meeting
+with the leads born from it in one all-or-nothing step."""
+
+from __future__ import annotations
+
+import html
+import re
+from datetime import date, datetime
+from typing import Any
+
+from sqlmodel import Session, func, select
+
+from crm.accounts.models import Role
+from crm.core.events import Event
+from crm.followups.operations import complete_followup
+from crm.leads.models import Lead, Stage
+from crm.leads.operations import move_lead_to_stage
+from crm.missions.models import Meeting, MeetingOrganisation
+from crm.missions.operations import create_mission, log_meeting
+from crm.missions.queries import scorecard
+from crm.organisations.operations import create_contact
+from tests.factories import make_followup, make_lead, make_organisation, make_user
+from tests.web_helpers import login
+
+PLACES = [
+    {"name": "Houston, Texas", "timezone": "America/Chicago"},
+    {"name": "Silicon Valley", "timezone": "America/Los_Angeles"},
+]
+
+
+def _count(session: Session, model: Any) -> int:
+    session.expire_all()
+    return int(session.exec(select(func.count()).select_from(model)).one())
+
+
+def _mission(session: Session, **kwargs: Any) -> Any:
+    return create_mission(
+        session,
+        name=kwargs.pop("name", "Digital mission"),
+        starts_on=date(2024, 2, 11),
+        ends_on=date(2024, 2, 21),
+        places=PLACES,
+        **kwargs,
+    )
+
+
+def test_scorecard_counts_meetings_leads_on_time_followups_and_agreements(session: Session) -> None:
+    officer = make_user(session)
+    other = make_user(session)
+    admin = make_user(session, role=Role.ADMIN)
+    mission = _mission(session)
+    elsewhere = _mission(session, name="Another mission")
+    for hour in (10, 14):
+        log_meeting(
+            session,
+            title=f"Meeting {hour}",
+            starts_local=datetime(2024, 2, 12, hour),
+            timezone="America/Chicago",
+            mission_id=mission.id,
+        )
+    log_meeting(
+        session,
+        title="Elsewhere",
+        starts_local=datetime(2024, 3, 1, 9),
+        timezone="Africa/Casablanca",
+        mission_id=elsewhere.id,
+    )
+    future, past = datetime(2099, 1, 1, 9), datetime(2020, 1, 1, 9)
+    open_on_time = make_lead(session, owner=officer, mission_id=mission.id)
+    make_followup(session, open_on_time, future)
+    overdue = make_lead(session, owner=officer, mission_id=mission.id)
+    make_followup(session, overdue, past)
+    done_on_time = make_lead(session, owner=officer, mission_id=mission.id)
+    complete_followup(session, make_followup(session, done_on_time, future))
+    done_late = make_lead(session, owner=officer, mission_id=mission.id)
+    complete_followup(session, make_followup(session, done_late, past))
+    signed = make_lead(session, owner=officer, mission_id=mission.id)
+    move_lead_to_stage(session, signed, Stage.AGREEMENT_SIGNED)
+    secret = make_lead(session, owner=other, mission_id=mission.id, confidential=True)
+    make_followup(session, secret, future)
+    move_lead_to_stage(session, secret, Stage.AGREEMENT_SIGNED)
+    not_this_mission = make_lead(session, owner=officer, mission_id=elsewhere.id)
+    make_followup(session, not_this_mission, future)
+    session.commit()
+
+    seen_by_officer = scorecard(session, officer, mission.id)
+    assert (
+        seen_by_officer.meetings_held,
+        seen_by_officer.leads_created,
+        seen_by_officer.leads_with_on_time_followup,
+        seen_by_officer.agreements_signed,
+    ) == (2, 5, 2, 1)
+    seen_by_admin = scorecard(session, admin, mission.id)
+    assert (
+        seen_by_admin.leads_created,
+        seen_by_admin.leads_with_on_time_followup,
+        seen_by_admin.agreements_signed,
+    ) == (6, 3, 2)
+
+
+def test_mission_page_shows_scorecard_places_times_and_leads(app: Any, session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example", language="fr", timezone="Africa/Casablanca")
+    add = make_organisation(session, "MA", name_fr="Agence de Développement du Digital", acronym="ADD")
+    oracle = make_organisation(session, "US", name_en="Oracle")
+    delegate = create_contact(session, organisation_id=add.id, name="Amina Tazi")
+    mission = _mission(session, organiser_ids=[add.id], delegate_ids=[delegate.id])
+    meeting = log_meeting(
+        session,
+        title="Cloud briefing",
+        starts_local=datetime(2024, 2, 12, 10),
+        timezone="America/Chicago",
+        mission_id=mission.id,
+        organisation_ids=[add.id, oracle.id],
+    )
+    make_lead(
+        session,
+        owner=officer,
+        title="Sovereign cloud pilot",
+        meeting_id=meeting.id,
+        ma_organisation_id=add.id,
+        us_organisation_id=oracle.id,
+    )
+    session.commit()
+    login(client, "officer@jisr.example")
+    page = client.get("/missions").get_data(as_text=True)
+    assert f'data-testid="mission-row" data-id="{mission.id}"' in page
+    page = html.unescape(client.get(f"/missions/{mission.id}").get_data(as_text=True))
+    assert 'data-testid="score-meetings" data-value="1"' in page
+    assert 'data-testid="score-leads" data-value="1"' in page
+    assert "Amina Tazi" in page and "Houston, Texas" in page and "Sovereign cloud pilot" in page
+    local = re.search(r'data-testid="meeting-local-time">([^<]+)<', page).group(1)
+    viewer = re.search(r'data-testid="meeting-viewer-time">([^<]+)<', page).group(1)
+    # 10:00 in Houston (UTC-6) is 17:00 in Casablanca (UTC+1 in February 2024).
+    assert "10:00" in local and "America/Chicago" in local
+    assert "17:00" in viewer
+    assert "Bilan" in page and "Réunions tenues" in page
+    assert client.get("/missions/999999").status_code == 404
+
+
+def _flow_form(mission_id: int, ma: int, us: int, owner: int, **rows: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title": "Cybersecurity round table",
+        "starts_local": "2024-02-19T14:30",
+        "timezone": "America/Los_Angeles",
+        "place": "Santa Clara",
+        "organisation_ids": [str(ma), str(us)],
+    }
+    for index, row in enumerate(rows.get("leads", [])):
+        base = {
+            "title": "",
+            "ma_organisation_id": str(ma),
+            "us_organisation_id": str(us),
+            "partnership_type": "pilot",
+            "owner_id": str(owner),
+            "sector_id": "",
+            "estimated_value": "",
+            "currency": "",
+        }
+        base.update(row)
+        data.update({f"leads-{index}-{key}": value for key, value in base.items()})
+    return data
+
+
+def test_meeting_and_its_leads_are_saved_all_or_nothing(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example", language="fr")
+    ma = make_organisation(session, "MA", acronym="DGSSI")
+    us = make_organisation(session, "US", name_en="Palo Alto Networks")
+    mission = _mission(session)
+    session.commit()
+    login(client, "officer@jisr.example")
+    assert client.get(f"/missions/{mission.id}/meetings/new").status_code == 200
+    before = (
+        _count(session, Meeting),
+        _count(session, Lead),
+        _count(session, Event),
+        _count(session, MeetingOrganisation),
+    )
+    bad = _flow_form(
+        mission.id,
+        ma.id,
+        us.id,
+        officer.id,
+        leads=[
+            {"title": "SOC workshop"},
+            {"title": "Bad lead", "us_organisation_id": str(ma.id), "estimated_value": "lots"},
+        ],
+    )
+    response = client.post(f"/missions/{mission.id}/meetings/new", data=bad)
+    assert response.status_code == 400
+    page = html.unescape(response.get_data(as_text=True))
+    second_row = page.split('data-testid="lead-row" data-index="1"')[1]
+    assert "Choisissez une organisation américaine." in second_row
+    assert "Choisissez une organisation américaine." not in page.split('data-testid="lead-row" data-index="1"')[0]
+    assert 'value="Bad lead"' in page and 'value="SOC workshop"' in page
+    assert (
+        _count(session, Meeting),
+        _count(session, Lead),
+        _count(session, Event),
+        _count(session, MeetingOrganisation),
+    ) == before
+
+    good = _flow_form(
+        mission.id,
+        ma.id,
+        us.id,
+        officer.id,
+        leads=[
+            {"title": "SOC workshop"},
+            {"title": ""},
+            {"title": "Threat intelligence exchange", "estimated_value": "50000", "currency": "USD"},
+        ],
+    )
+    response = client.post(f"/missions/{mission.id}/meetings/new", data=good)
+    assert response.status_code == 302
+    meeting = session.exec(select(Meeting).where(Meeting.title == "Cybersecurity round table")).one()
+    assert meeting.mission_id == mission.id and meeting.timezone == "America/Los_Angeles"
+    assert meeting.starts_at.hour == 22  # 14:30 in Santa Clara (UTC-8) is 22:30 UTC
+    leads = session.exec(select(Lead).where(Lead.meeting_id == meeting.id).order_by(Lead.id)).all()
+    assert [lead.title for lead in leads] == ["SOC workshop", "Threat intelligence exchange"]
+    assert all(lead.mission_id == mission.id for lead in leads)
+
+
+def test_bad_meeting_time_is_a_400(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example", language="ar")
+    mission = _mission(session)
+    session.commit()
+    login(client, "officer@jisr.example")
+    data = _flow_form(mission.id, 1, 2, officer.id)
+    data.update(starts_local="next tuesday", timezone="Nowhere/Land", title="")
+    before = _count(session, Event)
+    response = client.post(f"/missions/{mission.id}/meetings/new", data=data)
+    assert response.status_code == 400
+    assert _count(session, Event) == before
+    data.update(starts_local="2024-02-19T14:30")
+    response = client.post(f"/missions/{mission.id}/meetings/new", data=data)
+    assert response.status_code == 400
+    assert "منطقة زمنية غير معروفة: Nowhere/Land" in html.unescape(response.get_data(as_text=True))
+    assert _count(session, Event) == before
+
+
+def test_add_lead_row_writes_nothing(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example")
+    mission = _mission(session)
+    session.commit()
+    login(client, "officer@jisr.example")
+    data = _flow_form(mission.id, 1, 2, officer.id, leads=[{"title": "Kept"}])
+    data["add_lead"] = "1"
+    before = _count(session, Event)
+    page = client.post(f"/missions/{mission.id}/meetings/new", data=data).get_data(as_text=True)
+    assert page.count('data-testid="lead-row"') == 2 and 'value="Kept"' in page
+    assert _count(session, Event) == before
+
+
+def test_viewer_cannot_log_a_meeting(session: Session, client: Any) -> None:
+    make_user(session, email="viewer@jisr.example", role=Role.VIEWER)
+    mission = _mission(session)
+    session.commit()
+    login(client, "viewer@jisr.example")
+    assert client.get(f"/missions/{mission.id}").status_code == 200
+    assert client.get(f"/missions/{mission.id}/meetings/new").status_code == 403
+    assert client.post(f"/missions/{mission.id}/meetings/new", data={"title": "x"}).status_code == 403
