@@ -392,3 +392,27 @@ def test_the_bell_shows_unread_notifications(session: Session, client: Any) -> N
     assert "arrive à échéance aujourd&#39;hui" in listing
     client.post("/notifications/read")
     assert "text-bg-danger ms-1" not in client.get("/leads").get_data(as_text=True)
+
+
+def test_changing_reminder_settings_replans_open_followups(session: Session, client: Any) -> None:
+    owner = make_user(session, email="officer@jisr.example")
+    lead = make_lead(session, owner=owner)
+    followup = make_followup(session, lead, due_soon(CASA, 60 * 24 * 12))
+    session.commit()
+    relay_and_consume(session)
+    from tests.web_helpers import login
+
+    login(client, "officer@jisr.example")
+    form = {"name": "Officer", "language": "fr", "timezone": CASA, "reminder_send_hour": "8",
+            "reminder_days_before": "7, 2"}
+    assert client.post("/settings", data=form).status_code == 302
+    relay_and_consume(session)
+    pending = session.exec(select(ReminderRung).where(
+        ReminderRung.followup_id == followup.id, ReminderRung.status == RungStatus.PENDING)).all()
+    assert {r.rung for r in pending} == {"before-7", "before-2", "due", "overdue-1"}
+    from crm.core.time import to_local
+
+    assert {to_local(r.fire_at, CASA).hour for r in pending} == {8}
+    bad = client.post("/settings", data={**form, "reminder_days_before": "3, tomorrow"})
+    assert bad.status_code == 400
+    assert "Indiquez des nombres entiers de jours entre 1 et 30" in bad.get_data(as_text=True)

@@ -326,3 +326,40 @@ def test_redis_restart_while_relaying_a_thousand_events(tmp_path: Path, database
     finally:
         stop(worker)
         redis_server.stop()
+
+
+def test_a_web_commit_reaches_the_consumers_in_about_a_second(spine: dict[str, Any], tmp_path: Path) -> None:
+    """No beat here: only the kick sent after the commit makes the worker relay."""
+    app = app_for(spine, RELAY_KICK=True)
+    worker = start_worker(spine, tmp_path / "worker.log")
+    try:
+        with app.app_context():
+            session = db.session
+            owner = make_user(session)
+            ma = make_organisation(session, "MA", acronym="DGSSI", name_fr="DGSSI")
+            us = make_organisation(session, "US", name_en="Palo Alto Networks")
+            session.commit()
+            time.sleep(3)  # the worker is up and idle
+            lead = create_lead(
+                session,
+                title="Cybersecurity workshop",
+                ma_organisation_id=ma.id,
+                us_organisation_id=us.id,
+                partnership_type="capacity_building",
+                owner_id=owner.id,
+            )
+            schedule_followup(
+                session,
+                lead,
+                title="Agree on dates",
+                due_local=due_soon("Africa/Casablanca", 60 * 24 * 9),
+                timezone="Africa/Casablanca",
+            )
+            started = time.monotonic()
+            session.commit()
+            wait_for(lambda: consumed(session, "reminders") >= 1, 15, "the kicked relay")
+            elapsed = time.monotonic() - started
+            print(f"event consumed {elapsed:.2f} s after the commit")
+            assert elapsed < 10
+    finally:
+        stop(worker)

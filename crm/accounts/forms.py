@@ -20,3 +20,8 @@ class PreferencesForm(FlaskForm):
     language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
     reminder_send_hour = IntegerField(_l("Reminder hour"), validators=[DataRequired(), NumberRange(min=7, max=20)])
+    reminder_days_before = StringField(
+        _l("Remind me this many days before a follow-up is due"),
+        description=_l("Numbers separated by commas, e.g. 3, 1. Leave empty for reminders on the day only."),
+        validators=[Length(max=40)],
+    )

@@ -67,6 +67,7 @@ def update_user_preferences(
     language: Language | str | None = None,
     timezone: str | None = None,
     reminder_send_hour: int | None = None,
+    reminder_days_before: str | list[int] | None = None,
 ) -> dict[str, list[Any]]:
     fields: dict[str, Any] = {}
     if name is not None:
@@ -79,10 +80,31 @@ def update_user_preferences(
         if not 7 <= reminder_send_hour <= 20:
             raise ValidationError.single("reminder_send_hour", _l("Choose an hour between 07:00 and 20:00."))
         fields["reminder_send_hour"] = reminder_send_hour
+    if reminder_days_before is not None:
+        fields["reminder_days_before"] = clean_days_before(reminder_days_before)
     changes = changes_of(user, fields)
     if changes:
         record_event(session, "user.preferences_changed", user, actor=actor or user, payload={"changes": changes})
     return changes
+
+
+def clean_days_before(value: str | list[int]) -> list[int]:
+    """"3, 1" or [3, 1] → [3, 1]: distinct whole days from 1 to 30, at most five, largest first."""
+    if isinstance(value, list):
+        parts = [str(v) for v in value]
+    else:
+        parts = [p for p in value.replace("،", ",").replace(";", ",").split(",") if p.strip()]
+    days: set[int] = set()
+    for part in parts:
+        number = part.strip()
+        if not number.isdigit() or not 1 <= int(number) <= 30:
+            raise ValidationError.single(
+                "reminder_days_before", _l("Give whole numbers of days between 1 and 30, e.g. 3, 1.")
+            )
+        days.add(int(number))
+    if len(days) > 5:
+        raise ValidationError.single("reminder_days_before", _l("At most five reminders before a follow-up."))
+    return sorted(days, reverse=True)
 
 
 def set_user_role(session: Session, user: User, role: Role | str, *, actor: User | None) -> None:

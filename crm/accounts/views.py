@@ -82,6 +82,7 @@ def settings() -> Any:
     form = PreferencesForm(obj=user)
     if request.method == "GET":
         form.language.data = user.language.value
+        form.reminder_days_before.data = ", ".join(str(d) for d in user.reminder_days_before or [])
     status = 200
     if form.validate_on_submit():
         try:
@@ -92,6 +93,7 @@ def settings() -> Any:
                 language=form.language.data,
                 timezone=(form.timezone.data or "").strip(),
                 reminder_send_hour=form.reminder_send_hour.data,
+                reminder_days_before=form.reminder_days_before.data or "",
             )
         except ValidationError as exc:
             db.session.rollback()
