@@ -7,6 +7,7 @@ import html
 import re
 from typing import Any
 
+import pytest
 from sqlmodel import Session, func, select
 
 from crm.accounts.models import Role, User
@@ -165,3 +166,28 @@ def test_users_page_lists_everyone(session: Session, client: Any) -> None:
     session.commit()
     page = client.get("/admin/users").get_data(as_text=True)
     assert 'data-email="viewer@jisr.example"' in page and 'data-email="admin@jisr.example"' in page
+
+
+def test_admin_sets_a_supervisor_who_then_gets_escalations(session: Session, client: Any) -> None:
+    from crm.accounts.operations import set_user_supervisor
+    from crm.core.errors import ValidationError
+
+    admin = make_user(session, role=Role.ADMIN, email="root@jisr.example")
+    boss = make_user(session, email="boss@jisr.example")
+    officer = make_user(session, email="worker@jisr.example")
+    session.commit()
+    login(client, "root@jisr.example")
+    assert client.post(f"/admin/users/{officer.id}/supervisor", data={"supervisor_id": str(boss.id)}).status_code == 302
+    session.expire_all()
+    assert session.get(User, officer.id).supervisor_id == boss.id
+    # A loop (the boss supervised by the officer) is refused with a message, and nothing changes.
+    response = client.post(f"/admin/users/{boss.id}/supervisor", data={"supervisor_id": str(officer.id)})
+    assert response.status_code == 400
+    session.expire_all()
+    assert session.get(User, boss.id).supervisor_id is None
+    with pytest.raises(ValidationError):
+        set_user_supervisor(session, officer, officer.id, actor=admin)
+    session.rollback()
+    assert client.post(f"/admin/users/{officer.id}/supervisor", data={"supervisor_id": ""}).status_code == 302
+    session.expire_all()
+    assert session.get(User, officer.id).supervisor_id is None

@@ -73,6 +73,10 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         lambda s, c: accounts.set_user_role(s, c["other"], "viewer", actor=c["officer"]),
         {"user.role_changed"},
     ),
+    "accounts.set_user_supervisor": (
+        lambda s, c: accounts.set_user_supervisor(s, c["officer"], c["other"].id, actor=None),
+        {"user.supervisor_changed"},
+    ),
     "accounts.set_user_password": (
         lambda s, c: accounts.set_user_password(s, c["officer"], "A-New-Secret-77", actor=c["officer"]),
         {"user.password_changed"},

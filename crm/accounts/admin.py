@@ -20,6 +20,7 @@ from crm.accounts.operations import (
     reactivate_user,
     set_user_password,
     set_user_role,
+    set_user_supervisor,
 )
 from crm.accounts.tokens import set_password_url, unusable_password, user_for_token
 from crm.core.db import db
@@ -112,6 +113,21 @@ def change_role(user_id: int) -> Any:
         return _refused(exc)
     db.session.commit()
     flash(_("%(user)s is now: %(role)s.", user=user.display_name, role=role_label(user.role)), "success")
+    return redirect(url_for("admin_users.index"))
+
+
+@bp.route("/admin/users/<int:user_id>/supervisor", methods=["POST"])
+@role_required(Role.ADMIN)
+def change_supervisor(user_id: int) -> Any:
+    user = _user(user_id)
+    raw = request.form.get("supervisor_id", "")
+    try:
+        set_user_supervisor(db.session, user, int(raw) if raw.isdigit() else None, actor=current_user)
+    except ValidationError as exc:
+        db.session.rollback()
+        return _refused(exc)
+    db.session.commit()
+    flash(_("The supervisor of %(user)s is saved.", user=user.display_name), "success")
     return redirect(url_for("admin_users.index"))
 
 

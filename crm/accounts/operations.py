@@ -89,7 +89,7 @@ def update_user_preferences(
 
 
 def clean_days_before(value: str | list[int]) -> list[int]:
-    """"3, 1" or [3, 1] → [3, 1]: distinct whole days from 1 to 30, at most five, largest first."""
+    """ "3, 1" or [3, 1] → [3, 1]: distinct whole days from 1 to 30, at most five, largest first."""
     if isinstance(value, list):
         parts = [str(v) for v in value]
     else:
@@ -114,6 +114,25 @@ def set_user_role(session: Session, user: User, role: Role | str, *, actor: User
     changes = changes_of(user, {"role": new})
     if changes:
         record_event(session, "user.role_changed", user, actor=actor, payload={"changes": changes})
+
+
+def set_user_supervisor(session: Session, user: User, supervisor_id: int | None, *, actor: User | None) -> bool:
+    """Who hears when ``user``'s follow-ups are long overdue (else every admin does)."""
+    if supervisor_id is not None:
+        supervisor = session.get(User, supervisor_id)
+        if supervisor is None or not supervisor.is_active:
+            raise ValidationError.single("supervisor_id", _l("Unknown user."))
+        boss: User | None = supervisor
+        seen: set[int] = set()
+        while boss is not None and boss.id not in seen:
+            if boss.id == user.id:
+                raise ValidationError.single("supervisor_id", _l("A user cannot supervise themselves."))
+            seen.add(boss.id or 0)
+            boss = session.get(User, boss.supervisor_id) if boss.supervisor_id else None
+    changes = changes_of(user, {"supervisor_id": supervisor_id})
+    if changes:
+        record_event(session, "user.supervisor_changed", user, actor=actor, payload={"changes": changes})
+    return bool(changes)
 
 
 def set_user_password(session: Session, user: User, password: str, *, actor: User | None) -> None:
