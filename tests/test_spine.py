@@ -403,12 +403,18 @@ def test_changing_reminder_settings_replans_open_followups(session: Session, cli
     from tests.web_helpers import login
 
     login(client, "officer@jisr.example")
-    form = {"name": "Officer", "language": "fr", "timezone": CASA, "reminder_send_hour": "8",
-            "reminder_days_before": "7, 2"}
+    form = {
+        "name": "Officer",
+        "language": "fr",
+        "timezone": CASA,
+        "reminder_send_hour": "8",
+        "reminder_days_before": "7, 2",
+    }
     assert client.post("/settings", data=form).status_code == 302
     relay_and_consume(session)
-    pending = session.exec(select(ReminderRung).where(
-        ReminderRung.followup_id == followup.id, ReminderRung.status == RungStatus.PENDING)).all()
+    pending = session.exec(
+        select(ReminderRung).where(ReminderRung.followup_id == followup.id, ReminderRung.status == RungStatus.PENDING)
+    ).all()
     assert {r.rung for r in pending} == {"before-7", "before-2", "due", "overdue-1"}
     from crm.core.time import to_local
 
