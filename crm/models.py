@@ -5,7 +5,7 @@ from crm.core.consumers import ConsumedEvent
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.state import SystemState
-from crm.digests.models import Cadence, Subscription
+from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.leads.models import (
     Activity,
@@ -44,6 +44,7 @@ __all__ = [
     "Contact",
     "Country",
     "Currency",
+    "DigestRun",
     "Event",
     "FollowUp",
     "FollowUpStatus",

@@ -25,7 +25,7 @@ from crm.accounts.operations import (
 from crm.accounts.tokens import set_password_url, unusable_password, user_for_token
 from crm.core.db import db
 from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import apply_errors, save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
@@ -184,13 +184,11 @@ def set_password(token: str) -> Any:
         if (form.password.data or "") != (form.confirm.data or ""):
             form.confirm.errors = [_("The two passwords differ.")]
         else:
-            try:
-                set_user_password(db.session, user, form.password.data or "", actor=user)
-            except ValidationError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
-            else:
-                db.session.commit()
-                flash(_("Your password is set. You can log in now."), "success")
+            saved = save_form(
+                form,
+                lambda: set_user_password(db.session, user, form.password.data or "", actor=user),
+                _("Your password is set. You can log in now."),
+            )
+            if saved:
                 return redirect(url_for("accounts.login"))
     return render_template("admin/set_password.html", form=form, user=user), 400

@@ -3,11 +3,17 @@ next to the field it names, in the user's language, and what was typed is kept."
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
+from flask import flash
 from flask_wtf import FlaskForm
 
+from crm.core.db import db
 from crm.core.errors import ValidationError
+
+T = TypeVar("T")
 
 
 def apply_errors(form: FlaskForm, exc: ValidationError) -> None:
@@ -18,3 +24,29 @@ def apply_errors(form: FlaskForm, exc: ValidationError) -> None:
             field.errors = [*list(field.errors or []), str(message)]
         else:
             form.form_errors.append(str(message))  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Saved(Generic[T]):
+    """What a form's operation returned, once committed."""
+
+    value: T
+
+
+def save_form(form: FlaskForm, operation: Callable[[], T], success: str | None = None) -> Saved[T] | None:
+    """Run a submitted form's operation in the request's transaction.
+
+    On success: commit, flash ``success`` and return the result.  On a ValidationError:
+    roll back (nothing is written), put each message next to its field and return None,
+    so the view re-renders the form with what was typed and a 400.
+    """
+    try:
+        value = operation()
+    except ValidationError as exc:
+        db.session.rollback()
+        apply_errors(form, exc)
+        return None
+    db.session.commit()
+    if success:
+        flash(success, "success")
+    return Saved(value)

@@ -48,3 +48,26 @@ class Subscription(Audited, SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     unsubscribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class DigestRun(SQLModel, table=True):
+    """One digest of one subscription for one period: the archive, and the dedupe of the
+    scheduler (two beats, or a beat and a "send now", write the row once)."""
+
+    __tablename__ = "digest_run"
+    __table_args__ = (sa.UniqueConstraint("subscription_id", "period"),)
+
+    id: int | None = Field(default=None, primary_key=True)
+    subscription_id: int = Field(foreign_key="subscription.id", ondelete="CASCADE")
+    period: str = Field(max_length=16)
+    period_start: datetime = Field(sa_type=UTCDateTime)
+    period_end: datetime = Field(sa_type=UTCDateTime)
+    language: str = Field(max_length=2)
+    # "queued" (a ledger row was written) or "empty" (nothing to tell; not sent)
+    status: str = Field(max_length=16)
+    mail_key: str | None = Field(default=None, max_length=200)
+    subject: str = Field(default="", max_length=500)
+    text_body: str = Field(default="", sa_type=sa.Text)
+    html_body: str = Field(default="", sa_type=sa.Text)
+    figures: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -9,8 +9,7 @@ from flask_login import current_user, login_required
 from sqlmodel import select
 
 from crm.core.db import db
-from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import save_form
 from crm.core.i18n import gettext as _
 from crm.core.time import utcnow
 from crm.leads.access import is_htmx, lead_or_404, require_writer
@@ -59,14 +58,12 @@ def save_current_filter() -> Any:
     form = SavedFilterForm()
     query = parse_filter(args_from_query(form.query.data or ""), current_user).query_string()
     if form.validate_on_submit():
-        try:
-            save_filter(db.session, current_user, name=form.name.data or "", query=query)
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The filter is saved."), "success")
+        saved = save_form(
+            form,
+            lambda: save_filter(db.session, current_user, name=form.name.data or "", query=query),
+            _("The filter is saved."),
+        )
+        if saved:
             return redirect(url_for("leads.index") + (f"?{query}" if query else ""))
     return _render_list(args_from_query(query), form, 400)
 
@@ -94,21 +91,19 @@ def new() -> Any:
         form.ma_organisation_id.data = request.args.get("ma", type=int)
         form.us_organisation_id.data = request.args.get("us", type=int)
     elif form.validate_on_submit():
-        try:
-            lead = create_lead(
+        created = save_form(
+            form,
+            lambda: create_lead(
                 db.session,
                 stage=form.stage.data or "identified",
                 actor=current_user,
                 watcher_ids=list(form.watcher_ids.data or []),
                 **form.lead_fields(),
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The lead is saved."), "success")
-            return redirect(url_for("lead.show", lead_id=lead.id))
+            ),
+            _("The lead is saved."),
+        )
+        if created:
+            return redirect(url_for("lead.show", lead_id=created.value.id))
     status = 400 if request.method == "POST" else 200
     return render_template("leads/form.html", form=form, lead=None), status
 
@@ -128,20 +123,18 @@ def edit(lead_id: int) -> Any:
         form.currency.data = lead.currency.value if lead.currency else ""
         form.estimated_value.data = str(lead.estimated_value) if lead.estimated_value is not None else ""
     elif form.validate_on_submit():
-        try:
-            update_lead(
+        saved = save_form(
+            form,
+            lambda: update_lead(
                 db.session,
                 lead,
                 actor=current_user,
                 watcher_ids=list(form.watcher_ids.data or []),
                 **form.lead_fields(),
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The lead is saved."), "success")
+            ),
+            _("The lead is saved."),
+        )
+        if saved:
             return redirect(url_for("lead.show", lead_id=lead.id))
     status = 400 if request.method == "POST" else 200
     return render_template("leads/form.html", form=form, lead=lead), status

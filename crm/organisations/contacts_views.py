@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
 from crm.core.errors import NotFound, ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import apply_errors, save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
@@ -107,13 +107,11 @@ def edit(contact_id: int) -> Any:
     if request.method == "GET":
         return _render(form, contact, 200)
     if form.validate():
-        try:
-            update_contact(db.session, contact, actor=current_user, **_fields(form))
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The contact is saved."), "success")
+        saved = save_form(
+            form,
+            lambda: update_contact(db.session, contact, actor=current_user, **_fields(form)),
+            _("The contact is saved."),
+        )
+        if saved:
             return redirect(url_for("contacts.detail", contact_id=contact_id))
     return _render(form, contact, 400)

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
-from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import save_form
 from crm.core.i18n import gettext as _
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.labels import country_choices, country_label, kind_choices, kind_label
@@ -143,17 +142,15 @@ def create() -> Any:
             if similar and not form.create_anyway.data:
                 status = 409
             else:
-                try:
-                    org = create_organisation(
+                created = save_form(
+                    form,
+                    lambda: create_organisation(
                         db.session, actor=current_user, sector_ids=form.sectors.data or [], **fields
-                    )
-                except ValidationError as exc:
-                    db.session.rollback()
-                    apply_errors(form, exc)
-                else:
-                    db.session.commit()
-                    flash(_("The organisation is saved."), "success")
-                    return redirect(url_for("organisations.detail", org_id=pk(org)))
+                    ),
+                    _("The organisation is saved."),
+                )
+                if created:
+                    return redirect(url_for("organisations.detail", org_id=pk(created.value)))
     return render_template("organisations/form.html", form=form, org=None, similar=similar), status
 
 
@@ -169,15 +166,13 @@ def edit(org_id: int) -> Any:
     if request.method == "POST":
         status = 400
         if form.validate():
-            try:
-                update_organisation(
+            saved = save_form(
+                form,
+                lambda: update_organisation(
                     db.session, org, actor=current_user, sector_ids=form.sectors.data or [], **_fields(form)
-                )
-            except ValidationError as exc:
-                db.session.rollback()
-                apply_errors(form, exc)
-            else:
-                db.session.commit()
-                flash(_("The organisation is saved."), "success")
+                ),
+                _("The organisation is saved."),
+            )
+            if saved:
                 return redirect(url_for("organisations.detail", org_id=org_id))
     return render_template("organisations/form.html", form=form, org=org, similar=[]), status
