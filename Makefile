@@ -39,8 +39,13 @@ install-dev: install $(VENV)/.installed-dev
 run: install
 	$(BIN)/python -m crm.devserver
 
+## Debian's Chromium, which the browser tests drive through Playwright (never `playwright install`).
+/usr/bin/chromium:
+	@[ "$$(id -u)" = 0 ] || { echo "jisr: the browser tests need Debian's chromium: sudo apt-get install -y chromium" >&2; exit 1; }
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
+
 ## Install what the tests need and run the whole suite (PostgreSQL/Redis suites too when DATABASE_URL/REDIS_URL are set).
-test: install-dev
+test: install-dev /usr/bin/chromium
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
 
 lint: install-dev
@@ -56,7 +61,7 @@ format: install-dev
 i18n: install
 	$(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output \
 		--project Jisr --copyright-holder Jisr -o crm/translations/messages.pot .
-	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations --no-location \
+	$(BIN)/pybabel update -i crm/translations/messages.pot -d crm/translations \
 		--ignore-obsolete --width 100
 	$(BIN)/pybabel compile -d crm/translations --statistics
 

@@ -440,6 +440,9 @@ def test_timeline_tells_who_did_what_in_the_viewers_time_zone(
         session.commit()
     login(client, "viewer@jisr.example")
     page = client.get(f"/leads/{lead.id}").get_data(as_text=True).replace("\u202f", " ").replace("\u200f", "")
+    # Names and titles typed by users are isolated (FSI … PDI) inside translated sentences.
+    assert "\u2068Nadia\u2069" in page
+    page = page.replace("\u2068", "").replace("\u2069", "")
     assert sentence in page
     assert "Renamed lead" in page
     for time in times:
@@ -508,7 +511,7 @@ def test_follow_up_is_rescheduled_and_marked_done_from_the_lead_page(session: Se
     session.expire_all()
     assert session.get(FollowUp, followup.id).status == FollowUpStatus.DONE
     assert {"followup.rescheduled", "followup.done"} <= set(session.exec(select(Event.type)).all())
-    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True).replace("\u2068", "").replace("\u2069", "")
     assert "marked “Send the proposal” as done" in page or "a marqué « Send the proposal » comme fait" in page
 
 

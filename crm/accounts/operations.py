@@ -81,14 +81,14 @@ def update_user_preferences(
             raise ValidationError.single("reminder_send_hour", _l("Choose an hour between 07:00 and 20:00."))
         fields["reminder_send_hour"] = reminder_send_hour
     if reminder_days_before is not None:
-        fields["reminder_days_before"] = clean_days_before(reminder_days_before)
+        fields["reminder_days_before"] = _clean_days_before(reminder_days_before)
     changes = changes_of(user, fields)
     if changes:
         record_event(session, "user.preferences_changed", user, actor=actor or user, payload={"changes": changes})
     return changes
 
 
-def clean_days_before(value: str | list[int]) -> list[int]:
+def _clean_days_before(value: str | list[int]) -> list[int]:
     """ "3, 1" or [3, 1] → [3, 1]: distinct whole days from 1 to 30, at most five, largest first."""
     if isinstance(value, list):
         parts = [str(v) for v in value]

@@ -45,3 +45,11 @@ def search_blob(*values: str | None) -> str:
         if norm and norm not in seen:
             seen.append(norm)
     return " | ".join(seen)
+
+
+def isolate(value: object) -> str:
+    """Wrap text typed by users in Unicode isolates (FSI … PDI) before putting it into a
+    translated sentence, so an English title reads right inside an Arabic sentence and an
+    Arabic name inside a French one."""
+    text = str(value)
+    return f"\u2068{text}\u2069" if text else text

@@ -38,7 +38,8 @@ def chart_data(figures: dict[str, Any]) -> dict[str, Any]:
                 "labels": [stage_label(s.stage) for s in stages],
                 "datasets": [
                     {"label": _("Value in MAD"), "data": [float(s.value_mad) for s in stages]},
-                    {"label": _("Value in USD"), "data": [float(s.value_usd) for s in stages]},
+                    # Never converted, never on one scale: USD has its own axis.
+                    {"label": _("Value in USD"), "data": [float(s.value_usd) for s in stages], "axis": "usd"},
                 ],
             },
             "sectors": {

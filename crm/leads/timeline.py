@@ -18,6 +18,7 @@ from crm.accounts.models import User
 from crm.core.events import Event
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.text import isolate
 from crm.core.web import format_number, format_when
 from crm.followups.models import FollowUp
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, stage_label
@@ -161,9 +162,9 @@ def _instant(value: Any) -> str:
 
 def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
     p = event.payload or {}
-    actor = names.user(event.actor_id)
+    actor = isolate(names.user(event.actor_id))
     followup = names.followups.get(event.entity_id or 0) if event.type.startswith("followup.") else None
-    title = followup.title if followup is not None else p.get("title", "")
+    title = isolate(followup.title if followup is not None else p.get("title", ""))
     kind = event.type
     if kind == "lead.created":
         return _("%(actor)s created the lead in stage %(stage)s.", actor=actor, stage=stage_label(p["stage"])), []
@@ -175,7 +176,7 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
             if key == "description":
                 details.append(_("%(field)s changed", field=label))
             else:
-                details.append(f"{label}: {names.value(key, old)} → {names.value(key, new)}")
+                details.append(f"{label}: {isolate(names.value(key, old))} → {isolate(names.value(key, new))}")
         fields = ", ".join(str(FIELD_LABELS.get(k, k)) for k in changes)
         return _("%(actor)s changed %(fields)s.", actor=actor, fields=fields), details
     if kind == "lead.stage_changed":
@@ -187,9 +188,11 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
         )
         return sentence, [p["note"]] if p.get("note") else []
     if kind == "lead.watcher_added":
-        return _("%(actor)s added %(user)s as a watcher.", actor=actor, user=names.user(p.get("user_id"))), []
+        return _("%(actor)s added %(user)s as a watcher.", actor=actor, user=isolate(names.user(p.get("user_id")))), []
     if kind == "lead.watcher_removed":
-        return _("%(actor)s removed %(user)s from the watchers.", actor=actor, user=names.user(p.get("user_id"))), []
+        return _(
+            "%(actor)s removed %(user)s from the watchers.", actor=actor, user=isolate(names.user(p.get("user_id")))
+        ), []
     if kind == "followup.scheduled":
         due = _instant(p.get("due_at"))
         return _("%(actor)s scheduled the follow-up “%(title)s” for %(due)s.", actor=actor, title=title, due=due), []
@@ -199,7 +202,9 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
             "%(actor)s rescheduled “%(title)s” from %(old)s to %(new)s.", actor=actor, title=title, old=old, new=new
         ), []
     if kind == "followup.reassigned":
-        return _("%(actor)s gave “%(title)s” to %(user)s.", actor=actor, title=title, user=names.user(p.get("to"))), []
+        return _(
+            "%(actor)s gave “%(title)s” to %(user)s.", actor=actor, title=title, user=isolate(names.user(p.get("to")))
+        ), []
     if kind == "followup.done":
         return _("%(actor)s marked “%(title)s” as done.", actor=actor, title=title), []
     if kind == "followup.cancelled":

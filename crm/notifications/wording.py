@@ -6,17 +6,18 @@ from typing import Any
 
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
+from crm.core.text import isolate
 from crm.leads.labels import stage_label
 from crm.notifications.models import Notification
 
 
 def describe(notification: Notification, actors: dict[int, str]) -> str:
     p: dict[str, Any] = notification.params
-    lead = str(p.get("lead_title", ""))
-    who = actors.get(int(p.get("actor_id") or 0), _("Someone"))
+    lead = isolate(p.get("lead_title", ""))
+    who = isolate(actors.get(int(p.get("actor_id") or 0), _("Someone")))
     kind = notification.kind
     days = int(p.get("days", 0) or 0)
-    followup = str(p.get("followup_title", p.get("title", "")))
+    followup = isolate(p.get("followup_title", p.get("title", "")))
     if kind == "reminder.before":
         return ngettext(
             "“%(followup)s” is due in %(num)d day (%(lead)s).",

@@ -24,12 +24,25 @@
     };
     scales[categoryAxis] = { stacked: !!spec.stacked, reverse: !horizontal && data.rtl };
     if (horizontal) { scales.y.position = data.rtl ? "right" : "left"; }
+    var ownAxis = spec.datasets.some(function (set) { return set.axis; });
+    if (ownAxis && !horizontal) {
+      /* A second currency gets its own value axis, on the far side. */
+      scales.usd = {
+        beginAtZero: true,
+        position: data.rtl ? "left" : "right",
+        grid: { drawOnChartArea: false },
+        ticks: { callback: function (value) { return format.format(value); } }
+      };
+      scales.y.position = data.rtl ? "right" : "left";
+    }
     new window.Chart(canvas, {
       type: spec.type,
       data: {
         labels: spec.labels,
         datasets: spec.datasets.map(function (set, i) {
-          return { label: set.label, data: set.data, backgroundColor: palette[i % palette.length] };
+          var dataset = { label: set.label, data: set.data, backgroundColor: palette[i % palette.length] };
+          if (set.axis && !horizontal) { dataset.yAxisID = set.axis; }
+          return dataset;
         })
       },
       options: {
