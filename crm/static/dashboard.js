@@ -25,15 +25,20 @@
     scales[categoryAxis] = { stacked: !!spec.stacked, reverse: !horizontal && data.rtl };
     if (horizontal) { scales.y.position = data.rtl ? "right" : "left"; }
     var ownAxis = spec.datasets.some(function (set) { return set.axis; });
-    if (ownAxis && !horizontal) {
-      /* A second currency gets its own value axis, on the far side. */
+    if (ownAxis) {
+      /* A second currency gets its own value axis (never one scale for MAD and USD). */
       scales.usd = {
+        axis: valueAxis,
         beginAtZero: true,
-        position: data.rtl ? "left" : "right",
+        reverse: horizontal && data.rtl,
+        position: horizontal ? "top" : (data.rtl ? "left" : "right"),
         grid: { drawOnChartArea: false },
-        ticks: { callback: function (value) { return format.format(value); } }
+        ticks: { callback: function (value) { return format.format(value); } },
+        title: { display: true, text: spec.datasets.filter(function (set) { return set.axis; })[0].label }
       };
-      scales.y.position = data.rtl ? "right" : "left";
+      scales[valueAxis].title = {
+        display: true, text: spec.datasets.filter(function (set) { return !set.axis; })[0].label
+      };
     }
     new window.Chart(canvas, {
       type: spec.type,
@@ -41,7 +46,7 @@
         labels: spec.labels,
         datasets: spec.datasets.map(function (set, i) {
           var dataset = { label: set.label, data: set.data, backgroundColor: palette[i % palette.length] };
-          if (set.axis && !horizontal) { dataset.yAxisID = set.axis; }
+          if (set.axis) { dataset[horizontal ? "xAxisID" : "yAxisID"] = set.axis; }
           return dataset;
         })
       },
