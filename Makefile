@@ -53,6 +53,10 @@ lint: install-dev
 	$(BIN)/ruff format --check crm workers tests migrations/env.py
 	$(BIN)/mypy
 
+## Digest benchmark: 100,000 leads, 1,000 subscriptions (BENCH_ARGS="--database-url postgresql://…" for PostgreSQL).
+bench: install-dev
+	$(BIN)/python -m tests.bench_digests $(BENCH_ARGS)
+
 format: install-dev
 	$(BIN)/ruff check --fix crm workers tests
 	$(BIN)/ruff format crm workers tests

@@ -64,12 +64,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     from crm.accounts.admin import bp as admin_users_bp
     from crm.dashboard.views import bp as dashboard_bp
+    from crm.digests.views import bp as digests_bp
     from crm.missions.views import bp as missions_bp
     from crm.organisations.contacts_views import bp as contacts_bp
     from crm.organisations.views import bp as organisations_bp
     from crm.search.views import bp as search_bp
 
-    for blueprint in (organisations_bp, contacts_bp, missions_bp, admin_users_bp, search_bp, dashboard_bp):
+    for blueprint in (organisations_bp, contacts_bp, missions_bp, admin_users_bp, search_bp, dashboard_bp, digests_bp):
         app.register_blueprint(blueprint)
     app.register_blueprint(lead_bp)
     app.register_blueprint(pipeline_bp)

@@ -242,6 +242,23 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         lambda s, c: digests.unsubscribe(s, digests.create_subscription(s, name="X", email="x@jisr.example")),
         {"subscription.created", "subscription.unsubscribed"},
     ),
+    "digests.update_subscription": (
+        lambda s, c: digests.update_subscription(
+            s,
+            digests.create_subscription(s, name="X", email="x@jisr.example"),
+            name="Y",
+            email="y@jisr.example",
+            language="ar",
+            timezone="Africa/Casablanca",
+            cadence="daily",
+            weekday=0,
+            send_hour=7,
+            filters={"sector_ids": [1]},
+            include_confidential=False,
+            send_when_empty=True,
+        ),
+        {"subscription.created", "subscription.updated"},
+    ),
 }
 
 

@@ -9,6 +9,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "relay-events": {"task": "crm.events.relay", "schedule": 5.0},
     "republish-lost-events": {"task": "crm.events.republish", "schedule": 300.0},
     "dispatch-reminders": {"task": "crm.reminders.dispatch_due", "schedule": 60.0},
+    "dispatch-digests": {"task": "crm.digests.dispatch_due", "schedule": 900.0},
     "sweep-mail": {"task": "crm.mail.sweep", "schedule": 30.0},
     "purge-embedded-broker": {"task": "crm.core.purge_embedded_broker", "schedule": 3600.0},
 }

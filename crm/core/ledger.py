@@ -70,13 +70,17 @@ class Attachment:
     filename: str
     content_type: str
     data: bytes
+    cid: str | None = None  # an inline part of the HTML (``<img src="cid:…">``)
 
     def to_json(self) -> dict[str, str]:
-        return {
+        found = {
             "filename": self.filename,
             "content_type": self.content_type,
             "data": base64.b64encode(self.data).decode("ascii"),
         }
+        if self.cid:
+            found["cid"] = self.cid
+        return found
 
 
 def _header_safe(value: str) -> str:
@@ -139,7 +143,22 @@ def build_message(mail: OutboundMail, sender: str) -> EmailMessage:
     message.set_content(mail.text_body)
     if mail.html_body:
         message.add_alternative(mail.html_body, subtype="html")
+        html_part = message.get_body(("html",))
+        for item in mail.attachments:
+            if item.get("cid") and isinstance(html_part, EmailMessage):
+                # multipart/related around the HTML: the image shows inline, not as a file.
+                maintype, subtype = item["content_type"].split("/", 1)
+                html_part.add_related(
+                    base64.b64decode(item["data"]),
+                    maintype=maintype,
+                    subtype=subtype,
+                    cid=f"<{item['cid']}>",
+                    filename=item["filename"],
+                    disposition="inline",
+                )
     for item in mail.attachments:
+        if item.get("cid") and mail.html_body:
+            continue
         maintype, subtype = item["content_type"].split("/", 1)
         message.add_attachment(
             base64.b64decode(item["data"]), maintype=maintype, subtype=subtype, filename=item["filename"]

@@ -115,6 +115,9 @@ class _Loader:
         self.load_meetings()
         for spec in LEADS:
             self.load_lead(spec)
+        from crm.demo.subscriptions import load_subscriptions
+
+        load_subscriptions(self)
         return self.report
 
     # --- people and reference data ------------------------------------------------------

@@ -28,6 +28,12 @@ def _font() -> ImageFont.FreeTypeFont | ImageFont.ImageFont:
 
 def pipeline_chart(counts: list[int], *, rtl: bool = False) -> bytes:
     """A PNG of one bar per stage, in pipeline order (mirrored for RTL)."""
+    return _chart(tuple(counts), rtl)
+
+
+@lru_cache(maxsize=512)
+def _chart(counts: tuple[int, ...], rtl: bool) -> bytes:
+    """Many subscribers share the same figures: each picture is drawn once."""
     image = Image.new("RGB", (WIDTH, HEIGHT), "#ffffff")
     draw = ImageDraw.Draw(image)
     top = max(counts) if counts and max(counts) > 0 else 1

@@ -141,7 +141,9 @@ def _in(column: Any, start: datetime, end: datetime) -> Any:
     return sa.and_(column >= start, column < end)
 
 
-def _counts(session: Session, scope: list[Any], current: Period, previous: Period) -> tuple[dict, dict]:
+def _counts(
+    session: Session, scope: list[Any], current: Period, previous: Period
+) -> tuple[dict[str, int], dict[str, int]]:
     """New leads, stage advances and agreements signed, this period and the one before."""
     created = session.execute(
         select(
@@ -175,7 +177,7 @@ def _pipeline(session: Session, scope: list[Any]) -> tuple[dict[str, int], dict[
     rows = session.execute(
         select(Lead.stage, Lead.currency, sa.func.count(), sa.func.sum(Lead.estimated_value))
         .where(*scope, col(Lead.stage).in_(PIPELINE))
-        .group_by(Lead.stage, Lead.currency)
+        .group_by(col(Lead.stage), col(Lead.currency))
     ).all()
     by_stage = {stage.value: 0 for stage in PIPELINE}
     value: dict[str, Decimal] = {}
@@ -209,22 +211,36 @@ def compile_digest(session: Session, subscription: Subscription, period: Period,
     """The digest of ``subscription`` for ``period`` (a fixed number of queries)."""
     user = session.get(User, subscription.user_id) if subscription.user_id else None
     scope = lead_scope(subscription, user)
-    previous = period.previous(subscription.cadence, subscription.timezone, subscription.weekday, subscription.send_hour)
+    previous = period.previous(
+        subscription.cadence, subscription.timezone, subscription.weekday, subscription.send_hour
+    )
     figures, before = _counts(session, scope, period, previous)
     pipeline, value = _pipeline(session, scope)
     ma, us, owner = _lead_columns()
     actor = aliased(User)
 
     moves_rows = session.execute(
-        _with_names(select(Event, Lead, ma, us, owner, actor), ma, us, owner)
-        .join(Lead, col(Lead.id) == col(Event.lead_id))
+        _with_names(
+            sa.select(Event, Lead, ma, us, owner, actor)
+            .select_from(Event)
+            .join(Lead, col(Lead.id) == col(Event.lead_id)),
+            ma,
+            us,
+            owner,
+        )
         .outerjoin(actor, col(actor.id) == col(Event.actor_id))
         .where(*scope, Event.type == "lead.stage_changed", _in(col(Event.occurred_at), period.start, period.end))
         .order_by(col(Event.occurred_at), col(Event.id))
         .limit(LIST_LIMIT)
     ).all()
     moves = [
-        Move(_item(lead, m, u, o), str(e.payload.get("from")), str(e.payload.get("to")), a.display_name if a else "", e.occurred_at)
+        Move(
+            _item(lead, m, u, o),
+            str(e.payload.get("from")),
+            str(e.payload.get("to")),
+            a.display_name if a else "",
+            e.occurred_at,
+        )
         for e, lead, m, u, o, a in moves_rows
     ]
 
@@ -236,8 +252,14 @@ def compile_digest(session: Session, subscription: Subscription, period: Period,
     ).all()
 
     due_rows = session.execute(
-        _with_names(select(FollowUp, Lead, ma, us, owner), ma, us, owner)
-        .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
+        _with_names(
+            sa.select(FollowUp, Lead, ma, us, owner)
+            .select_from(FollowUp)
+            .join(Lead, col(Lead.id) == col(FollowUp.lead_id)),
+            ma,
+            us,
+            owner,
+        )
         .where(*scope, FollowUp.status == FollowUpStatus.OPEN, col(FollowUp.due_at) < period.end + UPCOMING)
         .order_by(col(FollowUp.due_at), col(FollowUp.id))
         .limit(LIST_LIMIT * 2)

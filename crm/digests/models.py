@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 
 from crm.accounts.models import Language
 from crm.core.db import UTCDateTime, enum_column
-from crm.core.events import Audited
+from crm.core.events import Audited, Event
 from crm.core.time import utcnow
 
 
@@ -71,3 +71,9 @@ class DigestRun(SQLModel, table=True):
     html_body: str = Field(default="", sa_type=sa.Text)
     figures: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+
+
+# Digests read a subscription's events by lead, type and time; this index on the shared
+# event table keeps that read proportional to the subscription's leads, not the whole log.
+_event: sa.Table = Event.__table__  # type: ignore[attr-defined]
+sa.Index("ix_event_lead_type_occurred", _event.c.lead_id, _event.c.type, _event.c.occurred_at)

@@ -8,7 +8,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import Language, User
 from crm.core.errors import ValidationError
-from crm.core.events import record_event
+from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
@@ -108,3 +108,48 @@ def unsubscribe(session: Session, subscription: Subscription, *, actor: User | N
     subscription.unsubscribed_at = utcnow()
     record_event(session, "subscription.unsubscribed", subscription, actor=actor, payload={"via": via})
     return True
+
+
+def update_subscription(
+    session: Session,
+    subscription: Subscription,
+    *,
+    name: str,
+    email: str,
+    language: Language | str,
+    timezone: str,
+    cadence: Cadence | str,
+    weekday: int,
+    send_hour: int,
+    filters: dict[str, Any],
+    include_confidential: bool,
+    send_when_empty: bool,
+    actor: User | None = None,
+) -> dict[str, list[Any]]:
+    """Change who, when and what; returns the changes (recorded as one event)."""
+    if not 0 <= weekday <= 6:
+        raise ValidationError.single("weekday", _l("Not a valid choice."))
+    if not 0 <= send_hour <= 23:
+        raise ValidationError.single("send_hour", _l("Choose an hour between 00:00 and 23:00."))
+    if include_confidential and subscription.user_id is None:
+        raise ValidationError.single(
+            "include_confidential", _l("Confidential leads can only be sent to users of the app.")
+        )
+    changes = changes_of(
+        subscription,
+        {
+            "name": clean_text(name, "name", max_length=200),
+            "email": clean_email(email) or "",
+            "language": Language(clean_language(language)),
+            "timezone": clean_zone(timezone),
+            "cadence": clean_enum(Cadence, cadence, "cadence"),
+            "weekday": weekday,
+            "send_hour": send_hour,
+            "filters": _clean_filters(filters),
+            "include_confidential": include_confidential,
+            "send_when_empty": send_when_empty,
+        },
+    )
+    if changes:
+        record_event(session, "subscription.updated", subscription, actor=actor, payload={"changes": changes})
+    return changes

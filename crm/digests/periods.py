@@ -53,7 +53,9 @@ def _period(cadence: Cadence, first: date, zone_name: str, weekday: int, hour: i
         )
     if cadence == Cadence.DAILY:
         nxt = first + timedelta(days=1)
-        return Period(first.isoformat(), _midnight(first, zone_name), _midnight(nxt, zone_name), _at(nxt, hour, zone_name))
+        return Period(
+            first.isoformat(), _midnight(first, zone_name), _midnight(nxt, zone_name), _at(nxt, hour, zone_name)
+        )
     nxt = _next_month(first)
     return Period(f"{first:%Y-%m}", _midnight(first, zone_name), _midnight(nxt, zone_name), _at(nxt, hour, zone_name))
 

@@ -1,0 +1,142 @@
+"""Digest scheduling: which subscriptions are due, and compiling + queueing one digest.
+
+A subscription is due when the send time of its latest finished period has passed on its
+own wall clock and no :class:`DigestRun` exists for that period.  The run row (unique per
+subscription and period) is the archive and the dedupe: two beats, a beat run twice or a
+"send now" racing the scheduler write it once, and the mail-ledger key
+``digest:{subscription}:{period}`` makes the email itself unique too.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlmodel import Session, col, select
+
+from crm.core.db import serialise_writers
+from crm.core.ledger import queue_mail
+from crm.core.time import utcnow
+from crm.digests.compile import compile_digest
+from crm.digests.models import DigestRun, Subscription
+from crm.digests.periods import Period, latest_due_period
+from crm.digests.render import render_digest
+
+CHUNK = 100
+
+
+def mail_key(subscription_id: int, period: str) -> str:
+    return f"digest:{subscription_id}:{period}"
+
+
+def due_period(subscription: Any, now: datetime) -> Period:
+    return latest_due_period(
+        now, subscription.cadence, subscription.timezone, subscription.weekday, subscription.send_hour
+    )
+
+
+def due_subscription_ids(session: Session, now: datetime | None = None) -> list[int]:
+    """Active subscriptions whose latest period is due and has no digest yet (two queries).
+
+    A period that fell due before the subscription existed is not sent: a new subscriber
+    gets the next digest, not last week's."""
+    now = now or utcnow()
+    rows = session.execute(
+        sa.select(
+            col(Subscription.id),
+            col(Subscription.cadence),
+            col(Subscription.timezone),
+            col(Subscription.weekday),
+            col(Subscription.send_hour),
+            col(Subscription.created_at),
+        )
+        .where(col(Subscription.is_active).is_(True))
+        .order_by(col(Subscription.id))
+    ).all()
+    wanted: dict[int, str] = {}
+    for row in rows:
+        period = due_period(row, now)
+        if period.due_at >= row.created_at:
+            wanted[int(row.id)] = period.key
+    if not wanted:
+        return []
+    done = set(
+        session.execute(
+            select(DigestRun.subscription_id, DigestRun.period).where(col(DigestRun.period).in_(set(wanted.values())))
+        ).all()
+    )
+    return [sid for sid, key in wanted.items() if (sid, key) not in done]
+
+
+def _claim_run(session: Session, values: dict[str, Any]) -> bool:
+    dialect = session.get_bind().dialect.name
+    insert = pg_insert if dialect == "postgresql" else sqlite_insert
+    statement = insert(DigestRun).values(**values).on_conflict_do_nothing(index_elements=["subscription_id", "period"])
+    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+
+
+def send_digest(session: Session, subscription: Subscription, period: Period, *, force: bool = False) -> str:
+    """Compile, archive and queue one digest; the caller commits.
+
+    ``force`` sends even an empty digest (an officer's "send now").  Returns "queued",
+    "empty" (nothing to tell: archived, not sent) or "exists" (another run got there first)."""
+    digest = compile_digest(session, subscription, period)
+    empty = digest.is_empty and not (subscription.send_when_empty or force)
+    rendered = None if empty else render_digest(digest, subscription)
+    key = mail_key(int(subscription.id or 0), period.key)
+    values = {
+        "subscription_id": subscription.id,
+        "period": period.key,
+        "period_start": period.start,
+        "period_end": period.end,
+        "language": subscription.language.value,
+        "status": "empty" if empty else "queued",
+        "mail_key": None if empty else key,
+        "subject": rendered.email.subject if rendered else "",
+        "text_body": rendered.email.text if rendered else "",
+        "html_body": rendered.email.html if rendered else "",
+        "figures": digest.summary(),
+        "created_at": utcnow(),
+    }
+    if not _claim_run(session, values):
+        return "exists"
+    if rendered is None:
+        return "empty"
+    queue_mail(
+        session,
+        dedupe_key=key,
+        kind="digest",
+        to=subscription.email,
+        to_name=subscription.name,
+        language=subscription.language.value,
+        subject=rendered.email.subject,
+        text=rendered.email.text,
+        html=rendered.email.html,
+        attachments=[rendered.chart],
+        headers=rendered.headers,
+        user_id=subscription.user_id,
+    )
+    return "queued"
+
+
+def dispatch_chunk(session: Session, subscription_ids: list[int], now: datetime | None = None) -> dict[str, int]:
+    """Compile and queue the due digests of these subscriptions, one transaction each."""
+    now = now or utcnow()
+    results: dict[str, int] = {}
+    session.rollback()
+    subscriptions = session.exec(
+        select(Subscription).where(col(Subscription.id).in_(subscription_ids), col(Subscription.is_active).is_(True))
+    ).all()
+    for subscription in sorted(subscriptions, key=lambda s: int(s.id or 0)):
+        serialise_writers(session, "digests")
+        outcome = send_digest(session, subscription, due_period(subscription, now))
+        session.commit()
+        results[outcome] = results.get(outcome, 0) + 1
+    return results
+
+
+def chunks(ids: list[int], size: int = CHUNK) -> list[list[int]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

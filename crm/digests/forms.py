@@ -1,0 +1,55 @@
+"""The subscription form; the operations do the real checking."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms.validators import Length, Optional
+
+from crm.core.i18n import LANGUAGE_NAMES
+from crm.core.i18n import lazy_gettext as _l
+
+CADENCES = [("weekly", _l("Weekly")), ("daily", _l("Daily")), ("monthly", _l("Monthly"))]
+WEEKDAYS = [
+    (0, _l("Monday")),
+    (1, _l("Tuesday")),
+    (2, _l("Wednesday")),
+    (3, _l("Thursday")),
+    (4, _l("Friday")),
+    (5, _l("Saturday")),
+    (6, _l("Sunday")),
+]
+FILTER_FIELDS = (
+    "ma_organisation_ids",
+    "us_organisation_ids",
+    "sector_ids",
+    "partnership_types",
+    "owner_ids",
+    "mission_ids",
+)
+
+
+def _many(label: object, coerce: type = int) -> SelectMultipleField:
+    return SelectMultipleField(label, choices=[], coerce=coerce, validate_choice=False)
+
+
+class SubscriptionForm(FlaskForm):
+    user_id = SelectField(_l("User of the app"), choices=[], coerce=int, validate_choice=False)
+    name = StringField(_l("Name"), validators=[Length(max=200)])
+    email = StringField(_l("Email"), validators=[Length(max=254)])
+    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
+    cadence = SelectField(_l("How often"), choices=CADENCES, default="weekly")
+    weekday = SelectField(_l("Day (weekly digests)"), choices=WEEKDAYS, coerce=int, default=0)
+    send_hour = IntegerField(_l("Local hour"), validators=[Optional()], default=8)
+    ma_organisation_ids = _many(_l("Moroccan organisations"))
+    us_organisation_ids = _many(_l("US organisations"))
+    sector_ids = _many(_l("Sectors"))
+    partnership_types = _many(_l("Partnership types"), str)
+    owner_ids = _many(_l("Owners"))
+    mission_ids = _many(_l("Missions"))
+    include_confidential = BooleanField(_l("Include confidential leads the user may see"))
+    send_when_empty = BooleanField(_l("Send even when nothing happened"))
+
+    def filters(self) -> dict[str, list[object]]:
+        return {name: list(getattr(self, name).data or []) for name in FILTER_FIELDS}

@@ -1,0 +1,247 @@
+"""Digest benchmark (not collected by pytest): 100,000 leads, 1,000 subscriptions.
+
+Run with ``make bench`` or ``python -m tests.bench_digests [--database-url URL]``.  It
+bulk-inserts a scratch database (SQLite in a temporary directory by default, or the
+PostgreSQL database named by ``--database-url``, whose tables it fills), then runs what
+beat and the chunk tasks run: find the due subscriptions, compile, render and queue each
+digest, and prints the figures.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+
+LEADS = 100_000
+SUBSCRIPTIONS = 1_000
+NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)  # Monday, after 08:00 in Casablanca
+WEEK_START = datetime(2026, 11, 23, tzinfo=UTC)
+STAGES = ["identified", "contacted", "meeting_held", "proposal", "negotiation", "agreement_signed"]
+
+
+def _batched(conn: Any, table: Any, rows: list[dict[str, Any]], size: int = 5_000) -> None:
+    for start in range(0, len(rows), size):
+        conn.execute(sa.insert(table), rows[start : start + size])
+
+
+def populate(engine: sa.Engine, leads: int, subscriptions: int) -> None:
+    from crm.accounts.models import User
+    from crm.core.events import Event
+    from crm.digests.models import Subscription
+    from crm.followups.models import FollowUp
+    from crm.leads.models import Lead
+    from crm.organisations.models import Organisation
+    from crm.reference.models import Sector
+
+    rng = random.Random(48)
+    t0 = NOW - timedelta(days=400)
+    with engine.begin() as conn:
+        _batched(
+            conn,
+            User.__table__,
+            [
+                {
+                    "email": f"officer{i}@bench.example",
+                    "name": f"Officer {i}",
+                    "password_hash": "x",
+                    "role": "officer",
+                    "language": "fr",
+                    "timezone": "Africa/Casablanca",
+                    "is_active": True,
+                    "reminder_send_hour": 9,
+                    "reminder_days_before": [3, 1],
+                    "created_at": t0,
+                }
+                for i in range(20)
+            ],
+        )
+        _batched(
+            conn,
+            Sector.__table__,
+            [
+                {
+                    "code": f"s{i}",
+                    "name_ar": f"قطاع {i}",
+                    "name_fr": f"Secteur {i}",
+                    "name_en": f"Sector {i}",
+                    "position": i,
+                    "is_active": True,
+                }
+                for i in range(10)
+            ],
+        )
+        _batched(
+            conn,
+            Organisation.__table__,
+            [
+                {
+                    "country": "MA" if i < 50 else "US",
+                    "kind": "agency" if i < 50 else "company",
+                    "name_ar": f"مؤسسة {i}",
+                    "name_fr": f"Organisation {i}",
+                    "name_en": f"Organisation {i}",
+                    "acronym": f"O{i}",
+                    "aliases": [],
+                    "search_text": "",
+                    "created_at": t0,
+                    "updated_at": t0,
+                }
+                for i in range(100)
+            ],
+        )
+        lead_rows, event_rows, followup_rows = [], [], []
+        for n in range(1, leads + 1):
+            created = t0 + timedelta(minutes=rng.randrange(400 * 24 * 60))
+            stage = rng.choice(STAGES)
+            value = Decimal(rng.randrange(10_000, 5_000_000)) if n % 3 == 0 else None
+            lead_rows.append(
+                {
+                    "title": f"Lead {n}",
+                    "description": "",
+                    "ma_organisation_id": 1 + n % 50,
+                    "us_organisation_id": 51 + (n // 7) % 50,
+                    "sector_id": 1 + n % 10,
+                    "partnership_type": "technology_partnership",
+                    "stage": stage,
+                    "owner_id": 1 + n % 20,
+                    "priority": "normal",
+                    "estimated_value": value,
+                    "currency": rng.choice(["MAD", "USD"]) if value else None,
+                    "confidential": n % 17 == 0,
+                    "search_text": "",
+                    "stage_changed_at": created,
+                    "created_at": created,
+                    "updated_at": created,
+                }
+            )
+            event_rows.append(
+                {
+                    "type": "lead.created",
+                    "payload": {},
+                    "actor_id": 1 + n % 20,
+                    "entity_type": "lead",
+                    "entity_id": n,
+                    "lead_id": n,
+                    "occurred_at": created,
+                    "published_at": created,
+                }
+            )
+            if n % 5 == 0:  # a fifth of the leads moved during the last two weeks
+                moved = WEEK_START - timedelta(days=7) + timedelta(minutes=rng.randrange(14 * 24 * 60))
+                event_rows.append(
+                    {
+                        "type": "lead.stage_changed",
+                        "actor_id": 1 + n % 20,
+                        "entity_type": "lead",
+                        "entity_id": n,
+                        "lead_id": n,
+                        "occurred_at": moved,
+                        "published_at": moved,
+                        "payload": {"from": "identified", "to": stage, "advanced": stage != "identified", "note": ""},
+                    }
+                )
+            if n % 10 == 0:
+                due = NOW + timedelta(days=rng.randrange(-20, 20))
+                followup_rows.append(
+                    {
+                        "lead_id": n,
+                        "title": f"Next step {n}",
+                        "due_local": due.replace(tzinfo=None),
+                        "timezone": "Africa/Casablanca",
+                        "due_at": due,
+                        "owner_id": 1 + n % 20,
+                        "status": "open",
+                        "due_version": 1,
+                        "created_at": t0,
+                        "updated_at": t0,
+                    }
+                )
+        _batched(conn, Lead.__table__, lead_rows)
+        _batched(conn, Event.__table__, event_rows)
+        _batched(conn, FollowUp.__table__, followup_rows)
+        subs = []
+        for i in range(subscriptions):
+            kind = i % 5
+            filters: dict[str, list[Any]] = (
+                {"ma_organisation_ids": [1 + i % 50]}
+                if kind in (0, 1)
+                else {"us_organisation_ids": [51 + i % 50]}
+                if kind in (2, 3)
+                else {"sector_ids": [1 + i % 10], "owner_ids": [1 + i % 20]}
+            )
+            subs.append(
+                {
+                    "user_id": 1 + i % 20 if kind == 4 else None,
+                    "name": f"Stakeholder {i}",
+                    "email": f"stakeholder{i}@bench.example",
+                    "language": ("ar", "fr", "en")[i % 3],
+                    "timezone": "Africa/Casablanca",
+                    "cadence": "weekly",
+                    "weekday": 0,
+                    "send_hour": 8,
+                    "filters": filters,
+                    "include_confidential": False,
+                    "send_when_empty": False,
+                    "is_active": True,
+                    "created_at": t0,
+                }
+            )
+        _batched(conn, Subscription.__table__, subs)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--database-url", default=None)
+    parser.add_argument("--leads", type=int, default=LEADS)
+    parser.add_argument("--subscriptions", type=int, default=SUBSCRIPTIONS)
+    args = parser.parse_args()
+    scratch = tempfile.mkdtemp(prefix="jisr-bench-")
+    os.environ["JISR_INSTANCE_PATH"] = scratch
+    url = args.database_url or f"sqlite:///{scratch}/bench.sqlite"
+
+    from crm import create_app
+    from crm.core.db import db
+    from crm.core.ledger import OutboundMail
+    from crm.core.migrate import upgrade
+    from crm.digests.dispatch import chunks, dispatch_chunk, due_subscription_ids
+
+    upgrade(url)
+    app = create_app({"DATABASE_URL": url, "TESTING": True, "RELAY_KICK": False, "SERVER_NAME": "jisr.bench"})
+    with app.app_context():
+        engine = db.engine
+        started = time.perf_counter()
+        populate(engine, args.leads, args.subscriptions)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")  # fresh planner statistics, as after any bulk load
+        inserted = time.perf_counter() - started
+        statements = [0]
+        sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
+        started = time.perf_counter()
+        due = due_subscription_ids(db.session, NOW)
+        found = time.perf_counter() - started
+        started = time.perf_counter()
+        results: dict[str, int] = {}
+        for chunk in chunks(due):
+            for key, value in dispatch_chunk(db.session, chunk, NOW).items():
+                results[key] = results.get(key, 0) + value
+        compiled = time.perf_counter() - started
+        again = due_subscription_ids(db.session, NOW)
+        mails = db.session.execute(sa.select(sa.func.count()).select_from(OutboundMail)).scalar_one()
+    print(f"database            {engine.dialect.name} ({url.split('@')[-1]})")
+    print(f"bulk insert         {args.leads:,} leads, {args.subscriptions:,} subscriptions: {inserted:.1f} s")
+    print(f"due subscriptions   {len(due):,} found in {found * 1000:.0f} ms")
+    print(f"compile+render+queue {compiled:.1f} s ({compiled / max(1, len(due)) * 1000:.1f} ms per digest)")
+    print(f"statements          {statements[0]:,} ({statements[0] / max(1, len(due)):.1f} per digest)")
+    print(f"outcomes            {results}; mail-ledger rows {mails:,}; due after the run: {len(again)}")
+
+
+if __name__ == "__main__":
+    main()
