@@ -515,6 +515,31 @@ def test_follow_up_is_rescheduled_and_marked_done_from_the_lead_page(session: Se
     assert "marked “Send the proposal” as done" in page or "a marqué « Send the proposal » comme fait" in page
 
 
+def test_follow_up_is_reassigned_and_cancelled_from_the_lead_page(session: Session, client: Any) -> None:
+    me = make_user(session, email="officer@jisr.example")
+    colleague = make_user(session, name="Karim")
+    lead = make_lead(session, owner=me)
+    followup = make_followup(session, lead, datetime(2030, 1, 1, 9))
+    session.commit()
+    login(client, "officer@jisr.example")
+    key = f"r{followup.id}"
+    data = {
+        f"{key}-due_local": "2030-01-01T09:00",
+        f"{key}-timezone": "Africa/Casablanca",
+        f"{key}-owner_id": str(colleague.id),
+    }
+    response = client.post(f"/leads/{lead.id}/followups/{followup.id}/reschedule", data=data, headers=HX)
+    assert response.status_code == 200
+    session.expire_all()
+    moved = session.get(FollowUp, followup.id)
+    assert (moved.owner_id, moved.due_version) == (colleague.id, 1)  # same date: only the owner changed
+    response = client.post(f"/leads/{lead.id}/followups/{followup.id}/cancel", headers=HX)
+    assert response.status_code == 200 and f'data-followup-id="{followup.id}"' not in response.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(FollowUp, followup.id).status == FollowUpStatus.CANCELLED
+    assert {"followup.reassigned", "followup.cancelled"} <= set(session.exec(select(Event.type)).all())
+
+
 def test_stage_and_watchers_change_from_the_lead_page(session: Session, client: Any) -> None:
     me = make_user(session, email="officer@jisr.example")
     colleague = make_user(session, name="Karim")

@@ -19,7 +19,13 @@ from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors
 from crm.core.time import to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.followups.operations import complete_followup, reschedule_followup, schedule_followup
+from crm.followups.operations import (
+    cancel_followup,
+    complete_followup,
+    reassign_followup,
+    reschedule_followup,
+    schedule_followup,
+)
 from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageForm, WatcherForm
 from crm.leads.models import Lead
@@ -58,12 +64,17 @@ def _forms(lead: Lead, submitted: dict[str, FlaskForm]) -> dict[str, Any]:
 def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, status: int = 200) -> Any:
     detail = lead_detail(db.session, lead)
     reschedule = {
-        f.id: RescheduleForm(formdata=None, prefix=f"r{f.id}", due_local=f.due_local, timezone=f.timezone)
+        f.id: RescheduleForm(
+            formdata=None, prefix=f"r{f.id}", due_local=f.due_local, timezone=f.timezone, owner_id=f.owner_id
+        )
         for f, _owner in detail.open_followups
     }
     for key, form in (submitted or {}).items():
         if key.startswith("r") and key[1:].isdigit():
             reschedule[int(key[1:])] = form
+    officers = choices(db.session).officers if current_user.can_edit() else []
+    for form in reschedule.values():
+        form.owner_id.choices = [(u.id, u.display_name) for u in officers]
     context = {
         "d": detail,
         "lead": lead,
@@ -193,6 +204,17 @@ def followup_done(lead_id: int, followup_id: int) -> Any:
     return _done(lead)
 
 
+@bp.route("/leads/<int:lead_id>/followups/<int:followup_id>/cancel", methods=["POST"])
+@login_required
+def followup_cancel(lead_id: int, followup_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    followup = _followup_or_404(lead, followup_id)
+    if followup.status == FollowUpStatus.OPEN:
+        cancel_followup(db.session, followup, actor=current_user)
+    return _done(lead)
+
+
 @bp.route("/leads/<int:lead_id>/followups/<int:followup_id>/reschedule", methods=["POST"])
 @login_required
 def followup_reschedule(lead_id: int, followup_id: int) -> Any:
@@ -201,6 +223,7 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
     followup = _followup_or_404(lead, followup_id)
     key = f"r{followup.id}"
     form = RescheduleForm(prefix=key)
+    form.owner_id.choices = [(u.id, u.display_name) for u in choices(db.session).officers]
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, key, form)
     try:
@@ -211,6 +234,8 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
             timezone=(form.timezone.data or "").strip(),
             actor=current_user,
         )
+        if form.owner_id.data and form.owner_id.data != followup.owner_id:
+            reassign_followup(db.session, followup, form.owner_id.data, actor=current_user)
     except ValidationError as exc:
         return _failed(lead, key, form, exc)
     return _done(lead)

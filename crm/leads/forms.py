@@ -111,6 +111,7 @@ class RescheduleForm(FlaskForm):
         _l("New date"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
+    owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[Optional()])
 
 
 class StageForm(FlaskForm):
