@@ -197,11 +197,33 @@ def populate(engine: sa.Engine, leads: int, subscriptions: int) -> None:
         _batched(conn, Subscription.__table__, subs)
 
 
+_worker_app: Any = None
+
+
+def _init_worker(url: str) -> None:
+    """Each pool process is one worker: its own app, engine and session."""
+    global _worker_app
+    from crm import create_app
+
+    _worker_app = create_app({"DATABASE_URL": url, "TESTING": True, "RELAY_KICK": False, "SERVER_NAME": "jisr.bench"})
+
+
+def _run_chunk(chunk: list[int]) -> dict[str, int]:
+    from crm.core.db import db
+    from crm.digests.dispatch import dispatch_chunk
+
+    with _worker_app.app_context():
+        return dispatch_chunk(db.session, chunk, NOW)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--leads", type=int, default=LEADS)
     parser.add_argument("--subscriptions", type=int, default=SUBSCRIPTIONS)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="processes compiling chunks at once, like Celery worker processes"
+    )
     args = parser.parse_args()
     scratch = tempfile.mkdtemp(prefix="jisr-bench-")
     os.environ["JISR_INSTANCE_PATH"] = scratch
@@ -229,8 +251,20 @@ def main() -> None:
         found = time.perf_counter() - started
         started = time.perf_counter()
         results: dict[str, int] = {}
-        for chunk in chunks(due):
-            for key, value in dispatch_chunk(db.session, chunk, NOW).items():
+        if args.workers > 1:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            engine.dispose()
+            context = multiprocessing.get_context("fork")
+            with ProcessPoolExecutor(
+                args.workers, mp_context=context, initializer=_init_worker, initargs=(url,)
+            ) as pool:
+                outcomes = list(pool.map(_run_chunk, [c for c in chunks(due, size=25)]))
+        else:
+            outcomes = [dispatch_chunk(db.session, chunk, NOW) for chunk in chunks(due)]
+        for outcome in outcomes:
+            for key, value in outcome.items():
                 results[key] = results.get(key, 0) + value
         compiled = time.perf_counter() - started
         again = due_subscription_ids(db.session, NOW)
@@ -238,8 +272,12 @@ def main() -> None:
     print(f"database            {engine.dialect.name} ({url.split('@')[-1]})")
     print(f"bulk insert         {args.leads:,} leads, {args.subscriptions:,} subscriptions: {inserted:.1f} s")
     print(f"due subscriptions   {len(due):,} found in {found * 1000:.0f} ms")
-    print(f"compile+render+queue {compiled:.1f} s ({compiled / max(1, len(due)) * 1000:.1f} ms per digest)")
-    print(f"statements          {statements[0]:,} ({statements[0] / max(1, len(due)):.1f} per digest)")
+    print(
+        f"compile+render+queue {compiled:.1f} s with {args.workers} process(es) "
+        f"({compiled / max(1, len(due)) * 1000:.1f} ms per digest)"
+    )
+    if args.workers == 1:
+        print(f"statements          {statements[0]:,} ({statements[0] / max(1, len(due)):.1f} per digest)")
     print(f"outcomes            {results}; mail-ledger rows {mails:,}; due after the run: {len(again)}")
 
 
