@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from babel.dates import format_datetime as babel_format_datetime
+from babel import Locale
+from babel.dates import format_date, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
 
@@ -28,10 +29,13 @@ class RenderedEmail:
 
 
 def format_local(instant: datetime, zone_name: str, language: str, fmt: str = "full") -> str:
-    """An instant as a reader in ``zone_name`` reads it, e.g. "lundi 16 mars 2026, 09:00 (UTC+01:00)"."""
-    pattern = {"full": "EEEE d MMMM y, HH:mm", "short": "d MMM y, HH:mm"}.get(fmt, fmt)
+    """An instant as a reader in ``zone_name`` reads it, e.g. "lundi 21 septembre 2026, 10:00 (UTC+00:00)",
+    with the date, the time and the separator between them as the reader's language writes them."""
+    locale = Locale.parse(FORMAT_LOCALES[language])
     local = to_local(instant, zone_name)
-    text = babel_format_datetime(local, pattern, tzinfo=zone(zone_name), locale=FORMAT_LOCALES[language])
+    date_text = format_date(local, "full" if fmt == "full" else "medium", locale=locale)
+    time_text = format_time(local, "HH:mm", tzinfo=zone(zone_name), locale=locale)
+    text = locale.datetime_formats["medium"].format(time_text, date_text)
     offset = local.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "+" if minutes >= 0 else "-"
@@ -49,6 +53,8 @@ def render_email(name: str, *, language: str, timezone: str, **context: Any) -> 
             **context,
             "language": language,
             "direction": text_direction(language),
+            # French puts a (non-breaking) space before a colon.
+            "colon": "\u00a0:" if language == "fr" else ":",
             "timezone": timezone,
             "base_url": base_url,
             "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt),
