@@ -166,3 +166,37 @@ def test_unsubscribe_works_without_login_or_csrf_and_rejects_bad_tokens(app: Any
     # The officer pages still need their CSRF token.
     login(client, week.officer.email)
     assert client.post(f"/digests/subscriptions/{week.subscription.id}/deactivate").status_code == 400
+
+
+def test_a_confidential_digest_is_only_for_its_user_and_the_admins(session: Session, client: Any) -> None:
+    """Another officer could otherwise read someone's confidential leads in the preview or
+    archive, or send them to a different address."""
+    import pytest
+
+    from crm.core.errors import ValidationError
+    from crm.digests.operations import create_subscription
+
+    owner = make_user(session, email="owner@jisr.example")
+    make_user(session, email="other@jisr.example")
+    make_user(session, email="root@jisr.example", role=Role.ADMIN)
+    mine = create_subscription(session, name="", user_id=owner.id, include_confidential=True, actor=owner)
+    session.commit()
+    with pytest.raises(ValidationError):  # to another address
+        create_subscription(
+            session, name="", user_id=owner.id, email="leak@example.org", include_confidential=True, actor=owner
+        )
+    session.rollback()
+    other = session.exec(select(type(owner)).where(type(owner).email == "other@jisr.example")).one()
+    with pytest.raises(ValidationError):  # by someone else
+        create_subscription(session, name="", user_id=owner.id, include_confidential=True, actor=other)
+    session.rollback()
+    login(client, "other@jisr.example")
+    for path in ("preview", "preview/email", "archive", "edit"):
+        assert client.get(f"/digests/subscriptions/{mine.id}/{path}").status_code == 404
+    assert client.post(f"/digests/subscriptions/{mine.id}/send-now").status_code == 404
+    client.post("/logout")
+    login(client, "owner@jisr.example")
+    assert client.get(f"/digests/subscriptions/{mine.id}/preview").status_code == 200
+    client.post("/logout")
+    login(client, "root@jisr.example")
+    assert client.get(f"/digests/subscriptions/{mine.id}/archive").status_code == 200

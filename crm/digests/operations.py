@@ -33,6 +33,25 @@ def _clean_filters(filters: dict[str, Any]) -> dict[str, list[Any]]:
     return clean
 
 
+def _check_confidential(user: User | None, email: str, include_confidential: bool, actor: User | None) -> None:
+    """Confidential leads reach only an app user allowed to see them, at that user's own
+    address, and only that user or an admin may ask for them."""
+    if not include_confidential:
+        return
+    if user is None:
+        raise ValidationError.single(
+            "include_confidential", _l("Confidential leads can only be sent to users of the app.")
+        )
+    if email.lower() != user.email.lower():
+        raise ValidationError.single(
+            "include_confidential", _l("Confidential leads are sent only to the user's own address.")
+        )
+    if actor is not None and actor.id != user.id and actor.role.value != "admin":
+        raise ValidationError.single(
+            "include_confidential", _l("Only the user or an administrator can include confidential leads.")
+        )
+
+
 def create_subscription(
     session: Session,
     *,
@@ -63,11 +82,7 @@ def create_subscription(
         raise ValidationError.single("weekday", _l("Not a valid choice."))
     if not 0 <= send_hour <= 23:
         raise ValidationError.single("send_hour", _l("Choose an hour between 00:00 and 23:00."))
-    if include_confidential and user is None:
-        # Confidential leads reach only app users allowed to see them (checked again at send).
-        raise ValidationError.single(
-            "include_confidential", _l("Confidential leads can only be sent to users of the app.")
-        )
+    _check_confidential(user, address or "", include_confidential, actor)
     subscription = Subscription(
         user_id=user.id if user else None,
         contact_id=contact.id if contact else None,
@@ -131,10 +146,8 @@ def update_subscription(
         raise ValidationError.single("weekday", _l("Not a valid choice."))
     if not 0 <= send_hour <= 23:
         raise ValidationError.single("send_hour", _l("Choose an hour between 00:00 and 23:00."))
-    if include_confidential and subscription.user_id is None:
-        raise ValidationError.single(
-            "include_confidential", _l("Confidential leads can only be sent to users of the app.")
-        )
+    user = session.get(User, subscription.user_id) if subscription.user_id else None
+    _check_confidential(user, clean_email(email) or "", include_confidential, actor)
     changes = changes_of(
         subscription,
         {

@@ -10,7 +10,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_login import current_user, login_required
 from sqlmodel import col, select
 
-from crm.accounts.models import User
+from crm.accounts.models import Role, User
 from crm.core.db import db, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors
@@ -50,10 +50,18 @@ def _editor() -> None:
 
 
 def _subscription(subscription_id: int) -> Subscription:
+    """A subscription the viewer may open: one that carries confidential leads belongs to its
+    user and the admins (others would read those leads in its preview and archive)."""
     subscription = db.session.get(Subscription, subscription_id)
-    if subscription is None:
+    if subscription is None or not may_open(subscription):
         abort(404)
     return subscription
+
+
+def may_open(subscription: Subscription) -> bool:
+    if not subscription.include_confidential:
+        return True
+    return bool(current_user.role == Role.ADMIN or current_user.id == subscription.user_id)
 
 
 def _choices(form: SubscriptionForm) -> None:
@@ -77,7 +85,7 @@ def index() -> Any:
     rows = db.session.exec(
         select(Subscription).order_by(col(Subscription.is_active).desc(), col(Subscription.name))
     ).all()
-    return render_template("digests/index.html", subscriptions=rows, language_names=LANGUAGE_NAMES)
+    return render_template("digests/index.html", subscriptions=rows, language_names=LANGUAGE_NAMES, may_open=may_open)
 
 
 def _fields(form: SubscriptionForm) -> dict[str, Any]:
@@ -296,6 +304,7 @@ def run_email(run_id: int) -> Any:
     run = db.session.get(DigestRun, run_id)
     if run is None or not run.html_body:
         abort(404)
+    _subscription(run.subscription_id)
     return _email_page(run.html_body)
 
 
