@@ -422,3 +422,21 @@ def test_changing_reminder_settings_replans_open_followups(session: Session, cli
     bad = client.post("/settings", data={**form, "reminder_days_before": "3, tomorrow"})
     assert bad.status_code == 400
     assert "Indiquez des nombres entiers de jours entre 1 et 30" in bad.get_data(as_text=True)
+
+
+def test_escalation_of_a_confidential_lead_skips_a_supervisor_who_may_not_see_it(session: Session) -> None:
+    from crm.accounts.operations import set_user_supervisor
+    from crm.core.time import wall_time
+
+    zone = waking_zone()
+    admin = make_user(session, role="admin", email="root@jisr.example", timezone=zone)
+    boss = make_user(session, email="boss@jisr.example", timezone=zone)
+    owner = make_user(session, timezone=zone)
+    set_user_supervisor(session, owner, boss.id, actor=admin)
+    lead = make_lead(session, owner=owner, confidential=True)
+    make_followup(session, lead, wall_time(utcnow() - timedelta(days=5), zone), zone)
+    session.commit()
+    relay_and_consume(session)
+    dispatch_due_reminders(session)
+    recipients = {m.recipient_email for m in session.exec(select(OutboundMail)).all()}
+    assert recipients == {owner.email, admin.email}

@@ -22,12 +22,15 @@ from crm.leads.models import Lead
 
 
 def escalation_recipients(session: Session, followup: FollowUp) -> list[User]:
-    """The lead owner's supervisor, or else every active admin (never the owner itself)."""
+    """The lead owner's supervisor, or else every active admin (never the owner itself).
+    A supervisor who may not see a confidential lead is skipped for the admins."""
+    from crm.leads.queries import can_see
+
     lead = session.get(Lead, followup.lead_id)
     owner = session.get(User, lead.owner_id if lead else followup.owner_id)
     if owner is not None and owner.supervisor_id:
         supervisor = session.get(User, owner.supervisor_id)
-        if supervisor is not None and supervisor.is_active:
+        if supervisor is not None and supervisor.is_active and lead is not None and can_see(session, supervisor, lead):
             return [supervisor]
     admins = session.exec(select(User).where(User.role == Role.ADMIN, col(User.is_active).is_(True))).all()
     return [a for a in admins if a.id != followup.owner_id]
