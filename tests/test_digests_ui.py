@@ -77,6 +77,22 @@ def test_officer_creates_edits_and_deactivates_a_subscription(session: Session, 
         },
     )
     assert bad.status_code == 422
+    late = client.post(
+        f"/digests/subscriptions/{subscription.id}/edit",
+        data={
+            "name": "X",
+            "email": "desk@embassy.example",
+            "language": "ar",
+            "timezone": "Africa/Casablanca",
+            "cadence": "weekly",
+            "weekday": "1",
+            "send_hour": "24",
+        },
+    )
+    assert late.status_code in (400, 422)
+    assert "Choisissez une heure entre 00:00 et 23:00." in late.get_data(as_text=True)
+    session.expire_all()
+    assert session.get(Subscription, subscription.id).send_hour == 9
     assert client.post(f"/digests/subscriptions/{subscription.id}/deactivate").status_code == 302
     session.expire_all()
     assert not session.get(Subscription, subscription.id).is_active

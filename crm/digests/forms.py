@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
-from wtforms.validators import Length, Optional
+from wtforms.validators import Length, NumberRange, Optional
 
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
@@ -41,7 +41,11 @@ class SubscriptionForm(FlaskForm):
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
     cadence = SelectField(_l("How often"), choices=CADENCES, default="weekly")
     weekday = SelectField(_l("Day (weekly digests)"), choices=WEEKDAYS, coerce=int, default=0)
-    send_hour = IntegerField(_l("Local hour"), validators=[Optional()], default=8)
+    send_hour = IntegerField(
+        _l("Local hour"),
+        validators=[Optional(), NumberRange(min=0, max=23, message=_l("Choose an hour between 00:00 and 23:00."))],
+        default=8,
+    )
     ma_organisation_ids = _many(_l("Moroccan organisations"))
     us_organisation_ids = _many(_l("US organisations"))
     sector_ids = _many(_l("Sectors"))
