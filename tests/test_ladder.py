@@ -161,3 +161,10 @@ def test_next_waking() -> None:
     assert next_waking(to_utc(datetime(2026, 5, 12, 21, 0), CASA), CASA) == to_utc(datetime(2026, 5, 13, 7), CASA)
     noon = to_utc(datetime(2026, 5, 12, 12, 0), CASA)
     assert next_waking(noon, CASA) == noon
+
+
+def test_already_overdue_is_told_at_once_even_before_the_send_hour() -> None:
+    """At 07:15, a follow-up five days overdue is reminded now, not at 09:00."""
+    now = to_utc(datetime(2026, 11, 29, 7, 15), "America/New_York")
+    rungs, _ = ladder(datetime(2026, 11, 24, 15, 0), "America/New_York", now=now)
+    assert rungs == {"overdue-5": now}

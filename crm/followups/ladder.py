@@ -7,7 +7,7 @@ lead owner's supervisor, or the admins, after ``ESCALATION_AFTER_DAYS`` overdue 
 Each fires at the recipient's send hour (default 09:00), never between 21:00 and 07:00.
 A rung whose moment passed before the follow-up was scheduled is sent at once (within
 waking hours) if it is still the relevant one: the latest passed rung before the due
-instant, or the current overdue day.
+instant, or — for a follow-up already overdue — the current overdue day.
 """
 
 from __future__ import annotations
@@ -92,6 +92,8 @@ def plan(
         rungs.extend(future)
         rungs.append(overdue_rung(due_at, 1, zone=zone, send_hour=send_hour, now=now))
         return rungs, False
+    # Already overdue when planned (scheduled late, reassigned, the demo's first run): the
+    # owner hears at once, within waking hours; the daily reminders then come at the send hour.
     days = max(0, overdue_days(due_at, now, zone))
-    rungs.append(overdue_rung(due_at, days, zone=zone, send_hour=send_hour, now=now))
+    rungs.append(Rung(f"overdue-{days}", next_waking(now, zone)))
     return rungs, days >= escalate_after
