@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
-from crm.core.errors import NotFound, ValidationError
-from crm.core.forms import apply_errors, save_form
+from crm.core.forms import save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
-from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import available_zones
 from crm.organisations.forms import ContactForm
 from crm.organisations.models import Contact, Organisation
@@ -81,18 +79,11 @@ def create() -> Any:
     if request.method == "GET":
         return _render(form, None, 200)
     if form.validate():
-        try:
-            contact = create_contact(db.session, actor=current_user, **_fields(form))
-        except NotFound:
-            db.session.rollback()
-            form.organisation_id.errors = [str(_l("Unknown organisation."))]
-        except ValidationError as exc:
-            db.session.rollback()
-            apply_errors(form, exc)
-        else:
-            db.session.commit()
-            flash(_("The contact is saved."), "success")
-            return redirect(url_for("contacts.detail", contact_id=pk(contact)))
+        created = save_form(
+            form, lambda: create_contact(db.session, actor=current_user, **_fields(form)), _("The contact is saved.")
+        )
+        if created:
+            return redirect(url_for("contacts.detail", contact_id=pk(created.value)))
     return _render(form, None, 400)
 
 

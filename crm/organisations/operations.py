@@ -10,7 +10,7 @@ from sqlmodel import Session, delete, select
 from crm.accounts.models import Language, User
 from crm.accounts.permissions import require_editor
 from crm.core.db import pk
-from crm.core.errors import NotFound, ValidationError
+from crm.core.errors import ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import search_blob
@@ -175,7 +175,7 @@ def create_contact(
     require_editor(actor)
     org = session.get(Organisation, organisation_id)
     if org is None:
-        raise NotFound(f"organisation {organisation_id}")
+        raise ValidationError.single("organisation_id", _l("Unknown organisation."))
     region = "US" if org.country == Country.US else "MA"
     fields = _clean_contact(
         session,
