@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from babel import Locale
@@ -28,10 +29,17 @@ class RenderedEmail:
     html: str
 
 
+@lru_cache(maxsize=8)
+def format_locale(language: str) -> Locale:
+    """Babel's number and date conventions for ``language`` (parsed once)."""
+    return Locale.parse(FORMAT_LOCALES[language])
+
+
+@lru_cache(maxsize=4096)  # the same instants recur in the digests of many readers
 def format_local(instant: datetime, zone_name: str, language: str, fmt: str = "full") -> str:
     """An instant as a reader in ``zone_name`` reads it, e.g. "lundi 21 septembre 2026, 10:00 (UTC+00:00)",
     with the date, the time and the separator between them as the reader's language writes them."""
-    locale = Locale.parse(FORMAT_LOCALES[language])
+    locale = format_locale(language)
     local = to_local(instant, zone_name)
     date_text = format_date(local, "full" if fmt == "full" else "medium", locale=locale)
     time_text = format_time(local, "HH:mm", tzinfo=zone(zone_name), locale=locale)
@@ -55,6 +63,7 @@ def render_email(name: str, *, language: str, timezone: str, **context: Any) -> 
             "direction": text_direction(language),
             # French puts a (non-breaking) space before a colon.
             "colon": "\u00a0:" if language == "fr" else ":",
+            "comma": "، " if language == "ar" else ", ",
             "timezone": timezone,
             "base_url": base_url,
             "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt),

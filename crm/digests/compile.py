@@ -1,32 +1,34 @@
 """What a digest says, as plain data, from the event log and the current state.
 
-Every figure and list is one set-based query over the subscription's leads, so the number
-of statements per digest stays the same whether it covers one lead or fifty thousand.
-Names of organisations are kept in the three languages, so the same facts render in
-Arabic, French or English.
+One statement reads the subscription's leads (ids and the few columns the figures need,
+through its filters and the reader's visibility); the period's stage changes, follow-ups
+and meetings come from :class:`~crm.digests.facts.DigestFacts`, read once per chunk and
+matched to those ids in memory; one more statement fetches the names of the leads the
+digest lists.  So the number of statements per digest is the same for one lead or fifty
+thousand.  Names of organisations are kept in the three languages, so the same facts
+render in Arabic, French or English.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import json
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
-from crm.accounts.models import User
-from crm.core.events import Event
+from crm.accounts.models import Role, User
+from crm.digests.facts import DigestFacts
 from crm.digests.models import Subscription
 from crm.digests.periods import Period
-from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.queries import visible_to
-from crm.missions.models import Meeting, MeetingOrganisation
 from crm.organisations.models import Organisation
 
+T = TypeVar("T")
 LANGUAGES = ("ar", "fr", "en")
 LIST_LIMIT = 25
 COLD_AFTER = timedelta(days=30)
@@ -137,181 +139,195 @@ def lead_scope(subscription: Subscription, user: User | None) -> list[Any]:
     return found
 
 
-def _in(column: Any, start: datetime, end: datetime) -> Any:
-    return sa.and_(column >= start, column < end)
+def _visibility(subscription: Subscription, user: User | None) -> tuple[Any, ...]:
+    """Who reads the digest, as far as which leads it may show is concerned."""
+    if user is None or not user.is_active:
+        return ("public",)
+    if user.role == Role.ADMIN:
+        return ("admin", subscription.include_confidential)
+    return ("user", user.id, subscription.include_confidential)
 
 
-def _counts(
-    session: Session, scope: list[Any], current: Period, previous: Period
-) -> tuple[dict[str, int], dict[str, int]]:
-    """New leads, stage advances and agreements signed, this period and the one before."""
-    created = session.execute(
-        select(
-            sa.func.count().filter(_in(col(Lead.created_at), current.start, current.end)),
-            sa.func.count().filter(_in(col(Lead.created_at), previous.start, previous.end)),
-        ).where(*scope, col(Lead.created_at) >= previous.start, col(Lead.created_at) < current.end)
-    ).one()
-    advanced = Event.payload["advanced"].as_boolean().is_(True)
-    signed = Event.payload["to"].as_string() == Stage.AGREEMENT_SIGNED.value
-    moved = session.execute(
-        select(
-            sa.func.count().filter(advanced, _in(col(Event.occurred_at), current.start, current.end)),
-            sa.func.count().filter(advanced, _in(col(Event.occurred_at), previous.start, previous.end)),
-            sa.func.count().filter(signed, _in(col(Event.occurred_at), current.start, current.end)),
-            sa.func.count().filter(signed, _in(col(Event.occurred_at), previous.start, previous.end)),
-        )
-        .join(Lead, col(Lead.id) == col(Event.lead_id))
-        .where(
-            *scope,
-            Event.type == "lead.stage_changed",
-            col(Event.occurred_at) >= previous.start,
-            col(Event.occurred_at) < current.end,
-        )
-    ).one()
-    now = {"new_leads": int(created[0]), "advances": int(moved[0]), "signed": int(moved[2])}
-    before = {"new_leads": int(created[1]), "advances": int(moved[1]), "signed": int(moved[3])}
-    return now, before
+def _signature(subscription: Subscription, user: User | None, period: Period, previous: Period) -> tuple[Any, ...]:
+    filters = json.dumps(subscription.filters or {}, sort_keys=True, default=str)
+    return (period.key, period.start, period.end, previous.start, filters, _visibility(subscription, user))
 
 
-def _pipeline(session: Session, scope: list[Any]) -> tuple[dict[str, int], dict[str, str]]:
-    rows = session.execute(
-        select(Lead.stage, Lead.currency, sa.func.count(), sa.func.sum(Lead.estimated_value))
-        .where(*scope, col(Lead.stage).in_(PIPELINE))
-        .group_by(col(Lead.stage), col(Lead.currency))
-    ).all()
-    by_stage = {stage.value: 0 for stage in PIPELINE}
-    value: dict[str, Decimal] = {}
-    for stage, currency, count, total in rows:
-        key = getattr(stage, "value", stage)
-        by_stage[key] += int(count)
-        if currency is not None and total is not None and key != Stage.AGREEMENT_SIGNED.value:
-            code = getattr(currency, "value", currency)
-            value[code] = value.get(code, Decimal(0)) + Decimal(total)
-    return by_stage, {code: f"{amount:.2f}" for code, amount in sorted(value.items())}
+def _between(instant: datetime | None, period: Period) -> bool:
+    return instant is not None and period.start <= instant < period.end
 
 
-def _lead_columns() -> tuple[Any, Any, Any]:
-    ma, us, owner = aliased(Organisation), aliased(Organisation), aliased(User)
-    return ma, us, owner
+SIGNED = Stage.AGREEMENT_SIGNED.value
+OPEN_STAGES = [stage.value for stage in PIPELINE if not stage.is_closed]
 
 
-def _item(lead: Lead, ma: Organisation, us: Organisation, owner: User) -> LeadItem:
-    return LeadItem(int(lead.id or 0), lead.title, names(ma), names(us), lead.stage.value, owner.display_name)
-
-
-def _with_names(query: Any, ma: Any, us: Any, owner: Any) -> Any:
-    return (
-        query.join(ma, col(ma.id) == col(Lead.ma_organisation_id))
-        .join(us, col(us.id) == col(Lead.us_organisation_id))
-        .join(owner, col(owner.id) == col(Lead.owner_id))
+def _lead_figures(subscription: Subscription, user: User | None, period: Period, previous: Period) -> Any:
+    """One row per lead of the subscription with what the figures and lists need.  This
+    is the read that grows with the leads, so it is one scan, and the database makes the
+    comparisons with the period: each row is a few plain values."""
+    created, changed, active = col(Lead.created_at), col(Lead.stage_changed_at), col(Lead.last_activity_at)
+    stage = sa.type_coerce(col(Lead.stage), sa.String)
+    cutoff = period.end - COLD_AFTER
+    going_cold = sa.and_(
+        stage.in_(OPEN_STAGES), created < cutoff, changed < cutoff, sa.or_(active.is_(None), active < cutoff)
     )
+    return sa.select(
+        col(Lead.id),
+        col(Lead.meeting_id),
+        stage,
+        sa.type_coerce(col(Lead.currency), sa.String),
+        col(Lead.estimated_value),
+        sa.case((sa.and_(created >= period.start, created < period.end), created), else_=None),
+        sa.case((sa.and_(created >= previous.start, created < previous.end), 1), else_=0),
+        sa.case((going_cold, changed), else_=None),
+    ).where(*lead_scope(subscription, user))
 
 
-def compile_digest(session: Session, subscription: Subscription, period: Period, *, base_links: bool = True) -> Digest:
-    """The digest of ``subscription`` for ``period`` (a fixed number of queries)."""
-    user = session.get(User, subscription.user_id) if subscription.user_id else None
-    scope = lead_scope(subscription, user)
+def compile_digest(
+    session: Session,
+    subscription: Subscription,
+    period: Period,
+    *,
+    base_links: bool = True,
+    facts: DigestFacts | None = None,
+) -> Digest:
+    """The digest of ``subscription`` for ``period``.
+
+    The statements do not depend on the number of leads: one for the subscription's
+    leads, one for the names of those the digest lists, and the period's shared facts
+    (read once per ``facts``, i.e. once per dispatch chunk)."""
+    facts = facts or DigestFacts(session)
+    user = facts.user(subscription.user_id)
     previous = period.previous(
         subscription.cadence, subscription.timezone, subscription.weekday, subscription.send_hour
     )
-    figures, before = _counts(session, scope, period, previous)
-    pipeline, value = _pipeline(session, scope)
-    ma, us, owner = _lead_columns()
-    actor = aliased(User)
+    signature = _signature(subscription, user, period, previous)
+    shared = facts.compiled.get(signature)
+    if shared is None:
+        shared = facts.compiled[signature] = _compile(session, facts, subscription, user, period, previous)
+    return replace(shared, subscription_id=int(subscription.id or 0), links=base_links and user is not None)
 
-    moves_rows = session.execute(
-        _with_names(
-            sa.select(Event, Lead, ma, us, owner, actor)
-            .select_from(Event)
-            .join(Lead, col(Lead.id) == col(Event.lead_id)),
-            ma,
-            us,
-            owner,
-        )
-        .outerjoin(actor, col(actor.id) == col(Event.actor_id))
-        .where(*scope, Event.type == "lead.stage_changed", _in(col(Event.occurred_at), period.start, period.end))
-        .order_by(col(Event.occurred_at), col(Event.id))
-        .limit(LIST_LIMIT)
-    ).all()
-    moves = [
-        Move(
-            _item(lead, m, u, o),
-            str(e.payload.get("from")),
-            str(e.payload.get("to")),
-            a.display_name if a else "",
-            e.occurred_at,
-        )
-        for e, lead, m, u, o, a in moves_rows
-    ]
 
-    new_rows = session.execute(
-        _with_names(select(Lead, ma, us, owner), ma, us, owner)
-        .where(*scope, _in(col(Lead.created_at), period.start, period.end))
-        .order_by(col(Lead.created_at), col(Lead.id))
-        .limit(LIST_LIMIT)
-    ).all()
+def _compile(
+    session: Session,
+    facts: DigestFacts,
+    subscription: Subscription,
+    user: User | None,
+    period: Period,
+    previous: Period,
+) -> Digest:
+    # Core rows, unpacked as tuples: the ORM's and named access's per-row work is not needed.
+    leads = session.connection().execute(_lead_figures(subscription, user, period, previous)).all()
+    ids: set[int] = set()
+    meeting_ids: set[int] = set()
+    by_stage = {stage.value: 0 for stage in PIPELINE}
+    value: dict[str, Decimal] = {}
+    now = {"new_leads": 0, "advances": 0, "signed": 0}
+    before = dict(now)
+    new_leads, cold = [], []
+    for lead_id, meeting_id, stage, currency, amount, new_at, was_new, cold_since in leads:
+        ids.add(lead_id)
+        if meeting_id is not None:
+            meeting_ids.add(meeting_id)
+        if stage in by_stage:
+            by_stage[stage] += 1
+            if currency is not None and amount is not None and stage != SIGNED:
+                value[currency] = value.get(currency, Decimal(0)) + Decimal(amount)
+        if new_at is not None:
+            now["new_leads"] += 1
+            new_leads.append((new_at, lead_id))
+        elif was_new:
+            before["new_leads"] += 1
+        if cold_since is not None:
+            cold.append((cold_since, lead_id))
+    new_ids = [lead_id for _, lead_id in sorted(new_leads)[:LIST_LIMIT]]
+    cold_ids = [lead_id for _, lead_id in sorted(cold)[:LIST_LIMIT]]
 
-    due_rows = session.execute(
-        _with_names(
-            sa.select(FollowUp, Lead, ma, us, owner)
-            .select_from(FollowUp)
-            .join(Lead, col(Lead.id) == col(FollowUp.lead_id)),
-            ma,
-            us,
-            owner,
-        )
-        .where(*scope, FollowUp.status == FollowUpStatus.OPEN, col(FollowUp.due_at) < period.end + UPCOMING)
-        .order_by(col(FollowUp.due_at), col(FollowUp.id))
-        .limit(LIST_LIMIT * 2)
-    ).all()
-    dues = [Due(_item(lead, m, u, o), f.title, f.due_at, o.display_name) for f, lead, m, u, o in due_rows]
+    changes = _of_leads(facts.stage_changes(previous.start, period.end), ids)
+    moves = []
+    for change in changes:
+        figures = now if _between(change.occurred_at, period) else before
+        figures["advances"] += change.advanced
+        figures["signed"] += change.signed
+        if figures is now:
+            moves.append(change)
+    moves.sort(key=lambda c: (c.occurred_at, c.event_id))
+    moves = moves[:LIST_LIMIT]
+    dues = sorted(_of_leads(facts.open_followups(period.end + UPCOMING), ids), key=lambda f: (f.due_at, f.followup_id))
+    overdue = [f for f in dues if f.due_at < period.end][:LIST_LIMIT]
+    upcoming = [f for f in dues if f.due_at >= period.end][:LIST_LIMIT]
 
-    cutoff = period.end - COLD_AFTER
-    cold_rows = session.execute(
-        _with_names(select(Lead, ma, us, owner), ma, us, owner)
-        .where(
-            *scope,
-            col(Lead.stage).in_([s for s in PIPELINE if not s.is_closed]),
-            col(Lead.created_at) < cutoff,
-            col(Lead.stage_changed_at) < cutoff,
-            sa.or_(col(Lead.last_activity_at).is_(None), col(Lead.last_activity_at) < cutoff),
-        )
-        .order_by(col(Lead.stage_changed_at), col(Lead.id))
-        .limit(LIST_LIMIT)
-    ).all()
+    shown = {c.lead_id for c in moves} | {f.lead_id for f in overdue + upcoming} | set(new_ids) | set(cold_ids)
+    items = _items(session, facts, shown)
+    people = facts.users([c.actor_id for c in moves] + [f.owner_id for f in overdue + upcoming])
+
+    def name_of(user_id: int | None) -> str:
+        person = people.get(user_id) if user_id is not None else None
+        return person.display_name if person else ""
 
     return Digest(
         subscription_id=int(subscription.id or 0),
         period=period,
-        figures=figures,
+        figures=now,
         previous=before,
-        pipeline=pipeline,
-        value=value,
-        moves=moves,
-        new_leads=[_item(*row) for row in new_rows],
-        overdue=[d for d in dues if d.due_at < period.end][:LIST_LIMIT],
-        upcoming=[d for d in dues if d.due_at >= period.end][:LIST_LIMIT],
-        meetings=_meetings(session, subscription, scope, period),
-        cold=[_item(*row) for row in cold_rows],
-        links=base_links and user is not None,
+        pipeline=by_stage,
+        value={code: f"{amount:.2f}" for code, amount in sorted(value.items())},
+        moves=[Move(items[c.lead_id], c.from_stage, c.to_stage, name_of(c.actor_id), c.occurred_at) for c in moves],
+        new_leads=[items[i] for i in new_ids],
+        overdue=[Due(items[f.lead_id], f.title, f.due_at, name_of(f.owner_id)) for f in overdue],
+        upcoming=[Due(items[f.lead_id], f.title, f.due_at, name_of(f.owner_id)) for f in upcoming],
+        meetings=_meetings(facts, subscription, meeting_ids, period),
+        cold=[items[i] for i in cold_ids],
     )
 
 
-def _meetings(session: Session, subscription: Subscription, scope: list[Any], period: Period) -> list[MeetingItem]:
+def _of_leads(by_lead: dict[int, list[T]], ids: set[int]) -> list[T]:
+    """The items of these leads, walking whichever of the two is smaller."""
+    if len(by_lead) < len(ids):
+        return [item for lead_id, found in by_lead.items() if lead_id in ids for item in found]
+    return [item for lead_id in ids for item in by_lead.get(lead_id, ())]
+
+
+def _items(session: Session, facts: DigestFacts, lead_ids: set[int]) -> dict[int, LeadItem]:
+    """What the digest shows of each listed lead: title, organisations, stage, owner."""
+    if not lead_ids:
+        return {}
+    rows = session.execute(
+        sa.select(
+            col(Lead.id),
+            col(Lead.title),
+            col(Lead.stage),
+            col(Lead.ma_organisation_id),
+            col(Lead.us_organisation_id),
+            col(Lead.owner_id),
+        ).where(col(Lead.id).in_(lead_ids))
+    ).all()
+    orgs = facts.organisations({r.ma_organisation_id for r in rows} | {r.us_organisation_id for r in rows})
+    owners = facts.users({r.owner_id for r in rows})
+    found = {}
+    for row in rows:
+        owner = owners.get(row.owner_id)
+        found[int(row.id)] = LeadItem(
+            int(row.id),
+            row.title,
+            names(orgs[row.ma_organisation_id]),
+            names(orgs[row.us_organisation_id]),
+            Stage(row.stage).value,
+            owner.display_name if owner else "",
+        )
+    return found
+
+
+def _meetings(
+    facts: DigestFacts, subscription: Subscription, meeting_ids: set[int], period: Period
+) -> list[MeetingItem]:
     """Meetings held in the period: all of them without filters, else those of the
     subscription's leads or of its organisations."""
-    query = select(Meeting).where(_in(col(Meeting.starts_at), period.start, period.end))
     filters = subscription.filters or {}
-    if filters:
-        of_leads = sa.exists().where(col(Lead.meeting_id) == col(Meeting.id), *scope)
-        orgs = list(filters.get("ma_organisation_ids", [])) + list(filters.get("us_organisation_ids", []))
-        if orgs:
-            of_orgs = sa.exists().where(
-                col(MeetingOrganisation.meeting_id) == col(Meeting.id),
-                col(MeetingOrganisation.organisation_id).in_(orgs),
-            )
-            query = query.where(sa.or_(of_leads, of_orgs))
-        else:
-            query = query.where(of_leads)
-    rows = session.exec(query.order_by(col(Meeting.starts_at)).limit(LIST_LIMIT)).all()
-    return [MeetingItem(int(m.id or 0), m.title, m.starts_at, m.place) for m in rows]
+    orgs = set(filters.get("ma_organisation_ids", [])) | set(filters.get("us_organisation_ids", []))
+    held = [
+        m
+        for m in facts.meetings(period.start, period.end)
+        if not filters or m.meeting_id in meeting_ids or (orgs and m.organisation_ids & orgs)
+    ]
+    return [MeetingItem(m.meeting_id, m.title, m.starts_at, m.place) for m in held[:LIST_LIMIT]]

@@ -9,6 +9,7 @@ subscription and period) is the archive and the dedupe: two beats, a beat run tw
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -21,6 +22,7 @@ from crm.core.db import serialise_writers
 from crm.core.ledger import queue_mail
 from crm.core.time import utcnow
 from crm.digests.compile import compile_digest
+from crm.digests.facts import DigestFacts
 from crm.digests.models import DigestRun, Subscription
 from crm.digests.periods import Period, latest_due_period
 from crm.digests.render import render_digest
@@ -42,7 +44,9 @@ def due_subscription_ids(session: Session, now: datetime | None = None) -> list[
     """Active subscriptions whose latest period is due and has no digest yet (two queries).
 
     A period that fell due before the subscription existed is not sent: a new subscriber
-    gets the next digest, not last week's."""
+    gets the next digest, not last week's.  The ids come grouped by period, filters and
+    reader, so that subscriptions that read the same digest fall into the same chunk,
+    where it is compiled once."""
     now = now or utcnow()
     rows = session.execute(
         sa.select(
@@ -52,15 +56,21 @@ def due_subscription_ids(session: Session, now: datetime | None = None) -> list[
             col(Subscription.weekday),
             col(Subscription.send_hour),
             col(Subscription.created_at),
+            col(Subscription.user_id),
+            col(Subscription.include_confidential),
+            col(Subscription.filters),
         )
         .where(col(Subscription.is_active).is_(True))
         .order_by(col(Subscription.id))
     ).all()
     wanted: dict[int, str] = {}
+    order: dict[int, tuple[Any, ...]] = {}
     for row in rows:
         period = due_period(row, now)
         if period.due_at >= row.created_at:
             wanted[int(row.id)] = period.key
+            filters = json.dumps(row.filters or {}, sort_keys=True, default=str)
+            order[int(row.id)] = (period.start, period.end, filters, row.user_id or 0, row.include_confidential)
     if not wanted:
         return []
     done = set(
@@ -68,7 +78,8 @@ def due_subscription_ids(session: Session, now: datetime | None = None) -> list[
             select(DigestRun.subscription_id, DigestRun.period).where(col(DigestRun.period).in_(set(wanted.values())))
         ).all()
     )
-    return [sid for sid, key in wanted.items() if (sid, key) not in done]
+    due = [sid for sid, key in wanted.items() if (sid, key) not in done]
+    return sorted(due, key=lambda sid: (order[sid], sid))
 
 
 def _claim_run(session: Session, values: dict[str, Any]) -> bool:
@@ -78,12 +89,20 @@ def _claim_run(session: Session, values: dict[str, Any]) -> bool:
     return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
-def send_digest(session: Session, subscription: Subscription, period: Period, *, force: bool = False) -> str:
+def send_digest(
+    session: Session,
+    subscription: Subscription,
+    period: Period,
+    *,
+    force: bool = False,
+    facts: DigestFacts | None = None,
+) -> str:
     """Compile, archive and queue one digest; the caller commits.
 
     ``force`` sends even an empty digest (an officer's "send now").  Returns "queued",
-    "empty" (nothing to tell: archived, not sent) or "exists" (another run got there first)."""
-    digest = compile_digest(session, subscription, period)
+    "empty" (nothing to tell: archived, not sent) or "exists" (another run got there first).
+    ``facts`` are shared by the digests of one chunk."""
+    digest = compile_digest(session, subscription, period, facts=facts)
     empty = digest.is_empty and not (subscription.send_when_empty or force)
     rendered = None if empty else render_digest(digest, subscription)
     key = mail_key(int(subscription.id or 0), period.key)
@@ -130,9 +149,11 @@ def dispatch_chunk(session: Session, subscription_ids: list[int], now: datetime 
     subscriptions = session.exec(
         select(Subscription).where(col(Subscription.id).in_(subscription_ids), col(Subscription.is_active).is_(True))
     ).all()
-    for subscription in sorted(subscriptions, key=lambda s: int(s.id or 0)):
+    facts = DigestFacts(session)
+    position = {sid: n for n, sid in enumerate(subscription_ids)}
+    for subscription in sorted(subscriptions, key=lambda s: position[int(s.id or 0)]):
         serialise_writers(session, "digests")
-        outcome = send_digest(session, subscription, due_period(subscription, now))
+        outcome = send_digest(session, subscription, due_period(subscription, now), facts=facts)
         session.commit()
         results[outcome] = results.get(outcome, 0) + 1
     return results

@@ -1,0 +1,164 @@
+"""What the digests compiled together share, loaded once for all of them.
+
+A dispatch run compiles a chunk of subscriptions for (mostly) the same period.  The
+period's stage changes, the open follow-ups falling due, the meetings held and the names
+of organisations and people are the same for every one of them, so they are read once
+per chunk, by period, with one query each; a subscription then needs only the ids and
+figures of its own leads (one query) and the names it shows.  Subscriptions with the same
+filters and the same reader visibility share one compiled digest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, NamedTuple
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from crm.accounts.models import User
+from crm.core.events import Event
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.leads.models import Stage
+from crm.missions.models import Meeting, MeetingOrganisation
+from crm.organisations.models import Organisation
+
+
+class StageChange(NamedTuple):
+    event_id: int
+    lead_id: int
+    occurred_at: datetime
+    from_stage: str
+    to_stage: str
+    advanced: bool
+    actor_id: int | None
+
+    @property
+    def signed(self) -> bool:
+        return self.to_stage == Stage.AGREEMENT_SIGNED.value
+
+
+class OpenFollowUp(NamedTuple):
+    followup_id: int
+    lead_id: int
+    title: str
+    due_at: datetime
+    owner_id: int
+
+
+@dataclass(frozen=True)
+class HeldMeeting:
+    meeting_id: int
+    title: str
+    starts_at: datetime
+    place: str
+    organisation_ids: frozenset[int]
+
+
+@dataclass
+class DigestFacts:
+    """A per-chunk cache; reads happen on first use, each with one statement."""
+
+    session: Session
+    _changes: dict[tuple[datetime, datetime], dict[int, list[StageChange]]] = field(default_factory=dict)
+    _followups: dict[datetime, dict[int, list[OpenFollowUp]]] = field(default_factory=dict)
+    _meetings: dict[tuple[datetime, datetime], list[HeldMeeting]] = field(default_factory=dict)
+    _organisations: dict[int, Organisation] = field(default_factory=dict)
+    _users: dict[int, User | None] = field(default_factory=dict)
+    compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict)
+
+    def stage_changes(self, start: datetime, end: datetime) -> dict[int, list[StageChange]]:
+        """Stage changes recorded in ``[start, end)``, by lead id, oldest first."""
+        key = (start, end)
+        if key not in self._changes:
+            payload = Event.payload
+            rows = self.session.execute(
+                sa.select(
+                    col(Event.id),
+                    col(Event.lead_id),
+                    col(Event.occurred_at),
+                    payload["from"].as_string(),
+                    payload["to"].as_string(),
+                    payload["advanced"].as_boolean(),
+                    col(Event.actor_id),
+                )
+                .where(
+                    col(Event.type) == "lead.stage_changed",
+                    col(Event.occurred_at) >= start,
+                    col(Event.occurred_at) < end,
+                    col(Event.lead_id).is_not(None),
+                )
+                .order_by(col(Event.occurred_at), col(Event.id))
+            ).all()
+            by_lead: dict[int, list[StageChange]] = {}
+            for event_id, lead_id, occurred_at, from_stage, to_stage, advanced, actor_id in rows:
+                by_lead.setdefault(lead_id, []).append(
+                    StageChange(
+                        event_id, lead_id, occurred_at, str(from_stage), str(to_stage), advanced is True, actor_id
+                    )
+                )
+            self._changes[key] = by_lead
+        return self._changes[key]
+
+    def open_followups(self, before: datetime) -> dict[int, list[OpenFollowUp]]:
+        """Open follow-ups due before ``before`` (overdue ones included), by lead id."""
+        if before not in self._followups:
+            rows = self.session.execute(
+                sa.select(
+                    col(FollowUp.id),
+                    col(FollowUp.lead_id),
+                    col(FollowUp.title),
+                    col(FollowUp.due_at),
+                    col(FollowUp.owner_id),
+                )
+                .where(col(FollowUp.status) == FollowUpStatus.OPEN, col(FollowUp.due_at) < before)
+                .order_by(col(FollowUp.due_at), col(FollowUp.id))
+            ).all()
+            by_lead: dict[int, list[OpenFollowUp]] = {}
+            for followup_id, lead_id, title, due_at, owner_id in rows:
+                by_lead.setdefault(lead_id, []).append(OpenFollowUp(followup_id, lead_id, title, due_at, owner_id))
+            self._followups[before] = by_lead
+        return self._followups[before]
+
+    def meetings(self, start: datetime, end: datetime) -> list[HeldMeeting]:
+        """Meetings that started in ``[start, end)``, with the organisations that took part."""
+        key = (start, end)
+        if key not in self._meetings:
+            rows = self.session.execute(
+                sa.select(col(Meeting.id), col(Meeting.title), col(Meeting.starts_at), col(Meeting.place))
+                .where(col(Meeting.starts_at) >= start, col(Meeting.starts_at) < end)
+                .order_by(col(Meeting.starts_at), col(Meeting.id))
+            ).all()
+            taking_part: dict[int, set[int]] = {}
+            if rows:
+                for meeting_id, organisation_id in self.session.execute(
+                    sa.select(col(MeetingOrganisation.meeting_id), col(MeetingOrganisation.organisation_id)).where(
+                        col(MeetingOrganisation.meeting_id).in_([row[0] for row in rows])
+                    )
+                ).all():
+                    taking_part.setdefault(int(meeting_id), set()).add(int(organisation_id))
+            self._meetings[key] = [
+                HeldMeeting(int(m_id), title, starts_at, place, frozenset(taking_part.get(int(m_id), ())))
+                for m_id, title, starts_at, place in rows
+            ]
+        return self._meetings[key]
+
+    def organisations(self, ids: Iterable[int]) -> dict[int, Organisation]:
+        missing = set(ids) - set(self._organisations)
+        if missing:
+            for org in self.session.exec(select(Organisation).where(col(Organisation.id).in_(missing))).all():
+                self._organisations[int(org.id or 0)] = org
+        return self._organisations
+
+    def users(self, ids: Iterable[int | None]) -> dict[int, User | None]:
+        missing = {i for i in ids if i is not None} - set(self._users)
+        if missing:
+            found = {int(u.id or 0): u for u in self.session.exec(select(User).where(col(User.id).in_(missing))).all()}
+            for user_id in missing:
+                self._users[user_id] = found.get(user_id)
+        return self._users
+
+    def user(self, user_id: int | None) -> User | None:
+        return self.users([user_id]).get(user_id) if user_id is not None else None
