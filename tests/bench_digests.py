@@ -5,11 +5,18 @@ bulk-inserts a scratch database (SQLite in a temporary directory by default, or 
 PostgreSQL database named by ``--database-url``, whose tables it fills), then runs what
 beat and the chunk tasks run: find the due subscriptions, compile, render and queue each
 digest, and prints the figures.
+
+The subscriptions follow one Moroccan organisation (two in five), one US organisation (two
+in five) or a sector and an owner (users, one in five), so several stakeholders of an
+institution read the same digest, which is compiled once per chunk; ``--no-sharing``
+compiles every digest on its own, as if no two subscriptions had the same filters.
+``--reuse`` runs again on a PostgreSQL database that an earlier run filled.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import random
 import tempfile
@@ -19,6 +26,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
+from sqlmodel import col, select
 
 LEADS = 100_000
 SUBSCRIPTIONS = 1_000
@@ -200,6 +208,24 @@ def populate(engine: sa.Engine, leads: int, subscriptions: int) -> None:
 _worker_app: Any = None
 
 
+class _Forgetful(dict[Any, Any]):
+    def __setitem__(self, key: Any, value: Any) -> None:
+        pass
+
+
+def _no_sharing() -> None:
+    """Every digest compiled on its own (the worst case: all filters different)."""
+    from crm.digests.facts import DigestFacts
+
+    original = DigestFacts.__init__
+
+    def init(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        self.compiled = _Forgetful()
+
+    DigestFacts.__init__ = init  # type: ignore[method-assign]
+
+
 def _init_worker(url: str) -> None:
     """Each pool process is one worker: its own app, engine and session."""
     global _worker_app
@@ -224,7 +250,13 @@ def main() -> None:
     parser.add_argument(
         "--workers", type=int, default=1, help="processes compiling chunks at once, like Celery worker processes"
     )
+    parser.add_argument("--no-sharing", action="store_true", help="compile each digest on its own")
+    parser.add_argument("--reuse", action="store_true", help="keep the data of an earlier run (PostgreSQL)")
     args = parser.parse_args()
+    if args.reuse and not args.database_url:
+        parser.error("--reuse needs --database-url (a scratch SQLite database is new each run)")
+    if args.no_sharing:
+        _no_sharing()
     scratch = tempfile.mkdtemp(prefix="jisr-bench-")
     os.environ["JISR_INSTANCE_PATH"] = scratch
     url = args.database_url or f"sqlite:///{scratch}/bench.sqlite"
@@ -234,21 +266,36 @@ def main() -> None:
     from crm.core.ledger import OutboundMail
     from crm.core.migrate import upgrade
     from crm.digests.dispatch import chunks, dispatch_chunk, due_subscription_ids
+    from crm.digests.models import Subscription
 
     upgrade(url)
     app = create_app({"DATABASE_URL": url, "TESTING": True, "RELAY_KICK": False, "SERVER_NAME": "jisr.bench"})
     with app.app_context():
         engine = db.engine
         started = time.perf_counter()
-        populate(engine, args.leads, args.subscriptions)
-        with engine.begin() as conn:
-            conn.exec_driver_sql("ANALYZE")  # fresh planner statistics, as after any bulk load
+        if args.reuse:
+            with engine.begin() as conn:
+                conn.exec_driver_sql("DELETE FROM digest_run")
+                conn.exec_driver_sql("DELETE FROM outbound_mail")
+                found_leads = conn.exec_driver_sql("SELECT count(*) FROM lead").scalar_one()
+            if found_leads != args.leads:
+                parser.error(f"--reuse: the database holds {found_leads:,} leads, not {args.leads:,}")
+        else:
+            populate(engine, args.leads, args.subscriptions)
+            with engine.begin() as conn:
+                conn.exec_driver_sql("ANALYZE")  # fresh planner statistics, as after any bulk load
         inserted = time.perf_counter() - started
         statements = [0]
         sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))
         started = time.perf_counter()
         due = due_subscription_ids(db.session, NOW)
         found = time.perf_counter() - started
+        readers = {
+            (json.dumps(s.filters, sort_keys=True), s.user_id)
+            for s in db.session.exec(select(Subscription).where(col(Subscription.id).in_(due))).all()
+        }
+        db.session.rollback()
+        load = os.getloadavg()[0]
         started = time.perf_counter()
         results: dict[str, int] = {}
         if args.workers > 1:
@@ -260,7 +307,7 @@ def main() -> None:
             with ProcessPoolExecutor(
                 args.workers, mp_context=context, initializer=_init_worker, initargs=(url,)
             ) as pool:
-                outcomes = list(pool.map(_run_chunk, [c for c in chunks(due, size=25)]))
+                outcomes = list(pool.map(_run_chunk, chunks(due)))
         else:
             outcomes = [dispatch_chunk(db.session, chunk, NOW) for chunk in chunks(due)]
         for outcome in outcomes:
@@ -270,11 +317,13 @@ def main() -> None:
         again = due_subscription_ids(db.session, NOW)
         mails = db.session.execute(sa.select(sa.func.count()).select_from(OutboundMail)).scalar_one()
     print(f"database            {engine.dialect.name} ({url.split('@')[-1]})")
-    print(f"bulk insert         {args.leads:,} leads, {args.subscriptions:,} subscriptions: {inserted:.1f} s")
-    print(f"due subscriptions   {len(due):,} found in {found * 1000:.0f} ms")
+    if not args.reuse:
+        print(f"bulk insert         {args.leads:,} leads, {args.subscriptions:,} subscriptions: {inserted:.1f} s")
+    print(f"due subscriptions   {len(due):,} found in {found * 1000:.0f} ms; {len(readers):,} distinct filter sets")
+    print(f"load average        {load:.2f} before the run ({os.cpu_count()} CPUs)")
     print(
-        f"compile+render+queue {compiled:.1f} s with {args.workers} process(es) "
-        f"({compiled / max(1, len(due)) * 1000:.1f} ms per digest)"
+        f"compile+render+queue {compiled:.1f} s with {args.workers} process(es)"
+        f"{', no sharing' if args.no_sharing else ''} ({compiled / max(1, len(due)) * 1000:.1f} ms per digest)"
     )
     if args.workers == 1:
         print(f"statements          {statements[0]:,} ({statements[0] / max(1, len(due)):.1f} per digest)")

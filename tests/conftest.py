@@ -168,3 +168,21 @@ def no_mail_leaves_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, host, port, source_address)
 
     monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
+
+
+@pytest.fixture
+def spine(tmp_path: Path, database_url: str, backend: str) -> Iterator[dict[str, Any]]:
+    """Environment for real worker processes and an app in this process sharing their
+    database and broker (the embedded SQLite broker, or Redis with PostgreSQL)."""
+    env = {
+        "JISR_INSTANCE_PATH": str(tmp_path / "instance"),
+        "DATABASE_URL": database_url,
+        "MAIL_LEASE_SECONDS": "4",
+        "MAIL_RETRY_BASE_SECONDS": "0.2",
+        "EVENT_REDELIVERY_AFTER_SECONDS": "3",
+    }
+    if backend == "postgresql":
+        if not TEST_REDIS_URL:
+            pytest.skip("the PostgreSQL suite runs its workers over Redis: set REDIS_URL")
+        env["REDIS_URL"] = TEST_REDIS_URL
+    yield env

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from email import message_from_bytes
@@ -67,3 +68,13 @@ def waking_zone() -> str:
         if awake(zone) and awake(zone, 15):
             return zone
     raise AssertionError("no candidate zone is awake")
+
+
+def wait_for(condition: Callable[[], bool], timeout: float, what: str, tick: Callable[[], None] | None = None) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        if tick is not None:
+            tick()
+        time.sleep(0.5)

@@ -334,3 +334,71 @@ def test_demo_subscriptions_compile_in_their_languages_and_load_once(session: Se
         digest = compile_digest(session, subscription, period)
         assert sum(digest.pipeline.values()) > 0  # each stakeholder has leads to read about
         assert render_digest(digest, subscription).email.subject
+
+
+def test_digests_compiled_together_share_facts_but_each_reader_sees_only_its_leads(session: Session) -> None:
+    """One chunk's shared facts: the owner's digest lists the confidential lead; a
+    stranger's and an external stakeholder's with the same filters do not."""
+    from crm.digests.facts import DigestFacts
+    from tests.factories import make_user
+
+    week = prepare_week(session)
+    period = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
+    stranger = make_user(session)
+    session.commit()
+    readers = [
+        Subscription(id=901, name="O", email="o@x.example", user_id=week.officer.id, include_confidential=True),
+        Subscription(id=902, name="S", email="s@x.example", user_id=stranger.id, include_confidential=True),
+        Subscription(id=903, name="E", email="e@x.example"),
+        Subscription(id=904, name="E2", email="e2@x.example"),
+    ]
+    facts = DigestFacts(session)
+    digests = []
+    for reader in readers:
+        reader.filters = week.subscription.filters
+        digests.append(compile_digest(session, reader, period, facts=facts))
+    titles = [[lead.title for lead in d.new_leads] for d in digests]
+    assert "Secret audit" in titles[0]
+    assert all("Secret audit" not in t for t in titles[1:])
+    assert [d.subscription_id for d in digests] == [901, 902, 903, 904]
+    assert [d.links for d in digests] == [True, True, False, False]
+    assert len(facts.compiled) == 3  # the two external stakeholders share one compilation
+    assert digests[2].new_leads == digests[3].new_leads and digests[2].figures == digests[3].figures
+
+
+def test_pipeline_chart_labels_stages_in_the_reader_language_right_to_left_for_arabic() -> None:
+    from io import BytesIO
+
+    from PIL import Image, ImageFont, features
+
+    from crm.digests.chart import LABELS, PAD, WIDTH, _font, pipeline_chart
+
+    assert features.check("raqm"), "Arabic shaping needs Pillow's Raqm layout engine"
+    assert _font().layout_engine == ImageFont.Layout.RAQM
+    counts = [12, 7, 5, 3, 2, 1]
+    arabic = Image.open(
+        BytesIO(pipeline_chart(counts, ["محدَّدة", "تم التواصل", "عُقد اجتماع", "عرض", "تفاوض", "اتفاقية"], rtl=True))
+    )
+    french = Image.open(
+        BytesIO(pipeline_chart(counts, ["Identifiée", "Contactée", "Réunion", "Proposition", "Négo", "Accord"]))
+    )
+
+    def ink(image: Any, left: int, right: int, row: int) -> tuple[int, int]:
+        """(dark text pixels, bar-coloured pixels) between x = left and right on the first row."""
+        pixels = image.convert("RGB").load()
+        dark = bar = 0
+        for x in range(left, right):
+            for y in range(PAD + 2 + 28 * row, PAD + 26 + 28 * row):
+                r, g, b = pixels[x, y]
+                dark += r + g + b < 200
+                bar += (r, g, b) == (0x9E, 0xCA, 0xE1)
+        return dark, bar
+
+    # Arabic: the name sits on the right, the bar grows leftwards from it.
+    assert ink(arabic, WIDTH - PAD - LABELS, WIDTH, 0)[0] > 20
+    assert ink(arabic, 0, WIDTH - PAD - LABELS, 0)[1] > 1000
+    assert ink(arabic, WIDTH - PAD - LABELS + 1, WIDTH, 0)[1] == 0
+    # French: the mirror image.
+    assert ink(french, 0, PAD + LABELS, 0)[0] > 20
+    assert ink(french, PAD + LABELS, WIDTH, 0)[1] > 1000
+    assert ink(french, 0, PAD + LABELS - 1, 0)[1] == 0

@@ -1,6 +1,6 @@
-"""The reminder email as its readers get it, in Arabic and in French: compared with the
-snapshots in tests/snapshots/ (set JISR_UPDATE_SNAPSHOTS=1 to rewrite them after a
-deliberate change, then read the diff)."""
+"""The reminder and digest emails as their readers get them, in Arabic and in French:
+compared with the snapshots in tests/snapshots/ (set JISR_UPDATE_SNAPSHOTS=1 to rewrite
+them after a deliberate change, then read the diff)."""
 
 from __future__ import annotations
 
@@ -105,4 +105,34 @@ def test_reminder_email_matches_its_snapshot(
         path.write_text(rendered, encoding="utf-8")
     assert rendered == path.read_text(encoding="utf-8")
     assert f'lang="{language}"' in email.html
+    assert ('dir="rtl"' in email.html) == (language == "ar")
+
+
+def _matches_snapshot(name: str, rendered: str) -> None:
+    path = SNAPSHOTS / f"{name}.txt"
+    if os.environ.get("JISR_UPDATE_SNAPSHOTS") or not path.exists():
+        path.write_text(rendered, encoding="utf-8")
+    assert rendered == path.read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("language", ["ar", "fr"])
+def test_weekly_digest_email_matches_its_snapshot(app: Any, session: Any, language: str) -> None:
+    """The prepared week 48 of 2026 as the DGSSI focal point reads it (ids and the signed
+    unsubscribe token vary between runs and are written as placeholders)."""
+    import re
+
+    from crm.digests.compile import compile_digest
+    from crm.digests.models import Cadence
+    from crm.digests.periods import latest_due_period
+    from crm.digests.render import render_digest
+    from tests.digest_helpers import SEND_AT, prepare_week
+
+    app.config["BASE_URL"] = "https://jisr.example.org"
+    week = prepare_week(session, language=language)
+    period = latest_due_period(SEND_AT, Cadence.WEEKLY, "Africa/Casablanca", 0, 8)
+    email = render_digest(compile_digest(session, week.subscription, period), week.subscription).email
+    rendered = re.sub(
+        r"/digests/unsubscribe/\S+", "/digests/unsubscribe/<token>", f"Subject: {email.subject}\n\n{email.text}"
+    )
+    _matches_snapshot(f"digest-{language}-weekly", rendered)
     assert ('dir="rtl"' in email.html) == (language == "ar")

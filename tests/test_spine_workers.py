@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -21,41 +20,13 @@ from crm.followups.models import FollowUp, ReminderRung
 from crm.followups.operations import schedule_followup
 from crm.leads.operations import create_lead
 from crm.notifications.models import Notification
-from tests.conftest import TEST_REDIS_URL
 from tests.factories import make_organisation, make_user
 from tests.processes import RedisServer, app_for, start_worker, stop
-from tests.spine_helpers import Sink, due_soon, waking_zone
+from tests.spine_helpers import Sink, due_soon, wait_for, waking_zone
 
 pytestmark = pytest.mark.slow
 LANGUAGES = ("ar", "fr", "en")
 ARABIC = "\u0600-\u06ff"
-
-
-def wait_for(condition: Callable[[], bool], timeout: float, what: str, tick: Callable[[], None] | None = None) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        if tick is not None:
-            tick()
-        time.sleep(0.5)
-
-
-@pytest.fixture
-def spine(tmp_path: Path, database_url: str, backend: str) -> Iterator[dict[str, Any]]:
-    """Environment for workers and an app in this process sharing database and broker."""
-    env = {
-        "JISR_INSTANCE_PATH": str(tmp_path / "instance"),
-        "DATABASE_URL": database_url,
-        "MAIL_LEASE_SECONDS": "4",
-        "MAIL_RETRY_BASE_SECONDS": "0.2",
-        "EVENT_REDELIVERY_AFTER_SECONDS": "3",
-    }
-    if backend == "postgresql":
-        if not TEST_REDIS_URL:
-            pytest.skip("the PostgreSQL suite runs its workers over Redis: set REDIS_URL")
-        env["REDIS_URL"] = TEST_REDIS_URL
-    yield env
 
 
 def followups_falling_due(session: Session, count: int, zone: str) -> list[int]:

@@ -10,16 +10,18 @@ from decimal import Decimal
 from babel.dates import format_date
 from babel.numbers import format_currency, format_decimal
 from flask import current_app
+from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 
-from crm.core.emails import RenderedEmail, render_email
-from crm.core.i18n import FORMAT_LOCALES, text_direction
+from crm.core.emails import RenderedEmail, format_locale, render_email
+from crm.core.i18n import text_direction
 from crm.core.ledger import Attachment
 from crm.core.time import to_local
-from crm.digests.chart import CHART_CID, pipeline_chart
+from crm.digests.chart import CHART_CID, WIDTH, chart_height, pipeline_chart
 from crm.digests.compile import Digest
 from crm.digests.models import Subscription
 from crm.leads.labels import stage_label
+from crm.leads.models import Stage
 
 SALT = "digest-unsubscribe"
 
@@ -55,8 +57,11 @@ class DigestEmail:
 
 def render_digest(digest: Digest, subscription: Subscription, language: str | None = None) -> DigestEmail:
     language = language or subscription.language.value
-    locale = FORMAT_LOCALES[language]
+    locale = format_locale(language)
     url = unsubscribe_url(int(subscription.id or 0))
+    with force_locale(language):
+        # Looked up a hundred times per digest: translated once.
+        stage_names = {stage.value: stage_label(stage) for stage in Stage}
 
     def number(value: int) -> str:
         return str(format_decimal(value, locale=locale))
@@ -78,22 +83,26 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         timezone=subscription.timezone,
         digest=digest,
         subscription=subscription,
-        stage_label=stage_label,
+        stage_label=lambda value: stage_names.get(str(value), str(value)),
         number=number,
         change=change,
         money=money,
         day=day,
         org=lambda names: names.get(language) or names.get("en", ""),
         chart_cid=CHART_CID,
+        chart_width=WIDTH,
+        chart_height=chart_height(len(digest.pipeline)),
         unsubscribe_url=url,
     )
-    return DigestEmail(email, chart_attachment(list(digest.pipeline.values()), language), list_headers(url))
+    return DigestEmail(email, chart_attachment(digest.pipeline, language), list_headers(url))
 
 
-def chart_attachment(counts: list[int], language: str) -> Attachment:
-    return Attachment(
-        "pipeline.png", "image/png", pipeline_chart(counts, rtl=text_direction(language) == "rtl"), CHART_CID
-    )
+def chart_attachment(pipeline: dict[str, int], language: str) -> Attachment:
+    """The inline chart of open leads by stage (``{stage: count}`` in pipeline order)."""
+    with force_locale(language):
+        labels = [stage_label(stage) for stage in pipeline]
+    png = pipeline_chart(list(pipeline.values()), labels, rtl=text_direction(language) == "rtl")
+    return Attachment("pipeline.png", "image/png", png, CHART_CID)
 
 
 def list_headers(url: str) -> dict[str, str]:

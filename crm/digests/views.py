@@ -269,7 +269,7 @@ def send_now(subscription_id: int) -> Any:
             subject=run.subject,
             text=run.text_body,
             html=run.html_body,
-            attachments=[chart_attachment(list(run.figures.get("pipeline", {}).values()), run.language)],
+            attachments=[chart_attachment(run.figures.get("pipeline", {}), run.language)],
             headers=list_headers(unsubscribe_url(pk(subscription))),
             user_id=subscription.user_id,
         )
