@@ -402,3 +402,21 @@ def test_pipeline_chart_labels_stages_in_the_reader_language_right_to_left_for_a
     assert ink(french, 0, PAD + LABELS, 0)[0] > 20
     assert ink(french, PAD + LABELS, WIDTH, 0)[1] > 1000
     assert ink(french, 0, PAD + LABELS - 1, 0)[1] == 0
+
+
+def test_pipeline_value_is_compared_with_the_previous_digest(app: Any, session: Session) -> None:
+    week = prepare_week(session, language="en")
+    assert run_schedule(session, SEND_AT) == {"queued": 1}
+    first = session.exec(select(DigestRun)).one()
+    assert first.figures["value"] == {"USD": "20000.00"}
+    from crm.leads.operations import update_lead
+
+    update_lead(session, week.cold, estimated_value="50000", actor=week.officer)
+    session.commit()
+    following = latest_due_period(SEND_AT + timedelta(days=7), Cadence.WEEKLY, CASA, 0, 8)
+    digest = compile_digest(session, week.subscription, following)
+    assert digest.previous_value == {"USD": "20000.00"} and digest.value == {"USD": "50000.00"}
+    text = render_digest(digest, week.subscription).email.text
+    assert "Open pipeline value (USD): $50,000.00 (vs previous period: +$30,000.00)" in text
+    week_one = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
+    assert compile_digest(session, week.subscription, week_one).previous_value is None  # nothing archived before

@@ -22,7 +22,7 @@ from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
 from crm.digests.facts import DigestFacts
-from crm.digests.models import Subscription
+from crm.digests.models import DigestRun, Subscription
 from crm.digests.periods import Period
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.queries import visible_to
@@ -89,6 +89,9 @@ class Digest:
     meetings: list[MeetingItem] = field(default_factory=list)
     cold: list[LeadItem] = field(default_factory=list)
     links: bool = False
+    # The open pipeline value that the previous period's digest of this subscription told
+    # (from the archive); None when there was none.
+    previous_value: dict[str, str] | None = None
 
     @property
     def is_empty(self) -> bool:
@@ -97,6 +100,12 @@ class Digest:
 
     def change(self, name: str) -> int:
         return self.figures.get(name, 0) - self.previous.get(name, 0)
+
+    def value_change(self, currency: str) -> Decimal | None:
+        """Against the value the previous digest told, when there was one."""
+        if self.previous_value is None:
+            return None
+        return Decimal(self.value.get(currency, "0")) - Decimal(self.previous_value.get(currency, "0"))
 
     def summary(self) -> dict[str, Any]:
         """The figures kept in the archive."""
@@ -205,7 +214,27 @@ def compile_digest(
     shared = facts.compiled.get(signature)
     if shared is None:
         shared = facts.compiled[signature] = _compile(session, facts, subscription, user, period, previous)
-    return replace(shared, subscription_id=int(subscription.id or 0), links=base_links and user is not None)
+    return replace(
+        shared,
+        subscription_id=int(subscription.id or 0),
+        links=base_links and user is not None,
+        previous_value=_archived_value(session, subscription, previous),
+    )
+
+
+def _archived_value(session: Session, subscription: Subscription, previous: Period) -> dict[str, str] | None:
+    """The pipeline value of the digest archived for the previous period (one statement):
+    the value of leads at a past instant is not in the event log, but the last digest
+    told it."""
+    if subscription.id is None:
+        return None
+    figures = session.execute(
+        sa.select(col(DigestRun.figures)).where(
+            col(DigestRun.subscription_id) == subscription.id, col(DigestRun.period) == previous.key
+        )
+    ).scalar_one_or_none()
+    value = (figures or {}).get("value")
+    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
 
 
 def _compile(

@@ -74,8 +74,15 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         moment = instant - timedelta(seconds=1) if last else instant
         return str(format_date(to_local(moment, subscription.timezone).date(), "d MMMM y", locale=locale))
 
-    def money(amount: str, currency: str) -> str:
+    def money(amount: str | Decimal, currency: str) -> str:
         return str(format_currency(Decimal(amount), currency, locale=locale))
+
+    def money_change(currency: str) -> str | None:
+        """``+250 000,00 MAD``, ``=`` or ``None`` (no previous digest to compare with)."""
+        difference = digest.value_change(currency)
+        if difference is None:
+            return None
+        return ("+" if difference > 0 else "") + money(difference, currency) if difference else "="
 
     email = render_email(
         "digest",
@@ -87,6 +94,7 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         number=number,
         change=change,
         money=money,
+        money_change=money_change,
         day=day,
         org=lambda names: names.get(language) or names.get("en", ""),
         chart_cid=CHART_CID,
