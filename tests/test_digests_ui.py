@@ -155,6 +155,7 @@ def test_send_now_queues_once_and_the_scheduler_then_skips_the_period(session: S
     run = session.exec(select(DigestRun)).one()
     shown = client.get(f"/digests/runs/{run.id}")
     assert shown.status_code == 200 and b"Cyber training MoU" in shown.data
+    assert b'src="data:image/png;base64,' in shown.data and b"cid:" not in shown.data  # the chart shows
     # Once sent, "send now" sends the archived copy again (one per minute at most).
     again = {"period": "2026-W47", "again": "1"}
     assert client.post(f"/digests/subscriptions/{sid}/send-now", data=again).status_code == 302

@@ -16,7 +16,7 @@ from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
-from crm.core.ledger import queue_mail
+from crm.core.ledger import Attachment, queue_mail
 from crm.core.security import csrf
 from crm.core.time import utcnow
 from crm.digests.compile import compile_digest
@@ -189,10 +189,10 @@ def _period(subscription: Subscription) -> Period:
     return found or due_period(subscription, utcnow())
 
 
-def _as_page(email: DigestEmail) -> str:
-    """The email's HTML with the inline chart as a data: URI (a browser has no cid:)."""
-    data = base64.b64encode(email.chart.data).decode("ascii")
-    return email.email.html.replace(f"cid:{email.chart.cid}", f"data:image/png;base64,{data}")
+def _as_page(html: str, chart: Attachment) -> str:
+    """An email's HTML with the inline chart as a data: URI (a browser has no cid:)."""
+    data = base64.b64encode(chart.data).decode("ascii")
+    return html.replace(f"cid:{chart.cid}", f"data:image/png;base64,{data}")
 
 
 def _email_page(html: str) -> Response:
@@ -231,7 +231,8 @@ def preview(subscription_id: int) -> Any:
 @login_required
 def preview_email(subscription_id: int) -> Any:
     _editor()
-    return _email_page(_as_page(_preview_email(_subscription(subscription_id))[2]))
+    email = _preview_email(_subscription(subscription_id))[2]
+    return _email_page(_as_page(email.email.html, email.chart))
 
 
 @bp.route("/subscriptions/<int:subscription_id>/send-now", methods=["POST"])
@@ -305,7 +306,8 @@ def run_email(run_id: int) -> Any:
     if run is None or not run.html_body:
         abort(404)
     _subscription(run.subscription_id)
-    return _email_page(run.html_body)
+    chart = chart_attachment(run.figures.get("pipeline", {}), run.language)
+    return _email_page(_as_page(run.html_body, chart))
 
 
 @bp.route("/unsubscribe/<token>", methods=["GET", "POST"])
