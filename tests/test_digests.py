@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+import time_machine
 from sqlmodel import Session, col, select
 
 from crm.config import parse_mail_url
@@ -420,3 +421,17 @@ def test_pipeline_value_is_compared_with_the_previous_digest(app: Any, session: 
     assert "Open pipeline value (USD): $50,000.00 (vs previous period: +$30,000.00)" in text
     week_one = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
     assert compile_digest(session, week.subscription, week_one).previous_value is None  # nothing archived before
+
+
+def test_a_resubscribed_reader_gets_the_next_digest_not_the_one_missed_while_stopped(session: Session) -> None:
+    from crm.digests.operations import resubscribe, unsubscribe
+
+    week = prepare_week(session)
+    unsubscribe(session, week.subscription)
+    session.commit()
+    assert run_schedule(session, SEND_AT) == {}
+    with time_machine.travel(SEND_AT + timedelta(days=1)):
+        resubscribe(session, week.subscription)
+        session.commit()
+    assert run_schedule(session, SEND_AT + timedelta(days=2)) == {}  # week 48 fell due while it was stopped
+    assert due_subscription_ids(session, SEND_AT + timedelta(days=7)) == [week.subscription.id]

@@ -15,7 +15,7 @@ from crm.core.ledger import OutboundMail
 from crm.digests.models import DigestRun, Subscription
 from crm.digests.render import unsubscribe_token
 from tests.digest_helpers import prepare_week
-from tests.factories import make_user
+from tests.factories import make_organisation, make_user
 from tests.test_digests import run_schedule
 from tests.web_helpers import login
 
@@ -96,8 +96,43 @@ def test_officer_creates_edits_and_deactivates_a_subscription(session: Session, 
     assert client.post(f"/digests/subscriptions/{subscription.id}/deactivate").status_code == 302
     session.expire_all()
     assert not session.get(Subscription, subscription.id).is_active
+    listed = client.get("/digests/subscriptions").get_data(as_text=True)
+    assert 'data-testid="subscription-reactivate"' in listed
+    assert client.post(f"/digests/subscriptions/{subscription.id}/reactivate").status_code == 302
+    session.expire_all()
+    assert session.get(Subscription, subscription.id).is_active
     types = [e.type for e in session.exec(select(Event).where(Event.entity_type == "subscription"))]
-    assert types == ["subscription.created", "subscription.updated", "subscription.unsubscribed"]
+    assert types == [
+        "subscription.created",
+        "subscription.updated",
+        "subscription.unsubscribed",
+        "subscription.resubscribed",
+    ]
+
+
+def test_an_external_reader_has_an_organisation(session: Session, client: Any) -> None:
+    officer = make_user(session, Role.OFFICER)
+    cgem = make_organisation(session, "MA", name_fr="Confédération Générale des Entreprises du Maroc", acronym="CGEM")
+    session.commit()
+    login(client, officer.email)
+    form = {
+        "user_id": "0",
+        "name": "Nadia El Fassi",
+        "email": "n.elfassi@cgem.example",
+        "language": "fr",
+        "timezone": "Africa/Casablanca",
+        "cadence": "weekly",
+        "weekday": "0",
+        "send_hour": "8",
+    }
+    unknown = client.post("/digests/subscriptions/new", data={**form, "organisation_id": "99999"})
+    assert unknown.status_code == 422 and "Organisation inconnue." in unknown.get_data(as_text=True)
+    assert session.exec(select(Subscription)).all() == []
+    assert client.post("/digests/subscriptions/new", data={**form, "organisation_id": str(cgem.id)}).status_code == 302
+    subscription = session.exec(select(Subscription)).one()
+    assert subscription.organisation_id == cgem.id
+    listed = client.get("/digests/subscriptions").get_data(as_text=True)
+    assert "Confédération Générale des Entreprises du Maroc" in listed
 
 
 def test_viewers_cannot_manage_subscriptions(session: Session, client: Any) -> None:
@@ -115,10 +150,11 @@ def test_subscribe_a_contact_in_one_click(session: Session, client: Any) -> None
     assert b'data-testid="contact-subscribe"' in page.data
     assert client.post(f"/digests/subscriptions/from-contact/{contact_id}").status_code == 302
     created = session.exec(select(Subscription).order_by(Subscription.id.desc())).first()  # type: ignore[union-attr]
-    assert (created.email, created.language, created.filters) == (
+    assert (created.email, created.language, created.filters, created.organisation_id) == (
         "nadia@dgssi.example",
         "fr",
         {"ma_organisation_ids": [week.in_week.ma_organisation_id]},
+        week.in_week.ma_organisation_id,
     )
 
 

@@ -56,6 +56,11 @@ def _ctx(session: Session) -> dict[str, Any]:
     return {"officer": officer, "other": other, "lead": lead, "followup": followup}
 
 
+def _stopped(subscription: Any, s: Session) -> Any:
+    digests.unsubscribe(s, subscription)
+    return subscription
+
+
 def _sector(s: Session, c: dict[str, Any]) -> Any:
     return reference.create_sector(s, code="cloud", name_ar="الحوسبة السحابية", name_fr="Cloud", name_en="Cloud")
 
@@ -241,6 +246,12 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "digests.unsubscribe": (
         lambda s, c: digests.unsubscribe(s, digests.create_subscription(s, name="X", email="x@jisr.example")),
         {"subscription.created", "subscription.unsubscribed"},
+    ),
+    "digests.resubscribe": (
+        lambda s, c: digests.resubscribe(
+            s, _stopped(digests.create_subscription(s, name="X", email="x@jisr.example"), s)
+        ),
+        {"subscription.created", "subscription.unsubscribed", "subscription.resubscribed"},
     ),
     "digests.update_subscription": (
         lambda s, c: digests.update_subscription(

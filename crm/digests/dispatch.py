@@ -56,6 +56,7 @@ def due_subscription_ids(session: Session, now: datetime | None = None) -> list[
             col(Subscription.weekday),
             col(Subscription.send_hour),
             col(Subscription.created_at),
+            col(Subscription.resumed_at),
             col(Subscription.user_id),
             col(Subscription.include_confidential),
             col(Subscription.filters),
@@ -67,7 +68,7 @@ def due_subscription_ids(session: Session, now: datetime | None = None) -> list[
     order: dict[int, tuple[Any, ...]] = {}
     for row in rows:
         period = due_period(row, now)
-        if period.due_at >= row.created_at:
+        if period.due_at >= max(row.created_at, row.resumed_at or row.created_at):
             wanted[int(row.id)] = period.key
             filters = json.dumps(row.filters or {}, sort_keys=True, default=str)
             order[int(row.id)] = (period.start, period.end, filters, row.user_id or 0, row.include_confidential)

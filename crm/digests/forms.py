@@ -37,6 +37,7 @@ class SubscriptionForm(FlaskForm):
     user_id = SelectField(_l("User of the app"), choices=[], coerce=int, validate_choice=False)
     name = StringField(_l("Name"), validators=[Length(max=200)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
+    organisation_id = SelectField(_l("Organisation of the reader"), choices=[], coerce=int, validate_choice=False)
     language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
     cadence = SelectField(_l("How often"), choices=CADENCES, default="weekly")

@@ -32,6 +32,8 @@ class Subscription(Audited, SQLModel, table=True):
     # A user of the app, or an external stakeholder (optionally linked to a contact).
     user_id: int | None = Field(default=None, foreign_key="user_account.id", index=True, ondelete="CASCADE")
     contact_id: int | None = Field(default=None, foreign_key="contact.id", index=True, ondelete="SET NULL")
+    # Where the reader works (a contact's organisation, or chosen for any address).
+    organisation_id: int | None = Field(default=None, foreign_key="organisation.id", index=True, ondelete="SET NULL")
     name: str = Field(max_length=200)
     email: str = Field(max_length=254, index=True)
     language: Language = Field(default=Language.FR, sa_type=enum_column(Language, 2))
@@ -48,6 +50,7 @@ class Subscription(Audited, SQLModel, table=True):
     created_by_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     unsubscribed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    resumed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)  # resubscribed
 
 
 class DigestRun(SQLModel, table=True):

@@ -13,7 +13,7 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
 from crm.digests.models import Cadence, Subscription
-from crm.organisations.models import Contact
+from crm.organisations.models import Contact, Organisation
 
 FILTER_KEYS = frozenset(
     {"ma_organisation_ids", "us_organisation_ids", "sector_ids", "partnership_types", "owner_ids", "mission_ids"}
@@ -31,6 +31,14 @@ def _clean_filters(filters: dict[str, Any]) -> dict[str, list[Any]]:
         if values:
             clean[key] = sorted(set(values))
     return clean
+
+
+def _clean_organisation(session: Session, organisation_id: int | None) -> int | None:
+    if not organisation_id:
+        return None
+    if session.get(Organisation, organisation_id) is None:
+        raise ValidationError.single("organisation_id", _l("Unknown organisation."))
+    return int(organisation_id)
 
 
 def _check_confidential(user: User | None, email: str, include_confidential: bool, actor: User | None) -> None:
@@ -59,6 +67,7 @@ def create_subscription(
     email: str | None = None,
     user_id: int | None = None,
     contact_id: int | None = None,
+    organisation_id: int | None = None,
     language: Language | str | None = None,
     timezone: str | None = None,
     cadence: Cadence | str = Cadence.WEEKLY,
@@ -86,6 +95,7 @@ def create_subscription(
     subscription = Subscription(
         user_id=user.id if user else None,
         contact_id=contact.id if contact else None,
+        organisation_id=_clean_organisation(session, organisation_id or (contact.organisation_id if contact else None)),
         name=clean_text(
             name or getattr(source, "name", "") or getattr(source, "display_name", ""), "name", max_length=200
         ),
@@ -125,6 +135,17 @@ def unsubscribe(session: Session, subscription: Subscription, *, actor: User | N
     return True
 
 
+def resubscribe(session: Session, subscription: Subscription, *, actor: User | None = None) -> bool:
+    """Start sending again (the reader asked for it); the next digest is the next period's."""
+    if subscription.is_active:
+        return False
+    subscription.is_active = True
+    subscription.unsubscribed_at = None
+    subscription.resumed_at = utcnow()  # periods that fell due while it was stopped are not sent
+    record_event(session, "subscription.resubscribed", subscription, actor=actor)
+    return True
+
+
 def update_subscription(
     session: Session,
     subscription: Subscription,
@@ -139,6 +160,7 @@ def update_subscription(
     filters: dict[str, Any],
     include_confidential: bool,
     send_when_empty: bool,
+    organisation_id: int | None = None,
     actor: User | None = None,
 ) -> dict[str, list[Any]]:
     """Change who, when and what; returns the changes (recorded as one event)."""
@@ -161,6 +183,7 @@ def update_subscription(
             "filters": _clean_filters(filters),
             "include_confidential": include_confidential,
             "send_when_empty": send_when_empty,
+            "organisation_id": _clean_organisation(session, organisation_id),
         },
     )
     if changes:

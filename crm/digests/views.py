@@ -23,7 +23,7 @@ from crm.digests.compile import compile_digest
 from crm.digests.dispatch import due_period, mail_key, send_digest
 from crm.digests.forms import FILTER_FIELDS, SubscriptionForm
 from crm.digests.models import DigestRun, Subscription
-from crm.digests.operations import create_subscription, unsubscribe, update_subscription
+from crm.digests.operations import create_subscription, resubscribe, unsubscribe, update_subscription
 from crm.digests.periods import Period, parse_period
 from crm.digests.render import (
     DigestEmail,
@@ -72,6 +72,7 @@ def _choices(form: SubscriptionForm) -> None:
     orgs = session.exec(select(Organisation).order_by(col(Organisation.name_en))).all()
     form.ma_organisation_ids.choices = [(pk(o), o.short_name()) for o in orgs if o.country == Country.MA]
     form.us_organisation_ids.choices = [(pk(o), o.short_name()) for o in orgs if o.country == Country.US]
+    form.organisation_id.choices = [(0, "—")] + [(pk(o), o.name()) for o in orgs]
     form.sector_ids.choices = [(pk(s), s.name()) for s in session.exec(select(Sector).order_by(col(Sector.position)))]
     form.partnership_types.choices = [(k.value, str(v)) for k, v in PARTNERSHIP_TYPE_LABELS.items()]
     missions = session.exec(select(Mission).order_by(col(Mission.starts_on).desc())).all()
@@ -85,7 +86,19 @@ def index() -> Any:
     rows = db.session.exec(
         select(Subscription).order_by(col(Subscription.is_active).desc(), col(Subscription.name))
     ).all()
-    return render_template("digests/index.html", subscriptions=rows, language_names=LANGUAGE_NAMES, may_open=may_open)
+    ids = {s.organisation_id for s in rows if s.organisation_id}
+    organisations = (
+        {pk(o): o for o in db.session.exec(select(Organisation).where(col(Organisation.id).in_(ids))).all()}
+        if ids
+        else {}
+    )
+    return render_template(
+        "digests/index.html",
+        subscriptions=rows,
+        organisations=organisations,
+        language_names=LANGUAGE_NAMES,
+        may_open=may_open,
+    )
 
 
 def _fields(form: SubscriptionForm) -> dict[str, Any]:
@@ -100,6 +113,7 @@ def _fields(form: SubscriptionForm) -> dict[str, Any]:
         "filters": form.filters(),
         "include_confidential": bool(form.include_confidential.data),
         "send_when_empty": bool(form.send_when_empty.data),
+        "organisation_id": form.organisation_id.data or None,
     }
 
 
@@ -133,6 +147,7 @@ def edit(subscription_id: int) -> Any:
     _choices(form)
     if request.method == "GET":
         form.user_id.data = subscription.user_id or 0
+        form.organisation_id.data = subscription.organisation_id or 0
         form.language.data = subscription.language.value
         form.cadence.data = subscription.cadence.value
         for name in FILTER_FIELDS:
@@ -157,6 +172,16 @@ def deactivate(subscription_id: int) -> Any:
     if unsubscribe(db.session, _subscription(subscription_id), actor=current_user, via="ui"):
         db.session.commit()
         flash(_("Subscription deactivated."), "success")
+    return redirect(url_for("digests.index"))
+
+
+@bp.route("/subscriptions/<int:subscription_id>/reactivate", methods=["POST"])
+@login_required
+def reactivate(subscription_id: int) -> Any:
+    _editor()
+    if resubscribe(db.session, _subscription(subscription_id), actor=current_user):
+        db.session.commit()
+        flash(_("Subscription active again: the next digest goes out at its next send time."), "success")
     return redirect(url_for("digests.index"))
 
 
