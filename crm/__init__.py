@@ -84,6 +84,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(followups_bp)
 
+    from crm.webhooks.views import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
+
     from crm.cli import crm_cli
 
     app.cli.add_command(crm_cli)

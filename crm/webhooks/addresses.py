@@ -285,7 +285,8 @@ def _parse(url: str, *, allow_http: bool) -> _Parsed:
     raw_host = parts.hostname or ""
     if not raw_host:
         raise UnsafeTarget("invalid")
-    port = port or (443 if scheme == "https" else 80)
+    if port is None:
+        port = 443 if scheme == "https" else 80
     if not (port == 443 or 1024 <= port <= 65535 or (allow_http and port == 80)):
         raise UnsafeTarget("port", host=raw_host)
     path = parts.path or "/"
