@@ -24,13 +24,16 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_worker(env: dict[str, str], log: Path, *, concurrency: int = 1) -> subprocess.Popen[bytes]:
-    """A ``celery worker`` process configured only by ``env`` (like production)."""
+def start_worker(
+    env: dict[str, str], log: Path, *, concurrency: int = 1, app: str = "workers.celery_app"
+) -> subprocess.Popen[bytes]:
+    """A ``celery worker`` process configured only by ``env`` (like production); ``app``
+    names the Celery application module (a test may bring its own ``create_app`` config)."""
     full = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
     full.update(env)
     pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"--concurrency={concurrency}"]
     return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "workers.celery_app", "worker", *pool,
+        [sys.executable, "-m", "celery", "-A", app, "worker", *pool,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
         cwd=ROOT, env=full, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
