@@ -22,8 +22,8 @@ from crm.notifications.models import Notification
 from crm.webhooks.addresses import AddressPolicy
 from crm.webhooks.consumers import on_event
 from crm.webhooks.delivery import send_delivery
-from crm.webhooks.ledger import requeue_expired_leases
-from crm.webhooks.models import DeliveryStatus, DisabledReason, WebhookAttempt, WebhookEndpoint
+from crm.webhooks.ledger import purge_finished, requeue_expired_leases
+from crm.webhooks.models import DeliveryStatus, DisabledReason, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from crm.webhooks.operations import (
     disable_webhook_endpoint,
     enable_webhook_endpoint,
@@ -367,17 +367,36 @@ def test_a_rotated_secret_signs_beside_the_old_one_for_a_day(session: Session) -
         assert all(old not in json.dumps(e.payload) and new not in json.dumps(e.payload) for e in events)
 
 
-def test_a_ping_goes_to_its_endpoint_alone_even_when_disabled(session: Session) -> None:
+def test_a_ping_reaches_a_disabled_endpoint_but_other_events_do_not(session: Session) -> None:
     with Receiver() as receiver:
-        pinged = endpoint_for(session, receiver.url("/a"), event_types=["followup.done"])
-        endpoint_for(session, receiver.url("/b"))
-        disable_webhook_endpoint(session, pinged, actor=None)
+        endpoint = endpoint_for(session, receiver.url(), event_types=["lead.stage_changed"])
+        stage_change(session)
+        (waiting,) = deliveries(session)
+        disable_webhook_endpoint(session, endpoint, actor=None)
         session.commit()
-        send_webhook_ping(session, pinged, actor=None)
+        assert (deliveries(session)[0].status, deliveries(session)[0].last_error) == (
+            DeliveryStatus.FAILED,
+            "endpoint disabled",
+        )
+        # A consumer that ran while the endpoint was being disabled wrote a pending row.
+        session.execute(
+            sa.update(WebhookDelivery)
+            .where(col(WebhookDelivery.id) == waiting.id)
+            .values(status=DeliveryStatus.PENDING)
+        )
+        session.commit()
+        dropped = send_delivery(session, waiting.id, settings())
+        assert dropped is not None and dropped.status == DeliveryStatus.FAILED
+        assert receiver.requests == [] and attempts(session, waiting.id) == []
+        send_webhook_ping(session, endpoint, actor=None)
         session.commit()
         relay_and_consume(session)
-        (delivery,) = deliveries(session, "webhook.ping")
-        assert delivery.endpoint_id == pinged.id
-        assert send_delivery(session, delivery.id, settings()).status == DeliveryStatus.DELIVERED
+        (ping,) = deliveries(session, "webhook.ping")
+        assert send_delivery(session, ping.id, settings()).status == DeliveryStatus.DELIVERED
         (received,) = receiver.requests
-        assert received.path == "/a" and received.json["payload"] == {"endpoint_id": pinged.id}
+        assert received.headers["Jisr-Event"] == "webhook.ping"
+        assert received.json["payload"] == {"endpoint_id": endpoint.id}
+        # The log keeps finished deliveries for a while, then forgets them with their attempts.
+        assert purge_finished(session, older_than=timedelta(days=30)) == 0
+        assert purge_finished(session, older_than=timedelta(0)) == 2
+        assert deliveries(session) == [] and session.exec(select(WebhookAttempt)).all() == []

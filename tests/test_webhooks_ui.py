@@ -122,28 +122,26 @@ def test_admin_registers_an_endpoint_in_their_language(session: Session, client:
     assert secret not in str(event.payload) and event.payload["url"] == PUBLIC_URL
 
 
-def test_the_secret_is_shown_again_only_on_purpose_and_rotation_makes_a_new_one(session: Session, client: Any) -> None:
-    admin = _admin(session, client)
+def test_admin_manages_an_endpoint_from_secret_to_deletion(session: Session, client: Any) -> None:
+    """Show the secret again (recorded), rotate it, edit, disable, ping while disabled
+    (that endpoint alone), enable, see Jisr's own disabling, delete — in French."""
+    admin = _admin(session, client, "fr")
     endpoint = _endpoint(session, actor=admin)
+    other = _endpoint(session, actor=admin)
+    base = f"/admin/webhooks/{endpoint.id}"
     first = endpoint.secret
-    revealed = client.post(f"/admin/webhooks/{endpoint.id}/secret")
+    revealed = client.post(f"{base}/secret")
     assert revealed.status_code == 200 and _shown_secret(revealed) == first
-    assert "recorded in the event log" in revealed.get_data(as_text=True)
-    rotated = client.post(f"/admin/webhooks/{endpoint.id}/rotate")
+    assert "consigné dans le journal des événements" in revealed.get_data(as_text=True)
+    rotated = client.post(f"{base}/rotate")
     second = _shown_secret(rotated)
     assert second != first and first not in rotated.get_data(as_text=True)
-    assert "24 hours" in rotated.get_data(as_text=True)
-    detail = client.get(f"/admin/webhooks/{endpoint.id}").get_data(as_text=True)
+    assert "24 prochaines heures" in rotated.get_data(as_text=True)
+    detail = client.get(base).get_data(as_text=True)
     assert first not in detail and second not in detail
-    assert _webhook_events(session) == ["webhook.endpoint_created", "webhook.secret_revealed", "webhook.secret_rotated"]
     revealed_by = session.exec(select(Event.actor_id).where(Event.type == "webhook.secret_revealed")).one()
     assert revealed_by == admin.id
 
-
-def test_admin_edits_disables_pings_enables_and_deletes_an_endpoint(session: Session, client: Any) -> None:
-    admin = _admin(session, client, "fr")
-    endpoint = _endpoint(session, actor=admin)
-    base = f"/admin/webhooks/{endpoint.id}"
     refused = client.post(f"{base}/edit", data={"url": "https://10.0.0.8/hook", "all_events": "y"})
     assert refused.status_code == 400 and "un réseau privé" in refused.get_data(as_text=True)
     saved = client.post(
@@ -167,6 +165,7 @@ def test_admin_edits_disables_pings_enables_and_deletes_an_endpoint(session: Ses
     relay_and_consume(session)
     log = client.get(base).get_data(as_text=True)
     assert log.count('data-testid="webhook-delivery"') == 1 and "Événement de test (ping)" in log
+    assert 'data-testid="webhook-delivery"' not in client.get(f"/admin/webhooks/{other.id}").get_data(as_text=True)
     assert client.post(f"{base}/enable").status_code == 302
     session.expire_all()
     assert session.get(WebhookEndpoint, endpoint.id).is_active
@@ -187,6 +186,9 @@ def test_admin_edits_disables_pings_enables_and_deletes_an_endpoint(session: Ses
     assert client.get(base).status_code == 404
     assert _webhook_events(session) == [
         "webhook.endpoint_created",
+        "webhook.endpoint_created",
+        "webhook.secret_revealed",
+        "webhook.secret_rotated",
         "webhook.endpoint_updated",
         "webhook.endpoint_disabled",
         "webhook.ping",
