@@ -168,3 +168,18 @@ def no_mail_leaves_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
         return real_connect(self, host, port, source_address)
 
     monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
+
+
+@pytest.fixture(autouse=True)
+def no_webhook_leaves_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may post webhooks only to receivers on this machine."""
+    from crm.webhooks import transport
+
+    real_open = transport.open_socket
+
+    def guarded(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        if address[0] not in ("127.0.0.1", "::1"):
+            raise AssertionError(f"a test tried to post a webhook to {address[0]}:{address[1]}")
+        return real_open(address, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "open_socket", guarded)

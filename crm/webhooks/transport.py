@@ -21,6 +21,9 @@ from email.utils import parsedate_to_datetime
 from crm.core.time import utcnow
 from crm.webhooks.addresses import Target
 
+# The one place a webhook socket is opened (tests check it goes to this machine only).
+open_socket = socket.create_connection
+
 MAX_RESPONSE_BYTES = 64 * 1024
 EXCERPT_CHARS = 500
 USER_AGENT = "Jisr-Webhooks/1"
@@ -59,7 +62,7 @@ class _PinnedConnection(http.client.HTTPConnection):
         error: OSError | None = None
         for address in self.target.addresses:
             try:
-                sock = socket.create_connection((address, self.target.port), _remaining(self.deadline))
+                sock = open_socket((address, self.target.port), _remaining(self.deadline))
             except OSError as exc:
                 error = exc
                 continue
