@@ -115,7 +115,12 @@ def send_delivery(
     session.commit()  # no transaction stays open while the receiver answers
     result = _attempt(url, body, headers, settings)
 
-    current = session.get(WebhookDelivery, delivery_id, populate_existing=True)
+    current = session.get(
+        WebhookDelivery,
+        delivery_id,
+        populate_existing=True,
+        with_for_update=session.get_bind().dialect.name == "postgresql",
+    )
     if current is None or current.status != DeliveryStatus.SENDING or current.attempts != claimed_attempts:
         # The lease expired and the sweeper (or another sender) took the row over.
         session.rollback()

@@ -153,7 +153,7 @@ def record_attempt(
             duration_ms=result.duration_ms,
             status_code=result.status_code,
             response_excerpt=result.excerpt[:500],
-            error=(result.error or None) and (result.error or "")[:500],
+            error=result.error[:500] if result.error else None,
             outcome=status,
         )
     )
