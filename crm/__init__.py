@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import Flask
 
-from crm.config import load_settings, normalise_database_url
+from crm.config import ConfigError, load_settings, normalise_database_url
 from crm.core.time import check_tzdata
 
 # Operational knobs; tests and deployments may override them through ``config``.
@@ -18,6 +18,12 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "MAIL_LEASE_SECONDS": 120,
     "MAIL_RETRY_BASE_SECONDS": 30.0,
     "MAIL_MAX_ATTEMPTS": 8,
+    "WEBHOOK_TIMEOUT_SECONDS": 10.0,
+    "WEBHOOK_LEASE_SECONDS": 60.0,
+    "WEBHOOK_RETRY_BASE_SECONDS": 60.0,
+    "WEBHOOK_MAX_ATTEMPTS": 10,
+    "WEBHOOK_DISABLE_AFTER_FAILURES": 5,
+    "WEBHOOK_DISABLE_AFTER_SECONDS": 86400.0,
 }
 
 
@@ -33,6 +39,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     settings.instance_path.mkdir(parents=True, exist_ok=True)
     for key, value in RUNTIME_DEFAULTS.items():
         app.config.setdefault(key, value)
+    if app.config.get("WEBHOOKS_ALLOW_LOOPBACK") and not app.config.get("TESTING"):
+        raise ConfigError("WEBHOOKS_ALLOW_LOOPBACK: only tests may send webhooks to loopback addresses")
 
     from crm import models  # noqa: F401 - every table registered before first use
     from crm.core import i18n, security, web
@@ -75,6 +83,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lead_bp)
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(followups_bp)
+
+    from crm.webhooks.views import bp as webhooks_bp
+
+    app.register_blueprint(webhooks_bp)
 
     from crm.cli import crm_cli
 

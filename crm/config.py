@@ -157,6 +157,12 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "MAIL_LEASE_SECONDS": (float, 1, 3600),
     "MAIL_RETRY_BASE_SECONDS": (float, 0.01, 3600),
     "MAIL_MAX_ATTEMPTS": (int, 1, 50),
+    "WEBHOOK_TIMEOUT_SECONDS": (float, 0.1, 60),
+    "WEBHOOK_LEASE_SECONDS": (float, 1, 3600),
+    "WEBHOOK_RETRY_BASE_SECONDS": (float, 0.01, 3600),
+    "WEBHOOK_MAX_ATTEMPTS": (int, 1, 50),
+    "WEBHOOK_DISABLE_AFTER_FAILURES": (int, 1, 1000),
+    "WEBHOOK_DISABLE_AFTER_SECONDS": (float, 60, 30 * 86400),
 }
 
 

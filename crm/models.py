@@ -35,6 +35,13 @@ from crm.organisations.models import (
     OrganisationSector,
 )
 from crm.reference.models import Sector
+from crm.webhooks.models import (
+    DeliveryStatus,
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEndpointHealth,
+)
 
 __all__ = [
     "Activity",
@@ -44,6 +51,7 @@ __all__ = [
     "Contact",
     "Country",
     "Currency",
+    "DeliveryStatus",
     "DigestRun",
     "Event",
     "FollowUp",
@@ -74,4 +82,8 @@ __all__ = [
     "Subscription",
     "SystemState",
     "User",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEndpointHealth",
 ]

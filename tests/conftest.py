@@ -186,3 +186,18 @@ def spine(tmp_path: Path, database_url: str, backend: str) -> Iterator[dict[str,
             pytest.skip("the PostgreSQL suite runs its workers over Redis: set REDIS_URL")
         env["REDIS_URL"] = TEST_REDIS_URL
     yield env
+
+
+@pytest.fixture(autouse=True)
+def no_webhook_leaves_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests may post webhooks only to receivers on this machine."""
+    from crm.webhooks import transport
+
+    real_open = transport.open_socket
+
+    def guarded(address: tuple[str, int], *args: Any, **kwargs: Any) -> Any:
+        if address[0] not in ("127.0.0.1", "::1"):
+            raise AssertionError(f"a test tried to post a webhook to {address[0]}:{address[1]}")
+        return real_open(address, *args, **kwargs)
+
+    monkeypatch.setattr(transport, "open_socket", guarded)

@@ -26,16 +26,22 @@ def free_port() -> int:
 
 
 def start_worker(
-    env: dict[str, str], log: Path, *, concurrency: int = 1, clock: datetime | None = None
+    env: dict[str, str],
+    log: Path,
+    *,
+    concurrency: int = 1,
+    app: str = "workers.celery_app",
+    clock: datetime | None = None,
 ) -> subprocess.Popen[bytes]:
-    """A ``celery worker`` process configured only by ``env`` (like production); with
-    ``clock``, its clock starts at that instant (see ``tests/clock.py``)."""
+    """A ``celery worker`` process configured only by ``env`` (like production); ``app``
+    names the Celery application module (a test may bring its own ``create_app`` config);
+    with ``clock``, its clock starts at that instant (see ``tests/clock.py``)."""
     full = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
     full.update(env)
     pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"--concurrency={concurrency}"]
     at = ["tests.clock", clock.isoformat()] if clock is not None else []
     return subprocess.Popen(
-        [sys.executable, "-m", *at, "celery", "-A", "workers.celery_app", "worker", *pool,
+        [sys.executable, "-m", *at, "celery", "-A", app, "worker", *pool,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
         cwd=ROOT, env=full, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip

@@ -24,6 +24,7 @@ from crm.missions import operations as missions
 from crm.organisations import operations as organisations
 from crm.organisations.models import Country, Organisation
 from crm.reference import operations as reference
+from crm.webhooks import operations as webhooks
 from tests.factories import make_followup, make_lead, make_organisation, make_user
 
 
@@ -63,6 +64,25 @@ def _stopped(subscription: Any, s: Session) -> Any:
 
 def _sector(s: Session, c: dict[str, Any]) -> Any:
     return reference.create_sector(s, code="cloud", name_ar="الحوسبة السحابية", name_fr="Cloud", name_en="Cloud")
+
+
+def _endpoint(s: Session) -> Any:
+    return webhooks.create_webhook_endpoint(s, url="https://93.184.215.14/hook", event_types=["lead.stage_changed"])
+
+
+def _failed_delivery(s: Session) -> Any:
+    """An endpoint with one delivery that gave up (the ledger is written by the consumer)."""
+    import sqlalchemy as sa
+
+    from crm.webhooks.ledger import write_deliveries
+    from crm.webhooks.models import DeliveryStatus, WebhookDelivery
+
+    endpoint = _endpoint(s)
+    ping = webhooks.send_webhook_ping(s, endpoint)
+    s.flush()
+    write_deliveries(s, ping, [endpoint])
+    s.execute(sa.update(WebhookDelivery).values(status=DeliveryStatus.FAILED))
+    return endpoint
 
 
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
@@ -269,6 +289,50 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
             send_when_empty=True,
         ),
         {"subscription.created", "subscription.updated"},
+    ),
+    "webhooks.create_webhook_endpoint": (lambda s, c: _endpoint(s), {"webhook.endpoint_created"}),
+    "webhooks.update_webhook_endpoint": (
+        lambda s, c: webhooks.update_webhook_endpoint(
+            s,
+            _endpoint(s),
+            url="https://93.184.215.14/jisr",
+            event_types=["*"],
+            description="Ministry CRM",
+            include_confidential=True,
+        ),
+        {"webhook.endpoint_created", "webhook.endpoint_updated"},
+    ),
+    "webhooks.disable_webhook_endpoint": (
+        lambda s, c: webhooks.disable_webhook_endpoint(s, _endpoint(s)),
+        {"webhook.endpoint_created", "webhook.endpoint_disabled"},
+    ),
+    "webhooks.enable_webhook_endpoint": (
+        lambda s, c: (
+            endpoint := _endpoint(s),
+            webhooks.disable_webhook_endpoint(s, endpoint),
+            webhooks.enable_webhook_endpoint(s, endpoint),
+        ),
+        {"webhook.endpoint_created", "webhook.endpoint_disabled", "webhook.endpoint_enabled"},
+    ),
+    "webhooks.rotate_webhook_secret": (
+        lambda s, c: webhooks.rotate_webhook_secret(s, _endpoint(s)),
+        {"webhook.endpoint_created", "webhook.secret_rotated"},
+    ),
+    "webhooks.reveal_webhook_secret": (
+        lambda s, c: webhooks.reveal_webhook_secret(s, _endpoint(s), actor=None),
+        {"webhook.endpoint_created", "webhook.secret_revealed"},
+    ),
+    "webhooks.delete_webhook_endpoint": (
+        lambda s, c: webhooks.delete_webhook_endpoint(s, _endpoint(s)),
+        {"webhook.endpoint_created", "webhook.endpoint_deleted"},
+    ),
+    "webhooks.send_webhook_ping": (
+        lambda s, c: webhooks.send_webhook_ping(s, _endpoint(s)),
+        {"webhook.endpoint_created", "webhook.ping"},
+    ),
+    "webhooks.redeliver_webhook_deliveries": (
+        lambda s, c: webhooks.redeliver_webhook_deliveries(s, _failed_delivery(s)),
+        {"webhook.endpoint_created", "webhook.ping", "webhook.redelivery_requested"},
     ),
 }
 

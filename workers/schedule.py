@@ -12,4 +12,6 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "dispatch-digests": {"task": "crm.digests.dispatch_due", "schedule": 900.0},
     "sweep-mail": {"task": "crm.mail.sweep", "schedule": 30.0},
     "purge-embedded-broker": {"task": "crm.core.purge_embedded_broker", "schedule": 3600.0},
+    "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
+    "purge-webhook-log": {"task": "crm.webhooks.purge_log", "schedule": 3600.0},
 }

@@ -62,7 +62,8 @@ def consumer(name: str, *event_types: str) -> Callable[[Handler], Handler]:
 def load_consumers() -> dict[str, Consumer]:
     """Import the modules that register consumers; return the registry."""
     import crm.followups.consumers
-    import crm.notifications.consumers  # noqa: F401
+    import crm.notifications.consumers
+    import crm.webhooks.consumers  # noqa: F401
 
     return _REGISTRY
 

@@ -1,0 +1,1 @@
+"""Signed webhooks: administrators register HTTPS endpoints that receive Jisr's events."""

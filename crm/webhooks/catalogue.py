@@ -1,0 +1,112 @@
+"""The one list of event types that webhook endpoints may receive.
+
+Every event type the app records is either offered here or named in :data:`NOT_OFFERED`
+with the reason; a test reads the code for ``record_event(…)`` calls and fails when a new
+type is in neither list, so nobody adds an event without deciding whether other systems
+may hear about it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crm.core.i18n import lazy_gettext as _l
+
+ALL_EVENTS = "*"
+PING = "webhook.ping"
+
+# Partnership data, grouped as the endpoint form shows it.
+GROUPS: dict[str, tuple[Any, dict[str, Any]]] = {
+    "leads": (
+        _l("Leads"),
+        {
+            "lead.created": _l("Lead created"),
+            "lead.updated": _l("Lead updated"),
+            "lead.stage_changed": _l("Lead moved to another stage"),
+            "lead.watcher_added": _l("Watcher added to a lead"),
+            "lead.watcher_removed": _l("Watcher removed from a lead"),
+            "activity.logged": _l("Activity logged on a lead"),
+        },
+    ),
+    "followups": (
+        _l("Follow-ups"),
+        {
+            "followup.scheduled": _l("Follow-up scheduled"),
+            "followup.rescheduled": _l("Follow-up rescheduled"),
+            "followup.reassigned": _l("Follow-up reassigned"),
+            "followup.done": _l("Follow-up done"),
+            "followup.cancelled": _l("Follow-up cancelled"),
+        },
+    ),
+    "organisations": (
+        _l("Organisations and contacts"),
+        {
+            "organisation.created": _l("Organisation created"),
+            "organisation.updated": _l("Organisation updated"),
+            "contact.created": _l("Contact created"),
+            "contact.updated": _l("Contact updated"),
+        },
+    ),
+    "missions": (
+        _l("Missions and meetings"),
+        {
+            "mission.created": _l("Mission created"),
+            "mission.updated": _l("Mission updated"),
+            "meeting.logged": _l("Meeting logged"),
+            "meeting.updated": _l("Meeting updated"),
+        },
+    ),
+    "reference": (
+        _l("Reference lists"),
+        {
+            "sector.created": _l("Sector created"),
+            "sector.updated": _l("Sector updated"),
+        },
+    ),
+}
+
+EVENT_TYPES: dict[str, Any] = {name: label for _, types in GROUPS.values() for name, label in types.items()}
+
+# Recorded, but never sent to an endpoint: they are about the app's own users and
+# machinery, not about partnerships (and some carry personal or security details).
+NOT_OFFERED: dict[str, str] = {
+    "user.created": "accounts",
+    "user.preferences_changed": "accounts",
+    "user.role_changed": "accounts",
+    "user.supervisor_changed": "accounts",
+    "user.password_changed": "security",
+    "user.deactivated": "accounts",
+    "user.reactivated": "accounts",
+    "user.logged_in": "security",
+    "user.calendar_token_generated": "security",
+    "saved_filter.created": "personal",
+    "saved_filter.deleted": "personal",
+    "subscription.created": "digest recipients",
+    "subscription.updated": "digest recipients",
+    "subscription.unsubscribed": "digest recipients",
+    "subscription.resubscribed": "digest recipients",
+    "mail.retry_requested": "machinery",
+    "webhook.endpoint_created": "webhook administration",
+    "webhook.endpoint_updated": "webhook administration",
+    "webhook.endpoint_disabled": "webhook administration",
+    "webhook.endpoint_enabled": "webhook administration",
+    "webhook.endpoint_deleted": "webhook administration",
+    "webhook.secret_rotated": "webhook administration",
+    "webhook.secret_revealed": "webhook administration",
+    "webhook.redelivery_requested": "webhook administration",
+    PING: "sent only to the endpoint it tests",
+}
+
+
+def event_label(event_type: str) -> str:
+    if event_type == PING:
+        return str(_l("Test event (ping)"))
+    label = EVENT_TYPES.get(event_type)
+    return str(label) if label is not None else event_type
+
+
+def wants(subscribed: list[str], event_type: str) -> bool:
+    """Does an endpoint subscribed to ``subscribed`` receive ``event_type``?"""
+    if event_type not in EVENT_TYPES:
+        return False
+    return ALL_EVENTS in subscribed or event_type in subscribed

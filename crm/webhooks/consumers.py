@@ -1,0 +1,95 @@
+"""The "webhooks" consumer turns each offered event into one delivery per endpoint that
+wants it; "webhook_alerts" tells the admins when Jisr disabled a failing endpoint.
+
+Confidential leads: an event about a confidential lead (judged by the lead as it is when
+the event is consumed) reaches only the endpoints whose admin ticked "include
+confidential leads" (off by default): an endpoint is a system outside Jisr's visibility
+rules, so it gets what its admin chose to share, not what every officer may see.
+An endpoint receives only events that happened after it was registered.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import Session, col, select
+
+from crm.accounts.models import Role, User
+from crm.core.consumers import consumer
+from crm.core.events import Event
+from crm.leads.models import Lead
+from crm.notifications.consumers import notify
+from crm.webhooks.catalogue import EVENT_TYPES, PING, wants
+from crm.webhooks.ledger import write_deliveries
+from crm.webhooks.models import WebhookEndpoint
+
+_KICK = "jisr_webhook_deliveries_written"
+
+
+def endpoints_for(session: Session, event: Event) -> list[WebhookEndpoint]:
+    if event.type == PING:
+        endpoint = session.get(WebhookEndpoint, event.entity_id) if event.entity_id else None
+        return [endpoint] if endpoint is not None else []
+    active = session.exec(
+        select(WebhookEndpoint).where(col(WebhookEndpoint.is_active).is_(True)).order_by(col(WebhookEndpoint.id))
+    ).all()
+    chosen = [e for e in active if wants(e.event_types, event.type) and e.created_at <= event.occurred_at]
+    if chosen and event.lead_id is not None:
+        lead = session.get(Lead, event.lead_id)
+        if lead is None or lead.confidential:
+            chosen = [e for e in chosen if e.include_confidential]
+    return chosen
+
+
+@consumer("webhooks", *EVENT_TYPES, PING)
+def on_event(session: Session, event: Event) -> None:
+    if write_deliveries(session, event, endpoints_for(session, event)):
+        session.info[_KICK] = True
+
+
+@consumer("webhook_alerts", "webhook.endpoint_disabled")
+def on_endpoint_disabled(session: Session, event: Event) -> None:
+    if event.payload.get("reason") != "failing":
+        return  # an admin did it: the admins know
+    admins = set(session.exec(select(User.id).where(User.role == Role.ADMIN, col(User.is_active).is_(True))).all())
+    params: dict[str, Any] = {
+        "endpoint_id": event.entity_id,
+        "url": event.payload.get("url", ""),
+        "consecutive_failures": event.payload.get("consecutive_failures", 0),
+    }
+    notify(
+        session,
+        {int(a) for a in admins if a is not None},
+        source=f"event:{event.id}",
+        kind=event.type,
+        lead_id=None,
+        params=params,
+    )
+
+
+@sa.event.listens_for(Session, "after_commit")
+def _kick_sender(session: Session) -> None:
+    if session.info.pop(_KICK, None):
+        kick_sender()
+
+
+@sa.event.listens_for(Session, "after_rollback")
+def _forget(session: Session) -> None:
+    session.info.pop(_KICK, None)
+
+
+def kick_sender() -> None:
+    """New deliveries are sent right away rather than at the next sweep (which sends
+    them anyway, so a failure here loses nothing)."""
+    from flask import current_app, has_app_context
+
+    if not has_app_context() or not current_app.config.get("RELAY_KICK"):
+        return
+    celery = current_app.extensions.get("celery")
+    if celery is None:
+        return
+    try:
+        celery.send_task("crm.webhooks.sweep", retry=False, ignore_result=True)
+    except Exception:  # the broker is down: beat's sweep will send them
+        current_app.logger.warning("could not kick the webhook sender", exc_info=True)
