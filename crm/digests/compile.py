@@ -11,7 +11,9 @@ render in Arabic, French or English.
 
 from __future__ import annotations
 
+import heapq
 import json
+import operator
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -26,17 +28,12 @@ from crm.digests.models import DigestRun, Subscription
 from crm.digests.periods import Period
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.queries import visible_to
-from crm.organisations.models import Organisation
 
 T = TypeVar("T")
 LANGUAGES = ("ar", "fr", "en")
 LIST_LIMIT = 25
 COLD_AFTER = timedelta(days=30)
 UPCOMING = timedelta(days=7)
-
-
-def names(org: Organisation) -> dict[str, str]:
-    return {lang: org.short_name(lang) for lang in LANGUAGES}
 
 
 @dataclass(frozen=True)
@@ -162,33 +159,36 @@ def _signature(subscription: Subscription, user: User | None, period: Period, pr
     return (period.key, period.start, period.end, previous.start, filters, _visibility(subscription, user))
 
 
-def _between(instant: datetime | None, period: Period) -> bool:
-    return instant is not None and period.start <= instant < period.end
-
-
 SIGNED = Stage.AGREEMENT_SIGNED.value
 OPEN_STAGES = [stage.value for stage in PIPELINE if not stage.is_closed]
 
 
 def _lead_figures(subscription: Subscription, user: User | None, period: Period, previous: Period) -> Any:
     """One row per lead of the subscription with what the figures and lists need.  This
-    is the read that grows with the leads, so it is one scan, and the database makes the
-    comparisons with the period: each row is a few plain values."""
+    is the read that grows with the leads, so it is one scan, and the database compares
+    and ranks: each row is a few small values (the rank of a new lead by creation, of a
+    lead going cold by its last stage change), no timestamps to convert."""
     created, changed, active = col(Lead.created_at), col(Lead.stage_changed_at), col(Lead.last_activity_at)
     stage = sa.type_coerce(col(Lead.stage), sa.String)
     cutoff = period.end - COLD_AFTER
+    is_new = sa.and_(created >= period.start, created < period.end)
     going_cold = sa.and_(
         stage.in_(OPEN_STAGES), created < cutoff, changed < cutoff, sa.or_(active.is_(None), active < cutoff)
     )
+
+    def rank(condition: Any, *order: Any) -> Any:
+        ranked = sa.func.row_number().over(partition_by=sa.case((condition, 1), else_=0), order_by=order)
+        return sa.case((condition, ranked), else_=None)
+
     return sa.select(
         col(Lead.id),
         col(Lead.meeting_id),
         stage,
         sa.type_coerce(col(Lead.currency), sa.String),
         col(Lead.estimated_value),
-        sa.case((sa.and_(created >= period.start, created < period.end), created), else_=None),
+        rank(is_new, created, col(Lead.id)),
         sa.case((sa.and_(created >= previous.start, created < previous.end), 1), else_=0),
-        sa.case((going_cold, changed), else_=None),
+        rank(going_cold, changed, col(Lead.id)),
     ).where(*lead_scope(subscription, user))
 
 
@@ -254,7 +254,7 @@ def _compile(
     now = {"new_leads": 0, "advances": 0, "signed": 0}
     before = dict(now)
     new_leads, cold = [], []
-    for lead_id, meeting_id, stage, currency, amount, new_at, was_new, cold_since in leads:
+    for lead_id, meeting_id, stage, currency, amount, new_rank, was_new, cold_rank in leads:
         ids.add(lead_id)
         if meeting_id is not None:
             meeting_ids.add(meeting_id)
@@ -262,29 +262,31 @@ def _compile(
             by_stage[stage] += 1
             if currency is not None and amount is not None and stage != SIGNED:
                 value[currency] = value.get(currency, Decimal(0)) + Decimal(amount)
-        if new_at is not None:
+        if new_rank is not None:
             now["new_leads"] += 1
-            new_leads.append((new_at, lead_id))
+            if new_rank <= LIST_LIMIT:
+                new_leads.append((new_rank, lead_id))
         elif was_new:
             before["new_leads"] += 1
-        if cold_since is not None:
-            cold.append((cold_since, lead_id))
-    new_ids = [lead_id for _, lead_id in sorted(new_leads)[:LIST_LIMIT]]
-    cold_ids = [lead_id for _, lead_id in sorted(cold)[:LIST_LIMIT]]
+        if cold_rank is not None and cold_rank <= LIST_LIMIT:
+            cold.append((cold_rank, lead_id))
+    new_ids = [lead_id for _, lead_id in sorted(new_leads)]
+    cold_ids = [lead_id for _, lead_id in sorted(cold)]
 
-    changes = _of_leads(facts.stage_changes(previous.start, period.end), ids)
-    moves = []
-    for change in changes:
-        figures = now if _between(change.occurred_at, period) else before
-        figures["advances"] += change.advanced
-        figures["signed"] += change.signed
-        if figures is now:
-            moves.append(change)
-    moves.sort(key=lambda c: (c.occurred_at, c.event_id))
-    moves = moves[:LIST_LIMIT]
-    dues = sorted(_of_leads(facts.open_followups(period.end + UPCOMING), ids), key=lambda f: (f.due_at, f.followup_id))
-    overdue = [f for f in dues if f.due_at < period.end][:LIST_LIMIT]
-    upcoming = [f for f in dues if f.due_at >= period.end][:LIST_LIMIT]
+    moved, start = [], period.start
+    for change in _of_leads(facts.stage_changes(previous.start, period.end), ids):
+        if change.occurred_at >= start:
+            moved.append(change)
+            now["advances"] += change.advanced
+            now["signed"] += change.signed
+        else:
+            before["advances"] += change.advanced
+            before["signed"] += change.signed
+    moves = heapq.nsmallest(LIST_LIMIT, moved, key=lambda c: (c.occurred_at, c.event_id))
+    dues = _of_leads(facts.open_followups(period.end + UPCOMING), ids)
+    key = operator.attrgetter("due_at", "followup_id")
+    overdue = heapq.nsmallest(LIST_LIMIT, (f for f in dues if f.due_at < period.end), key=key)
+    upcoming = heapq.nsmallest(LIST_LIMIT, (f for f in dues if f.due_at >= period.end), key=key)
 
     shown = {c.lead_id for c in moves} | {f.lead_id for f in overdue + upcoming} | set(new_ids) | set(cold_ids)
     items = _items(session, facts, shown)
@@ -331,7 +333,7 @@ def _items(session: Session, facts: DigestFacts, lead_ids: set[int]) -> dict[int
             col(Lead.owner_id),
         ).where(col(Lead.id).in_(lead_ids))
     ).all()
-    orgs = facts.organisations({r.ma_organisation_id for r in rows} | {r.us_organisation_id for r in rows})
+    facts.organisations({r.ma_organisation_id for r in rows} | {r.us_organisation_id for r in rows})
     owners = facts.users({r.owner_id for r in rows})
     found = {}
     for row in rows:
@@ -339,8 +341,8 @@ def _items(session: Session, facts: DigestFacts, lead_ids: set[int]) -> dict[int
         found[int(row.id)] = LeadItem(
             int(row.id),
             row.title,
-            names(orgs[row.ma_organisation_id]),
-            names(orgs[row.us_organisation_id]),
+            facts.names(row.ma_organisation_id),
+            facts.names(row.us_organisation_id),
             Stage(row.stage).value,
             owner.display_name if owner else "",
         )

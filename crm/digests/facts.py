@@ -25,6 +25,9 @@ from crm.leads.models import Stage
 from crm.missions.models import Meeting, MeetingOrganisation
 from crm.organisations.models import Organisation
 
+SIGNED = Stage.AGREEMENT_SIGNED.value
+LANGUAGES = ("ar", "fr", "en")
+
 
 class StageChange(NamedTuple):
     event_id: int
@@ -33,11 +36,8 @@ class StageChange(NamedTuple):
     from_stage: str
     to_stage: str
     advanced: bool
+    signed: bool  # moved to "agreement signed"
     actor_id: int | None
-
-    @property
-    def signed(self) -> bool:
-        return self.to_stage == Stage.AGREEMENT_SIGNED.value
 
 
 class OpenFollowUp(NamedTuple):
@@ -66,6 +66,7 @@ class DigestFacts:
     _followups: dict[datetime, dict[int, list[OpenFollowUp]]] = field(default_factory=dict)
     _meetings: dict[tuple[datetime, datetime], list[HeldMeeting]] = field(default_factory=dict)
     _organisations: dict[int, Organisation] = field(default_factory=dict)
+    _names: dict[int, dict[str, str]] = field(default_factory=dict)
     _users: dict[int, User | None] = field(default_factory=dict)
     compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
@@ -94,11 +95,18 @@ class DigestFacts:
             ).all()
             by_lead: dict[int, list[StageChange]] = {}
             for event_id, lead_id, occurred_at, from_stage, to_stage, advanced, actor_id in rows:
-                by_lead.setdefault(lead_id, []).append(
-                    StageChange(
-                        event_id, lead_id, occurred_at, str(from_stage), str(to_stage), advanced is True, actor_id
-                    )
+                to_stage = str(to_stage)
+                change = StageChange(
+                    event_id,
+                    lead_id,
+                    occurred_at,
+                    str(from_stage),
+                    to_stage,
+                    bool(advanced),
+                    to_stage == SIGNED,
+                    actor_id,
                 )
+                by_lead.setdefault(lead_id, []).append(change)
             self._changes[key] = by_lead
         return self._changes[key]
 
@@ -151,6 +159,14 @@ class DigestFacts:
             for org in self.session.exec(select(Organisation).where(col(Organisation.id).in_(missing))).all():
                 self._organisations[int(org.id or 0)] = org
         return self._organisations
+
+    def names(self, organisation_id: int) -> dict[str, str]:
+        """An organisation's short name in each language (loaded with ``organisations``)."""
+        found = self._names.get(organisation_id)
+        if found is None:
+            org = self._organisations[organisation_id]
+            found = self._names[organisation_id] = {lang: org.short_name(lang) for lang in LANGUAGES}
+        return found
 
     def users(self, ids: Iterable[int | None]) -> dict[int, User | None]:
         missing = {i for i in ids if i is not None} - set(self._users)
