@@ -76,6 +76,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(followups_bp)
 
+    from crm.api import init_app as init_api
+
+    init_api(app)
+
     from crm.cli import crm_cli
 
     app.cli.add_command(crm_cli)
