@@ -3,7 +3,12 @@ web pages, pydantic models in and out, and an OpenAPI 3.1 document built from th
 
 from __future__ import annotations
 
-from flask import Flask
+from flask import Flask, g
+
+
+def _forget_language() -> None:
+    """The API's choice of language belongs to one request (``g`` may serve several)."""
+    g.pop("jisr_language", None)
 
 
 def init_app(app: Flask) -> None:
@@ -15,6 +20,7 @@ def init_app(app: Flask) -> None:
     from crm.core.security import csrf
 
     csrf.exempt(bp)  # no cookies: another site cannot forge a bearer token
+    app.before_request(_forget_language)
     app.register_blueprint(bp)
     app.register_blueprint(tokens_bp)
     app.extensions.setdefault("jisr.json_errors", {})["/api/"] = handle_error

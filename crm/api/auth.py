@@ -16,9 +16,9 @@ from flask_limiter.util import get_remote_address
 
 from crm.accounts.models import User
 from crm.api.framework import ENDPOINTS, bp
-from crm.api.models import ApiToken, TokenScope
+from crm.api.models import TokenScope
 from crm.api.problems import ApiError
-from crm.api.tokens import authenticate, stamp_use
+from crm.api.tokens import Authenticated, authenticate, stamp_use
 from crm.core.db import db
 from crm.core.i18n import LANGUAGES
 from crm.core.i18n import lazy_gettext as _l
@@ -29,15 +29,16 @@ PUBLIC = frozenset({"api.openapi_json", "api.docs"})
 _MISSING = object()
 
 
-def current_auth() -> tuple[ApiToken, User] | None:
-    """The (token, user) of this request's bearer token, or ``None``; looked up once."""
-    found: Any = g.get("api_auth", _MISSING)
+def current_auth() -> Authenticated | None:
+    """The (token, user) of this request's bearer token, or ``None``; looked up once per
+    request (kept in the request's environ: ``g`` may outlive a request, as in tests)."""
+    found: Any = request.environ.get("jisr.api_auth", _MISSING)
     if found is not _MISSING:
         return found  # type: ignore[no-any-return]
     header = request.headers.get("Authorization", "")
     scheme, _, raw = header.partition(" ")
     found = authenticate(db.session, raw.strip()) if scheme.lower() == "bearer" else None
-    g.api_auth = found
+    request.environ["jisr.api_auth"] = found
     return found  # type: ignore[no-any-return]
 
 
@@ -48,7 +49,7 @@ def rate_limit_key() -> str:
 
 
 def rate_limit() -> str:
-    return str(current_app.config.get("API_RATE_LIMIT", "300 per minute"))
+    return str(current_app.config["API_RATE_LIMIT"])
 
 
 def _language(user: User | None) -> str | None:
@@ -72,17 +73,19 @@ def _unauthenticated() -> ApiError:
 
 @bp.before_request
 def _authenticate() -> None:
+    if request.endpoint in PUBLIC:  # pages for people, in the web pages' language
+        return
     # The web session's user never reaches the API (nor its language).
     g.jisr_user = None
     g.jisr_language = _language(None)
     refresh_babel()
-    if request.method == "OPTIONS" or request.endpoint in PUBLIC:
+    if request.method == "OPTIONS":
         return
     endpoint = ENDPOINTS.get((request.endpoint or "").removeprefix("api."))
     auth = current_auth()
     if auth is None:
         raise _unauthenticated()
-    token, user = auth
+    token, user = auth.token, auth.user
     g.jisr_user = user
     g.jisr_language = _language(user)
     refresh_babel()
@@ -93,7 +96,7 @@ def _authenticate() -> None:
             detail=_l("This token may only read."),
             headers={"WWW-Authenticate": 'Bearer realm="jisr", error="insufficient_scope", scope="write"'},
         )
-    if stamp_use(db.session, token):
+    if stamp_use(db.session, auth):
         db.session.commit()
 
 

@@ -36,6 +36,7 @@ def settled_before(session: Session) -> datetime | None:
     """Events that occurred before this instant are all visible (``None``: all are)."""
     if session.get_bind().dialect.name != "postgresql":
         return None
+    session.execute(sa.text("SELECT pg_stat_clear_snapshot()"))  # activity as of now, not as of BEGIN
     oldest_writer = session.execute(
         sa.text(
             "SELECT min(xact_start) FROM pg_stat_activity "
@@ -44,7 +45,7 @@ def settled_before(session: Session) -> datetime | None:
     ).scalar()
     now = utcnow()
     horizon = min(oldest_writer, now) if oldest_writer is not None else now
-    margin = float(current_app.config.get("API_EVENT_FEED_SETTLE_SECONDS", 5))
+    margin = float(current_app.config["API_EVENT_FEED_SETTLE_SECONDS"])
     return horizon - timedelta(seconds=margin)
 
 

@@ -179,6 +179,8 @@ def parse_body(endpoint: Endpoint) -> Any:
     try:
         return endpoint.body.model_validate_json(raw, strict=True)
     except pydantic.ValidationError as exc:
+        if any(error["type"] == "json_invalid" for error in exc.errors()):  # e.g. a lone surrogate
+            raise ApiError(400, code="malformed_json", detail=_l("The body is not valid JSON.")) from None
         raise invalid(pydantic_errors(exc, "body")) from None
 
 

@@ -9,6 +9,7 @@ with the project's translated sentences.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -83,10 +84,9 @@ def problem_response(exc: ApiError) -> Response:
             for error in exc.errors
         ],
     }
-    response = current_app.response_class(
-        current_app.json.dumps(body), status=exc.status, mimetype=PROBLEM_TYPE, headers=exc.headers
+    return current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=exc.status, mimetype=PROBLEM_TYPE, headers=exc.headers
     )
-    return response
 
 
 # --- bad input -------------------------------------------------------------------------
@@ -131,7 +131,10 @@ MESSAGES: dict[str, Any] = {
     "decimal_max_digits": _l("Enter an amount, e.g. 250000."),
     "decimal_max_places": _l("Enter an amount with at most two decimals."),
     "decimal_whole_digits": _l("Enter an amount, e.g. 250000."),
-    "unknown_cursor": _l("This cursor was not given by this API."),
+    "wall_time_parsing": _l("Enter the local date and time, e.g. 2024-03-15T09:30 (years 1900 to 2199)."),
+    "instant_parsing": _l("Enter an instant with its offset, e.g. 2024-03-15T09:30:00Z (years 1900 to 2199)."),
+    "day_parsing": _l("Enter a date, e.g. 2024-03-15 (years 1900 to 2199)."),
+    "amount_parsing": _l('Enter the amount as text, e.g. "250000.00".'),
 }
 
 
@@ -145,6 +148,8 @@ def _message(error: Mapping[str, Any]) -> Any:
         if ctx.get("min_length") == 1:
             return _l("This field is required.")
         return _l("At least %(n)d characters.", n=int(ctx.get("min_length", 0)))
+    if kind == "invalid" and ctx.get("kind") in MESSAGES:  # a well-formed date that does not exist
+        return MESSAGES[str(ctx["kind"])]
     if kind == "string_too_long":
         return _l("At most %(n)d characters.", n=int(ctx.get("max_length", 0)))
     if kind == "too_long":

@@ -6,6 +6,7 @@ import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import NamedTuple
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import insert as pg_insert
@@ -26,43 +27,51 @@ def token_prefix(raw: str) -> str | None:
     return match.group(1) if match else None
 
 
-def authenticate(session: Session, raw: str, now: datetime | None = None) -> tuple[ApiToken, User] | None:
+class Authenticated(NamedTuple):
+    token: ApiToken
+    user: User
+    last_used_at: datetime | None
+
+
+def authenticate(session: Session, raw: str, now: datetime | None = None) -> Authenticated | None:
     """The token and its user if ``raw`` is a live token of an active user, else ``None``.
 
     Expired, revoked and unknown tokens, and tokens of deactivated users, are all refused
-    the same way, so an answer tells nothing about which it was."""
+    the same way, so an answer tells nothing about which it was.  One query."""
     match = _TOKEN_RE.match(raw)
     if match is None:
         return None
     prefix, secret = match.groups()
     row = session.exec(
-        select(ApiToken, User).join(User, col(User.id) == col(ApiToken.user_id)).where(ApiToken.prefix == prefix)
+        select(ApiToken, User, ApiTokenUse.last_used_at)
+        .join(User, col(User.id) == col(ApiToken.user_id))
+        .outerjoin(ApiTokenUse, col(ApiTokenUse.token_id) == col(ApiToken.id))
+        .where(ApiToken.prefix == prefix)
     ).first()
     if row is None:
         return None
-    token, user = row
+    token, user, last_used_at = row
     if not secrets.compare_digest(token.secret_hash, hash_secret(secret)):
         return None
     if not token.is_usable(now) or not user.is_active:
         return None
-    return token, user
+    return Authenticated(token, user, last_used_at)
 
 
-def stamp_use(session: Session, token: ApiToken, now: datetime | None = None) -> bool:
-    """Record that the token was used (at most once a minute); the caller commits."""
+def stamp_use(session: Session, auth: Authenticated, now: datetime | None = None) -> bool:
+    """Record that the token was used, at most once a minute (a read writes nothing
+    otherwise, which matters on SQLite's single writer); the caller commits."""
     now = now or utcnow()
-    values = {"token_id": token.id, "last_used_at": now}
+    if auth.last_used_at is not None and auth.last_used_at > now - USE_STAMP_EVERY:
+        return False
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = (
         insert(ApiTokenUse)
-        .values(**values)
-        .on_conflict_do_update(
-            index_elements=["token_id"],
-            set_={"last_used_at": now},
-            where=col(ApiTokenUse.last_used_at) < now - USE_STAMP_EVERY,
-        )
+        .values(token_id=auth.token.id, last_used_at=now)
+        .on_conflict_do_update(index_elements=["token_id"], set_={"last_used_at": now})
     )
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    session.execute(statement)
+    return True
 
 
 @dataclass

@@ -9,6 +9,7 @@ their schema and in their validation, so generated clients and the server agree.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
@@ -32,19 +33,27 @@ MAX_ID = 2**31 - 1
 # it is None and not in ``model_fields_set``; sent, it must be a value of the field's type.
 UNSET: Any = None
 
-WALL_TIME_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?$"
-INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?(Z|[+-]\d{2}:\d{2})$"
-DAY_PATTERN = r"^\d{4}-\d{2}-\d{2}$"
+# Years 1900 to 2199: enough for any mission, and far from where time-zone arithmetic overflows.
+_DAY = r"(19|20|21)\d{2}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])"
+_TIME = r"([01]\d|2[0-3]):[0-5]\d"
+WALL_TIME_PATTERN = rf"^{_DAY}T{_TIME}(:[0-5]\d(\.\d{{1,6}})?)?$"
+INSTANT_PATTERN = rf"^{_DAY}T{_TIME}:[0-5]\d(\.\d{{1,6}})?(Z|[+-]{_TIME})$"
+DAY_PATTERN = rf"^{_DAY}$"
 AMOUNT_PATTERN = r"^\d{1,14}(\.\d{1,2})?$"
 
 
-def _matching(pattern: str, error: str) -> Any:
+def _parsed(pattern: str, error: str, parse: Callable[[str], Any]) -> Any:
+    """Accept exactly the strings the schema's pattern describes, and parse them (a strict
+    model would refuse the string itself, JSON having no dates or decimals)."""
     compiled = re.compile(pattern)
 
     def check(value: Any) -> Any:
-        if isinstance(value, str) and not compiled.fullmatch(value):
+        if not isinstance(value, str) or not compiled.fullmatch(value):
             raise PydanticCustomError(error, "does not match the expected form")
-        return value
+        try:
+            return parse(value)
+        except (ValueError, ArithmeticError):  # well formed, but no such day (2024-02-30)
+            raise PydanticCustomError("invalid", "no such date", {"kind": error}) from None
 
     return BeforeValidator(check)
 
@@ -68,10 +77,18 @@ Zone = Annotated[str, Field(max_length=64, description="An IANA time zone, e.g. 
 Search = Annotated[str, Field(min_length=1, max_length=200, description="Words to look for, in any language."), NoNul]
 
 
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 3.0 as an integer; so does the API (but never "3" or true)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+Integer = Annotated[int, BeforeValidator(_whole)]
+Id = Annotated[int, Field(ge=1, le=MAX_ID), BeforeValidator(_whole)]
 WallTime = Annotated[
     NaiveDatetime,
-    _matching(WALL_TIME_PATTERN, "datetime_parsing"),
+    _parsed(WALL_TIME_PATTERN, "wall_time_parsing", datetime.fromisoformat),
     WithJsonSchema(
         {
             "type": "string",
@@ -83,18 +100,17 @@ WallTime = Annotated[
 ]
 Instant = Annotated[
     AwareDatetime,
-    _matching(INSTANT_PATTERN, "datetime_parsing"),
+    _parsed(INSTANT_PATTERN, "instant_parsing", datetime.fromisoformat),
     WithJsonSchema({"type": "string", "format": "date-time", "pattern": INSTANT_PATTERN}),
 ]
 Day = Annotated[
     date,
-    _matching(DAY_PATTERN, "date_parsing"),
+    _parsed(DAY_PATTERN, "day_parsing", date.fromisoformat),
     WithJsonSchema({"type": "string", "format": "date", "pattern": DAY_PATTERN}),
 ]
 Amount = Annotated[
     Decimal,
-    _matching(AMOUNT_PATTERN, "decimal_parsing"),
-    BeforeValidator(lambda v: v if isinstance(v, str) else _not_an_amount()),
+    _parsed(AMOUNT_PATTERN, "amount_parsing", Decimal),
     WithJsonSchema(
         {
             "type": "string",
@@ -106,16 +122,12 @@ Amount = Annotated[
 ]
 
 
-def _not_an_amount() -> Any:
-    raise PydanticCustomError("decimal_type", "an amount is a string")
-
-
 # Instants the API answers with (always UTC, as stored).
 InstantOut = Annotated[datetime, WithJsonSchema({"type": "string", "format": "date-time"})]
 WallTimeOut = Annotated[
     datetime,
     PlainSerializer(lambda v: v.replace(tzinfo=None).isoformat(), return_type=str),
-    WithJsonSchema({"type": "string", "pattern": WALL_TIME_PATTERN}),
+    WithJsonSchema({"type": "string", "pattern": r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,6})?$"}),
 ]
 DayOut = Annotated[date, WithJsonSchema({"type": "string", "format": "date"})]
 AmountOut = Annotated[

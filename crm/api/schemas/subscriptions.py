@@ -11,6 +11,7 @@ from crm.api.schemas.common import (
     UNSET,
     Email,
     Id,
+    Integer,
     InputModel,
     InstantOut,
     QueryModel,
@@ -68,8 +69,8 @@ class SubscriptionCreate(InputModel):
     language: Language | None = None
     timezone: Zone | None = None
     cadence: Cadence = Cadence.WEEKLY
-    weekday: int = Field(default=0, ge=0, le=6)
-    send_hour: int = Field(default=8, ge=0, le=23)
+    weekday: Integer = Field(default=0, ge=0, le=6)
+    send_hour: Integer = Field(default=8, ge=0, le=23)
     filters: SubscriptionFilters = Field(default_factory=SubscriptionFilters)
     include_confidential: bool = Field(
         default=False, description="Only for a user of the app, at their own address, asked by them or an admin."
@@ -85,8 +86,8 @@ class SubscriptionUpdate(InputModel):
     language: Language = UNSET
     timezone: Zone = UNSET
     cadence: Cadence = UNSET
-    weekday: int = Field(default=UNSET, ge=0, le=6)
-    send_hour: int = Field(default=UNSET, ge=0, le=23)
+    weekday: Integer = Field(default=UNSET, ge=0, le=6)
+    send_hour: Integer = Field(default=UNSET, ge=0, le=23)
     filters: SubscriptionFilters = UNSET
     include_confidential: bool = UNSET
     send_when_empty: bool = UNSET
