@@ -99,7 +99,7 @@ def test_a_user_cannot_revoke_someone_elses_token_but_an_admin_sees_and_revokes_
 
 
 def test_a_viewer_can_only_have_read_tokens(session: Session, client: Any) -> None:
-    viewer = make_user(session, Role.VIEWER, email="viewer@jisr.example")
+    viewer = make_user(session, Role.VIEWER, email="viewer@jisr.example", language="en")
     session.commit()
     login(client, "viewer@jisr.example")
     settings = client.get("/settings").get_data(as_text=True)
