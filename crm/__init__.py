@@ -18,7 +18,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "MAIL_LEASE_SECONDS": 120,
     "MAIL_RETRY_BASE_SECONDS": 30.0,
     "MAIL_MAX_ATTEMPTS": 8,
-    "API_RATE_LIMIT": "300 per minute",  # per API token
+    "API_RATE_LIMIT_PER_MINUTE": 300,  # requests per API token
     "API_EVENT_FEED_SETTLE_SECONDS": 2.0,  # margin before an event enters the API's feed
 }
 

@@ -157,6 +157,8 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "MAIL_LEASE_SECONDS": (float, 1, 3600),
     "MAIL_RETRY_BASE_SECONDS": (float, 0.01, 3600),
     "MAIL_MAX_ATTEMPTS": (int, 1, 50),
+    "API_RATE_LIMIT_PER_MINUTE": (int, 1, 100000),
+    "API_EVENT_FEED_SETTLE_SECONDS": (float, 0, 60),
 }
 
 

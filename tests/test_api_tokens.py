@@ -249,7 +249,7 @@ def test_an_expiry_in_the_past_is_refused(session: Session) -> None:
 @pytest.fixture
 def limited_app(database_url: str) -> Iterator[Any]:
     app = make_test_app(
-        database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", API_RATE_LIMIT="3/minute"
+        database_url, RATELIMIT_ENABLED=True, RATELIMIT_STORAGE_URI="memory://", API_RATE_LIMIT_PER_MINUTE=3
     )
     from crm.core.security import limiter
 

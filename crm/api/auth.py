@@ -49,7 +49,7 @@ def rate_limit_key() -> str:
 
 
 def rate_limit() -> str:
-    return str(current_app.config["API_RATE_LIMIT"])
+    return f"{int(current_app.config['API_RATE_LIMIT_PER_MINUTE'])} per minute"
 
 
 def _language(user: User | None) -> str | None:
