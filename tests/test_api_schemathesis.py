@@ -24,7 +24,7 @@ from schemathesis.specs.openapi.checks import positive_data_acceptance
 from crm.api.openapi import openapi_document
 from tests.conftest import BACKENDS, _truncate_all, make_test_app
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 8
 
 
 class SwitchedApp:

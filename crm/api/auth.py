@@ -1,9 +1,9 @@
 """Who is calling the API: a bearer token, never the browser's session cookie.
 
-Authentication happens once per request and is cached on ``g``: the rate limiter (which
-runs first) counts requests per token, then the blueprint refuses missing or dead
-tokens (401), tokens without the needed scope (403), and chooses the answer's language:
-the caller's Accept-Language, else the token owner's.
+The token is looked up once per request: the rate limiter (which runs first) counts
+requests per token, then the blueprint refuses missing or dead tokens (401) and tokens
+without the needed scope (403), and chooses the answer's language: the caller's
+Accept-Language, else the token owner's.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ from flask_limiter.util import get_remote_address
 
 from crm.accounts.models import User
 from crm.api.framework import ENDPOINTS, bp
-from crm.api.models import TokenScope
 from crm.api.problems import ApiError
 from crm.api.tokens import Authenticated, authenticate, stamp_use
 from crm.core.db import db
@@ -45,7 +44,7 @@ def current_auth() -> Authenticated | None:
 def rate_limit_key() -> str:
     """Requests are counted per token; calls without a live token per address."""
     auth = current_auth() if request.endpoint not in PUBLIC else None
-    return f"api-token:{auth[0].id}" if auth else f"api-ip:{get_remote_address()}"
+    return f"api-token:{auth.token.id}" if auth else f"api-ip:{get_remote_address()}"
 
 
 def rate_limit() -> str:
@@ -100,10 +99,6 @@ def _authenticate() -> None:
         db.session.commit()
 
 
-def _count_per_token() -> None:
-    limiter.limit(rate_limit, key_func=rate_limit_key)(bp)
-
-
 @bp.after_request
 def _private(response: Any) -> Any:
     response.headers.setdefault("Cache-Control", "private, no-cache")
@@ -112,6 +107,4 @@ def _private(response: Any) -> Any:
     return response
 
 
-_count_per_token()
-
-__all__ = ["PUBLIC", "TokenScope", "current_auth", "rate_limit", "rate_limit_key"]
+limiter.shared_limit(rate_limit, scope="api", key_func=rate_limit_key)(bp)  # one budget per token, whole API

@@ -19,7 +19,7 @@ from typing import Any
 
 import pydantic
 from flask import Blueprint, Response, current_app, request, url_for
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import DataError, IntegrityError
 
 from crm.accounts.models import User
 from crm.api.models import ApiToken, TokenScope
@@ -204,23 +204,22 @@ def _run(endpoint: Endpoint, handler: Callable[..., Any], path: dict[str, Any]) 
         call.body = parse_body(endpoint)
     try:
         result = handler(call, **path)
+        reply = result if isinstance(result, Reply) else Reply(result, endpoint.status)
+        if endpoint.method in WRITE_METHODS:
+            db.session.commit()
     except ValidationError as exc:
         raise invalid(operation_errors(exc)) from None
     except PermissionDenied:
         raise ApiError(403) from None
     except NotFound:
         raise ApiError(404) from None
-    reply = result if isinstance(result, Reply) else Reply(result, endpoint.status)
-    if endpoint.method in WRITE_METHODS:
-        try:
-            db.session.commit()
-        except IntegrityError:
-            db.session.rollback()
-            raise ApiError(
-                409, detail=_l("Another change got there first; read the resource again and retry.")
-            ) from None
-        for then in reply.after_commit:
-            then()
+    except IntegrityError:  # a concurrent write won a race on a unique key or a reference
+        raise ApiError(409, detail=_l("Another change got there first; read the resource again and retry.")) from None
+    except DataError:  # a value the checks let through and the database refused: a bug, told as bad input
+        current_app.logger.warning("the database refused a value on %s", request.path, exc_info=True)
+        raise invalid([{"loc": ["body"], "message": _l("This value is not valid."), "type": "invalid"}]) from None
+    for then in reply.after_commit:
+        then()
     headers = dict(reply.headers)
     if reply.model is not None and endpoint.conditional:
         headers["ETag"] = etag_of(reply.model)
