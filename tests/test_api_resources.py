@@ -318,6 +318,8 @@ def test_organisations_contacts_missions_meetings_and_activities_are_written_thr
         [contact["id"]],
         [world["us"].id],
     )
+    assert client.get("/api/v1/missions?q=DEVELOPMENT", headers=headers).get_json()["total"] == 1
+    assert client.get("/api/v1/missions?starts_after=2024-03-01", headers=headers).get_json()["total"] == 0
     backwards = client.patch(f"/api/v1/missions/{mission['id']}", json={"ends_on": "2024-02-01"}, headers=headers)
     assert backwards.get_json()["errors"][0]["loc"] == ["body", "ends_on"]
     meeting = client.post(

@@ -90,8 +90,13 @@ def list_missions(call: Call) -> Any:
         "created_at": col(Mission.created_at),
         "id": col(Mission.id),
     }
+    query = select(Mission)
+    if q.q is not None:
+        query = query.where(func.lower(Mission.name).contains(q.q.strip().lower(), autoescape=True))
+    if q.starts_after is not None:
+        query = query.where(col(Mission.starts_on) >= q.starts_after)
     listed = list_page(
-        db.session, select(Mission), page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Mission.id))
+        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Mission.id))
     )
     items = mission_out([row[0] for row in listed.rows])
     return MissionList(items=items, page=listed.page, limit=listed.limit, total=listed.total)

@@ -17,6 +17,7 @@ from crm.api.schemas.common import (
     LongText,
     QueryModel,
     ReadModel,
+    Search,
     Text200,
     Text300,
     WallTime,
@@ -73,6 +74,8 @@ class MissionUpdate(InputModel):
 
 
 class MissionQuery(QueryModel):
+    q: Search = Field(default=UNSET, description="Words of the mission's name.")
+    starts_after: Day = Field(default=UNSET, description="Missions that start on or after this day.")
     sort: Literal["starts_on", "-starts_on", "name", "-name", "created_at", "-created_at", "id", "-id"] = "-starts_on"
 
 
