@@ -24,6 +24,8 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "WEBHOOK_MAX_ATTEMPTS": 10,
     "WEBHOOK_DISABLE_AFTER_FAILURES": 5,
     "WEBHOOK_DISABLE_AFTER_SECONDS": 86400.0,
+    "API_RATE_LIMIT_PER_MINUTE": 300,  # requests per API token
+    "API_EVENT_FEED_SETTLE_SECONDS": 2.0,  # margin before an event enters the API's feed
 }
 
 
@@ -87,6 +89,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.webhooks.views import bp as webhooks_bp
 
     app.register_blueprint(webhooks_bp)
+    from crm.api import init_app as init_api
+
+    init_api(app)
 
     from crm.cli import crm_cli
 

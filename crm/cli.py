@@ -10,6 +10,7 @@ from flask.cli import AppGroup
 from flask_babel import force_locale
 
 from crm.accounts.models import Language, Role
+from crm.api.cli import tokens_cli
 from crm.core.db import db
 from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGES
@@ -17,6 +18,7 @@ from crm.core.i18n import LANGUAGES
 crm_cli = AppGroup("crm", help="Jisr administration commands.")
 users_cli = AppGroup("users", help="Manage user accounts.")
 crm_cli.add_command(users_cli)
+crm_cli.add_command(tokens_cli)
 
 
 def cli_language() -> str:

@@ -163,6 +163,8 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "WEBHOOK_MAX_ATTEMPTS": (int, 1, 50),
     "WEBHOOK_DISABLE_AFTER_FAILURES": (int, 1, 1000),
     "WEBHOOK_DISABLE_AFTER_SECONDS": (float, 60, 30 * 86400),
+    "API_RATE_LIMIT_PER_MINUTE": (int, 1, 100000),
+    "API_EVENT_FEED_SETTLE_SECONDS": (float, 0, 60),
 }
 
 

@@ -1,6 +1,7 @@
 """Every table, imported once so that SQLModel's metadata (and Alembic) sees them all."""
 
 from crm.accounts.models import Language, Role, User
+from crm.api.models import ApiToken, ApiTokenUse, TokenScope
 from crm.core.consumers import ConsumedEvent
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
@@ -46,6 +47,8 @@ from crm.webhooks.models import (
 __all__ = [
     "Activity",
     "ActivityKind",
+    "ApiToken",
+    "ApiTokenUse",
     "Cadence",
     "ConsumedEvent",
     "Contact",
@@ -81,6 +84,7 @@ __all__ = [
     "Stage",
     "Subscription",
     "SystemState",
+    "TokenScope",
     "User",
     "WebhookAttempt",
     "WebhookDelivery",

@@ -15,6 +15,7 @@ from sqlmodel import Session, func, select
 import crm
 from crm.accounts import operations as accounts
 from crm.accounts.models import Role
+from crm.api import operations as api
 from crm.core.events import Event, UnrecordedChange
 from crm.digests import operations as digests
 from crm.followups import operations as followups
@@ -162,6 +163,15 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
             [organisations.create_contact(s, organisation_id=c["lead"].ma_organisation_id, name="A").id],
         ),
         {"mission.created", "contact.created", "mission.updated"},
+    ),
+    "missions.update_mission": (
+        lambda s, c: missions.update_mission(
+            s,
+            missions.create_mission(s, name="M", starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21)),
+            name="Digital trade mission",
+            organiser_ids=[c["lead"].us_organisation_id],
+        ),
+        {"mission.created", "mission.updated"},
     ),
     "missions.log_meeting": (
         lambda s, c: missions.log_meeting(
@@ -333,6 +343,16 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "webhooks.redeliver_webhook_deliveries": (
         lambda s, c: webhooks.redeliver_webhook_deliveries(s, _failed_delivery(s)),
         {"webhook.endpoint_created", "webhook.ping", "webhook.redelivery_requested"},
+    ),
+    "api.create_api_token": (
+        lambda s, c: api.create_api_token(s, c["officer"], name="Ministry CRM", scope="write", actor=c["officer"]),
+        {"api_token.created"},
+    ),
+    "api.revoke_api_token": (
+        lambda s, c: api.revoke_api_token(
+            s, api.create_api_token(s, c["officer"], name="Old sync", scope="read")[0], actor=c["officer"]
+        ),
+        {"api_token.created", "api_token.revoked"},
     ),
 }
 

@@ -1,7 +1,8 @@
 """Languages: Arabic (right-to-left), French and English, all first-class.
 
 The locale is chosen from the logged-in user, then the ``lang`` cookie, then the
-browser's Accept-Language, then the configured default.  Selectors check for a request
+browser's Accept-Language, then the configured default (the JSON API chooses its own:
+the caller's Accept-Language, else the token owner's language).  Selectors check for a request
 context, so work done in a task (inside ``force_locale``) is never silently rendered in
 the default language.
 """
@@ -48,6 +49,9 @@ def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
 def select_locale() -> str:
     if not has_request_context():
         return str(current_app.config.get("BABEL_DEFAULT_LOCALE", "fr"))
+    chosen = g.get("jisr_language")  # set by a request that picks its own (the JSON API)
+    if chosen in LANGUAGES:
+        return str(chosen)
     user = g.get("jisr_user")
     if user is not None and getattr(user, "language", None):
         return str(user.language)

@@ -9,7 +9,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from babel.numbers import format_currency, format_decimal
-from flask import Flask, Response, abort, render_template, request, send_from_directory
+from flask import Flask, Response, abort, current_app, render_template, request, send_from_directory
 from flask_babel import format_datetime
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
@@ -91,6 +91,14 @@ def _error_page(code: int, text: Any = None) -> tuple[str, int]:
     return render_template("error.html", code=code, title=title, text=text or ERROR_TEXTS.get(code, "")), code
 
 
+def _json_errors(exc: BaseException) -> Any:
+    """The JSON answer of an error under a prefix that registered one (the API), or None."""
+    for prefix, handler in current_app.extensions.get("jisr.json_errors", {}).items():
+        if request.path.startswith(prefix):
+            return handler(exc)
+    return None
+
+
 def init_app(app: Flask) -> None:
     app.add_url_rule("/vendor/<package>/<path:filename>", "vendor", vendor)
     app.jinja_env.filters.update(money=format_money, number=format_number, when=format_when)
@@ -104,10 +112,14 @@ def init_app(app: Flask) -> None:
     def _http(exc: HTTPException) -> Any:
         if request.path.startswith("/vendor/"):
             return exc
-        return _error_page(exc.code or 500)
+        answer = _json_errors(exc)
+        return answer if answer is not None else _error_page(exc.code or 500)
 
     @app.errorhandler(Exception)
-    def _unexpected(exc: Exception) -> tuple[str, int]:
+    def _unexpected(exc: Exception) -> Any:
+        answer = _json_errors(exc)
+        if answer is not None:
+            return answer
         app.logger.exception("unhandled error on %s", request.path)
         return _error_page(500)
 

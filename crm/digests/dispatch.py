@@ -19,13 +19,15 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
 from crm.core.db import serialise_writers
+from crm.core.errors import ValidationError
+from crm.core.i18n import lazy_gettext as _l
 from crm.core.ledger import queue_mail
 from crm.core.time import utcnow
 from crm.digests.compile import compile_digest
 from crm.digests.facts import DigestFacts
 from crm.digests.models import DigestRun, Subscription
 from crm.digests.periods import Period, latest_due_period
-from crm.digests.render import render_digest
+from crm.digests.render import chart_attachment, list_headers, render_digest, unsubscribe_url
 
 CHUNK = 100
 
@@ -140,6 +142,43 @@ def send_digest(
         user_id=subscription.user_id,
     )
     return "queued"
+
+
+def send_digest_now(session: Session, subscription: Subscription, period: Period, *, again: bool = False) -> str:
+    """An officer's "send now" of a finished period; the caller commits.
+
+    Not yet sent: exactly what the scheduler would send, under the same key, so neither a
+    double click nor the scheduler sends it twice ("queued").  Already sent: nothing
+    ("already_sent"), unless ``again``: then the archived copy, under
+    ``digest:{id}:{period}:manual:{minute}``, so a double click still sends one ("resent")."""
+    if period.end > utcnow():
+        raise ValidationError.single("period", _l("This period is not over yet."))
+    run = session.exec(
+        select(DigestRun).where(DigestRun.subscription_id == subscription.id, DigestRun.period == period.key)
+    ).first()
+    if run is None or run.status == "empty":
+        if run is not None:
+            session.delete(run)
+            session.flush()
+        return "queued" if send_digest(session, subscription, period, force=True) == "queued" else "already_sent"
+    if not again:
+        return "already_sent"
+    subscription_id = int(subscription.id or 0)
+    queue_mail(
+        session,
+        dedupe_key=f"{mail_key(subscription_id, period.key)}:manual:{utcnow():%Y%m%dT%H%M}",
+        kind="digest",
+        to=subscription.email,
+        to_name=subscription.name,
+        language=run.language,
+        subject=run.subject,
+        text=run.text_body,
+        html=run.html_body,
+        attachments=[chart_attachment(run.figures.get("pipeline", {}), run.language)],
+        headers=list_headers(unsubscribe_url(subscription_id)),
+        user_id=subscription.user_id,
+    )
+    return "resent"
 
 
 def dispatch_chunk(session: Session, subscription_ids: list[int], now: datetime | None = None) -> dict[str, int]:

@@ -105,6 +105,6 @@ def parse_period(key: str, cadence: Cadence | str, zone_name: str, weekday: int,
             first = date(numbers[0], numbers[1], numbers[2])
         else:
             first = date(numbers[0], numbers[1], 1)
-    except ValueError:
+        return _period(cadence, first, zone_name, weekday, hour)
+    except (ValueError, OverflowError):  # no such day, or beyond the calendar (9999-12)
         return None
-    return _period(cadence, first, zone_name, weekday, hour)

@@ -16,23 +16,16 @@ from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
-from crm.core.ledger import Attachment, queue_mail
+from crm.core.ledger import Attachment
 from crm.core.security import csrf
 from crm.core.time import utcnow
 from crm.digests.compile import compile_digest
-from crm.digests.dispatch import due_period, mail_key, send_digest
+from crm.digests.dispatch import due_period, send_digest_now
 from crm.digests.forms import FILTER_FIELDS, SubscriptionForm
 from crm.digests.models import DigestRun, Subscription
 from crm.digests.operations import create_subscription, resubscribe, unsubscribe, update_subscription
 from crm.digests.periods import Period, parse_period
-from crm.digests.render import (
-    DigestEmail,
-    chart_attachment,
-    list_headers,
-    render_digest,
-    subscription_of_token,
-    unsubscribe_url,
-)
+from crm.digests.render import DigestEmail, chart_attachment, render_digest, subscription_of_token
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
 from crm.missions.models import Mission
 from crm.organisations.models import Contact, Country, Organisation
@@ -263,42 +256,20 @@ def preview_email(subscription_id: int) -> Any:
 @bp.route("/subscriptions/<int:subscription_id>/send-now", methods=["POST"])
 @login_required
 def send_now(subscription_id: int) -> Any:
-    """Send the digest of a finished period now.  Not yet sent: exactly what the scheduler
-    would send, under the same key, so neither a double click nor the scheduler sends it
-    twice.  Already sent: only with "again" (the archive's button), the archived copy under
-    ``digest:{id}:{period}:manual:{minute}``, so a double click still sends one."""
+    """Send the digest of a finished period now (see :func:`crm.digests.dispatch.send_digest_now`);
+    an already sent one again only with "again" (the archive's button)."""
     _editor()
     subscription = _subscription(subscription_id)
     period = _period(subscription)
-    if period.end > utcnow():
+    try:
+        outcome = send_digest_now(db.session, subscription, period, again=request.form.get("again") == "1")
+    except ValidationError:
         flash(_("This period is not over yet."), "warning")
         return redirect(url_for("digests.preview", subscription_id=subscription_id, period=period.key))
-    run = db.session.exec(
-        select(DigestRun).where(DigestRun.subscription_id == subscription.id, DigestRun.period == period.key)
-    ).first()
-    if run is None or run.status == "empty":
-        if run is not None:
-            db.session.delete(run)
-            db.session.flush()
-        send_digest(db.session, subscription, period, force=True)
-    elif request.form.get("again") != "1":
+    if outcome == "already_sent":
+        db.session.rollback()
         flash(_("This digest was already sent."), "info")
         return redirect(url_for("digests.archive", subscription_id=subscription_id))
-    else:
-        queue_mail(
-            db.session,
-            dedupe_key=f"{mail_key(pk(subscription), period.key)}:manual:{utcnow():%Y%m%dT%H%M}",
-            kind="digest",
-            to=subscription.email,
-            to_name=subscription.name,
-            language=run.language,
-            subject=run.subject,
-            text=run.text_body,
-            html=run.html_body,
-            attachments=[chart_attachment(run.figures.get("pipeline", {}), run.language)],
-            headers=list_headers(unsubscribe_url(pk(subscription))),
-            user_id=subscription.user_id,
-        )
     db.session.commit()
     from workers.mail import enqueue_due_mail
 

@@ -107,6 +107,53 @@ def set_mission_delegates(
     )
 
 
+def update_mission(
+    session: Session,
+    mission: Mission,
+    *,
+    actor: User | None = None,
+    organiser_ids: Iterable[int] | None = None,
+    **fields: Any,
+) -> dict[str, list[Any]]:
+    """Change a mission's name, dates, places, description or organisers (one event)."""
+    from crm.accounts.permissions import require_editor
+
+    require_editor(actor)
+    allowed = {"name", "starts_on", "ends_on", "places", "description"}
+    unknown = set(fields) - allowed
+    if unknown:
+        raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
+    clean: dict[str, Any] = {}
+    if "name" in fields:
+        clean["name"] = clean_text(fields["name"], "name", max_length=300)
+    if "description" in fields:
+        clean["description"] = clean_text(fields["description"], "description", max_length=20000, required=False)
+    if "places" in fields:
+        clean["places"] = _clean_places(fields["places"])
+    for key in ("starts_on", "ends_on"):
+        if key in fields:
+            clean[key] = fields[key]
+    if clean.get("ends_on", mission.ends_on) < clean.get("starts_on", mission.starts_on):
+        raise ValidationError.single("ends_on", _l("The mission cannot end before it starts."))
+    wanted = _check_ids(session, Organisation, organiser_ids, "organiser_ids") if organiser_ids is not None else None
+    changes = changes_of(mission, clean)
+    if wanted is not None:
+        before = sorted(
+            session.exec(
+                select(MissionOrganiser.organisation_id).where(MissionOrganiser.mission_id == mission.id)
+            ).all()
+        )
+        if before != wanted:
+            session.exec(delete(MissionOrganiser).where(MissionOrganiser.mission_id == mission.id))  # type: ignore[call-overload, arg-type]
+            for org_id in wanted:
+                session.add(MissionOrganiser(mission_id=pk(mission), organisation_id=org_id))
+            changes["organiser_ids"] = [before, wanted]
+    if changes:
+        mission.updated_at = utcnow()
+        record_event(session, "mission.updated", mission, actor=actor, payload={"changes": changes})
+    return changes
+
+
 def log_meeting(
     session: Session,
     *,

@@ -47,6 +47,8 @@ def _clean_organisation(fields: dict[str, Any]) -> dict[str, Any]:
         website = clean_text(fields["website"], "website", max_length=300, required=False)
         if website and not website.startswith(("http://", "https://")):
             website = "https://" + website
+        if len(website) > 300:
+            raise ValidationError.single("website", _l("At most %(n)d characters.", n=300))
         clean["website"] = website or None
     return clean
 

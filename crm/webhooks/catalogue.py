@@ -86,6 +86,8 @@ NOT_OFFERED: dict[str, str] = {
     "subscription.unsubscribed": "digest recipients",
     "subscription.resubscribed": "digest recipients",
     "mail.retry_requested": "machinery",
+    "api_token.created": "security",
+    "api_token.revoked": "security",
     "webhook.endpoint_created": "webhook administration",
     "webhook.endpoint_updated": "webhook administration",
     "webhook.endpoint_disabled": "webhook administration",

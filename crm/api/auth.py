@@ -1,0 +1,110 @@
+"""Who is calling the API: a bearer token, never the browser's session cookie.
+
+The token is looked up once per request: the rate limiter (which runs first) counts
+requests per token, then the blueprint refuses missing or dead tokens (401) and tokens
+without the needed scope (403), and chooses the answer's language: the caller's
+Accept-Language, else the token owner's.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, g, request
+from flask_babel import refresh as refresh_babel
+from flask_limiter.util import get_remote_address
+
+from crm.accounts.models import User
+from crm.api.framework import ENDPOINTS, bp
+from crm.api.problems import ApiError
+from crm.api.tokens import Authenticated, authenticate, stamp_use
+from crm.core.db import db
+from crm.core.i18n import LANGUAGES
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.security import limiter
+
+# Pages of the blueprint that need no token: the OpenAPI document and its reading page.
+PUBLIC = frozenset({"api.openapi_json", "api.docs"})
+_MISSING = object()
+
+
+def current_auth() -> Authenticated | None:
+    """The (token, user) of this request's bearer token, or ``None``; looked up once per
+    request (kept in the request's environ: ``g`` may outlive a request, as in tests)."""
+    found: Any = request.environ.get("jisr.api_auth", _MISSING)
+    if found is not _MISSING:
+        return found  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    scheme, _, raw = header.partition(" ")
+    found = authenticate(db.session, raw.strip()) if scheme.lower() == "bearer" else None
+    request.environ["jisr.api_auth"] = found
+    return found  # type: ignore[no-any-return]
+
+
+def rate_limit_key() -> str:
+    """Requests are counted per token; calls without a live token per address."""
+    auth = current_auth() if request.endpoint not in PUBLIC else None
+    return f"api-token:{auth.token.id}" if auth else f"api-ip:{get_remote_address()}"
+
+
+def rate_limit() -> str:
+    return f"{int(current_app.config['API_RATE_LIMIT_PER_MINUTE'])} per minute"
+
+
+def _language(user: User | None) -> str | None:
+    if request.headers.get("Accept-Language"):
+        best = request.accept_languages.best_match(LANGUAGES)
+        if best:
+            return str(best)
+    return user.language.value if user is not None else None
+
+
+def _unauthenticated() -> ApiError:
+    header = request.headers.get("Authorization")
+    challenge = 'Bearer realm="jisr"'
+    if header:
+        challenge += ', error="invalid_token"'
+        detail = _l("This token is unknown, expired or revoked, or its account is deactivated.")
+        return ApiError(401, code="invalid_token", detail=detail, headers={"WWW-Authenticate": challenge})
+    detail = _l("Send an API token: Authorization: Bearer <token>.")
+    return ApiError(401, detail=detail, headers={"WWW-Authenticate": challenge})
+
+
+@bp.before_request
+def _authenticate() -> None:
+    if request.endpoint in PUBLIC:  # pages for people, in the web pages' language
+        return
+    # The web session's user never reaches the API (nor its language).
+    g.jisr_user = None
+    g.jisr_language = _language(None)
+    refresh_babel()
+    if request.method == "OPTIONS":
+        return
+    endpoint = ENDPOINTS.get((request.endpoint or "").removeprefix("api."))
+    auth = current_auth()
+    if auth is None:
+        raise _unauthenticated()
+    token, user = auth.token, auth.user
+    g.jisr_user = user
+    g.jisr_language = _language(user)
+    refresh_babel()
+    if endpoint is not None and endpoint.scope is not None and not token.scope.allows(endpoint.scope):
+        raise ApiError(
+            403,
+            code="insufficient_scope",
+            detail=_l("This token may only read."),
+            headers={"WWW-Authenticate": 'Bearer realm="jisr", error="insufficient_scope", scope="write"'},
+        )
+    if stamp_use(db.session, auth):
+        db.session.commit()
+
+
+@bp.after_request
+def _private(response: Any) -> Any:
+    response.headers.setdefault("Cache-Control", "private, no-cache")
+    response.vary.add("Authorization")
+    response.vary.add("Accept-Language")
+    return response
+
+
+limiter.shared_limit(rate_limit, scope="api", key_func=rate_limit_key)(bp)  # one budget per token, whole API

@@ -1,0 +1,265 @@
+"""``/leads`` (with stage moves) and ``/activities``: confidential leads, and everything
+hanging from them, exist only for their owner, their watchers and the administrators."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlmodel import col
+
+from crm.accounts.models import User
+from crm.api.framework import Call, created, endpoint
+from crm.api.listing import links_of, list_page, order_clauses
+from crm.api.problems import ApiError, invalid
+from crm.api.schemas.leads import (
+    ActivityCreate,
+    ActivityList,
+    ActivityOut,
+    ActivityQuery,
+    LeadCreate,
+    LeadList,
+    LeadOut,
+    LeadQuery,
+    LeadUpdate,
+    StageMove,
+)
+from crm.core.db import db, pk
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.text import normalise
+from crm.core.time import utcnow
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
+from crm.leads.models import Activity, Lead, LeadWatcher
+from crm.leads.operations import create_lead, log_activity, move_lead_to_stage, update_lead
+from crm.leads.queries import visible_lead, visible_to
+
+
+def _next_due() -> Any:
+    return (
+        select(func.min(FollowUp.due_at))
+        .where(col(FollowUp.lead_id) == col(Lead.id), col(FollowUp.status) == FollowUpStatus.OPEN)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+
+
+def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
+    """Leads with their next due date (from the same query) and their watchers (one more)."""
+    watchers = links_of(db.session, LeadWatcher, "lead_id", "user_id", [pk(lead) for lead, _ in rows])
+    return [
+        LeadOut.model_validate(
+            {**lead.model_dump(), "watcher_ids": watchers.get(pk(lead), []), "next_followup_due_at": next_due}
+        )
+        for lead, next_due in rows
+    ]
+
+
+def one_lead(lead: Lead) -> LeadOut:
+    next_due = db.session.execute(select(_next_due()).select_from(Lead).where(col(Lead.id) == lead.id)).scalar()
+    return lead_out([(lead, next_due)])[0]
+
+
+def seen_lead(user: User, lead_id: int) -> Lead:
+    """The lead if ``user`` may see it; a confidential lead of others answers 404, as a missing one."""
+    lead = visible_lead(db.session, user, lead_id)
+    if lead is None:
+        raise ApiError(404)
+    return lead
+
+
+def lead_for_body(user: User, lead_id: int) -> Lead:
+    """The lead a body names, or a 422 on ``lead_id`` (invisible and missing alike)."""
+    lead = visible_lead(db.session, user, lead_id)
+    if lead is None:
+        raise invalid([{"loc": ["body", "lead_id"], "message": _l("Unknown lead."), "type": "invalid"}])
+    return lead
+
+
+def _lead_conditions(call: Call) -> list[Any]:
+    q: LeadQuery = call.query
+    found: list[Any] = [visible_to(call.user)]
+    for column, value in (
+        (Lead.sector_id, q.sector_id),
+        (Lead.partnership_type, q.partnership_type),
+        (Lead.ma_organisation_id, q.ma_organisation_id),
+        (Lead.us_organisation_id, q.us_organisation_id),
+        (Lead.owner_id, q.owner_id),
+        (Lead.mission_id, q.mission_id),
+        (Lead.meeting_id, q.meeting_id),
+        (Lead.priority, q.priority),
+        (Lead.confidential, q.confidential),
+    ):
+        if value is not None:
+            found.append(col(column) == value)
+    if q.stage:
+        found.append(col(Lead.stage).in_(q.stage))
+    now = utcnow()
+    for wanted, lead_filter in (
+        (q.overdue, LeadFilter(overdue=True)),
+        (q.due_this_week, LeadFilter(due_this_week=True)),
+    ):
+        if wanted is not None:
+            (condition,) = filter_conditions(lead_filter, now=now, zone_name=call.user.timezone)
+            found.append(condition if wanted else ~condition)
+    if q.q is not None:
+        found.append(col(Lead.search_text).contains(normalise(q.q), autoescape=True))
+    return found
+
+
+@endpoint("GET", "/leads", name="list_leads", tag="leads", summary="List leads", query=LeadQuery, response=LeadList)
+def list_leads(call: Call) -> Any:
+    """The leads the caller may see, filtered and sorted as asked (most recently changed first)."""
+    q: LeadQuery = call.query
+    next_due = _next_due()
+    columns = {
+        "updated_at": col(Lead.updated_at),
+        "created_at": col(Lead.created_at),
+        "title": func.lower(Lead.title),
+        "stage": stage_rank(),
+        "estimated_value": col(Lead.estimated_value),
+        "next_followup_due_at": next_due,
+        "id": col(Lead.id),
+    }
+    order = order_clauses(q.sort, columns, col(Lead.id), nullable=("estimated_value", "next_followup_due_at"))
+    query = select(Lead, next_due).where(*_lead_conditions(call))
+    listed = list_page(db.session, query, page=q.page, limit=q.limit, order=order)
+    items = lead_out([(row[0], row[1]) for row in listed.rows])
+    return LeadList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+
+
+@endpoint(
+    "GET",
+    "/leads/<int:lead_id>",
+    name="get_lead",
+    tag="leads",
+    summary="Read a lead",
+    response=LeadOut,
+    conditional=True,
+)
+def get_lead(call: Call, lead_id: int) -> Any:
+    return one_lead(seen_lead(call.user, lead_id))
+
+
+@endpoint(
+    "POST",
+    "/leads",
+    name="create_lead",
+    tag="leads",
+    summary="Create a lead",
+    body=LeadCreate,
+    response=LeadOut,
+    status=201,
+    conditional=True,
+)
+def create_lead_endpoint(call: Call) -> Any:
+    fields = call.body.model_dump()
+    fields["owner_id"] = fields["owner_id"] or call.user.id
+    lead = create_lead(db.session, actor=call.user, **fields)
+    return created(one_lead(lead), "get_lead", lead_id=pk(lead))
+
+
+@endpoint(
+    "PATCH",
+    "/leads/<int:lead_id>",
+    name="update_lead",
+    tag="leads",
+    summary="Change a lead",
+    body=LeadUpdate,
+    response=LeadOut,
+    conditional=True,
+)
+def update_lead_endpoint(call: Call, lead_id: int) -> Any:
+    lead = seen_lead(call.user, lead_id)
+    call.require_match(one_lead(lead))
+    fields = call.changes()
+    update_lead(db.session, lead, actor=call.user, watcher_ids=fields.pop("watcher_ids", None), **fields)
+    return one_lead(lead)
+
+
+@endpoint(
+    "POST",
+    "/leads/<int:lead_id>/stage",
+    name="move_lead",
+    tag="leads",
+    summary="Move a lead to a stage",
+    body=StageMove,
+    response=LeadOut,
+    conditional=True,
+)
+def move_lead(call: Call, lead_id: int) -> Any:
+    """Move the lead along the pipeline (or out of it); the move and its note enter the timeline."""
+    lead = seen_lead(call.user, lead_id)
+    call.require_match(one_lead(lead))
+    move_lead_to_stage(db.session, lead, call.body.stage, actor=call.user, note=call.body.note)
+    return one_lead(lead)
+
+
+def _activity(user: User, activity_id: int) -> Activity:
+    activity = db.session.get(Activity, activity_id)
+    if activity is None or visible_lead(db.session, user, activity.lead_id) is None:
+        raise ApiError(404)
+    return activity
+
+
+@endpoint(
+    "GET",
+    "/activities",
+    name="list_activities",
+    tag="activities",
+    summary="List activities",
+    query=ActivityQuery,
+    response=ActivityList,
+)
+def list_activities(call: Call) -> Any:
+    """Notes, calls, emails and meetings logged on the leads the caller may see."""
+    q: ActivityQuery = call.query
+    query = select(Activity).join(Lead, col(Lead.id) == col(Activity.lead_id)).where(visible_to(call.user))
+    for column, value in ((Activity.lead_id, q.lead_id), (Activity.kind, q.kind), (Activity.author_id, q.author_id)):
+        if value is not None:
+            query = query.where(col(column) == value)
+    if q.occurred_after is not None:
+        query = query.where(col(Activity.occurred_at) >= q.occurred_after)
+    if q.occurred_before is not None:
+        query = query.where(col(Activity.occurred_at) < q.occurred_before)
+    columns = {"occurred_at": col(Activity.occurred_at), "created_at": col(Activity.created_at), "id": col(Activity.id)}
+    listed = list_page(
+        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Activity.id))
+    )
+    items = [ActivityOut.model_validate(row[0]) for row in listed.rows]
+    return ActivityList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+
+
+@endpoint(
+    "GET",
+    "/activities/<int:activity_id>",
+    name="get_activity",
+    tag="activities",
+    summary="Read an activity",
+    response=ActivityOut,
+    conditional=True,
+)
+def get_activity(call: Call, activity_id: int) -> Any:
+    return ActivityOut.model_validate(_activity(call.user, activity_id))
+
+
+@endpoint(
+    "POST",
+    "/activities",
+    name="log_activity",
+    tag="activities",
+    summary="Log an activity on a lead",
+    body=ActivityCreate,
+    response=ActivityOut,
+    status=201,
+    conditional=True,
+)
+def log_activity_endpoint(call: Call) -> Any:
+    """Activities are a log of what happened: they are not changed afterwards."""
+    body: ActivityCreate = call.body
+    lead = lead_for_body(call.user, body.lead_id)
+    activity = log_activity(
+        db.session, lead, kind=body.kind, body=body.body, occurred_at=body.occurred_at, actor=call.user
+    )
+    db.session.flush()
+    return created(ActivityOut.model_validate(activity), "get_activity", activity_id=pk(activity))

@@ -1,0 +1,239 @@
+"""``/missions`` and ``/meetings``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlmodel import col
+
+from crm.api.framework import Call, created, endpoint
+from crm.api.listing import links_of, list_page, order_clauses
+from crm.api.problems import ApiError
+from crm.api.schemas.missions import (
+    MeetingCreate,
+    MeetingList,
+    MeetingOut,
+    MeetingQuery,
+    MeetingUpdate,
+    MissionCreate,
+    MissionList,
+    MissionOut,
+    MissionQuery,
+    MissionUpdate,
+)
+from crm.core.db import db, pk
+from crm.missions.models import (
+    Meeting,
+    MeetingContact,
+    MeetingOrganisation,
+    Mission,
+    MissionDelegate,
+    MissionOrganiser,
+)
+from crm.missions.operations import create_mission, log_meeting, set_mission_delegates, update_meeting, update_mission
+
+
+def mission_out(missions: list[Mission]) -> list[MissionOut]:
+    ids = [pk(m) for m in missions]
+    organisers = links_of(db.session, MissionOrganiser, "mission_id", "organisation_id", ids)
+    delegates = links_of(db.session, MissionDelegate, "mission_id", "contact_id", ids)
+    return [
+        MissionOut.model_validate(
+            {**m.model_dump(), "organiser_ids": organisers.get(pk(m), []), "delegate_ids": delegates.get(pk(m), [])}
+        )
+        for m in missions
+    ]
+
+
+def meeting_out(meetings: list[Meeting]) -> list[MeetingOut]:
+    ids = [pk(m) for m in meetings]
+    organisations = links_of(db.session, MeetingOrganisation, "meeting_id", "organisation_id", ids)
+    contacts = links_of(db.session, MeetingContact, "meeting_id", "contact_id", ids)
+    return [
+        MeetingOut.model_validate(
+            {**m.model_dump(), "organisation_ids": organisations.get(pk(m), []), "contact_ids": contacts.get(pk(m), [])}
+        )
+        for m in meetings
+    ]
+
+
+def _mission(mission_id: int) -> Mission:
+    mission = db.session.get(Mission, mission_id)
+    if mission is None:
+        raise ApiError(404)
+    return mission
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        raise ApiError(404)
+    return meeting
+
+
+@endpoint(
+    "GET",
+    "/missions",
+    name="list_missions",
+    tag="missions",
+    summary="List missions",
+    query=MissionQuery,
+    response=MissionList,
+)
+def list_missions(call: Call) -> Any:
+    """Trade missions and delegation visits, latest first."""
+    q: MissionQuery = call.query
+    columns = {
+        "starts_on": col(Mission.starts_on),
+        "name": func.lower(Mission.name),
+        "created_at": col(Mission.created_at),
+        "id": col(Mission.id),
+    }
+    query = select(Mission)
+    if q.q is not None:
+        query = query.where(func.lower(Mission.name).contains(q.q.strip().lower(), autoescape=True))
+    if q.starts_after is not None:
+        query = query.where(col(Mission.starts_on) >= q.starts_after)
+    listed = list_page(
+        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Mission.id))
+    )
+    items = mission_out([row[0] for row in listed.rows])
+    return MissionList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+
+
+@endpoint(
+    "GET",
+    "/missions/<int:mission_id>",
+    name="get_mission",
+    tag="missions",
+    summary="Read a mission",
+    response=MissionOut,
+    conditional=True,
+)
+def get_mission(call: Call, mission_id: int) -> Any:
+    return mission_out([_mission(mission_id)])[0]
+
+
+@endpoint(
+    "POST",
+    "/missions",
+    name="create_mission",
+    tag="missions",
+    summary="Create a mission",
+    body=MissionCreate,
+    response=MissionOut,
+    status=201,
+    conditional=True,
+)
+def create_mission_endpoint(call: Call) -> Any:
+    fields = call.body.model_dump()
+    mission = create_mission(db.session, actor=call.user, **fields)
+    return created(mission_out([mission])[0], "get_mission", mission_id=pk(mission))
+
+
+@endpoint(
+    "PATCH",
+    "/missions/<int:mission_id>",
+    name="update_mission",
+    tag="missions",
+    summary="Change a mission",
+    body=MissionUpdate,
+    response=MissionOut,
+    conditional=True,
+)
+def update_mission_endpoint(call: Call, mission_id: int) -> Any:
+    mission = _mission(mission_id)
+    call.require_match(mission_out([mission])[0])
+    fields = call.changes()
+    delegate_ids = fields.pop("delegate_ids", None)
+    update_mission(db.session, mission, actor=call.user, organiser_ids=fields.pop("organiser_ids", None), **fields)
+    if delegate_ids is not None:
+        set_mission_delegates(db.session, mission, delegate_ids, actor=call.user)
+    return mission_out([mission])[0]
+
+
+@endpoint(
+    "GET",
+    "/meetings",
+    name="list_meetings",
+    tag="meetings",
+    summary="List meetings",
+    query=MeetingQuery,
+    response=MeetingList,
+)
+def list_meetings(call: Call) -> Any:
+    """The meetings where leads are born, latest first."""
+    q: MeetingQuery = call.query
+    query = select(Meeting)
+    if q.mission_id is not None:
+        query = query.where(col(Meeting.mission_id) == q.mission_id)
+    if q.organisation_id is not None:
+        query = query.where(
+            exists().where(
+                col(MeetingOrganisation.meeting_id) == col(Meeting.id),
+                col(MeetingOrganisation.organisation_id) == q.organisation_id,
+            )
+        )
+    if q.starts_after is not None:
+        query = query.where(col(Meeting.starts_at) >= q.starts_after)
+    if q.starts_before is not None:
+        query = query.where(col(Meeting.starts_at) < q.starts_before)
+    columns = {
+        "starts_at": col(Meeting.starts_at),
+        "created_at": col(Meeting.created_at),
+        "updated_at": col(Meeting.updated_at),
+        "id": col(Meeting.id),
+    }
+    listed = list_page(
+        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Meeting.id))
+    )
+    items = meeting_out([row[0] for row in listed.rows])
+    return MeetingList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+
+
+@endpoint(
+    "GET",
+    "/meetings/<int:meeting_id>",
+    name="get_meeting",
+    tag="meetings",
+    summary="Read a meeting",
+    response=MeetingOut,
+    conditional=True,
+)
+def get_meeting(call: Call, meeting_id: int) -> Any:
+    return meeting_out([_meeting(meeting_id)])[0]
+
+
+@endpoint(
+    "POST",
+    "/meetings",
+    name="create_meeting",
+    tag="meetings",
+    summary="Log a meeting",
+    body=MeetingCreate,
+    response=MeetingOut,
+    status=201,
+    conditional=True,
+)
+def create_meeting(call: Call) -> Any:
+    """Log a meeting at its local time; leads born from it are then created with its ``meeting_id``."""
+    meeting = log_meeting(db.session, actor=call.user, **call.body.model_dump())
+    return created(meeting_out([meeting])[0], "get_meeting", meeting_id=pk(meeting))
+
+
+@endpoint(
+    "PATCH",
+    "/meetings/<int:meeting_id>",
+    name="update_meeting",
+    tag="meetings",
+    summary="Change a meeting",
+    body=MeetingUpdate,
+    response=MeetingOut,
+    conditional=True,
+)
+def update_meeting_endpoint(call: Call, meeting_id: int) -> Any:
+    meeting = _meeting(meeting_id)
+    call.require_match(meeting_out([meeting])[0])
+    update_meeting(db.session, meeting, actor=call.user, **call.changes())
+    return meeting_out([meeting])[0]

@@ -1,0 +1,214 @@
+"""``/organisations`` and ``/contacts``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import exists, func, select
+from sqlmodel import col
+
+from crm.api.framework import Call, created, endpoint
+from crm.api.listing import links_of, list_page, order_clauses
+from crm.api.problems import ApiError
+from crm.api.schemas.organisations import (
+    ContactCreate,
+    ContactList,
+    ContactOut,
+    ContactQuery,
+    ContactUpdate,
+    OrganisationCreate,
+    OrganisationList,
+    OrganisationOut,
+    OrganisationQuery,
+    OrganisationUpdate,
+)
+from crm.core.db import db, pk
+from crm.core.text import normalise
+from crm.organisations.models import Contact, Organisation, OrganisationSector
+from crm.organisations.operations import create_contact, create_organisation, update_contact, update_organisation
+
+
+def organisation_out(orgs: list[Organisation]) -> list[OrganisationOut]:
+    sectors = links_of(db.session, OrganisationSector, "organisation_id", "sector_id", [pk(o) for o in orgs])
+    return [OrganisationOut.model_validate({**o.model_dump(), "sector_ids": sectors.get(pk(o), [])}) for o in orgs]
+
+
+def _organisation(org_id: int) -> Organisation:
+    org = db.session.get(Organisation, org_id)
+    if org is None:
+        raise ApiError(404)
+    return org
+
+
+@endpoint(
+    "GET",
+    "/organisations",
+    name="list_organisations",
+    tag="organisations",
+    summary="List organisations",
+    query=OrganisationQuery,
+    response=OrganisationList,
+)
+def list_organisations(call: Call) -> Any:
+    """Moroccan institutions and US firms and agencies, with their names in three languages."""
+    q: OrganisationQuery = call.query
+    query = select(Organisation)
+    if q.country is not None:
+        query = query.where(col(Organisation.country) == q.country)
+    if q.kind is not None:
+        query = query.where(col(Organisation.kind) == q.kind)
+    if q.sector_id is not None:
+        query = query.where(
+            exists().where(
+                col(OrganisationSector.organisation_id) == col(Organisation.id),
+                col(OrganisationSector.sector_id) == q.sector_id,
+            )
+        )
+    if q.q is not None:
+        query = query.where(col(Organisation.search_text).contains(normalise(q.q), autoescape=True))
+    columns = {
+        "name": func.lower(func.coalesce(Organisation.acronym, Organisation.name_en, "")),
+        "created_at": col(Organisation.created_at),
+        "updated_at": col(Organisation.updated_at),
+        "id": col(Organisation.id),
+    }
+    listed = list_page(
+        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Organisation.id))
+    )
+    items = organisation_out([row[0] for row in listed.rows])
+    return OrganisationList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+
+
+@endpoint(
+    "GET",
+    "/organisations/<int:organisation_id>",
+    name="get_organisation",
+    tag="organisations",
+    summary="Read an organisation",
+    response=OrganisationOut,
+    conditional=True,
+)
+def get_organisation(call: Call, organisation_id: int) -> Any:
+    return organisation_out([_organisation(organisation_id)])[0]
+
+
+@endpoint(
+    "POST",
+    "/organisations",
+    name="create_organisation",
+    tag="organisations",
+    summary="Create an organisation",
+    body=OrganisationCreate,
+    response=OrganisationOut,
+    status=201,
+    conditional=True,
+)
+def create_organisation_endpoint(call: Call) -> Any:
+    fields = call.body.model_dump()
+    org = create_organisation(db.session, actor=call.user, **fields)
+    return created(organisation_out([org])[0], "get_organisation", organisation_id=pk(org))
+
+
+@endpoint(
+    "PATCH",
+    "/organisations/<int:organisation_id>",
+    name="update_organisation",
+    tag="organisations",
+    summary="Change an organisation",
+    body=OrganisationUpdate,
+    response=OrganisationOut,
+    conditional=True,
+)
+def update_organisation_endpoint(call: Call, organisation_id: int) -> Any:
+    org = _organisation(organisation_id)
+    call.require_match(organisation_out([org])[0])
+    fields = call.changes()
+    sector_ids = fields.pop("sector_ids", None)
+    update_organisation(db.session, org, actor=call.user, sector_ids=sector_ids, **fields)
+    return organisation_out([org])[0]
+
+
+def _contact(contact_id: int) -> Contact:
+    contact = db.session.get(Contact, contact_id)
+    if contact is None:
+        raise ApiError(404)
+    return contact
+
+
+@endpoint(
+    "GET",
+    "/contacts",
+    name="list_contacts",
+    tag="contacts",
+    summary="List contacts",
+    query=ContactQuery,
+    response=ContactList,
+)
+def list_contacts(call: Call) -> Any:
+    """People at the organisations."""
+    q: ContactQuery = call.query
+    query = select(Contact)
+    if q.organisation_id is not None:
+        query = query.where(col(Contact.organisation_id) == q.organisation_id)
+    if q.email is not None:
+        query = query.where(func.lower(Contact.email) == q.email.strip().lower())
+    if q.q is not None:
+        query = query.where(col(Contact.search_text).contains(normalise(q.q), autoescape=True))
+    columns = {
+        "name": func.lower(Contact.name),
+        "created_at": col(Contact.created_at),
+        "updated_at": col(Contact.updated_at),
+        "id": col(Contact.id),
+    }
+    listed = list_page(
+        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Contact.id))
+    )
+    items = [ContactOut.model_validate(row[0]) for row in listed.rows]
+    return ContactList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+
+
+@endpoint(
+    "GET",
+    "/contacts/<int:contact_id>",
+    name="get_contact",
+    tag="contacts",
+    summary="Read a contact",
+    response=ContactOut,
+    conditional=True,
+)
+def get_contact(call: Call, contact_id: int) -> Any:
+    return ContactOut.model_validate(_contact(contact_id))
+
+
+@endpoint(
+    "POST",
+    "/contacts",
+    name="create_contact",
+    tag="contacts",
+    summary="Create a contact",
+    body=ContactCreate,
+    response=ContactOut,
+    status=201,
+    conditional=True,
+)
+def create_contact_endpoint(call: Call) -> Any:
+    contact = create_contact(db.session, actor=call.user, **call.body.model_dump())
+    db.session.flush()
+    return created(ContactOut.model_validate(contact), "get_contact", contact_id=pk(contact))
+
+
+@endpoint(
+    "PATCH",
+    "/contacts/<int:contact_id>",
+    name="update_contact",
+    tag="contacts",
+    summary="Change a contact",
+    body=ContactUpdate,
+    response=ContactOut,
+    conditional=True,
+)
+def update_contact_endpoint(call: Call, contact_id: int) -> Any:
+    contact = _contact(contact_id)
+    call.require_match(ContactOut.model_validate(contact))
+    update_contact(db.session, contact, actor=call.user, **call.changes())
+    return ContactOut.model_validate(contact)
