@@ -117,3 +117,28 @@ def test_confidential_digests_belong_to_their_user_and_viewers_see_no_subscripti
     assert widened.get_json()["errors"][0]["loc"] == ["body", "include_confidential"]
     viewer_headers = bearer(make_token(session, make_user(session, Role.VIEWER), scope="read"))
     assert client.get("/api/v1/subscriptions", headers=viewer_headers).status_code == 403
+
+
+def test_the_reader_organisation_is_kept_by_a_patch_and_a_stopped_subscription_restarts(
+    session: Session, client: Any
+) -> None:
+    week = prepare_week(session, language="fr")
+    sid = week.subscription.id
+    dgssi = week.in_week.ma_organisation_id
+    headers = bearer(make_token(session, week.officer))
+    shown = client.get(f"/api/v1/subscriptions/{sid}", headers=headers).get_json()
+    assert shown["organisation_id"] == dgssi  # the contact's organisation
+    assert client.patch(f"/api/v1/subscriptions/{sid}", json={"send_hour": 9}, headers=headers).status_code == 200
+    session.expire_all()
+    assert session.get(Subscription, sid).organisation_id == dgssi
+    cleared = client.patch(f"/api/v1/subscriptions/{sid}", json={"organisation_id": None}, headers=headers)
+    assert cleared.status_code == 200 and cleared.get_json()["organisation_id"] is None
+    unknown = client.patch(f"/api/v1/subscriptions/{sid}", json={"organisation_id": 99999}, headers=headers)
+    assert unknown.status_code == 422
+    assert client.delete(f"/api/v1/subscriptions/{sid}", headers=headers).get_json()["is_active"] is False
+    restarted = client.post(f"/api/v1/subscriptions/{sid}/reactivate", headers=headers)
+    assert restarted.status_code == 200
+    body = restarted.get_json()
+    assert body["is_active"] is True and body["resumed_at"] is not None
+    types = session.exec(select(Event.type).where(Event.entity_type == "subscription")).all()
+    assert types[-2:] == ["subscription.unsubscribed", "subscription.resubscribed"]

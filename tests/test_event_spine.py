@@ -297,6 +297,7 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
             filters={"sector_ids": [1]},
             include_confidential=False,
             send_when_empty=True,
+            organisation_id=None,
         ),
         {"subscription.created", "subscription.updated"},
     ),

@@ -160,7 +160,7 @@ def update_subscription(
     filters: dict[str, Any],
     include_confidential: bool,
     send_when_empty: bool,
-    organisation_id: int | None = None,
+    organisation_id: int | None,
     actor: User | None = None,
 ) -> dict[str, list[Any]]:
     """Change who, when and what; returns the changes (recorded as one event)."""

@@ -29,7 +29,7 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.digests.dispatch import due_period, send_digest_now
 from crm.digests.models import Subscription
-from crm.digests.operations import create_subscription, unsubscribe, update_subscription
+from crm.digests.operations import create_subscription, resubscribe, unsubscribe, update_subscription
 from crm.digests.periods import parse_period
 
 TAG = "subscriptions"
@@ -145,6 +145,7 @@ def update_subscription_endpoint(call: Call, subscription_id: int) -> Any:
             "filters",
             "include_confidential",
             "send_when_empty",
+            "organisation_id",
         },
     )
     fields.update(call.body.model_dump(mode="json", include=call.given))
@@ -167,6 +168,24 @@ def deactivate_subscription(call: Call, subscription_id: int) -> Any:
     subscription = _subscription(call.user, subscription_id)
     call.require_match(subscription_out(subscription))
     unsubscribe(db.session, subscription, actor=call.user, via="api")
+    return subscription_out(subscription)
+
+
+@endpoint(
+    "POST",
+    "/subscriptions/<int:subscription_id>/reactivate",
+    name="reactivate_subscription",
+    tag=TAG,
+    summary="Start a stopped digest subscription again",
+    response=SubscriptionOut,
+    conditional=True,
+)
+def reactivate_subscription(call: Call, subscription_id: int) -> Any:
+    """The next digest is the next period's (not the one missed while it was stopped).
+    Reactivating an active subscription changes nothing."""
+    subscription = _subscription(call.user, subscription_id)
+    call.require_match(subscription_out(subscription))
+    resubscribe(db.session, subscription, actor=call.user)
     return subscription_out(subscription)
 
 

@@ -42,6 +42,7 @@ class SubscriptionOut(ReadModel):
     id: int
     user_id: int | None = Field(description="The user of the app it is for, if any.")
     contact_id: int | None
+    organisation_id: int | None = Field(description="The reader's organisation.")
     name: str
     email: str
     language: Language
@@ -56,6 +57,7 @@ class SubscriptionOut(ReadModel):
     created_by_id: int | None
     created_at: InstantOut
     unsubscribed_at: InstantOut | None
+    resumed_at: InstantOut | None = Field(description="When it was last started again after a stop.")
 
 
 class SubscriptionCreate(InputModel):
@@ -66,6 +68,7 @@ class SubscriptionCreate(InputModel):
     email: Email | None = None
     user_id: Id | None = None
     contact_id: Id | None = None
+    organisation_id: Id | None = Field(default=None, description="The reader's organisation (a contact's by default).")
     language: Language | None = None
     timezone: Zone | None = None
     cadence: Cadence = Cadence.WEEKLY
@@ -83,6 +86,7 @@ class SubscriptionUpdate(InputModel):
 
     name: Text200 = Field(default=UNSET, min_length=1)
     email: Email = UNSET
+    organisation_id: Id | None = UNSET
     language: Language = UNSET
     timezone: Zone = UNSET
     cadence: Cadence = UNSET
