@@ -18,6 +18,9 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "MAIL_LEASE_SECONDS": 120,
     "MAIL_RETRY_BASE_SECONDS": 30.0,
     "MAIL_MAX_ATTEMPTS": 8,
+    "IMPORT_MAX_BYTES": 10 * 1024 * 1024,  # uploads for import; the request limit is 16 MB
+    "IMPORT_MAX_ROWS": 20_000,
+    "IMPORT_INLINE_ROWS": 500,  # a confirmed import with more rows runs in a worker
 }
 
 
@@ -75,6 +78,12 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(lead_bp)
     app.register_blueprint(pipeline_bp)
     app.register_blueprint(followups_bp)
+
+    from crm.exchange.export_views import bp as exports_bp
+    from crm.exchange.views import bp as imports_bp
+
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(exports_bp)
 
     from crm.cli import crm_cli
 

@@ -157,6 +157,9 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "MAIL_LEASE_SECONDS": (float, 1, 3600),
     "MAIL_RETRY_BASE_SECONDS": (float, 0.01, 3600),
     "MAIL_MAX_ATTEMPTS": (int, 1, 50),
+    "IMPORT_MAX_BYTES": (int, 1024, 15 * 1024 * 1024),
+    "IMPORT_MAX_ROWS": (int, 1, 200_000),
+    "IMPORT_INLINE_ROWS": (int, 0, 200_000),
 }
 
 

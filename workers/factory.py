@@ -34,7 +34,14 @@ def celery_init_app(app: Flask) -> Celery:
         enable_utc=True,
         beat_schedule=BEAT_SCHEDULE,
         worker_hijack_root_logger=False,
-        imports=("workers.tasks", "workers.relay", "workers.reminders", "workers.mail", "workers.digests"),
+        imports=(
+            "workers.tasks",
+            "workers.relay",
+            "workers.reminders",
+            "workers.mail",
+            "workers.digests",
+            "workers.exchange",
+        ),
     )
     if app.config["BROKER_URL"].startswith("redis"):
         # Redis redelivers an unacknowledged task after this long: longer than any task.
