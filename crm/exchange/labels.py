@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.web import format_number
 from crm.exchange.fields import KIND_LABELS
 from crm.exchange.models import ImportKind, ImportStatus, RowAction
 
@@ -34,8 +36,8 @@ PLANNED_LABELS = {
     RowAction.ERROR: _l("Skipped: error"),
 }
 DONE_LABELS = {
-    RowAction.CREATE: _l("Created"),
-    RowAction.UPDATE: _l("Updated"),
+    RowAction.CREATE: _l("Added"),
+    RowAction.UPDATE: _l("Changed"),
     RowAction.UNCHANGED: _l("Skipped: no change"),
     RowAction.ERROR: _l("Skipped: error"),
 }
@@ -70,3 +72,10 @@ def kind_label(value: Any) -> str:
 
 def status_label(value: Any) -> str:
     return str(STATUS_LABELS[ImportStatus(getattr(value, "value", value))])
+
+
+def human_size(size: int) -> str:
+    """A file size as people write it, in the reader's language (“10 MB”, “2 Ko”)."""
+    if size >= 2**20:
+        return _("%(size)s MB", size=format_number(round(size / 2**20, 1)))
+    return _("%(size)s KB", size=format_number(max(1, size // 1024)))

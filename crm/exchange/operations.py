@@ -24,8 +24,9 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.core.validation import clean_enum
 from crm.exchange.fields import check_mapping, header_signature, suggest_mapping
+from crm.exchange.labels import human_size
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportRow, ImportStatus, RowAction
-from crm.exchange.plan import Planner, Problem, RowPlan, chunked, source_rows
+from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked, source_rows
 from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_import
 from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format, read_table
 from crm.exchange.reverting import remove_rows, restore_rows, revert_check
@@ -92,7 +93,7 @@ def upload_import(
     if len(content) > max_bytes:
         raise FileTooLarge.single(
             "file",
-            _l("The file is larger than %(size)d MB: split it into smaller files.", size=max_bytes // 2**20 or 1),
+            _l("The file is larger than %(size)s: split it into smaller files.", size=human_size(max_bytes)),
         )
     data_import = DataImport(
         kind=import_kind,
@@ -197,18 +198,6 @@ def _author(session: Session, data_import: DataImport) -> User:
     return author
 
 
-def _write(planner: Planner, plan: RowPlan) -> int:
-    try:
-        return planner.apply(plan)
-    except ValidationError as exc:
-        name, message = next(iter(exc.errors.items()))
-        raise ImportFailure(Problem.of(name, message), plan.number) from None
-    except PermissionDenied:
-        raise ImportFailure(
-            Problem.of(None, _l("The author of this import may no longer import.")), plan.number
-        ) from None
-
-
 def _log_rows(session: Session, data_import: DataImport, plans: list[RowPlan], ids: dict[int, int]) -> None:
     rows = [
         {
@@ -243,13 +232,13 @@ def apply_import(session: Session, data_import: DataImport, *, progress: Progres
     table = read_import(session, locked)
     planner = PLANNERS[locked.kind](session, author)
     plans = planner.plan(source_rows(table.rows, locked.mapping))
-    ids: dict[int, int] = {}
+    try:
+        ids = planner.apply_all(plans, progress)
+    except RowFailed as exc:
+        raise ImportFailure(exc.problem, exc.number) from None
+    except PermissionDenied:
+        raise ImportFailure(Problem.of(None, _l("The author of this import may no longer import."))) from None
     total = len(plans)
-    for done, plan in enumerate(plans, start=1):
-        if plan.action in (RowAction.CREATE, RowAction.UPDATE):
-            ids[plan.number] = _write(planner, plan)
-        if progress is not None and (done % 200 == 0 or done == total):
-            progress(done, total)
     _log_rows(session, locked, plans, ids)
     counts = {action: sum(1 for p in plans if p.action == action) for action in RowAction}
     locked.created_count = counts[RowAction.CREATE]

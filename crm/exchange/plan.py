@@ -228,6 +228,15 @@ def resolve_one(plan: RowPlan, field_name: str, index: NamedIndex, text: str, un
     return found[0]
 
 
+class RowFailed(Exception):
+    """An operation refused a planned row after all (the data changed since the plan)."""
+
+    def __init__(self, number: int, problem: Problem) -> None:
+        super().__init__(problem.msgid)
+        self.number = number
+        self.problem = problem
+
+
 class Planner:
     """Plans the rows of one kind; :meth:`apply` hands one planned row to the operations."""
 
@@ -244,7 +253,27 @@ class Planner:
         raise NotImplementedError
 
     def apply(self, plan: RowPlan) -> int:
+        """Write one planned row through the domain's operations; the id of its record."""
         raise NotImplementedError
+
+    def apply_all(self, plans: list[RowPlan], progress: Callable[[int, int], None] | None = None) -> dict[int, int]:
+        """Write every row to create or update; {row number: record id}. A ValidationError
+        from an operation becomes :class:`RowFailed`, naming the row."""
+        ids: dict[int, int] = {}
+        total = len(plans)
+        for done, plan in enumerate(plans, start=1):
+            if plan.action in (RowAction.CREATE, RowAction.UPDATE):
+                ids[plan.number] = self.apply_one(plan)
+            if progress is not None and (done % 200 == 0 or done == total):
+                progress(done, total)
+        return ids
+
+    def apply_one(self, plan: RowPlan) -> int:
+        try:
+            return self.apply(plan)
+        except ValidationError as exc:
+            name, message = next(iter(exc.errors.items()))
+            raise RowFailed(plan.number, Problem.of(name, message)) from None
 
     def plan(self, rows: list[SourceRow]) -> list[RowPlan]:
         self.prepare(rows)

@@ -9,11 +9,13 @@ importer may not see are never matched (nor revealed): such a row creates a new 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlmodel import col, select
 
+from crm.core.errors import ValidationError
 from crm.core.events import jsonable
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
@@ -40,10 +42,11 @@ from crm.exchange.vocabulary import (
     stages,
 )
 from crm.leads.models import Lead
-from crm.leads.operations import create_lead, move_lead_to_stage, update_lead
+from crm.leads.operations import create_lead, create_leads, move_lead_to_stage, update_lead
 from crm.leads.queries import visible_to
 from crm.organisations.models import Country
 
+CREATE_BATCH = 500
 REQUIRED_TO_CREATE = (
     ("title", "title"),
     ("ma_organisation_id", "ma_organisation"),
@@ -242,6 +245,27 @@ class LeadPlanner(Planner):
             first = self.seen_keys.setdefault(key, plan.number)  # type: ignore[arg-type]
             if first != plan.number:
                 plan.problem(None, _l("The same lead as row %(row)d.", row=first))
+
+    def apply_all(self, plans: list[RowPlan], progress: Callable[[int, int], None] | None = None) -> dict[int, int]:
+        """New leads go to the operations in batches (one flush per batch), updates one by one."""
+        ids: dict[int, int] = {}
+        total = len(plans)
+        for start in range(0, total, CREATE_BATCH):
+            batch = plans[start : start + CREATE_BATCH]
+            creates = [plan for plan in batch if plan.action == RowAction.CREATE]
+            try:
+                leads = create_leads(self.session, [plan.values for plan in creates], actor=self.actor)
+            except ValidationError:
+                for plan in creates:  # find the row to blame (this raises RowFailed)
+                    self.apply_one(plan)
+                raise
+            ids.update({plan.number: lead.id or 0 for plan, lead in zip(creates, leads, strict=True)})
+            for plan in batch:
+                if plan.action == RowAction.UPDATE:
+                    ids[plan.number] = self.apply_one(plan)
+            if progress is not None:
+                progress(min(start + CREATE_BATCH, total), total)
+        return ids
 
     def apply(self, plan: RowPlan) -> int:
         values = dict(plan.values)

@@ -19,6 +19,7 @@ from crm.exchange.display import plan_views, problem_text, row_views
 from crm.exchange.fields import FIELDS, header_signature
 from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
 from crm.exchange.jobs import execute_import, job_progress, queue_import
+from crm.exchange.labels import human_size
 from crm.exchange.models import DataImport, ImportMapping, ImportStatus, RowAction
 from crm.exchange.operations import (
     FileTooLarge,
@@ -59,7 +60,7 @@ def _index(form: UploadForm, status: int = 200) -> Any:
         "exchange/index.html",
         form=form,
         imports=imports_for(db.session, current_user),
-        max_mb=max(1, limit("IMPORT_MAX_BYTES") // 2**20),
+        max_size=human_size(limit("IMPORT_MAX_BYTES")),
         max_rows=limit("IMPORT_MAX_ROWS"),
     ), status
 

@@ -69,7 +69,8 @@ def partnership_types() -> dict[str, PartnershipType]:
             "تدريب": PartnershipType.TRAINING_AND_SKILLS,
             "investissement": PartnershipType.INVESTMENT,
             "استثمار": PartnershipType.INVESTMENT,
-            "projet pilote": PartnershipType.PILOT,
+            "pilote": PartnershipType.PILOT,
+            "تجريبي": PartnershipType.PILOT,
             "partenariat technologique": PartnershipType.TECHNOLOGY_PARTNERSHIP,
         },
     )
