@@ -169,6 +169,8 @@ def test_cancelling_an_import_deletes_its_file(session: Session, client: Any) ->
     assert client.post(f"/imports/{import_id}/cancel").status_code == 302
     assert session.get(DataImport, import_id).status == ImportStatus.CANCELLED
     assert session.get(ImportFile, import_id) is None
+    assert client.get(f"/imports/{import_id}/errors").status_code == 302
+    assert client.get(f"/imports/{import_id}").status_code == 200
     assert client.post(f"/imports/{import_id}/confirm").status_code == 302
     assert session.get(DataImport, import_id).status == ImportStatus.CANCELLED and count(session, Lead) == 0
 

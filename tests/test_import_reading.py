@@ -45,6 +45,12 @@ def test_utf16_with_its_byte_order_mark_is_read() -> None:
     assert table.rows[0] == (2, ARABIC[1])
 
 
+def test_utf16_without_a_byte_order_mark_is_recognised() -> None:
+    for codec in ("utf-16-le", "utf-16-be"):
+        table = read(csv_bytes(FRENCH, delimiter="\t", encoding=codec))
+        assert table.encoding == "utf-16" and table.headers == FRENCH[0], codec
+
+
 def test_windows_1256_arabic_is_detected() -> None:
     content = csv_bytes(ARABIC, delimiter=";", encoding="cp1256")
     assert detect_encoding(content) == "cp1256"

@@ -71,7 +71,7 @@ def detect_encoding(content: bytes) -> str:
     closest of Windows-1256 (Arabic) and Windows-1252 (French) by how the text reads."""
     if content.startswith(b"\xef\xbb\xbf"):
         return "utf-8"
-    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")) or _looks_utf16(content):
         return "utf-16"
     try:
         content.decode("utf-8")
@@ -85,10 +85,23 @@ def detect_encoding(content: bytes) -> str:
     return "latin-1"
 
 
+def _looks_utf16(content: bytes) -> bool:
+    """UTF-16 without a byte-order mark: text in Latin letters has a zero byte in every pair."""
+    sample = content[:4096]
+    return len(sample) >= 4 and sample.count(b"\x00") * 3 >= len(sample)
+
+
+def _utf16_codec(content: bytes) -> str:
+    if content.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return "utf-16"
+    sample = content[:4096]
+    return "utf-16-be" if sample[0::2].count(b"\x00") > sample[1::2].count(b"\x00") else "utf-16-le"
+
+
 def decode(content: bytes, encoding: str) -> str:
     if encoding not in ENCODINGS:
         raise ValidationError.single("encoding", _l("Not a valid choice."))
-    codec = {"utf-8": "utf-8-sig", "utf-16": "utf-16"}.get(encoding, encoding)
+    codec = {"utf-8": "utf-8-sig", "utf-16": _utf16_codec(content)}.get(encoding, encoding)
     try:
         text = content.decode(codec)
     except UnicodeError:

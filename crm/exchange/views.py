@@ -266,7 +266,11 @@ def status(import_id: int) -> Any:
 @login_required
 def errors(import_id: int) -> Any:
     data_import = _import(import_id)
-    report = error_report(db.session, data_import, current_user)
+    try:
+        report = error_report(db.session, data_import, current_user)
+    except ValidationError as exc:  # a cancelled import keeps no file
+        flash(" ".join(str(m) for m in exc.errors.values()), "info")
+        return redirect(url_for("imports.show", import_id=import_id))
     return Response(
         report.content,
         mimetype=report.mimetype,

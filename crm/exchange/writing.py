@@ -23,6 +23,8 @@ BOM = "\ufeff"
 _MARKS = re.compile("[\u200e\u200f\u061c]")
 # Characters XML 1.0 (and so XLSX) cannot hold.
 _ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Excel keeps at most this many characters in a cell (a description may be longer).
+XLSX_CELL_LIMIT = 32_767
 
 
 def safe_text(value: str) -> str:
@@ -69,7 +71,7 @@ def _xlsx_cell(sheet: Any, value: Any) -> Any:
     if value is None:
         return None
     if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=_ILLEGAL.sub("", safe_text(value)))
+        cell = WriteOnlyCell(sheet, value=_ILLEGAL.sub("", safe_text(value))[:XLSX_CELL_LIMIT])
         cell.data_type = "s"  # never a formula, whatever the text
         return cell
     cell = WriteOnlyCell(sheet, value=value)
