@@ -8,11 +8,13 @@ from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from flask import url_for
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
+from crm.core.text import isolate
 from crm.core.web import format_number
 from crm.exchange.fields import FIELDS, spec
 from crm.exchange.models import ImportKind, ImportRow, RowAction
@@ -33,6 +35,12 @@ FIELD_OF_KEY = {
     "owner_id": "owner",
     "mission_id": "mission",
 }
+# The page of a record of each kind.
+RECORD_PAGES = {
+    ImportKind.LEADS: ("lead.show", "lead_id"),
+    ImportKind.ORGANISATIONS: ("organisations.detail", "org_id"),
+    ImportKind.CONTACTS: ("contacts.detail", "contact_id"),
+}
 # What a created row shows, by kind.
 SUMMARY_KEYS = {
     ImportKind.LEADS: ("ma_organisation_id", "us_organisation_id", "partnership_type", "stage", "owner_id"),
@@ -51,6 +59,7 @@ class RowView:
     notes: list[str] = field(default_factory=list)
     reverted: bool = False
     kept_because: str | None = None
+    link: str | None = None  # the record the row created or updated
 
 
 class Names:
@@ -157,7 +166,7 @@ def column_name(kind: ImportKind, field_name: str | None, headers: list[str], ma
 
 def problem_text(kind: ImportKind, problem: Problem, headers: list[str], mapping: list[str]) -> str:
     column = column_name(kind, problem.field, headers, mapping)
-    return f"{column}: {problem.text()}" if column else problem.text()
+    return _("%(column)s: %(problem)s", column=isolate(column), problem=problem.text()) if column else problem.text()
 
 
 def _details(
@@ -200,6 +209,16 @@ def plan_views(
     ]
 
 
+def _record_link(kind: ImportKind, row: ImportRow) -> str | None:
+    if row.entity_id is None or row.action not in (RowAction.CREATE, RowAction.UPDATE):
+        return None
+    if row.action == RowAction.CREATE and row.reverted_at is not None:
+        return None  # it was deleted
+    endpoint, argument = RECORD_PAGES[kind]
+    values: dict[str, Any] = {argument: row.entity_id}
+    return url_for(endpoint, **values)
+
+
 def row_views(
     session: Session, kind: ImportKind, rows: list[ImportRow], headers: list[str], mapping: list[str]
 ) -> list[RowView]:
@@ -217,6 +236,7 @@ def row_views(
                 notes=[problem_text(kind, Problem.from_json(q), headers, mapping) for q in r.notes],
                 reverted=r.reverted_at is not None,
                 kept_because=kept,
+                link=_record_link(kind, r),
             )
         )
     return views

@@ -14,7 +14,9 @@ DETECTED = ("", _l("Detected"))
 
 
 class UploadForm(FlaskForm):
-    kind = SelectField(_l("What the file holds"), choices=[(k.value, v) for k, v in KIND_LABELS.items()])
+    kind = SelectField(
+        _l("What the file holds"), choices=[(k.value, v) for k, v in KIND_LABELS.items()], default="leads"
+    )
     file = FileField(_l("CSV or Excel file (.csv, .xlsx)"))
 
 

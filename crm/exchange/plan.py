@@ -21,7 +21,7 @@ from crm.accounts.models import User
 from crm.core.errors import ValidationError
 from crm.core.i18n import gettext
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.text import normalise
+from crm.core.text import isolate, normalise
 from crm.exchange.models import ImportKind, RowAction
 from crm.missions.models import Mission
 from crm.organisations.models import Country, Organisation
@@ -76,7 +76,12 @@ class Problem:
         return cls(data.get("field"), str(data.get("msgid", "")), dict(data.get("params") or {}))
 
     def text(self) -> str:
-        params = {k: gettext(v["msgid"]) if isinstance(v, dict) else v for k, v in self.params.items()}
+        """The message in the reader's language; values from the file are isolated (FSI … PDI)
+        so that a French name reads right inside an Arabic sentence and the other way round."""
+        params = {
+            k: isolate(gettext(v["msgid"])) if isinstance(v, dict) else (isolate(v) if isinstance(v, str) else v)
+            for k, v in self.params.items()
+        }
         return gettext(self.msgid, **params)
 
 
