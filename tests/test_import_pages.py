@@ -255,3 +255,7 @@ def test_contacts_are_matched_by_email_and_updated(session: Session, client: Any
     john = session.exec(select(Contact).where(col(Contact.email) == "john.smith@oracle.example")).one()
     assert john.timezone == "America/New_York" and john.language.value == "en"
     assert re.search(r"Nadia.*No organisation is called", preview, re.S)
+    client.post(f"/imports/{import_id}/revert")
+    session.refresh(sara)
+    assert (sara.title, sara.phone, sara.language.value) == ("SG", None, "fr")
+    assert session.get(Contact, john.id) is None

@@ -29,7 +29,7 @@ from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMappin
 from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked, source_rows
 from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_import
 from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format, read_table
-from crm.exchange.reverting import remove_rows, restore_rows, revert_check
+from crm.exchange.reverting import lock_records, remove_rows, restore_rows, revert_check
 
 Progress = Callable[[int, int], None]
 
@@ -293,6 +293,7 @@ def revert_import(session: Session, data_import: DataImport, *, actor: User) -> 
     if data_import.status != ImportStatus.COMPLETED:
         raise ValidationError.single("status", _l("Only a completed import can be reverted."))
     serialise_writers(session, f"import:{data_import.id}")
+    lock_records(session, data_import)
     check = revert_check(session, data_import)
     now = utcnow()
     kept: list[tuple[ImportRow, Problem]] = list(check.kept)

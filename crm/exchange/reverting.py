@@ -95,6 +95,21 @@ def _referenced(session: Session, kind: ImportKind, ids: list[int]) -> set[int]:
     return found
 
 
+def lock_records(session: Session, data_import: DataImport) -> None:
+    """Lock the records the import wrote (PostgreSQL), so that nobody changes one between the
+    check and the revert; SQLite's single writer lock does that already."""
+    if session.get_bind().dialect.name == "sqlite":
+        return
+    model = MODELS[data_import.kind]
+    ids = session.exec(
+        select(ImportRow.entity_id).where(
+            ImportRow.data_import_id == data_import.id, col(ImportRow.entity_id).is_not(None)
+        )
+    ).all()
+    for batch in chunked(sorted({i for i in ids if i is not None})):
+        session.exec(select(model.id).where(col(model.id).in_(batch)).with_for_update()).all()
+
+
 def revert_check(session: Session, data_import: DataImport) -> RevertCheck:
     """Which created or updated rows can be reverted, and why the others cannot."""
     rows = list(
