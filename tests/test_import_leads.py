@@ -13,7 +13,7 @@ from sqlmodel import Session, col, func, select
 from crm.core.errors import ValidationError
 from crm.core.events import Event
 from crm.core.i18n import lazy_gettext as _l
-from crm.exchange.models import DataImport, ImportRow, ImportStatus
+from crm.exchange.models import DataImport, ImportRow, ImportStatus, RowAction
 from crm.leads.models import Lead, PartnershipType, Stage
 from tests.exchange_helpers import MOROCCAN, TITLES, US_FIRMS, csv_bytes, mixed_leads_file, seed_mission_organisations
 from tests.factories import make_lead, make_user
@@ -233,3 +233,33 @@ def test_an_exported_lead_list_imports_back_unchanged(session: Session, client: 
     import_id = upload_and_map(client, exported)
     preview = client.get(f"/imports/{import_id}/preview?show=all").get_data(as_text=True)
     assert 'data-count="unchanged">3<' in preview, preview
+
+
+def test_a_lead_cannot_be_moved_to_another_mission_than_its_meetings(session: Session) -> None:
+    from datetime import date, datetime
+
+    from crm.exchange.operations import map_import_columns, upload_import
+    from crm.exchange.queries import plan_import
+    from crm.missions.operations import create_mission, log_meeting
+
+    officer = make_user(session, language="en")
+    houston = create_mission(session, name="Houston 2024", starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 15))
+    create_mission(session, name="Silicon Valley 2024", starts_on=date(2024, 2, 16), ends_on=date(2024, 2, 21))
+    session.flush()
+    meeting = log_meeting(
+        session,
+        title="Oracle",
+        starts_local=datetime(2024, 2, 12, 10),
+        timezone="America/Chicago",
+        mission_id=houston.id,
+    )
+    session.flush()
+    lead = make_lead(session, owner=officer, meeting_id=meeting.id)
+    session.commit()
+    content = csv_bytes([["ID", "Mission"], [str(lead.id), "Silicon Valley 2024"], [str(lead.id + 1), "Houston 2024"]])
+    data_import = upload_import(session, kind="leads", filename="missions.csv", content=content, actor=officer)
+    map_import_columns(session, data_import, mapping=data_import.mapping, actor=officer)
+    plans = plan_import(session, data_import, officer)
+    assert [p.action for p in plans] == [RowAction.ERROR, RowAction.ERROR]
+    assert plans[0].problems[0].msgid == "This meeting belongs to another mission."
+    assert plans[1].problems[0].msgid.startswith("There is no lead with the ID")

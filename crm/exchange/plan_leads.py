@@ -44,6 +44,7 @@ from crm.exchange.vocabulary import (
 from crm.leads.models import Lead
 from crm.leads.operations import create_lead, create_leads, move_lead_to_stage, update_lead
 from crm.leads.queries import visible_to
+from crm.missions.models import Meeting
 from crm.organisations.models import Country
 
 CREATE_BATCH = 500
@@ -106,6 +107,12 @@ class LeadPlanner(Planner):
             for lead in session.exec(query).all():
                 self.leads[lead.id or 0] = lead
                 self.by_key.setdefault((lead.search_text, lead.ma_organisation_id, lead.us_organisation_id), lead)
+        # The mission of each matched lead's meeting: a lead cannot move to another mission than its meeting's.
+        meeting_ids = sorted({lead.meeting_id for lead in self.leads.values() if lead.meeting_id is not None})
+        self.meeting_missions: dict[int, int | None] = {}
+        for meeting_batch in chunked(meeting_ids):
+            found = session.exec(select(Meeting.id, Meeting.mission_id).where(col(Meeting.id).in_(meeting_batch)))
+            self.meeting_missions.update({m: mission for m, mission in found.all() if m is not None})
         self.seen_ids: dict[int, int] = {}
         self.seen_keys: dict[tuple[str, int, int], int] = {}
 
@@ -230,6 +237,10 @@ class LeadPlanner(Planner):
         plan.label = lead.title
         if wanted.get("estimated_value") is not None and "currency" not in wanted and lead.currency is None:
             plan.problem("currency", _l("Choose the currency of the value."))
+        mission = wanted.get("mission_id")
+        meeting_mission = self.meeting_missions.get(lead.meeting_id) if lead.meeting_id is not None else None
+        if mission is not None and meeting_mission is not None and mission != meeting_mission:
+            plan.problem("mission", _l("This meeting belongs to another mission."))
         for key, value in wanted.items():
             if value is not None and getattr(lead, key) != value:
                 plan.values[key] = value
