@@ -50,7 +50,7 @@ def test_a_large_import_runs_in_a_worker_and_the_fragment_follows_it(
             db.session.commit()
         client = app.test_client()
         login(client, "officer@jisr.example")
-        import_id = upload_and_map(client, mixed_leads_file(1200, bad_count=10).content)
+        import_id = upload_and_map(client, mixed_leads_file(600, bad_count=10).content)
         preview = client.get(f"/imports/{import_id}/preview").get_data(as_text=True)
         assert "the import runs in the background" in preview
         assert client.post(f"/imports/{import_id}/confirm").status_code == 302
@@ -72,16 +72,16 @@ def test_a_large_import_runs_in_a_worker_and_the_fragment_follows_it(
                     assert fragment.headers.get("HX-Refresh") == "true"
         order = ["queued", "running", "completed"]
         assert seen == sorted(seen, key=order.index)
-        assert "Imported: 1,190 created, 0 updated, 0 unchanged, 10 left out with errors." in fragment.get_data(
+        assert "Imported: 590 created, 0 updated, 0 unchanged, 10 left out with errors." in fragment.get_data(
             as_text=True
         )
         with app.app_context():
-            assert db.session.exec(select(func.count()).select_from(Lead)).one() == 1190
+            assert db.session.exec(select(func.count()).select_from(Lead)).one() == 590
             data_import = db.session.get(DataImport, import_id)
             assert data_import.status == ImportStatus.COMPLETED and data_import.task_id
             # The worker reported its progress to the result backend as it went.
             result = app.extensions["celery"].AsyncResult(data_import.task_id)
-            assert (result.state, result.info) == ("PROGRESS", {"done": 1200, "total": 1200})
+            assert (result.state, result.info) == ("PROGRESS", {"done": 600, "total": 600})
     finally:
         stop(worker)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, delete, select
 
 from crm.accounts.models import User
 from crm.core.errors import ValidationError
@@ -150,15 +150,14 @@ def _describe(kind: ImportKind, obj: Any) -> dict[str, Any]:
 
 
 def remove_rows(session: Session, data_import: DataImport, rows: list[ImportRow], actor: User) -> list[ImportRow]:
-    """Delete what these rows created, each with its ``<kind>.deleted`` event."""
+    """Delete what these rows created, each with its ``<kind>.deleted`` event; one DELETE per
+    batch (the database cascades to what hangs off a record: an organisation's sectors)."""
     model = MODELS[data_import.kind]
     event_type = f"{_entity_type(data_import.kind)}.deleted"
     removed = []
     for batch in chunked(rows):
-        objects = {
-            obj.id: obj
-            for obj in session.exec(select(model).where(col(model.id).in_([r.entity_id for r in batch]))).all()
-        }
+        ids = [r.entity_id for r in batch]
+        objects = {obj.id: obj for obj in session.exec(select(model).where(col(model.id).in_(ids))).all()}
         for row in batch:
             obj = objects[row.entity_id]
             record_event(
@@ -169,9 +168,9 @@ def remove_rows(session: Session, data_import: DataImport, rows: list[ImportRow]
                 lead_id=obj.id if data_import.kind == ImportKind.LEADS else None,
                 payload={"import_id": data_import.id, **_describe(data_import.kind, obj)},
             )
-            session.delete(obj)
+            session.expunge(obj)
             removed.append(row)
-        session.flush()
+        session.execute(delete(model).where(col(model.id).in_(ids)))
     return removed
 
 
