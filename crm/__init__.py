@@ -26,6 +26,9 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "WEBHOOK_DISABLE_AFTER_SECONDS": 86400.0,
     "API_RATE_LIMIT_PER_MINUTE": 300,  # requests per API token
     "API_EVENT_FEED_SETTLE_SECONDS": 2.0,  # margin before an event enters the API's feed
+    "IMPORT_MAX_BYTES": 10 * 1024 * 1024,  # uploads for import; the request limit is 16 MB
+    "IMPORT_MAX_ROWS": 20_000,
+    "IMPORT_INLINE_ROWS": 500,  # a confirmed import with more rows runs in a worker
 }
 
 
@@ -92,6 +95,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.api import init_app as init_api
 
     init_api(app)
+    from crm.exchange.export_views import bp as exports_bp
+    from crm.exchange.views import bp as imports_bp
+
+    app.register_blueprint(imports_bp)
+    app.register_blueprint(exports_bp)
 
     from crm.cli import crm_cli
 

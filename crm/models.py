@@ -7,6 +7,7 @@ from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
+from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.leads.models import (
     Activity,
@@ -54,11 +55,15 @@ __all__ = [
     "Contact",
     "Country",
     "Currency",
+    "DataImport",
     "DeliveryStatus",
     "DigestRun",
     "Event",
     "FollowUp",
     "FollowUpStatus",
+    "ImportFile",
+    "ImportMapping",
+    "ImportRow",
     "Language",
     "Lead",
     "LeadWatcher",

@@ -26,6 +26,7 @@ from crm.organisations import operations as organisations
 from crm.organisations.models import Country, Organisation
 from crm.reference import operations as reference
 from crm.webhooks import operations as webhooks
+from tests.exchange_helpers import one_lead_import
 from tests.factories import make_followup, make_lead, make_organisation, make_user
 
 
@@ -220,6 +221,24 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         ),
         {"lead.created", "lead.watcher_added"},
     ),
+    "leads.create_leads": (
+        lambda s, c: leads.create_leads(
+            s,
+            [
+                {
+                    "title": f"Imported pilot {n}",
+                    "ma_organisation_id": c["lead"].ma_organisation_id,
+                    "us_organisation_id": c["lead"].us_organisation_id,
+                    "partnership_type": "pilot",
+                    "owner_id": c["officer"].id,
+                    "stage": "contacted",
+                }
+                for n in range(3)
+            ],
+            actor=c["officer"],
+        ),
+        {"lead.created"},
+    ),
     "leads.update_lead": (
         lambda s, c: leads.update_lead(s, c["lead"], title="Renamed", estimated_value="1000", currency="USD"),
         {"lead.updated"},
@@ -354,6 +373,39 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
             s, api.create_api_token(s, c["officer"], name="Old sync", scope="read")[0], actor=c["officer"]
         ),
         {"api_token.created", "api_token.revoked"},
+    ),
+    "exchange.upload_import": (lambda s, c: one_lead_import(s, c, "uploaded"), {"import.uploaded"}),
+    "exchange.reread_import": (lambda s, c: one_lead_import(s, c, "reread"), {"import.uploaded", "import.reread"}),
+    "exchange.cancel_import": (
+        lambda s, c: one_lead_import(s, c, "cancelled"),
+        {"import.uploaded", "import.cancelled"},
+    ),
+    "exchange.map_import_columns": (
+        lambda s, c: one_lead_import(s, c, "mapped"),
+        {"import.uploaded", "import.mapped"},
+    ),
+    "exchange.confirm_import": (
+        lambda s, c: one_lead_import(s, c, "confirmed"),
+        {"import.uploaded", "import.mapped", "import.confirmed"},
+    ),
+    "exchange.start_import": (
+        lambda s, c: one_lead_import(s, c, "started"),
+        {"import.uploaded", "import.mapped", "import.confirmed", "import.started"},
+    ),
+    "exchange.fail_import": (
+        lambda s, c: one_lead_import(s, c, "failed"),
+        {"import.uploaded", "import.mapped", "import.confirmed", "import.started", "import.failed"},
+    ),
+    "exchange.apply_import": (
+        lambda s, c: one_lead_import(s, c, "applied"),
+        {"import.uploaded", "import.mapped", "import.confirmed", "import.started", "lead.created", "import.completed"},
+    ),
+    "exchange.revert_import": (
+        lambda s, c: one_lead_import(s, c, "reverted"),
+        {
+            *("import.uploaded", "import.mapped", "import.confirmed", "import.started", "lead.created"),
+            *("import.completed", "lead.deleted", "import.reverted"),
+        },
     ),
 }
 

@@ -41,6 +41,7 @@ def celery_init_app(app: Flask) -> Celery:
             "workers.mail",
             "workers.digests",
             "workers.webhooks",
+            "workers.exchange",
         ),
     )
     if app.config["BROKER_URL"].startswith("redis"):

@@ -1,0 +1,213 @@
+"""The lead, organisation and contact lists as spreadsheet rows: headers and values in the
+reader's language, instants in the reader's time zone, and a fixed number of queries
+whatever the number of rows. The headers are those an import recognises, so an export
+can be edited and imported back."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, exists, func, select
+
+from crm.accounts.models import User
+from crm.core.i18n import LANGUAGE_NAMES
+from crm.core.i18n import gettext as _
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.time import wall_time
+from crm.exchange.fields import spec
+from crm.exchange.models import ImportKind
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.leads.filters import LeadFilter, filter_conditions, order_by
+from crm.leads.labels import PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
+from crm.leads.models import Lead
+from crm.leads.queries import visible_to
+from crm.missions.models import Mission
+from crm.organisations.labels import country_label, kind_label
+from crm.organisations.models import Contact, Country, Organisation, OrganisationKind, OrganisationSector
+from crm.reference.models import Sector
+
+BATCH = 500
+
+
+@dataclass
+class Export:
+    name: str  # the file name's subject: "leads", "organisations", "contacts"
+    title: str  # the sheet's title, translated
+    headers: list[str]
+    rows: Iterator[list[Any]]
+
+
+def _label(kind: ImportKind, name: str) -> str:
+    return str(spec(kind, name).label)
+
+
+def _local(instant: datetime | None, zone: str) -> datetime | None:
+    return wall_time(instant, zone) if instant is not None else None
+
+
+def _yes_no(value: bool) -> str:
+    return _("Yes") if value else _("No")
+
+
+def _next_due() -> Any:
+    return (
+        select(func.min(FollowUp.due_at))
+        .where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
+        .correlate(Lead)
+        .scalar_subquery()
+    )
+
+
+def lead_export(session: Session, user: User, lead_filter: LeadFilter, now: datetime) -> Export:
+    """Every lead of the filtered list that ``user`` may see, in the list's order, in one query."""
+    leads = ImportKind.LEADS
+    headers = [
+        *(_label(leads, n) for n in ("id", "title", "ma_organisation", "us_organisation", "partnership_type")),
+        *(_label(leads, n) for n in ("stage", "sector", "owner")),
+        str(_l("Owner email")),
+        *(_label(leads, n) for n in ("priority", "estimated_value", "currency", "confidential", "mission")),
+        _("Next follow-up"),
+        _("Created"),
+        _("Updated"),
+        _label(leads, "description"),
+    ]
+    ma = aliased(Organisation)
+    us = aliased(Organisation)
+    next_due = _next_due()
+    owner_name = func.coalesce(func.nullif(User.name, ""), User.email)
+    query = (
+        select(Lead, ma, us, User, Sector, Mission, next_due)  # type: ignore[call-overload]
+        .join(ma, ma.id == Lead.ma_organisation_id)
+        .join(us, us.id == Lead.us_organisation_id)
+        .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
+        .outerjoin(Sector, Sector.id == Lead.sector_id)  # type: ignore[arg-type]
+        .outerjoin(Mission, Mission.id == Lead.mission_id)  # type: ignore[arg-type]
+        .where(visible_to(user), *filter_conditions(lead_filter, now=now, zone_name=user.timezone))
+        .order_by(*order_by(lead_filter, next_due, owner_name))
+        .execution_options(yield_per=BATCH)
+    )
+    zone = user.timezone
+
+    def rows() -> Iterator[list[Any]]:
+        for lead, ma_org, us_org, owner, sector, mission, due in session.exec(query):
+            yield [
+                lead.id,
+                lead.title,
+                ma_org.short_name(),
+                us_org.short_name(),
+                str(PARTNERSHIP_TYPE_LABELS[lead.partnership_type]),
+                str(STAGE_LABELS[lead.stage]),
+                sector.name() if sector else None,
+                owner.display_name,
+                owner.email,
+                str(PRIORITY_LABELS[lead.priority]),
+                lead.estimated_value,
+                lead.currency.value if lead.currency else None,
+                _yes_no(lead.confidential),
+                mission.name if mission else None,
+                _local(due, zone),
+                _local(lead.created_at, zone),
+                _local(lead.updated_at, zone),
+                lead.description or None,
+            ]
+
+    return Export("leads", _("Leads"), headers, rows())
+
+
+def organisation_export(
+    session: Session,
+    user: User,
+    *,
+    country: Country | None = None,
+    kind: OrganisationKind | None = None,
+    sector_id: int | None = None,
+) -> Export:
+    """The organisations of the (filtered) list, with their sectors, in two queries."""
+    orgs = ImportKind.ORGANISATIONS
+    headers = [
+        str(_l("ID")),
+        *(_label(orgs, n) for n in ("name_ar", "name_fr", "name_en", "acronym", "aliases", "country", "kind")),
+        *(_label(orgs, n) for n in ("website", "sectors")),
+        _("Created"),
+    ]
+    conditions: list[Any] = []
+    if country is not None:
+        conditions.append(Organisation.country == country)
+    if kind is not None:
+        conditions.append(Organisation.kind == kind)
+    if sector_id is not None:
+        conditions.append(
+            exists().where(
+                col(OrganisationSector.organisation_id) == col(Organisation.id),
+                col(OrganisationSector.sector_id) == sector_id,
+            )
+        )
+    sectors: dict[int, list[str]] = defaultdict(list)
+    links = session.exec(
+        select(OrganisationSector.organisation_id, Sector)
+        .join(Sector, col(Sector.id) == col(OrganisationSector.sector_id))
+        .order_by(col(Sector.position), col(Sector.code))
+    ).all()
+    for org_id, sector in links:
+        sectors[org_id].append(sector.name())
+    query = (
+        select(Organisation)
+        .where(*conditions)
+        .order_by(func.lower(func.coalesce(Organisation.acronym, Organisation.name_en, "")), col(Organisation.id))
+        .execution_options(yield_per=BATCH)
+    )
+    zone = user.timezone
+
+    def rows() -> Iterator[list[Any]]:
+        for org in session.exec(query):
+            yield [
+                org.id,
+                org.name_ar or None,
+                org.name_fr or None,
+                org.name_en or None,
+                org.acronym,
+                "; ".join(org.aliases) or None,
+                country_label(org.country),
+                kind_label(org.kind),
+                org.website,
+                "; ".join(sectors.get(org.id or 0, [])) or None,
+                _local(org.created_at, zone),
+            ]
+
+    return Export("organisations", _("Organisations"), headers, rows())
+
+
+def contact_export(session: Session, user: User, *, organisation_id: int | None = None) -> Export:
+    """The contacts (of one organisation, or all), with their organisation, in one query."""
+    contacts = ImportKind.CONTACTS
+    headers = [
+        str(_l("ID")),
+        *(_label(contacts, n) for n in ("name", "title", "organisation", "email", "phone", "language", "timezone")),
+        _("Created"),
+    ]
+    query = select(Contact, Organisation).join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
+    if organisation_id is not None:
+        query = query.where(Contact.organisation_id == organisation_id)
+    query = query.order_by(func.lower(Contact.name), col(Contact.id)).execution_options(yield_per=BATCH)
+    zone = user.timezone
+
+    def rows() -> Iterator[list[Any]]:
+        for contact, org in session.exec(query):
+            yield [
+                contact.id,
+                contact.name,
+                contact.title or None,
+                org.short_name(),
+                contact.email,
+                contact.phone,
+                LANGUAGE_NAMES.get(contact.language.value, contact.language.value),
+                contact.timezone,
+                _local(contact.created_at, zone),
+            ]
+
+    return Export("contacts", _("Contacts"), headers, rows())

@@ -1,0 +1,118 @@
+"""Reads about imports: who may see one, its file, its plan (the preview) and its rows."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from flask import current_app
+from sqlmodel import Session, col, func, select
+
+from crm.accounts.models import Role, User
+from crm.core.errors import ValidationError
+from crm.core.i18n import lazy_gettext as _l
+from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportRow, RowAction
+from crm.exchange.plan import Planner, RowPlan, source_rows
+from crm.exchange.plan_contacts import ContactPlanner
+from crm.exchange.plan_leads import LeadPlanner
+from crm.exchange.plan_organisations import OrganisationPlanner
+from crm.exchange.reading import Table, read_table
+
+PLANNERS: dict[ImportKind, type[Planner]] = {
+    ImportKind.ORGANISATIONS: OrganisationPlanner,
+    ImportKind.CONTACTS: ContactPlanner,
+    ImportKind.LEADS: LeadPlanner,
+}
+# Limits, overridable in the configuration (environment variables of the same names).
+DEFAULT_LIMITS = {"IMPORT_MAX_BYTES": 10 * 1024 * 1024, "IMPORT_MAX_ROWS": 20_000, "IMPORT_INLINE_ROWS": 500}
+
+
+def limit(name: str) -> int:
+    return int(current_app.config.get(name, DEFAULT_LIMITS[name]))
+
+
+def may_manage(user: User, data_import: DataImport) -> bool:
+    """An import, its preview, results and revert belong to its author and the admins."""
+    return user.role == Role.ADMIN or data_import.author_id == user.id
+
+
+def visible_import(session: Session, user: User, import_id: int) -> DataImport | None:
+    data_import = session.get(DataImport, import_id)
+    if data_import is None or not may_manage(user, data_import):
+        return None
+    return data_import
+
+
+def imports_for(session: Session, user: User, *, limit_to: int = 100) -> list[tuple[DataImport, User]]:
+    """The latest imports the user may see (all of them for an admin), with their authors."""
+    query = select(DataImport, User).join(User, col(User.id) == col(DataImport.author_id))
+    if user.role != Role.ADMIN:
+        query = query.where(DataImport.author_id == user.id)
+    rows = session.exec(query.order_by(col(DataImport.created_at).desc(), col(DataImport.id).desc()).limit(limit_to))
+    return [(data_import, author) for data_import, author in rows.all()]
+
+
+def import_content(session: Session, data_import: DataImport) -> bytes:
+    stored = session.get(ImportFile, data_import.id)
+    if stored is None:
+        raise ValidationError.single("file", _l("The file of this import is no longer kept."))
+    return stored.content
+
+
+def read_import(session: Session, data_import: DataImport) -> Table:
+    return read_table(
+        import_content(session, data_import), options=data_import.options, max_rows=limit("IMPORT_MAX_ROWS")
+    )
+
+
+def plan_import(session: Session, data_import: DataImport, actor: User) -> list[RowPlan]:
+    """What the import would do now, row by row; it only reads (this is the preview)."""
+    table = read_import(session, data_import)
+    planner = PLANNERS[data_import.kind](session, actor)
+    return planner.plan(source_rows(table.rows, data_import.mapping))
+
+
+def plan_counts(plans: list[RowPlan]) -> dict[str, int]:
+    counts = Counter(plan.action.value for plan in plans)
+    return {action.value: counts.get(action.value, 0) for action in RowAction}
+
+
+@dataclass
+class RowPage:
+    rows: list[ImportRow]
+    total: int
+    page: int
+    per_page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def import_rows(
+    session: Session, data_import: DataImport, *, action: RowAction | None, page: int, per_page: int = 100
+) -> RowPage:
+    conditions: list[Any] = [ImportRow.data_import_id == data_import.id]
+    if action is not None:
+        conditions.append(ImportRow.action == action)
+    total = session.exec(select(func.count()).select_from(ImportRow).where(*conditions)).one()
+    page = max(1, min(page, max(1, -(-total // per_page))))
+    rows = session.exec(
+        select(ImportRow)
+        .where(*conditions)
+        .order_by(col(ImportRow.row_number))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return RowPage(rows=list(rows), total=total, page=page, per_page=per_page)
+
+
+def error_row_numbers(session: Session, data_import: DataImport) -> dict[int, list[dict[str, Any]]]:
+    """The problems of each failed row of a finished import, by row number."""
+    rows = session.exec(
+        select(ImportRow.row_number, ImportRow.problems).where(
+            ImportRow.data_import_id == data_import.id, ImportRow.action == RowAction.ERROR
+        )
+    ).all()
+    return {number: list(problems) for number, problems in rows}

@@ -1,0 +1,359 @@
+"""Import pages: upload → column mapping → preview → confirm → results (with the progress of
+a large import, the error report and the revert). Officers and admins import; an import is
+seen by its author and the admins only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user, login_required
+from sqlmodel import select
+
+from crm.core.db import db, pk
+from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.forms import apply_errors
+from crm.core.i18n import gettext as _
+from crm.core.i18n import ngettext
+from crm.exchange.display import plan_views, problem_text, row_views
+from crm.exchange.fields import FIELDS, header_signature
+from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
+from crm.exchange.jobs import execute_import, job_progress, queue_import
+from crm.exchange.labels import human_size
+from crm.exchange.models import DataImport, ImportMapping, ImportStatus, RowAction
+from crm.exchange.operations import (
+    FileTooLarge,
+    cancel_import,
+    confirm_import,
+    map_import_columns,
+    reread_import,
+    revert_import,
+    upload_import,
+)
+from crm.exchange.plan import Problem
+from crm.exchange.queries import import_rows, imports_for, limit, plan_counts, plan_import, read_import, visible_import
+from crm.exchange.reading import DELIMITERS, ENCODINGS
+from crm.exchange.report import error_report
+from crm.exchange.reverting import revert_check
+from crm.leads.access import is_htmx, require_writer
+
+bp = Blueprint("imports", __name__, url_prefix="/imports")
+PER_PAGE = 100
+SHOW = ("problems", "create", "update", "unchanged", "all")
+
+
+def _import(import_id: int) -> DataImport:
+    require_writer()
+    data_import = visible_import(db.session, current_user, import_id)
+    if data_import is None:
+        abort(404)
+    return data_import
+
+
+def _page() -> int:
+    page = request.args.get("page", "1")
+    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+
+
+def _index(form: UploadForm, status: int = 200) -> Any:
+    return render_template(
+        "exchange/index.html",
+        form=form,
+        imports=imports_for(db.session, current_user),
+        max_size=human_size(limit("IMPORT_MAX_BYTES")),
+        max_rows=limit("IMPORT_MAX_ROWS"),
+    ), status
+
+
+@bp.route("")
+@login_required
+def index() -> Any:
+    require_writer()
+    return _index(UploadForm(formdata=None))
+
+
+@bp.route("", methods=["POST"])
+@login_required
+def upload() -> Any:
+    require_writer()
+    form = UploadForm()
+    if not form.validate_on_submit():
+        return _index(form, 400)
+    upload = request.files.get("file")
+    content = upload.stream.read(limit("IMPORT_MAX_BYTES") + 1) if upload else b""
+    try:
+        data_import = upload_import(
+            db.session,
+            kind=form.kind.data or "",
+            filename=(upload.filename or "") if upload else "",
+            content=content,
+            actor=current_user,
+        )
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        apply_errors(form, exc)
+        return _index(form, 413 if isinstance(exc, FileTooLarge) else 400)
+    return redirect(url_for("imports.mapping", import_id=pk(data_import)))
+
+
+def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str], status: int = 200) -> Any:
+    table = read_import(db.session, data_import)
+    form.sheet.choices = [(s, s) for s in data_import.detected.get("sheets", [])]
+    if request.method == "GET":
+        form.encoding.data = data_import.options.get("encoding") or ""
+        form.delimiter.data = data_import.options.get("delimiter") or ""
+        form.sheet.data = data_import.options.get("sheet") or ""
+    remembered = db.session.exec(
+        select(ImportMapping.id).where(
+            ImportMapping.kind == data_import.kind,
+            ImportMapping.signature == header_signature(data_import.kind, data_import.headers),
+        )
+    ).first()
+    samples = [cells for _, cells in table.rows[:3]]
+    columns = [
+        (i, header, [row[i] if i < len(row) else "" for row in samples], data_import.mapping[i])
+        for i, header in enumerate(data_import.headers)
+    ]
+    return render_template(
+        "exchange/mapping.html",
+        data_import=data_import,
+        form=form,
+        action_form=ActionForm(formdata=None),
+        columns=columns,
+        fields=FIELDS[data_import.kind],
+        remembered=remembered is not None,
+        errors=errors,
+    ), status
+
+
+@bp.route("/<int:import_id>/mapping", methods=["GET", "POST"])
+@login_required
+def mapping(import_id: int) -> Any:
+    data_import = _import(import_id)
+    if not data_import.status.is_open:
+        return redirect(url_for("imports.show", import_id=import_id))
+    form = ReadingForm()
+    if request.method == "GET":
+        return _mapping_page(data_import, form, [])
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        map_import_columns(db.session, data_import, mapping=request.form.getlist("mapping"), actor=current_user)
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        return _mapping_page(data_import, form, [str(m) for m in exc.errors.values()], 400)
+    return redirect(url_for("imports.preview", import_id=import_id))
+
+
+@bp.route("/<int:import_id>/reading", methods=["POST"])
+@login_required
+def reading(import_id: int) -> Any:
+    data_import = _import(import_id)
+    form = ReadingForm()
+    form.sheet.choices = [(s, s) for s in data_import.detected.get("sheets", [])]
+    if not form.validate_on_submit():
+        return _mapping_page(data_import, form, [], 400)
+    try:
+        reread_import(
+            db.session,
+            data_import,
+            actor=current_user,
+            encoding=form.encoding.data or None,
+            delimiter=form.delimiter.data or None,
+            sheet=form.sheet.data or None,
+        )
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        db.session.refresh(data_import)
+        return _mapping_page(data_import, form, [str(m) for m in exc.errors.values()], 400)
+    flash(_("The file was read again."), "success")
+    return redirect(url_for("imports.mapping", import_id=import_id))
+
+
+@bp.route("/<int:import_id>/preview")
+@login_required
+def preview(import_id: int) -> Any:
+    data_import = _import(import_id)
+    if data_import.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
+        return redirect(
+            url_for("imports.show" if not data_import.status.is_open else "imports.mapping", import_id=import_id)
+        )
+    plans = plan_import(db.session, data_import, current_user)
+    counts = plan_counts(plans)
+    show = request.args.get("show", "problems" if counts["error"] else "all")
+    show = show if show in SHOW else "all"
+    if show != "all":
+        wanted = RowAction.ERROR if show == "problems" else RowAction(show)
+        plans = [p for p in plans if p.action == wanted]
+    pages = max(1, -(-len(plans) // PER_PAGE))
+    page = min(_page(), pages)
+    shown = plans[(page - 1) * PER_PAGE : page * PER_PAGE]
+    return render_template(
+        "exchange/preview.html",
+        data_import=data_import,
+        counts=counts,
+        rows=plan_views(db.session, data_import.kind, shown, data_import.headers, data_import.mapping),
+        show=show,
+        page=page,
+        pages=pages,
+        form=ActionForm(formdata=None),
+        background=data_import.row_count > limit("IMPORT_INLINE_ROWS"),
+    )
+
+
+@bp.route("/<int:import_id>/confirm", methods=["POST"])
+@login_required
+def confirm(import_id: int) -> Any:
+    data_import = _import(import_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    background = data_import.row_count > limit("IMPORT_INLINE_ROWS")
+    try:
+        confirm_import(db.session, data_import, actor=current_user, background=background)
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(" ".join(str(m) for m in exc.errors.values()), "info")
+        return redirect(url_for("imports.show", import_id=import_id))
+    if background:
+        queue_import(db.session, data_import)
+    else:
+        execute_import(db.session, pk(data_import))
+    return redirect(url_for("imports.show", import_id=import_id))
+
+
+def _status_context(data_import: DataImport) -> dict[str, Any]:
+    progress = job_progress(data_import) if data_import.status.is_working else None
+    done, total = progress if progress else (0, data_import.row_count)
+    return {"data_import": data_import, "done": done, "total": max(total, 1), "reported": progress is not None}
+
+
+@bp.route("/<int:import_id>")
+@login_required
+def show(import_id: int) -> Any:
+    data_import = _import(import_id)
+    if data_import.status.is_open and data_import.status != ImportStatus.FAILED:
+        return redirect(url_for("imports.mapping", import_id=import_id))
+    show = request.args.get("show", "all")
+    show = show if show in SHOW else "all"
+    action = None if show == "all" else (RowAction.ERROR if show == "problems" else RowAction(show))
+    result = import_rows(db.session, data_import, action=action, page=_page(), per_page=PER_PAGE)
+    return render_template(
+        "exchange/show.html",
+        **_status_context(data_import),
+        rows=row_views(db.session, data_import.kind, result.rows, data_import.headers, data_import.mapping),
+        result=result,
+        show=show,
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.route("/<int:import_id>/status")
+@login_required
+def status(import_id: int) -> Any:
+    """The progress fragment that the results page polls while the import runs."""
+    data_import = _import(import_id)
+    response = Response(render_template("exchange/_status.html", **_status_context(data_import)))
+    if is_htmx() and not data_import.status.is_working and request.args.get("was") in ("queued", "running"):
+        response.headers["HX-Refresh"] = "true"  # finished: show the results
+    return response
+
+
+@bp.route("/<int:import_id>/errors")
+@login_required
+def errors(import_id: int) -> Any:
+    data_import = _import(import_id)
+    try:
+        report = error_report(db.session, data_import, current_user)
+    except ValidationError as exc:  # a cancelled import keeps no file
+        flash(" ".join(str(m) for m in exc.errors.values()), "info")
+        return redirect(url_for("imports.show", import_id=import_id))
+    return Response(
+        report.content,
+        mimetype=report.mimetype,
+        headers={"Content-Disposition": f'attachment; filename="{report.filename}"'},
+    )
+
+
+@bp.route("/<int:import_id>/cancel", methods=["POST"])
+@login_required
+def cancel(import_id: int) -> Any:
+    data_import = _import(import_id)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    try:
+        cancel_import(db.session, data_import, actor=current_user)
+        db.session.commit()
+    except ValidationError as exc:
+        db.session.rollback()
+        flash(" ".join(str(m) for m in exc.errors.values()), "info")
+        return redirect(url_for("imports.show", import_id=import_id))
+    flash(_("The import is cancelled; its file is deleted."), "success")
+    return redirect(url_for("imports.index"))
+
+
+@bp.route("/<int:import_id>/revert", methods=["GET", "POST"])
+@login_required
+def revert(import_id: int) -> Any:
+    data_import = _import(import_id)
+    if data_import.status != ImportStatus.COMPLETED:
+        flash(_("Only a completed import can be reverted."), "info")
+        return redirect(url_for("imports.show", import_id=import_id))
+    if request.method == "POST":
+        if not ActionForm().validate_on_submit():
+            abort(400)
+        try:
+            result = revert_import(db.session, data_import, actor=current_user)
+            db.session.commit()
+        except (ValidationError, PermissionDenied):
+            db.session.rollback()
+            abort(400)
+        message = ngettext("%(num)d row was reverted.", "%(num)d rows were reverted.", result.reverted)
+        if result.kept:
+            message += " " + ngettext(
+                "%(num)d row was kept: see why below.", "%(num)d rows were kept: see why below.", result.kept
+            )
+        flash(message, "success")
+        return redirect(url_for("imports.show", import_id=import_id))
+    check = revert_check(db.session, data_import)
+    kept_rows = [row for row, _ in check.kept]
+    kept = row_views(db.session, data_import.kind, kept_rows[:PER_PAGE], data_import.headers, data_import.mapping)
+    for view, (_row, problem) in zip(kept, check.kept, strict=False):
+        view.kept_because = problem.text()
+    return render_template(
+        "exchange/revert.html",
+        data_import=data_import,
+        removable=sum(1 for r in check.revertible if r.action == RowAction.CREATE),
+        restorable=sum(1 for r in check.revertible if r.action == RowAction.UPDATE),
+        kept=kept,
+        kept_total=len(check.kept),
+        form=ActionForm(formdata=None),
+    )
+
+
+@bp.app_context_processor
+def _labels() -> dict[str, Any]:
+    from crm.exchange import labels
+
+    return {
+        "import_labels": labels,
+        "import_kind_label": labels.kind_label,
+        "import_status_label": labels.status_label,
+        "import_encoding_label": lambda code: str(ENCODINGS.get(code or "", code or "")),
+        "import_delimiter_label": lambda code: str(DELIMITERS.get(code or "", code or "")),
+        "import_failure_text": failure_text,
+    }
+
+
+def failure_text(data_import: DataImport) -> str:
+    """Why the import failed, in the reader's language, with the row when one was to blame."""
+    if not data_import.failure:
+        return ""
+    text = problem_text(
+        data_import.kind, Problem.from_json(data_import.failure), data_import.headers, data_import.mapping
+    )
+    row = data_import.failure.get("row")
+    return _("Row %(row)d: %(problem)s", row=row, problem=text) if row else text

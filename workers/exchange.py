@@ -1,0 +1,19 @@
+"""Import tasks: a large import runs here, reporting its progress to the result backend."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from celery import shared_task
+
+from crm.core.db import db
+from crm.exchange.jobs import execute_import
+
+
+@shared_task(name="crm.exchange.run_import", bind=True)
+def run_import(self: Any, import_id: int) -> str | None:
+    def progress(done: int, total: int) -> None:
+        self.update_state(state="PROGRESS", meta={"done": done, "total": total})
+
+    status = execute_import(db.session, import_id, progress=progress)
+    return status.value if status is not None else None
