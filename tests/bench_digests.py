@@ -6,10 +6,11 @@ PostgreSQL database named by ``--database-url``, whose tables it fills), then ru
 beat and the chunk tasks run: find the due subscriptions, compile, render and queue each
 digest, and prints the figures.
 
-The subscriptions follow one Moroccan organisation (two in five), one US organisation (two
-in five) or a sector and an owner (users, one in five), so several stakeholders of an
-institution read the same digest, which is compiled once per chunk; ``--no-sharing``
-compiles every digest on its own, as if no two subscriptions had the same filters.
+Of the subscriptions, some follow one institution (four readers read the same digest,
+compiled once per chunk), most are the only ones with their filters (two institutions, a
+firm in a sector, an officer's own leads with a firm): about 700 different digests for
+1,000 subscriptions.  ``--no-sharing`` compiles every digest on its own, as if no two
+subscriptions had the same filters.
 ``--reuse`` runs again on a PostgreSQL database that an earlier run filled.
 """
 
@@ -177,17 +178,22 @@ def populate(engine: sa.Engine, leads: int, subscriptions: int) -> None:
         _batched(conn, FollowUp.__table__, followup_rows)
         subs = []
         for i in range(subscriptions):
-            kind = i % 5
-            filters: dict[str, list[Any]] = (
-                {"ma_organisation_ids": [1 + i % 50]}
-                if kind in (0, 1)
-                else {"us_organisation_ids": [51 + i % 50]}
-                if kind in (2, 3)
-                else {"sector_ids": [1 + i % 10], "owner_ids": [1 + i % 20]}
-            )
+            kind, k = i % 5, i // 5
+            filters: dict[str, list[Any]] = [
+                # the focal points of one Moroccan institution (four readers each)
+                {"ma_organisation_ids": [1 + k % 50]},
+                # two Moroccan institutions (one reader each)
+                {"ma_organisation_ids": sorted({1 + k % 50, 1 + (k + 1 + k // 50) % 50})},
+                # a US firm's people (four readers each)
+                {"us_organisation_ids": [51 + k % 50]},
+                # a US firm in one sector (one reader each)
+                {"us_organisation_ids": [51 + k % 50], "sector_ids": [1 + (k + k // 50) % 10]},
+                # an officer's own leads with one US firm (one reader each)
+                {"owner_ids": [1 + k % 20], "us_organisation_ids": [51 + (k // 20) % 50]},
+            ][kind]
             subs.append(
                 {
-                    "user_id": 1 + i % 20 if kind == 4 else None,
+                    "user_id": 1 + k % 20 if kind == 4 else None,
                     "name": f"Stakeholder {i}",
                     "email": f"stakeholder{i}@bench.example",
                     "language": ("ar", "fr", "en")[i % 3],

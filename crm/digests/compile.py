@@ -165,20 +165,18 @@ OPEN_STAGES = [stage.value for stage in PIPELINE if not stage.is_closed]
 
 def _lead_figures(subscription: Subscription, user: User | None, period: Period, previous: Period) -> Any:
     """One row per lead of the subscription with what the figures and lists need.  This
-    is the read that grows with the leads, so it is one scan, and the database compares
-    and ranks: each row is a few small values (the rank of a new lead by creation, of a
-    lead going cold by its last stage change), no timestamps to convert."""
+    is the read that grows with the leads, so it is one scan, and each row is a few small
+    values: the database compares the instants with the period and hands them over as
+    whole seconds (converting timestamps row by row is what costs most here)."""
     created, changed, active = col(Lead.created_at), col(Lead.stage_changed_at), col(Lead.last_activity_at)
     stage = sa.type_coerce(col(Lead.stage), sa.String)
     cutoff = period.end - COLD_AFTER
-    is_new = sa.and_(created >= period.start, created < period.end)
     going_cold = sa.and_(
         stage.in_(OPEN_STAGES), created < cutoff, changed < cutoff, sa.or_(active.is_(None), active < cutoff)
     )
 
-    def rank(condition: Any, *order: Any) -> Any:
-        ranked = sa.func.row_number().over(partition_by=sa.case((condition, 1), else_=0), order_by=order)
-        return sa.case((condition, ranked), else_=None)
+    def seconds(instant: Any) -> Any:
+        return sa.cast(sa.extract("epoch", instant), sa.Integer)
 
     return sa.select(
         col(Lead.id),
@@ -186,9 +184,9 @@ def _lead_figures(subscription: Subscription, user: User | None, period: Period,
         stage,
         sa.type_coerce(col(Lead.currency), sa.String),
         col(Lead.estimated_value),
-        rank(is_new, created, col(Lead.id)),
+        sa.case((sa.and_(created >= period.start, created < period.end), seconds(created)), else_=None),
         sa.case((sa.and_(created >= previous.start, created < previous.end), 1), else_=0),
-        rank(going_cold, changed, col(Lead.id)),
+        sa.case((going_cold, seconds(changed)), else_=None),
     ).where(*lead_scope(subscription, user))
 
 
@@ -254,7 +252,7 @@ def _compile(
     now = {"new_leads": 0, "advances": 0, "signed": 0}
     before = dict(now)
     new_leads, cold = [], []
-    for lead_id, meeting_id, stage, currency, amount, new_rank, was_new, cold_rank in leads:
+    for lead_id, meeting_id, stage, currency, amount, new_at, was_new, cold_since in leads:
         ids.add(lead_id)
         if meeting_id is not None:
             meeting_ids.add(meeting_id)
@@ -262,16 +260,15 @@ def _compile(
             by_stage[stage] += 1
             if currency is not None and amount is not None and stage != SIGNED:
                 value[currency] = value.get(currency, Decimal(0)) + Decimal(amount)
-        if new_rank is not None:
+        if new_at is not None:
             now["new_leads"] += 1
-            if new_rank <= LIST_LIMIT:
-                new_leads.append((new_rank, lead_id))
+            new_leads.append((new_at, lead_id))
         elif was_new:
             before["new_leads"] += 1
-        if cold_rank is not None and cold_rank <= LIST_LIMIT:
-            cold.append((cold_rank, lead_id))
-    new_ids = [lead_id for _, lead_id in sorted(new_leads)]
-    cold_ids = [lead_id for _, lead_id in sorted(cold)]
+        if cold_since is not None:
+            cold.append((cold_since, lead_id))
+    new_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, new_leads)]
+    cold_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, cold)]
 
     moved, start = [], period.start
     for change in _of_leads(facts.stage_changes(previous.start, period.end), ids):
