@@ -12,13 +12,14 @@ from babel.numbers import format_currency, format_decimal
 from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
+from markupsafe import Markup, escape
 
 from crm.core.emails import RenderedEmail, format_locale, render_email
 from crm.core.i18n import text_direction
 from crm.core.ledger import Attachment
 from crm.core.time import to_local
 from crm.digests.chart import CHART_CID, WIDTH, chart_height, pipeline_chart
-from crm.digests.compile import Digest
+from crm.digests.compile import Digest, LeadItem
 from crm.digests.models import Subscription
 from crm.leads.labels import stage_label
 from crm.leads.models import Stage
@@ -74,6 +75,13 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         moment = instant - timedelta(seconds=1) if last else instant
         return str(format_date(to_local(moment, subscription.timezone).date(), "d MMMM y", locale=locale))
 
+    base_url = current_app.config["BASE_URL"]
+    link = Markup('<a href="{}/leads/{}" style="color:#0b4f6c;">{}</a>')
+
+    def title(lead: LeadItem) -> Markup:
+        """A lead's title, a link for readers who have an account (a function: macros are slow)."""
+        return link.format(base_url, lead.lead_id, lead.title) if digest.links else escape(lead.title)
+
     def money(amount: str | Decimal, currency: str) -> str:
         return str(format_currency(Decimal(amount), currency, locale=locale))
 
@@ -94,6 +102,8 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         number=number,
         change=change,
         money=money,
+        title=title,
+        markup=Markup,
         money_change=money_change,
         day=day,
         org=lambda names: names.get(language) or names.get("en", ""),
