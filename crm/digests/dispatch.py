@@ -10,6 +10,7 @@ subscription and period) is the archive and the dedupe: two beats, a beat run tw
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -23,11 +24,11 @@ from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.ledger import queue_mail
 from crm.core.time import utcnow
-from crm.digests.compile import compile_digest
+from crm.digests.compile import Digest, compile_digest
 from crm.digests.facts import DigestFacts
 from crm.digests.models import DigestRun, Subscription
 from crm.digests.periods import Period, latest_due_period
-from crm.digests.render import chart_attachment, list_headers, render_digest, unsubscribe_url
+from crm.digests.render import DigestEmail, chart_attachment, list_headers, render_digest, unsubscribe_url
 
 CHUNK = 200  # subscriptions per task: the period's shared facts are read once per chunk
 
@@ -92,22 +93,35 @@ def _claim_run(session: Session, values: dict[str, Any]) -> bool:
     return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
 
 
-def send_digest(
+@dataclass(frozen=True)
+class PreparedDigest:
+    """A compiled (and, unless empty, rendered) digest, not yet archived nor queued."""
+
+    subscription: Subscription
+    period: Period
+    digest: Digest
+    rendered: DigestEmail | None  # None: empty, archived but not sent
+
+
+def prepare_digest(
     session: Session,
     subscription: Subscription,
     period: Period,
     *,
     force: bool = False,
     facts: DigestFacts | None = None,
-) -> str:
-    """Compile, archive and queue one digest; the caller commits.
-
-    ``force`` sends even an empty digest (an officer's "send now").  Returns "queued",
-    "empty" (nothing to tell: archived, not sent) or "exists" (another run got there first).
-    ``facts`` are shared by the digests of one chunk."""
+) -> PreparedDigest:
+    """Compile and render (reads only).  ``force`` renders even an empty digest (an
+    officer's "send now"); ``facts`` are shared by the digests of one chunk."""
     digest = compile_digest(session, subscription, period, facts=facts)
     empty = digest.is_empty and not (subscription.send_when_empty or force)
-    rendered = None if empty else render_digest(digest, subscription)
+    return PreparedDigest(subscription, period, digest, None if empty else render_digest(digest, subscription))
+
+
+def store_digest(session: Session, prepared: PreparedDigest) -> str:
+    """Archive a prepared digest and queue its email; the caller commits.  Returns "queued",
+    "empty" (nothing to tell: archived, not sent) or "exists" (another run got there first)."""
+    subscription, period, rendered = prepared.subscription, prepared.period, prepared.rendered
     key = mail_key(int(subscription.id or 0), period.key)
     values = {
         "subscription_id": subscription.id,
@@ -115,12 +129,12 @@ def send_digest(
         "period_start": period.start,
         "period_end": period.end,
         "language": subscription.language.value,
-        "status": "empty" if empty else "queued",
-        "mail_key": None if empty else key,
+        "status": "queued" if rendered else "empty",
+        "mail_key": key if rendered else None,
         "subject": rendered.email.subject if rendered else "",
         "text_body": rendered.email.text if rendered else "",
         "html_body": rendered.email.html if rendered else "",
-        "figures": digest.summary(),
+        "figures": prepared.digest.summary(),
         "created_at": utcnow(),
     }
     if not _claim_run(session, values):
@@ -142,6 +156,18 @@ def send_digest(
         user_id=subscription.user_id,
     )
     return "queued"
+
+
+def send_digest(
+    session: Session,
+    subscription: Subscription,
+    period: Period,
+    *,
+    force: bool = False,
+    facts: DigestFacts | None = None,
+) -> str:
+    """Compile, archive and queue one digest; the caller commits (see :func:`store_digest`)."""
+    return store_digest(session, prepare_digest(session, subscription, period, force=force, facts=facts))
 
 
 def send_digest_now(session: Session, subscription: Subscription, period: Period, *, again: bool = False) -> str:
@@ -192,8 +218,12 @@ def dispatch_chunk(session: Session, subscription_ids: list[int], now: datetime 
     facts = DigestFacts(session)
     position = {sid: n for n, sid in enumerate(subscription_ids)}
     for subscription in sorted(subscriptions, key=lambda s: position[int(s.id or 0)]):
+        prepared = prepare_digest(session, subscription, due_period(subscription, now), facts=facts)
+        # Compiling only reads: end that transaction, and take SQLite's single write lock
+        # just for the two inserts, so that workers compile side by side.
+        session.commit()
         serialise_writers(session, "digests")
-        outcome = send_digest(session, subscription, due_period(subscription, now), facts=facts)
+        outcome = store_digest(session, prepared)
         session.commit()
         results[outcome] = results.get(outcome, 0) + 1
     return results
