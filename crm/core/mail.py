@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from email import message_from_bytes
 from email.message import EmailMessage
+from functools import lru_cache
 from pathlib import Path
 
 from flask import current_app
@@ -29,6 +30,13 @@ def outbox_dir() -> Path:
     return path
 
 
+@lru_cache(maxsize=1)
+def tls_context() -> ssl.SSLContext:
+    """One verifying TLS context per process: loading the system's certificates takes
+    tens of milliseconds, more than sending a message."""
+    return ssl.create_default_context()
+
+
 def deliver(message: EmailMessage) -> None:
     """Send one message; raises ``smtplib.SMTPException`` / ``OSError`` on failure."""
     settings: MailSettings = current_app.config["MAIL"]
@@ -39,15 +47,14 @@ def deliver(message: EmailMessage) -> None:
         path = outbox_dir() / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
         return
-    context = ssl.create_default_context()
     smtp: smtplib.SMTP
     if settings.scheme == "smtps":
-        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=30, context=context)
+        smtp = smtplib.SMTP_SSL(settings.host, settings.port, timeout=30, context=tls_context())
     else:
         smtp = smtplib.SMTP(settings.host, settings.port, timeout=30)
     with smtp:
         if settings.starttls:
-            smtp.starttls(context=context)
+            smtp.starttls(context=tls_context())
         if settings.username:
             smtp.login(settings.username, settings.password or "")
         smtp.send_message(message)

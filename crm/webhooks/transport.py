@@ -18,6 +18,7 @@ import time
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 
+from crm.core.mail import tls_context
 from crm.core.time import utcnow
 from crm.webhooks.addresses import Target
 
@@ -70,7 +71,7 @@ class _PinnedConnection(http.client.HTTPConnection):
         else:
             raise error or OSError("no address to connect to")
         if self.target.scheme == "https":
-            context = self.tls or ssl.create_default_context()
+            context = self.tls or tls_context()
             try:
                 sock = context.wrap_socket(sock, server_hostname=self.target.host)
             except BaseException:
