@@ -397,7 +397,10 @@ def test_the_bell_shows_unread_notifications(session: Session, client: Any) -> N
 def test_changing_reminder_settings_replans_open_followups(session: Session, client: Any) -> None:
     owner = make_user(session, email="officer@jisr.example")
     lead = make_lead(session, owner=owner)
-    followup = make_followup(session, lead, due_soon(CASA, 60 * 24 * 12))
+    # Due at 15:00 local in twelve days: every rung then falls at the send hour (a follow-up
+    # due before the send hour is reminded earlier that morning, or the evening before).
+    due = due_soon(CASA, 60 * 24 * 12).replace(hour=15, minute=0)
+    followup = make_followup(session, lead, due)
     session.commit()
     relay_and_consume(session)
     from tests.web_helpers import login
