@@ -46,7 +46,7 @@ run: install
 
 ## Install what the tests need and run the whole suite (PostgreSQL/Redis suites too when DATABASE_URL/REDIS_URL are set).
 test: install-dev /usr/bin/chromium
-	$(BIN)/python -m pytest -q $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check crm workers tests migrations/env.py

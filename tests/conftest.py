@@ -17,8 +17,31 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-TEST_PG_URL = os.environ.pop("DATABASE_URL", None)
-TEST_REDIS_URL = os.environ.pop("REDIS_URL", None)
+
+def _per_test_process(redis_url: str | None) -> str | None:
+    """Under pytest-xdist each test process gets its own Redis database, so that the real
+    workers one process starts never take another process's Celery messages."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "")
+    if not redis_url or not worker.startswith("gw"):
+        return redis_url
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(redis_url)
+    base = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(base + 1 + int(worker[2:])) % 16}"))
+
+
+def _server_url(name: str) -> str | None:
+    """Taken out of the environment (apps only see what a test gives them), and kept under
+    a name Jisr does not read, for pytest-xdist's test processes started after this import."""
+    url = os.environ.pop(name, None) or os.environ.get(f"JISR_TEST_{name}")
+    if url:
+        os.environ[f"JISR_TEST_{name}"] = url
+    return url
+
+
+TEST_PG_URL = _server_url("DATABASE_URL")
+TEST_REDIS_URL = _per_test_process(_server_url("REDIS_URL"))
 os.environ.pop("MAIL_URL", None)
 os.environ.pop("SECRET_KEY", None)
 

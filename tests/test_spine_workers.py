@@ -25,6 +25,9 @@ from tests.processes import RedisServer, app_for, start_worker, stop
 from tests.spine_helpers import Sink, due_soon, wait_for, waking_zone
 
 pytestmark = pytest.mark.slow
+# The tests that push a thousand messages through real workers run one after the other
+# (in one pytest-xdist process), beside the rest of the suite rather than beside each other.
+THOUSANDS = pytest.mark.xdist_group("thousands")
 LANGUAGES = ("ar", "fr", "en")
 ARABIC = "\u0600-\u06ff"
 
@@ -97,6 +100,7 @@ def check_languages(messages: list[Any], session: Session) -> None:
             assert "Échéance" in subject or "En retard" in subject
 
 
+@THOUSANDS
 def test_a_thousand_followups_give_a_thousand_reminders_once(spine: dict[str, Any], tmp_path: Path) -> None:
     zone = waking_zone()
     with Sink() as sink:
@@ -126,6 +130,7 @@ def test_a_thousand_followups_give_a_thousand_reminders_once(spine: dict[str, An
             stop(worker)
 
 
+@THOUSANDS
 def test_worker_killed_mid_batch_loses_nothing(spine: dict[str, Any], tmp_path: Path) -> None:
     zone = waking_zone()
     with Sink() as sink:
@@ -245,6 +250,7 @@ def test_smtp_550_fails_after_one_attempt(spine: dict[str, Any], tmp_path: Path)
             stop(worker)
 
 
+@THOUSANDS
 def test_redis_restart_while_relaying_a_thousand_events(tmp_path: Path, database_url: str, backend: str) -> None:
     if backend != "postgresql":
         pytest.skip("Redis is the production broker; this runs in the PostgreSQL suite")
