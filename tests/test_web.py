@@ -180,6 +180,48 @@ def test_outbox_is_for_admins_only(session: Session, client: Any) -> None:
     assert client.get("/admin/outbox").status_code == 200
 
 
+def _nav_links(page: str) -> dict[str, str]:
+    """The navigation's links by test id, each with its address."""
+    nav = page[page.index('<nav class="navbar') : page.index("</nav>")]
+    return {m[2]: m[1] for m in re.finditer(r'href="([^"]+)"[^>]*data-testid="(nav-[a-z-]+)"', nav)}
+
+
+def test_the_navigation_leads_to_every_page_the_user_may_open(session: Session, client: Any) -> None:
+    make_user(session, Role.VIEWER, email="viewer@jisr.example")
+    make_user(session, email="officer@jisr.example")
+    make_user(session, Role.ADMIN, email="admin@jisr.example")
+    session.commit()
+    everyone = {"nav-leads", "nav-pipeline", "nav-followups", "nav-organisations", "nav-contacts", "nav-missions"}
+    everyone |= {"nav-dashboard"}
+    editors = everyone | {"nav-digests", "nav-imports"}
+    admin_menu = {"nav-admin", "nav-users", "nav-webhooks", "nav-api-tokens", "nav-outbox", "nav-status"}
+    for email, expected in [
+        ("viewer@jisr.example", everyone),
+        ("officer@jisr.example", editors),
+        ("admin@jisr.example", editors | admin_menu),
+    ]:
+        login(client, email)
+        links = _nav_links(client.get("/leads").get_data(as_text=True))
+        assert set(links) == expected, email
+        for testid, href in links.items():
+            assert client.get(href).status_code == 200, (email, testid, href)
+        client.post("/logout")
+
+
+def test_the_administration_menu_marks_the_page_and_works_without_javascript(session: Session, client: Any) -> None:
+    make_user(session, Role.ADMIN, email="admin@jisr.example", language="fr")
+    session.commit()
+    login(client, "admin@jisr.example")
+    page = client.get("/admin/webhooks").get_data(as_text=True)
+    toggle = re.search(
+        r'<a class="nav-link dropdown-toggle([^"]*)" href="([^"]+)"[^>]*data-testid="nav-admin">([^<]+)<', page
+    )
+    assert toggle and "active" in toggle[1] and toggle[3] == "Administration"
+    assert client.get(toggle[2]).status_code == 200  # the toggle is a real link
+    assert re.search(r'class="dropdown-item active" aria-current="page" href="/admin/webhooks/?"', page)
+    assert 'aria-current="page"' not in page.split('data-testid="nav-admin"')[0]
+
+
 def test_vendor_files_are_served_locally(client: Any) -> None:
     assert client.get("/vendor/bootstrap/css/bootstrap.rtl.min.css").status_code == 200
     assert client.get("/vendor/htmx.org/htmx.min.js").status_code == 200

@@ -74,6 +74,25 @@ def test_main_screens_render_in_each_language_without_sideways_scrolling(
     console.assert_clean()
 
 
+@pytest.mark.parametrize("lang", LANGUAGES)
+def test_the_administration_menu_opens_inside_the_window_and_leads_to_its_pages(
+    page: Any, console: Console, lang: str
+) -> None:
+    login(page, ADMIN)
+    switch_language(page, lang)
+    page.goto("/leads")
+    page.get_by_test_id("nav-admin").click()
+    item = page.get_by_test_id("nav-webhooks")
+    item.wait_for(state="visible")
+    menu = page.locator(".navbar .dropdown-menu.show").bounding_box()
+    assert menu is not None and menu["x"] >= 0 and menu["x"] + menu["width"] <= DESKTOP_WIDTH + 1, menu
+    screenshot(page, f"{lang}-admin-menu")
+    item.click()
+    page.wait_for_url("**/admin/webhooks**")
+    _check_page(page, lang)
+    console.assert_clean()
+
+
 def test_dashboard_charts_have_data(page: Any, console: Console) -> None:
     """Every chart of the demo dashboard is drawn with at least one non-zero value."""
     login(page, ADMIN)
