@@ -7,7 +7,7 @@ from typing import Any
 from celery import shared_task
 
 from crm.core.db import db
-from crm.exchange.jobs import execute_import
+from crm.exchange.jobs import execute_import, requeue_stalled_imports, send_import_task
 
 
 @shared_task(name="crm.exchange.run_import", bind=True)
@@ -17,3 +17,8 @@ def run_import(self: Any, import_id: int) -> str | None:
 
     status = execute_import(db.session, import_id, progress=progress)
     return status.value if status is not None else None
+
+
+@shared_task(name="crm.exchange.requeue_stalled")
+def requeue_stalled() -> int:
+    return len(requeue_stalled_imports(db.session, send_import_task))

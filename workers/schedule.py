@@ -14,4 +14,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "purge-embedded-broker": {"task": "crm.core.purge_embedded_broker", "schedule": 3600.0},
     "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
     "purge-webhook-log": {"task": "crm.webhooks.purge_log", "schedule": 3600.0},
+    "requeue-stalled-imports": {"task": "crm.exchange.requeue_stalled", "schedule": 300.0},
 }

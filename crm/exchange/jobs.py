@@ -1,17 +1,27 @@
 """Running a confirmed import: inline in the request for a small file, in a Celery worker
 (``crm.exchange.run_import``) for a large one, which reports its progress through Celery's
-result backend — the import's own transaction is not visible until it commits."""
+result backend — the import's own transaction is not visible until it commits.
+
+A confirmed import whose task went missing (a broker restarted without its data, a request
+that died before it ran the import) is handed to a worker again by a periodic sweep, up to
+:data:`MAX_HANDOVERS` times; running an import twice is safe."""
 
 from __future__ import annotations
 
 import logging
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlmodel import Session
+from sqlmodel import Session, col, select
 
+from crm.core.db import pk, serialise_writers
 from crm.core.errors import ValidationError
+from crm.core.events import record_event
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.time import utcnow
 from crm.exchange.models import DataImport, ImportStatus
 from crm.exchange.operations import ImportFailure, Progress, apply_import, fail_import, start_import
 from crm.exchange.plan import Problem
@@ -20,6 +30,11 @@ log = logging.getLogger(__name__)
 TASK = "crm.exchange.run_import"
 UNEXPECTED = _l("The import stopped on an unexpected error; nothing was written. Try again, or ask an admin.")
 NO_QUEUE = _l("The job queue cannot be reached; nothing was written. Try again in a moment.")
+GAVE_UP = _l("The import stopped several times before it finished; nothing was written. Try again, or ask an admin.")
+# A confirmed import that no worker has taken, or that none is running, this long after it
+# was last handed over is handed over again.
+STALLED_AFTER = timedelta(minutes=10)
+MAX_HANDOVERS = 3
 
 
 def execute_import(session: Session, import_id: int, progress: Progress | None = None) -> ImportStatus | None:
@@ -53,8 +68,14 @@ def execute_import(session: Session, import_id: int, progress: Progress | None =
 
 
 def _record_failure(session: Session, import_id: int, problem: Problem, row: int | None) -> None:
-    data_import = session.get(DataImport, import_id)
-    if data_import is None:
+    # Read under the same locks as the import itself: another run of it (a task sent twice)
+    # may have finished it meanwhile, and then this run's failure is not the import's.
+    serialise_writers(session, f"import:{import_id}")
+    data_import = session.exec(
+        select(DataImport).where(DataImport.id == import_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if data_import is None or not data_import.status.is_working:
+        session.rollback()
         return
     fail_import(session, data_import, problem, row=row)
     session.commit()
@@ -63,14 +84,54 @@ def _record_failure(session: Session, import_id: int, problem: Problem, row: int
 def queue_import(session: Session, data_import: DataImport) -> bool:
     """Hand a committed, confirmed import to a worker; if the broker cannot be reached, the
     import is marked failed (it can be confirmed again)."""
-    celery = current_app.extensions["celery"]
     try:
-        celery.send_task(TASK, args=[data_import.id], task_id=data_import.task_id, retry=False)
+        send_import_task(pk(data_import), data_import.task_id or "")
     except Exception:
         log.warning("could not queue import %s", data_import.id, exc_info=True)
         _record_failure(session, data_import.id or 0, Problem.of(None, NO_QUEUE), None)
         return False
     return True
+
+
+def send_import_task(import_id: int, task_id: str) -> None:
+    current_app.extensions["celery"].send_task(TASK, args=[import_id], task_id=task_id, retry=False)
+
+
+def requeue_stalled_imports(
+    session: Session, send: Callable[[int, str], None], *, now: datetime | None = None
+) -> list[int]:
+    """Hand again to a worker each confirmed import that is queued or running but that no
+    worker holds, ``STALLED_AFTER`` after it was last handed over; after ``MAX_HANDOVERS`` the
+    import is marked failed instead (it can be confirmed again).  Returns the ids handed over.
+
+    An import being written holds its row locked (PostgreSQL) or the write lock (SQLite)
+    until it commits, so the sweep never takes one that a worker is running.  The tasks are
+    sent before the commit: if the broker cannot be reached, nothing is counted."""
+    now = now or utcnow()
+    serialise_writers(session, "imports:requeue")
+    query = (
+        select(DataImport)
+        .where(
+            col(DataImport.status).in_([ImportStatus.QUEUED, ImportStatus.RUNNING]),
+            col(DataImport.queued_at) < now - STALLED_AFTER,
+        )
+        .order_by(col(DataImport.id))
+    )
+    if session.get_bind().dialect.name != "sqlite":
+        query = query.with_for_update(skip_locked=True)
+    handed: list[int] = []
+    for data_import in session.exec(query).all():
+        if data_import.handovers >= MAX_HANDOVERS:
+            fail_import(session, data_import, Problem.of(None, GAVE_UP))
+            continue
+        data_import.task_id = data_import.task_id or uuid.uuid4().hex
+        data_import.handovers += 1
+        data_import.queued_at = now
+        record_event(session, "import.requeued", data_import, actor=None, payload={"handovers": data_import.handovers})
+        handed.append(pk(data_import))
+        send(pk(data_import), data_import.task_id)
+    session.commit()
+    return handed
 
 
 def job_progress(data_import: DataImport) -> tuple[int, int] | None:

@@ -73,12 +73,16 @@ class DataImport(Audited, SQLModel, table=True):
     reverted_count: int = Field(default=0)
     kept_count: int = Field(default=0)
     task_id: str | None = Field(default=None, max_length=64)
+    # How many times the confirmed import was handed to a worker (again when its task went missing).
+    handovers: int = Field(default=0)
     # Why the import failed, as a message id and its parameters (shown in the reader's language).
     failure: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     # The last event the import recorded: a later event on one of its rows means the row changed since.
     last_event_id: int | None = Field(default=None)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     confirmed_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When it was last handed to a worker (or, run in the request, confirmed).
+    queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reverted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -174,9 +174,10 @@ def confirm_import(session: Session, data_import: DataImport, *, actor: User, ba
     if data_import.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
         raise ValidationError.single("status", _l("This import has already been confirmed."))
     data_import.status = ImportStatus.QUEUED
-    data_import.confirmed_at = utcnow()
+    data_import.confirmed_at = data_import.queued_at = utcnow()
     data_import.failure = {}
     data_import.task_id = uuid.uuid4().hex if background else None
+    data_import.handovers = 1 if background else 0
     record_event(session, "import.confirmed", data_import, actor=actor, payload={"background": background})
     return data_import
 

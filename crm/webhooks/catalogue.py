@@ -95,6 +95,7 @@ NOT_OFFERED: dict[str, str] = {
     "import.cancelled": "import machinery (what an import writes is sent as its own events)",
     "import.confirmed": "import machinery (what an import writes is sent as its own events)",
     "import.started": "import machinery (what an import writes is sent as its own events)",
+    "import.requeued": "import machinery (what an import writes is sent as its own events)",
     "import.failed": "import machinery (what an import writes is sent as its own events)",
     "import.completed": "import machinery (what an import writes is sent as its own events)",
     "import.reverted": "import machinery (what an import writes is sent as its own events)",
