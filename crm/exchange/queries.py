@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
 from typing import Any
 
 from flask import current_app
@@ -12,6 +11,7 @@ from sqlmodel import Session, col, func, select
 from crm.accounts.models import Role, User
 from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.paging import Page, page_within
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportRow, RowAction
 from crm.exchange.plan import Planner, RowPlan, source_rows
 from crm.exchange.plan_contacts import ContactPlanner
@@ -78,26 +78,14 @@ def plan_counts(plans: list[RowPlan]) -> dict[str, int]:
     return {action.value: counts.get(action.value, 0) for action in RowAction}
 
 
-@dataclass
-class RowPage:
-    rows: list[ImportRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
-
-
 def import_rows(
     session: Session, data_import: DataImport, *, action: RowAction | None, page: int, per_page: int = 100
-) -> RowPage:
+) -> Page[ImportRow]:
     conditions: list[Any] = [ImportRow.data_import_id == data_import.id]
     if action is not None:
         conditions.append(ImportRow.action == action)
     total = session.exec(select(func.count()).select_from(ImportRow).where(*conditions)).one()
-    page = max(1, min(page, max(1, -(-total // per_page))))
+    page = page_within(page, total, per_page)
     rows = session.exec(
         select(ImportRow)
         .where(*conditions)
@@ -105,7 +93,7 @@ def import_rows(
         .offset((page - 1) * per_page)
         .limit(per_page)
     ).all()
-    return RowPage(rows=list(rows), total=total, page=page, per_page=per_page)
+    return Page(rows=list(rows), total=total, page=page, per_page=per_page)
 
 
 def error_row_numbers(session: Session, data_import: DataImport) -> dict[int, list[dict[str, Any]]]:

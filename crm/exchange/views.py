@@ -15,6 +15,7 @@ from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.forms import apply_errors
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
+from crm.core.paging import page_count, page_within
 from crm.exchange.display import plan_views, problem_text, row_views
 from crm.exchange.fields import FIELDS, header_signature
 from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
@@ -188,8 +189,8 @@ def preview(import_id: int) -> Any:
     if show != "all":
         wanted = RowAction.ERROR if show == "problems" else RowAction(show)
         plans = [p for p in plans if p.action == wanted]
-    pages = max(1, -(-len(plans) // PER_PAGE))
-    page = min(_page(), pages)
+    pages = page_count(len(plans), PER_PAGE)
+    page = page_within(_page(), len(plans), PER_PAGE)
     shown = plans[(page - 1) * PER_PAGE : page * PER_PAGE]
     return render_template(
         "exchange/preview.html",

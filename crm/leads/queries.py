@@ -10,6 +10,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, exists, func, or_, select
 
 from crm.accounts.models import Role, User
+from crm.core.paging import Page, page_within
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter, filter_conditions, order_by
@@ -41,18 +42,6 @@ class LeadRow:
     owner: User
     sector: Sector | None
     next_due_at: Any
-
-
-@dataclass
-class LeadPage:
-    rows: list[LeadRow]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def _next_due() -> Any:
@@ -96,11 +85,11 @@ def lead_page(
     per_page: int = 50,
     lead_filter: LeadFilter | None = None,
     now: datetime | None = None,
-) -> LeadPage:
+) -> Page[LeadRow]:
     """One page of visible leads with what the list shows, in two queries whatever the size."""
     conditions = _conditions(user, lead_filter, now)
     total = session.exec(select(func.count()).select_from(Lead).where(*conditions)).one()
-    page = max(1, min(page, max(1, -(-total // per_page))))
+    page = page_within(page, total, per_page)
     f = lead_filter or LeadFilter()
     query = (
         _row_query()
@@ -110,7 +99,7 @@ def lead_page(
         .limit(per_page)
     )
     rows = [LeadRow(*row) for row in session.exec(query).all()]
-    return LeadPage(rows=rows, total=total, page=page, per_page=per_page)
+    return Page(rows=rows, total=total, page=page, per_page=per_page)
 
 
 @dataclass

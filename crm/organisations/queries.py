@@ -2,21 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Any, Generic, TypeVar
+from typing import Any
 
 from sqlmodel import Session, col, exists, func, or_, select
 
 from crm.accounts.models import User
 from crm.core.db import pk
+from crm.core.paging import Page, page_within
 from crm.core.text import normalise
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
 from crm.missions.models import Meeting, MeetingOrganisation
 from crm.organisations.models import Contact, Country, Organisation, OrganisationKind, OrganisationSector
 from crm.reference.models import Sector
-
-T = TypeVar("T")
 
 
 def find_similar_organisations(
@@ -36,18 +34,6 @@ def find_similar_organisations(
     if exclude_id is not None:
         query = query.where(Organisation.id != exclude_id)
     return list(session.exec(query.order_by(col(Organisation.id))).all())
-
-
-@dataclass
-class Page(Generic[T]):
-    rows: list[T]
-    total: int
-    page: int
-    per_page: int
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
 
 
 def organisation_page(
@@ -72,7 +58,7 @@ def organisation_page(
             )
         )
     total = session.exec(select(func.count()).select_from(Organisation).where(*conditions)).one()
-    page = max(1, page)
+    page = page_within(page, total, per_page)
     rows = session.exec(
         select(Organisation)
         .where(*conditions)
@@ -147,7 +133,7 @@ def contact_page(
     if organisation_id is not None:
         conditions.append(Contact.organisation_id == organisation_id)
     total = session.exec(select(func.count()).select_from(Contact).where(*conditions)).one()
-    page = max(1, page)
+    page = page_within(page, total, per_page)
     rows = session.exec(
         select(Contact, Organisation)
         .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))

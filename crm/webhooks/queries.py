@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlmodel import Session, col, func, select
 
+from crm.core.paging import page_count
 from crm.webhooks.ledger import attempts_of, counts_by_endpoint
 from crm.webhooks.models import (
     DeliveryStatus,
@@ -59,7 +60,7 @@ class DeliveryPage:
 
     @property
     def pages(self) -> int:
-        return max(1, -(-self.total // self.per_page))
+        return page_count(self.total, self.per_page)
 
 
 def delivery_page(
