@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, exists, func, select
+from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
 from crm.core.i18n import LANGUAGE_NAMES
@@ -29,6 +29,7 @@ from crm.leads.queries import visible_to
 from crm.missions.models import Mission
 from crm.organisations.labels import country_label, kind_label
 from crm.organisations.models import Contact, Country, Organisation, OrganisationKind, OrganisationSector
+from crm.organisations.queries import organisation_conditions
 from crm.reference.models import Sector
 
 BATCH = 500
@@ -135,18 +136,7 @@ def organisation_export(
         *(_label(orgs, n) for n in ("website", "sectors")),
         _("Created"),
     ]
-    conditions: list[Any] = []
-    if country is not None:
-        conditions.append(Organisation.country == country)
-    if kind is not None:
-        conditions.append(Organisation.kind == kind)
-    if sector_id is not None:
-        conditions.append(
-            exists().where(
-                col(OrganisationSector.organisation_id) == col(Organisation.id),
-                col(OrganisationSector.sector_id) == sector_id,
-            )
-        )
+    conditions = organisation_conditions(country=country, kind=kind, sector_id=sector_id)
     sectors: dict[int, list[str]] = defaultdict(list)
     links = session.exec(
         select(OrganisationSector.organisation_id, Sector)

@@ -36,15 +36,10 @@ def find_similar_organisations(
     return list(session.exec(query.order_by(col(Organisation.id))).all())
 
 
-def organisation_page(
-    session: Session,
-    *,
-    country: Country | None = None,
-    kind: OrganisationKind | None = None,
-    sector_id: int | None = None,
-    page: int = 1,
-    per_page: int = 50,
-) -> Page[Organisation]:
+def organisation_conditions(
+    *, country: Country | None = None, kind: OrganisationKind | None = None, sector_id: int | None = None
+) -> list[Any]:
+    """The organisation list's filters as conditions (the page and its export share them)."""
     conditions: list[Any] = []
     if country is not None:
         conditions.append(Organisation.country == country)
@@ -57,6 +52,19 @@ def organisation_page(
                 col(OrganisationSector.sector_id) == sector_id,
             )
         )
+    return conditions
+
+
+def organisation_page(
+    session: Session,
+    *,
+    country: Country | None = None,
+    kind: OrganisationKind | None = None,
+    sector_id: int | None = None,
+    page: int = 1,
+    per_page: int = 50,
+) -> Page[Organisation]:
+    conditions = organisation_conditions(country=country, kind=kind, sector_id=sector_id)
     total = session.exec(select(func.count()).select_from(Organisation).where(*conditions)).one()
     page = page_within(page, total, per_page)
     rows = session.exec(
