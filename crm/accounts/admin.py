@@ -25,7 +25,7 @@ from crm.accounts.operations import (
 from crm.accounts.tokens import set_password_url, unusable_password, user_for_token
 from crm.core.db import db
 from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors, save_form
+from crm.core.forms import apply_errors, options, save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
@@ -50,7 +50,7 @@ class InviteForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[Length(max=254)])
     name = StringField(_l("Name"), validators=[Length(max=200)])
     role = SelectField(_l("Role"), choices=[], validate_choice=False)
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()), validate_choice=False)
+    language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())), validate_choice=False)
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
 
 
@@ -77,7 +77,7 @@ def index() -> Any:
 @role_required(Role.ADMIN)
 def invite() -> Any:
     form = InviteForm()
-    form.role.choices = role_choices()
+    form.role.choices = options(role_choices())
     if request.method == "GET":
         form.role.data = Role.OFFICER.value
         return render_template("admin/invite.html", form=form, zones=available_zones())

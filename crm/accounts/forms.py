@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, IntegerField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, Email, Length, NumberRange
 
+from crm.core.forms import options
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
 
@@ -17,7 +18,7 @@ class LoginForm(FlaskForm):
 
 class PreferencesForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=200)])
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())))
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
     reminder_send_hour = IntegerField(_l("Reminder hour"), validators=[DataRequired(), NumberRange(min=7, max=20)])
     reminder_days_before = StringField(

@@ -21,7 +21,7 @@ from crm.api.operations import create_api_token, revoke_api_token
 from crm.api.tokens import TokenRow, token_rows
 from crm.core.db import db
 from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import apply_errors, options
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
@@ -29,12 +29,14 @@ from crm.core.time import utcnow
 bp = Blueprint("api_tokens", __name__)
 
 SCOPE_LABELS = {TokenScope.READ: _l("Read"), TokenScope.WRITE: _l("Read and write")}
-EXPIRY_CHOICES = [
-    ("30", _l("In 30 days")),
-    ("90", _l("In 90 days")),
-    ("365", _l("In a year")),
-    ("never", _l("Never")),
-]
+EXPIRY_CHOICES = options(
+    [
+        ("30", _l("In 30 days")),
+        ("90", _l("In 90 days")),
+        ("365", _l("In a year")),
+        ("never", _l("Never")),
+    ]
+)
 
 
 class TokenForm(FlaskForm):
@@ -51,7 +53,7 @@ def token_form(user: User) -> TokenForm:
     submitted = request.method == "POST" and request.endpoint == "api_tokens.create"
     form = TokenForm(prefix="token", formdata=request.form if submitted else None)
     scopes = [TokenScope.READ, TokenScope.WRITE] if user.can_edit() else [TokenScope.READ]
-    form.scope.choices = [(s.value, str(SCOPE_LABELS[s])) for s in scopes]
+    form.scope.choices = options((s.value, str(SCOPE_LABELS[s])) for s in scopes)
     return form
 
 

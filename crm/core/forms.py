@@ -1,19 +1,26 @@
 """Glue between Flask-WTF forms and operations: an operation's ValidationError is shown
-next to the field it names, in the user's language, and what was typed is kept."""
+next to the field it names, in the user's language, and what was typed is kept; and the
+options of select fields."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
 from flask import flash
 from flask_wtf import FlaskForm
+from wtforms.fields import SelectChoice
 
 from crm.core.db import db
 from crm.core.errors import ValidationError
 
 T = TypeVar("T")
+
+
+def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
+    """A select field's options from (value, label) pairs (WTForms no longer takes tuples)."""
+    return [SelectChoice(value, label) for value, label in pairs]
 
 
 def apply_errors(form: FlaskForm, exc: ValidationError) -> None:

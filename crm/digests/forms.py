@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
+from crm.core.forms import options
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
 
@@ -38,10 +39,10 @@ class SubscriptionForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=200)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
     organisation_id = SelectField(_l("Organisation of the reader"), choices=[], coerce=int, validate_choice=False)
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())))
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
-    cadence = SelectField(_l("How often"), choices=CADENCES, default="weekly")
-    weekday = SelectField(_l("Day (weekly digests)"), choices=WEEKDAYS, coerce=int, default=0)
+    cadence = SelectField(_l("How often"), choices=options(CADENCES), default="weekly")
+    weekday = SelectField(_l("Day (weekly digests)"), choices=options(WEEKDAYS), coerce=int, default=0)
     send_hour = IntegerField(
         _l("Local hour"),
         validators=[Optional(), NumberRange(min=0, max=23, message=_l("Choose an hour between 00:00 and 23:00."))],

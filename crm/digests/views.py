@@ -13,7 +13,7 @@ from sqlmodel import col, select
 from crm.accounts.models import Role, User
 from crm.core.db import db, pk
 from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import apply_errors, options
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.ledger import Attachment
@@ -60,16 +60,20 @@ def may_open(subscription: Subscription) -> bool:
 def _choices(form: SubscriptionForm) -> None:
     session = db.session
     users = session.exec(select(User).where(col(User.is_active).is_(True)).order_by(col(User.name))).all()
-    form.user_id.choices = [(0, _("External stakeholder (no account)"))] + [(pk(u), u.display_name) for u in users]
-    form.owner_ids.choices = [(pk(u), u.display_name) for u in users]
+    form.user_id.choices = options(
+        [(0, _("External stakeholder (no account)"))] + [(pk(u), u.display_name) for u in users]
+    )
+    form.owner_ids.choices = options([(pk(u), u.display_name) for u in users])
     orgs = session.exec(select(Organisation).order_by(col(Organisation.name_en))).all()
-    form.ma_organisation_ids.choices = [(pk(o), o.short_name()) for o in orgs if o.country == Country.MA]
-    form.us_organisation_ids.choices = [(pk(o), o.short_name()) for o in orgs if o.country == Country.US]
-    form.organisation_id.choices = [(0, "—")] + [(pk(o), o.name()) for o in orgs]
-    form.sector_ids.choices = [(pk(s), s.name()) for s in session.exec(select(Sector).order_by(col(Sector.position)))]
-    form.partnership_types.choices = [(k.value, str(v)) for k, v in PARTNERSHIP_TYPE_LABELS.items()]
+    form.ma_organisation_ids.choices = options([(pk(o), o.short_name()) for o in orgs if o.country == Country.MA])
+    form.us_organisation_ids.choices = options([(pk(o), o.short_name()) for o in orgs if o.country == Country.US])
+    form.organisation_id.choices = options([(0, "—")] + [(pk(o), o.name()) for o in orgs])
+    form.sector_ids.choices = options(
+        [(pk(s), s.name()) for s in session.exec(select(Sector).order_by(col(Sector.position)))]
+    )
+    form.partnership_types.choices = options([(k.value, str(v)) for k, v in PARTNERSHIP_TYPE_LABELS.items()])
     missions = session.exec(select(Mission).order_by(col(Mission.starts_on).desc())).all()
-    form.mission_ids.choices = [(pk(m), m.name) for m in missions]
+    form.mission_ids.choices = options([(pk(m), m.name) for m in missions])
 
 
 @bp.route("/subscriptions")

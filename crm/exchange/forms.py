@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import SelectField
 
+from crm.core.forms import options
 from crm.core.i18n import lazy_gettext as _l
 from crm.exchange.fields import KIND_LABELS
 from crm.exchange.reading import DELIMITERS, ENCODINGS
@@ -15,7 +16,7 @@ DETECTED = ("", _l("Detected"))
 
 class UploadForm(FlaskForm):
     kind = SelectField(
-        _l("What the file holds"), choices=[(k.value, v) for k, v in KIND_LABELS.items()], default="leads"
+        _l("What the file holds"), choices=options([(k.value, v) for k, v in KIND_LABELS.items()]), default="leads"
     )
     file = FileField(_l("CSV or Excel file (.csv, .xlsx)"))
 
@@ -23,8 +24,8 @@ class UploadForm(FlaskForm):
 class ReadingForm(FlaskForm):
     """How to read the file, when the detection was wrong."""
 
-    encoding = SelectField(_l("Encoding"), choices=[DETECTED, *ENCODINGS.items()], default="")
-    delimiter = SelectField(_l("Separator"), choices=[DETECTED, *DELIMITERS.items()], default="")
+    encoding = SelectField(_l("Encoding"), choices=options([DETECTED, *ENCODINGS.items()]), default="")
+    delimiter = SelectField(_l("Separator"), choices=options([DETECTED, *DELIMITERS.items()]), default="")
     sheet = SelectField(_l("Sheet"), choices=[], validate_choice=False)
 
 

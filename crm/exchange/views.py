@@ -12,7 +12,7 @@ from sqlmodel import select
 
 from crm.core.db import db, pk
 from crm.core.errors import PermissionDenied, ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import apply_errors, options
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
 from crm.core.paging import page_count, page_within
@@ -100,7 +100,7 @@ def upload() -> Any:
 
 def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str], status: int = 200) -> Any:
     table = read_import(db.session, data_import)
-    form.sheet.choices = [(s, s) for s in data_import.detected.get("sheets", [])]
+    form.sheet.choices = options([(s, s) for s in data_import.detected.get("sheets", [])])
     if request.method == "GET":
         form.encoding.data = data_import.options.get("encoding") or ""
         form.delimiter.data = data_import.options.get("delimiter") or ""
@@ -153,7 +153,7 @@ def mapping(import_id: int) -> Any:
 def reading(import_id: int) -> Any:
     data_import = _import(import_id)
     form = ReadingForm()
-    form.sheet.choices = [(s, s) for s in data_import.detected.get("sheets", [])]
+    form.sheet.choices = options([(s, s) for s in data_import.detected.get("sheets", [])])
     if not form.validate_on_submit():
         return _mapping_page(data_import, form, [], 400)
     try:

@@ -16,7 +16,7 @@ from flask_wtf import FlaskForm
 
 from crm.core.db import db
 from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors
+from crm.core.forms import apply_errors, options
 from crm.core.time import to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.operations import (
@@ -56,8 +56,8 @@ def _forms(lead: Lead, submitted: dict[str, FlaskForm]) -> dict[str, Any]:
         "watcher": WatcherForm(formdata=None, prefix="watcher"),
     }
     forms.update(submitted)
-    forms["followup"].owner_id.choices = [("", "—"), *((u.id, u.display_name) for u in officers)]
-    forms["watcher"].user_id.choices = [("", "—"), *((u.id, u.display_name) for u in users)]
+    forms["followup"].owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in officers)])
+    forms["watcher"].user_id.choices = options([("", "—"), *((u.id, u.display_name) for u in users)])
     return forms
 
 
@@ -74,7 +74,7 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
             reschedule[int(key[1:])] = form
     officers = choices(db.session).officers if current_user.can_edit() else []
     for form in reschedule.values():
-        form.owner_id.choices = [(u.id, u.display_name) for u in officers]
+        form.owner_id.choices = options([(u.id, u.display_name) for u in officers])
     context = {
         "d": detail,
         "lead": lead,
@@ -128,7 +128,7 @@ def schedule(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     form = FollowUpForm(prefix="followup")
-    form.owner_id.choices = [("", "—"), *((u.id, u.display_name) for u in choices(db.session).officers)]
+    form.owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in choices(db.session).officers)])
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, "followup", form)
     try:
@@ -167,7 +167,7 @@ def watch(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     form = WatcherForm(prefix="watcher")
-    form.user_id.choices = [("", "—"), *((u.id, u.display_name) for u in choices(db.session).users)]
+    form.user_id.choices = options([("", "—"), *((u.id, u.display_name) for u in choices(db.session).users)])
     if not form.validate_on_submit() or form.user_id.data is None:
         return _failed(lead, "watcher", form)
     try:
@@ -223,7 +223,7 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
     followup = _followup_or_404(lead, followup_id)
     key = f"r{followup.id}"
     form = RescheduleForm(prefix=key)
-    form.owner_id.choices = [(u.id, u.display_name) for u in choices(db.session).officers]
+    form.owner_id.choices = options([(u.id, u.display_name) for u in choices(db.session).officers])
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, key, form)
     try:

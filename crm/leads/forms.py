@@ -20,6 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
+from crm.core.forms import options
 from crm.core.i18n import lazy_gettext as _l
 from crm.leads.labels import ACTIVITY_KIND_LABELS, PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
 from crm.leads.models import Currency
@@ -48,14 +49,16 @@ class LeadForm(FlaskForm):
     )
     us_organisation_id = SelectField(_l("US organisation"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
     partnership_type = SelectField(
-        _l("Partnership type"), choices=[(k.value, v) for k, v in PARTNERSHIP_TYPE_LABELS.items()]
+        _l("Partnership type"), choices=options([(k.value, v) for k, v in PARTNERSHIP_TYPE_LABELS.items()])
     )
     sector_id = SelectField(_l("Sector"), coerce=optional_int)
-    stage = SelectField(_l("Stage"), choices=[(k.value, v) for k, v in STAGE_LABELS.items()])
+    stage = SelectField(_l("Stage"), choices=options([(k.value, v) for k, v in STAGE_LABELS.items()]))
     owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
-    priority = SelectField(_l("Priority"), choices=[(k.value, v) for k, v in PRIORITY_LABELS.items()], default="normal")
+    priority = SelectField(
+        _l("Priority"), choices=options([(k.value, v) for k, v in PRIORITY_LABELS.items()]), default="normal"
+    )
     estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
-    currency = SelectField(_l("Currency"), choices=[NONE, *((c.value, c.value) for c in Currency)])
+    currency = SelectField(_l("Currency"), choices=options([NONE, *((c.value, c.value) for c in Currency)]))
     confidential = BooleanField(_l("Confidential (only the owner, watchers and admins see it)"))
     watcher_ids = SelectMultipleField(_l("Watchers"), coerce=int)
     mission_id = SelectField(_l("Mission"), coerce=optional_int)
@@ -63,13 +66,17 @@ class LeadForm(FlaskForm):
     description = TextAreaField(_l("Description"), validators=[Length(max=50000)])
 
     def fill_choices(self, choices: Choices, *, creating: bool) -> None:
-        self.ma_organisation_id.choices = [NONE, *((o.id, organisation_label(o)) for o in choices.ma_organisations)]
-        self.us_organisation_id.choices = [NONE, *((o.id, organisation_label(o)) for o in choices.us_organisations)]
-        self.sector_id.choices = [NONE, *((s.id, s.name()) for s in choices.sectors)]
-        self.owner_id.choices = [(u.id, u.display_name) for u in choices.officers]
-        self.watcher_ids.choices = [(u.id, u.display_name) for u in choices.users]
-        self.mission_id.choices = [NONE, *((m.id, m.name) for m in choices.missions)]
-        self.meeting_id.choices = [NONE, *((m.id, m.title) for m in choices.meetings)]
+        self.ma_organisation_id.choices = options(
+            [NONE, *((o.id, organisation_label(o)) for o in choices.ma_organisations)]
+        )
+        self.us_organisation_id.choices = options(
+            [NONE, *((o.id, organisation_label(o)) for o in choices.us_organisations)]
+        )
+        self.sector_id.choices = options([NONE, *((s.id, s.name()) for s in choices.sectors)])
+        self.owner_id.choices = options([(u.id, u.display_name) for u in choices.officers])
+        self.watcher_ids.choices = options([(u.id, u.display_name) for u in choices.users])
+        self.mission_id.choices = options([NONE, *((m.id, m.name) for m in choices.missions)])
+        self.meeting_id.choices = options([NONE, *((m.id, m.title) for m in choices.meetings)])
         if not creating:
             del self.stage
 
@@ -93,7 +100,7 @@ class LeadForm(FlaskForm):
 
 
 class ActivityForm(FlaskForm):
-    kind = SelectField(_l("Kind"), choices=[(k.value, v) for k, v in ACTIVITY_KIND_LABELS.items()])
+    kind = SelectField(_l("Kind"), choices=options([(k.value, v) for k, v in ACTIVITY_KIND_LABELS.items()]))
     body = TextAreaField(_l("What happened"), validators=[DataRequired(REQUIRED), Length(max=50000)])
 
 
@@ -115,7 +122,7 @@ class RescheduleForm(FlaskForm):
 
 
 class StageForm(FlaskForm):
-    stage = SelectField(_l("Move to"), choices=[(k.value, v) for k, v in STAGE_LABELS.items()])
+    stage = SelectField(_l("Move to"), choices=options([(k.value, v) for k, v in STAGE_LABELS.items()]))
     note = StringField(_l("Note (optional)"), validators=[Length(max=2000)])
 
 

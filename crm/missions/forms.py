@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, Optional
 
 from crm.core.errors import ValidationError
+from crm.core.forms import options
 from crm.core.i18n import lazy_gettext as _l
 
 
@@ -32,7 +33,9 @@ class LeadRowForm(Form):
     owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
     sector_id = SelectField(_l("Sector"), choices=[], validate_choice=False)
     estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
-    currency = SelectField(_l("Currency"), choices=[("", "—"), ("MAD", "MAD"), ("USD", "USD")], validate_choice=False)
+    currency = SelectField(
+        _l("Currency"), choices=options([("", "—"), ("MAD", "MAD"), ("USD", "USD")]), validate_choice=False
+    )
     confidential = BooleanField(_l("Confidential"))
 
     def is_blank(self) -> bool:

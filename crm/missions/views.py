@@ -13,6 +13,7 @@ from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
 from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.forms import options
 from crm.core.i18n import FORMAT_LOCALES, current_language, ngettext
 from crm.core.time import CASABLANCA, to_local
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
@@ -71,15 +72,15 @@ def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:
     choices = form_choices(db.session)
     orgs = choices["organisations"]
     zones = list(dict.fromkeys([p["timezone"] for p in mission.places] + [CASABLANCA]))
-    form.timezone.choices = [(z, z) for z in zones]
-    form.organisation_ids.choices = [(pk(o), o.short_name()) for o in orgs]
-    form.contact_ids.choices = [(pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"]]
+    form.timezone.choices = options([(z, z) for z in zones])
+    form.organisation_ids.choices = options([(pk(o), o.short_name()) for o in orgs])
+    form.contact_ids.choices = options([(pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"]])
     blank: list[tuple[str, str]] = [("", "—")]
-    ma = blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.MA]
-    us = blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.US]
-    types = [(t.value, str(label)) for t, label in PARTNERSHIP_TYPE_LABELS.items()]
-    owners = [(str(pk(u)), u.display_name) for u in choices["owners"]]
-    sectors = blank + [(str(pk(s)), s.name()) for s in active_sectors(db.session)]
+    ma = options(blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.MA])
+    us = options(blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.US])
+    types = options((t.value, str(label)) for t, label in PARTNERSHIP_TYPE_LABELS.items())
+    owners = options((str(pk(u)), u.display_name) for u in choices["owners"])
+    sectors = options(blank + [(str(pk(s)), s.name()) for s in active_sectors(db.session)])
     for entry in form.leads.entries:
         row = entry.form
         row.ma_organisation_id.choices = ma

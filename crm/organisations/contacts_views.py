@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
-from crm.core.forms import save_form
+from crm.core.forms import options, save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.time import available_zones
@@ -42,7 +42,7 @@ def detail(contact_id: int) -> Any:
 
 def _form(obj: Contact | None = None) -> ContactForm:
     form = ContactForm(obj=obj)
-    form.organisation_id.choices = organisation_choices(db.session)
+    form.organisation_id.choices = options(organisation_choices(db.session))
     if request.method == "GET":
         if obj is not None:
             form.language.data = obj.language.value

@@ -6,6 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
 
+from crm.core.forms import options
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
 
@@ -32,5 +33,5 @@ class ContactForm(FlaskForm):
     title = StringField(_l("Title"), validators=[Length(max=200)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
     phone = StringField(_l("Phone"), validators=[Length(max=40)])
-    language = SelectField(_l("Language"), choices=list(LANGUAGE_NAMES.items()))
+    language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())))
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)])

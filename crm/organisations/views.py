@@ -8,7 +8,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
-from crm.core.forms import save_form
+from crm.core.forms import options, save_form
 from crm.core.i18n import gettext as _
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.labels import country_choices, country_label, kind_choices, kind_label
@@ -96,9 +96,9 @@ def detail(org_id: int) -> Any:
 
 def _form(obj: Organisation | None = None) -> OrganisationForm:
     form = OrganisationForm(obj=obj)
-    form.country.choices = country_choices()
-    form.kind.choices = kind_choices()
-    form.sectors.choices = [(pk(s), s.name()) for s in active_sectors(db.session)]
+    form.country.choices = options(country_choices())
+    form.kind.choices = options(kind_choices())
+    form.sectors.choices = options([(pk(s), s.name()) for s in active_sectors(db.session)])
     if obj is not None and request.method == "GET":
         form.country.data = obj.country.value
         form.kind.data = obj.kind.value
