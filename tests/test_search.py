@@ -93,6 +93,24 @@ def test_contact_search_text_is_kept(session: Session) -> None:
     assert session.get(Contact, contact.id).search_text == "eric dupre | dsi"
 
 
+def test_an_organisation_finds_its_leads_in_any_language_and_words_narrow_them(session: Session) -> None:
+    officer = make_user(session)
+    add = make_organisation(
+        session, "MA", acronym="ADD", name_fr="Agence de Développement du Digital", name_ar="وكالة التنمية الرقمية"
+    )
+    oracle = make_organisation(session, "US", name_en="Oracle")
+    pair = {"ma_organisation_id": add.id, "us_organisation_id": oracle.id}
+    cloud = make_lead(session, owner=officer, title="Cloud migration proposal", **pair)
+    skills = make_lead(session, owner=officer, title="Skills academy", ma_organisation_id=add.id)
+    other = make_lead(session, owner=officer, title="Cloud region investment")
+    session.commit()
+    for query in ("ADD", "agence de developpement", "وكالة التنمية"):
+        assert {lead.id for lead in search(session, officer, query).leads} == {cloud.id, skills.id}, query
+    assert search(session, officer, "ADD cloud").leads == [cloud]  # every word: title or organisation
+    assert search(session, officer, "oracle").leads == [cloud]
+    assert {lead.id for lead in search(session, officer, "cloud").leads} == {cloud.id, other.id}
+
+
 def test_confidential_leads_are_not_found_by_other_officers(session: Session, client: Any) -> None:
     owner = make_user(session, email="owner@jisr.example")
     make_user(session, email="other@jisr.example")

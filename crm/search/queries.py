@@ -3,9 +3,10 @@
 Every searched row keeps a normalised ``search_text`` (case, French accents and Arabic
 diacritics / hamza / taa marbuta folded by :func:`crm.core.text.normalise`).  A query is
 normalised the same way and split into words; a row matches when every word occurs in
-its ``search_text``.  The index behind that ``LIKE '%word%'`` depends on the backend:
-PostgreSQL uses GIN trigram indexes (``pg_trgm``), SQLite uses FTS5 trigram tables kept
-in sync by triggers (see the migration ``contact search text and search indexes``).
+its ``search_text`` (for a lead, in its title or its organisations' names).  The index
+behind that ``LIKE '%word%'`` depends on the backend: PostgreSQL uses GIN trigram indexes
+(``pg_trgm``), SQLite uses FTS5 trigram tables kept in sync by triggers (see the
+migration ``contact search text and search indexes``).
 Both give the same answers; only the index differs.
 """
 
@@ -62,6 +63,17 @@ def _matching(session: Session, model: Any, words: list[str]) -> Any:
     return sa.and_(col(model.id).in_(ids), *short)
 
 
+def _lead_matching(session: Session, word: str) -> Any:
+    """A lead matches a word in its title or in its organisations' names, acronyms and
+    aliases: "DGSSI" finds DGSSI's leads, "ADD cloud" ADD's cloud leads."""
+    organisations = select(Organisation.id).where(_matching(session, Organisation, [word]))
+    return sa.or_(
+        _matching(session, Lead, [word]),
+        col(Lead.ma_organisation_id).in_(organisations),
+        col(Lead.us_organisation_id).in_(organisations),
+    )
+
+
 def _exact_first(model: Any, words: list[str]) -> Any:
     """Rows whose name or acronym is exactly the query come first (e.g. "ADD")."""
     phrase = " ".join(words)
@@ -97,7 +109,7 @@ def search(session: Session, user: User, query: str, *, limit: int = LIMIT) -> S
     results.leads = list(
         session.exec(
             select(Lead)
-            .where(_matching(session, Lead, words), visible_to(user))
+            .where(*(_lead_matching(session, w) for w in words), visible_to(user))
             .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
             .limit(limit)
         ).all()
