@@ -239,6 +239,26 @@ def test_every_write_recorded_an_event_with_an_actor(session: Any) -> None:
     assert session.exec(select(Event).where(Event.type == "followup.done")).all()
 
 
+def test_the_leads_have_a_history_over_the_past_weeks(session: Any) -> None:
+    _load(session)
+    now = utcnow()
+    moves = session.exec(select(Event).where(Event.type == "lead.stage_changed")).all()
+    weeks = {(now - e.occurred_at).days // 7 for e in moves}
+    assert len(weeks) >= 6 and max(weeks) < 13, sorted(weeks)  # the dashboard shows twelve weeks
+    assert all(e.occurred_at <= now for e in moves)
+    created = {e.entity_id: e.occurred_at for e in session.exec(select(Event).where(Event.type == "lead.created"))}
+    for lead in session.exec(select(Lead)).all():
+        history = sorted((e.occurred_at, e.id) for e in moves if e.lead_id == lead.id)
+        # created first, then moved in the order the event log records, the lead's stamps agreeing
+        assert lead.created_at == created[lead.id] and all(lead.created_at < when for when, _ in history)
+        assert [i for _, i in history] == sorted(i for _, i in history)
+        assert lead.stage_changed_at == (history[-1][0] if history else lead.created_at)
+        first_activity = min(
+            (a.occurred_at for a in session.exec(select(Activity).where(Activity.lead_id == lead.id))), default=now
+        )
+        assert lead.created_at < first_activity
+
+
 def test_search_finds_add_by_any_name(session: Any) -> None:
     _load(session)
     found = [

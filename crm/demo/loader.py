@@ -7,10 +7,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select, update
 
 from crm.accounts.models import User
 from crm.accounts.operations import create_user, find_user_by_email
+from crm.core.events import Event
 from crm.core.time import ensure_utc, utcnow, wall_time
 from crm.demo.data import (
     ADMIN_EMAIL,
@@ -293,6 +294,7 @@ class _Loader:
             # Walk the pipeline so the event log shows how the lead got where it is.
             for stage in spec.stages:
                 move_lead_to_stage(self.session, lead, stage, actor=owner)
+            self._date_history(lead, spec)
         self.report.add("leads", created=created)
         for email in spec.watchers:
             watcher = self.users[email]
@@ -302,6 +304,34 @@ class _Loader:
             self.load_activity(lead, activity, owner)
         for followup in spec.followups:
             self.load_followup(lead, followup, owner)
+
+    def _date_history(self, lead: Lead, spec: LeadSpec) -> None:
+        """The demo is loaded in a moment, but its leads were created and moved over the past
+        weeks: each lead's creation and stage changes are dated back (its own rhythm, the
+        latest change within three weeks, all within about twelve), so the timeline, the
+        dashboard's weekly movement and the digests show a history rather than one instant."""
+        self.session.flush()
+        position = LEADS.index(spec)
+        base = min(self.now, utcnow())
+        latest, step = 1 + (position * 5) % 19, 6 + (position * 3) % 11
+        moves = self.session.exec(
+            select(Event)
+            .where(Event.lead_id == lead.id, Event.type == "lead.stage_changed")
+            .order_by(col(Event.id).desc())
+        ).all()
+        for k, event in enumerate(moves):
+            event.occurred_at = base - timedelta(days=latest + k * step, hours=position % 7)
+        oldest = latest + max(len(moves) - 1, 0) * step
+        earliest_activity = max((a.days_ago for a in spec.activities), default=0)
+        created = base - timedelta(days=max(oldest + 2 + position % 5, earliest_activity + 1))
+        creation = (
+            col(Event.entity_type) == "lead",
+            col(Event.entity_id) == lead.id,
+            col(Event.type) == "lead.created",
+        )
+        self.session.execute(update(Event).where(*creation).values(occurred_at=created))
+        lead.created_at = created
+        lead.stage_changed_at = lead.updated_at = moves[0].occurred_at if moves else created
 
     def load_activity(self, lead: Lead, spec: ActivitySpec, author: User) -> None:
         query = select(Activity.id).where(
