@@ -15,7 +15,7 @@ from crm.core.events import Event
 from crm.followups.operations import complete_followup
 from crm.leads.models import Lead, Stage
 from crm.leads.operations import move_lead_to_stage
-from crm.missions.models import Meeting, MeetingOrganisation
+from crm.missions.models import Meeting, MeetingOrganisation, Mission
 from crm.missions.operations import create_mission, log_meeting
 from crm.missions.queries import scorecard
 from crm.organisations.operations import create_contact
@@ -259,3 +259,113 @@ def test_viewer_cannot_log_a_meeting(session: Session, client: Any) -> None:
     assert client.get(f"/missions/{mission.id}").status_code == 200
     assert client.get(f"/missions/{mission.id}/meetings/new").status_code == 403
     assert client.post(f"/missions/{mission.id}/meetings/new", data={"title": "x"}).status_code == 403
+
+
+def _mission_form(**fields: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "name": "Digital trade mission, Toronto 2027",
+        "starts_on": "2027-03-08",
+        "ends_on": "2027-03-12",
+        "places-0-name": "Toronto, Ontario",
+        "places-0-timezone": "America/Toronto",
+        "description": "Cloud and AI firms in Ontario.",
+    }
+    data.update(fields)
+    return data
+
+
+def test_an_officer_creates_a_mission_with_its_places_organisers_and_delegates(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example")
+    add = make_organisation(session, "MA", acronym="ADD", name_en="Digital Development Agency")
+    contact = create_contact(session, organisation_id=add.id, name="Amina El Idrissi", email="amina@add.example")
+    session.commit()
+    login(client, "officer@jisr.example")
+    assert 'data-testid="new-mission"' in client.get("/missions").get_data(as_text=True)
+    assert client.get("/missions/new").status_code == 200
+    data = _mission_form(
+        **{"places-1-name": "Montréal", "places-1-timezone": "America/Toronto"},
+        organiser_ids=[str(add.id)],
+        delegate_ids=[str(contact.id)],
+    )
+    response = client.post("/missions/new", data=data)
+    assert response.status_code == 302
+    mission = session.exec(select(Mission).where(Mission.name == data["name"])).one()
+    assert response.headers["Location"].endswith(f"/missions/{mission.id}")
+    assert (mission.starts_on, mission.ends_on) == (date(2027, 3, 8), date(2027, 3, 12))
+    assert mission.places == [
+        {"name": "Toronto, Ontario", "timezone": "America/Toronto"},
+        {"name": "Montréal", "timezone": "America/Toronto"},
+    ]
+    event = session.exec(select(Event).where(Event.type == "mission.created", Event.entity_id == mission.id)).one()
+    assert event.actor_id == officer.id and event.payload["delegate_ids"] == [contact.id]
+    page = client.get(f"/missions/{mission.id}").get_data(as_text=True)
+    assert "Toronto, Ontario" in page and "Amina El Idrissi" in page and 'data-testid="edit-mission"' in page
+
+
+def test_editing_a_mission_shows_what_it_holds_and_records_the_changes(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example")
+    add = make_organisation(session, "MA", acronym="ADD")
+    contact = create_contact(session, organisation_id=add.id, name="Amina El Idrissi", email="amina@add.example")
+    many = [{"name": f"City {n}", "timezone": "America/Chicago"} for n in range(5)]
+    mission = create_mission(
+        session,
+        name="Digital mission",
+        starts_on=date(2024, 2, 11),
+        ends_on=date(2024, 2, 21),
+        places=many,
+        organiser_ids=[add.id],
+        delegate_ids=[contact.id],
+    )
+    session.commit()
+    login(client, "officer@jisr.example")
+    page = client.get(f"/missions/{mission.id}/edit").get_data(as_text=True)
+    assert page.count('data-testid="mission-place"') == 6  # the five places and a blank row
+    assert 'value="City 4"' in page and 'value="Digital mission"' in page and 'value="2024-02-21"' in page
+    assert re.search(rf'<option selected value="{contact.id}">|<option value="{contact.id}" selected', page)
+    data = {"name": "Digital mission 2024", "starts_on": "2024-02-11", "ends_on": "2024-02-22"}
+    for n, place in enumerate(many):
+        data[f"places-{n}-name"], data[f"places-{n}-timezone"] = place["name"], place["timezone"]
+    data.update({"organiser_ids": [str(add.id)], "delegate_ids": []})
+    assert client.post(f"/missions/{mission.id}/edit", data=data).status_code == 302
+    session.expire_all()
+    mission = session.get(Mission, mission.id)
+    assert mission.name == "Digital mission 2024" and mission.ends_on == date(2024, 2, 22) and mission.places == many
+    updates = session.exec(select(Event).where(Event.type == "mission.updated", Event.entity_id == mission.id)).all()
+    changes = {key for e in updates for key in e.payload["changes"]}
+    assert changes == {"name", "ends_on", "delegate_ids"} and {e.actor_id for e in updates} == {officer.id}
+
+
+def test_bad_mission_input_is_a_400_in_the_users_language_and_writes_nothing(session: Session, client: Any) -> None:
+    make_user(session, email="officer@jisr.example", language="fr")
+    mission = _mission(session)
+    session.commit()
+    login(client, "officer@jisr.example")
+    before = (_count(session, Event), _count(session, Mission))
+    for data, message in [
+        (_mission_form(ends_on="2027-03-01"), "La mission ne peut pas se terminer avant de commencer."),
+        (_mission_form(**{"places-0-timezone": "Nowhere/Land"}), "Fuseau horaire inconnu : Nowhere/Land"),
+        (_mission_form(**{"places-0-timezone": ""}), "Indiquez le fuseau horaire de Toronto, Ontario."),
+        (_mission_form(name="", starts_on="demain"), "Ce champ est obligatoire."),
+    ]:
+        for url in ("/missions/new", f"/missions/{mission.id}/edit"):
+            response = client.post(url, data=data)
+            page = html.unescape(response.get_data(as_text=True))
+            assert response.status_code == 400 and message in page, (url, message)
+            assert 'value="Cloud and AI firms' not in page  # a textarea keeps what was typed as its text
+            assert "Cloud and AI firms in Ontario." in page
+    assert (_count(session, Event), _count(session, Mission)) == before
+    session.expire_all()
+    assert session.get(Mission, mission.id).name == "Digital mission"
+
+
+def test_viewer_cannot_create_or_edit_a_mission(session: Session, client: Any) -> None:
+    make_user(session, email="viewer@jisr.example", role=Role.VIEWER)
+    mission = _mission(session)
+    session.commit()
+    login(client, "viewer@jisr.example")
+    assert 'data-testid="new-mission"' not in client.get("/missions").get_data(as_text=True)
+    assert 'data-testid="edit-mission"' not in client.get(f"/missions/{mission.id}").get_data(as_text=True)
+    for url in ("/missions/new", f"/missions/{mission.id}/edit"):
+        assert client.get(url).status_code == 403
+        assert client.post(url, data=_mission_form()).status_code == 403
+    assert _count(session, Mission) == 1

@@ -1,4 +1,5 @@
-"""The "log a meeting" form: the meeting and, repeated, the leads born from it."""
+"""The mission form (name, dates, places, organisers, delegates) and the "log a meeting"
+form: the meeting and, repeated, the leads born from it."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Any
 from flask_wtf import FlaskForm
 from wtforms import (
     BooleanField,
+    DateField,
     DateTimeLocalField,
     FieldList,
     Form,
@@ -21,6 +23,37 @@ from wtforms.validators import InputRequired, Length, Optional
 from crm.core.errors import ValidationError
 from crm.core.forms import options
 from crm.core.i18n import lazy_gettext as _l
+
+REQUIRED = _l("This field is required.")
+PLACE_ROWS = 4  # empty rows offered; a mission may have up to MAX_PLACES
+MAX_PLACES = 12
+
+
+class PlaceForm(Form):
+    """A city of the mission and its time zone; a row without a name is ignored."""
+
+    name = StringField(_l("Place"), validators=[Length(max=200)])
+    timezone = StringField(_l("Time zone"), validators=[Length(max=64)])
+
+    def is_blank(self) -> bool:
+        return not (self.name.data or "").strip() and not (self.timezone.data or "").strip()
+
+
+class MissionForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[InputRequired(REQUIRED), Length(max=300)])
+    starts_on = DateField(_l("First day"), validators=[InputRequired(REQUIRED)])
+    ends_on = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
+    places = FieldList(FormField(PlaceForm), min_entries=PLACE_ROWS, max_entries=MAX_PLACES)
+    description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
+    organiser_ids = SelectMultipleField(_l("Organisers"), choices=[], coerce=int, validate_choice=False)
+    delegate_ids = SelectMultipleField(_l("Delegates"), choices=[], coerce=int, validate_choice=False)
+
+    def place_rows(self) -> list[dict[str, str]]:
+        return [
+            {"name": entry.form.name.data or "", "timezone": (entry.form.timezone.data or "").strip()}
+            for entry in self.places.entries
+            if not entry.form.is_blank()
+        ]
 
 
 class LeadRowForm(Form):

@@ -38,7 +38,11 @@ def _check_ids(session: Session, model: Any, ids: Iterable[int], field: str) -> 
 def _clean_places(places: Iterable[dict[str, str]]) -> list[dict[str, str]]:
     clean = []
     for place in places:
+        if not str(place.get("name") or "").strip():
+            raise ValidationError.single("places", _l("Give each place its name."))
         name = clean_text(place.get("name"), "places", max_length=200)
+        if not str(place.get("timezone") or "").strip():
+            raise ValidationError.single("places", _l("Give %(place)s its time zone.", place=name))
         clean.append({"name": name, "timezone": clean_zone(place.get("timezone"), "places")})
     return clean
 
@@ -55,6 +59,9 @@ def create_mission(
     delegate_ids: Iterable[int] = (),
     actor: User | None = None,
 ) -> Mission:
+    from crm.accounts.permissions import require_editor
+
+    require_editor(actor)
     if ends_on < starts_on:
         raise ValidationError.single("ends_on", _l("The mission cannot end before it starts."))
     mission = Mission(

@@ -173,3 +173,18 @@ def form_choices(session: Session) -> dict[str, Any]:
         .order_by(col(User.name), col(User.email))
     ).all()
     return {"organisations": list(orgs), "contacts": [(c, o) for c, o in contacts], "owners": list(owners)}
+
+
+def mission_people(session: Session, mission_id: int) -> tuple[list[int], list[int]]:
+    """The ids of a mission's organisers and delegates (what its form shows as chosen)."""
+    organisers = session.exec(
+        select(MissionOrganiser.organisation_id)
+        .where(MissionOrganiser.mission_id == mission_id)
+        .order_by(col(MissionOrganiser.organisation_id))
+    ).all()
+    delegates = session.exec(
+        select(MissionDelegate.contact_id)
+        .where(MissionDelegate.mission_id == mission_id)
+        .order_by(col(MissionDelegate.contact_id))
+    ).all()
+    return list(organisers), list(delegates)

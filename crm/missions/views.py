@@ -1,5 +1,5 @@
-"""Mission pages: the list, one mission with its scorecard, and "log a meeting" with the
-leads born from it in one all-or-nothing step."""
+"""Mission pages: the list, one mission with its scorecard, creating and editing a mission,
+and "log a meeting" with the leads born from it in one all-or-nothing step."""
 
 from __future__ import annotations
 
@@ -13,14 +13,15 @@ from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
 from crm.core.errors import PermissionDenied, ValidationError
-from crm.core.forms import options
+from crm.core.forms import options, save_form
 from crm.core.i18n import FORMAT_LOCALES, current_language, ngettext
-from crm.core.time import CASABLANCA, to_local
+from crm.core.i18n import lazy_gettext as _l
+from crm.core.time import CASABLANCA, available_zones, to_local
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
-from crm.missions.forms import MeetingForm, apply_meeting_errors
+from crm.missions.forms import MAX_PLACES, MeetingForm, MissionForm, apply_meeting_errors
 from crm.missions.models import Mission
-from crm.missions.operations import log_meeting_with_leads
-from crm.missions.queries import form_choices, mission_detail, mission_rows, scorecard
+from crm.missions.operations import create_mission, log_meeting_with_leads, set_mission_delegates, update_mission
+from crm.missions.queries import form_choices, mission_detail, mission_people, mission_rows, scorecard
 from crm.organisations.models import Country
 from crm.organisations.queries import active_sectors
 
@@ -66,6 +67,84 @@ def detail(mission_id: int) -> Any:
         view=mission_detail(db.session, current_user, mission),
         score=scorecard(db.session, current_user, mission_id),
     )
+
+
+def _mission_form(mission: Mission | None) -> MissionForm:
+    form = MissionForm()
+    choices = form_choices(db.session)
+    form.organiser_ids.choices = options((pk(o), o.short_name()) for o in choices["organisations"])
+    form.delegate_ids.choices = options((pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"])
+    if mission is not None and request.method == "GET":
+        form.name.data, form.description.data = mission.name, mission.description
+        form.starts_on.data, form.ends_on.data = mission.starts_on, mission.ends_on
+        places = list(mission.places)[:MAX_PLACES]
+        while len(form.places.entries) < min(len(places) + 1, MAX_PLACES):
+            form.places.append_entry()
+        for entry, place in zip(form.places.entries, places, strict=False):
+            entry.form.name.data, entry.form.timezone.data = place.get("name", ""), place.get("timezone", "")
+        organisers, delegates = mission_people(db.session, pk(mission))
+        form.organiser_ids.data, form.delegate_ids.data = organisers, delegates
+    return form
+
+
+def _render_mission_form(form: MissionForm, mission: Mission | None, status: int = 200) -> Any:
+    return render_template("missions/form.html", form=form, mission=mission, zones=available_zones()), status
+
+
+@bp.route("/missions/new", methods=["GET", "POST"])
+@login_required
+def create() -> Any:
+    if not current_user.can_edit():
+        abort(403)
+    form = _mission_form(None)
+    if request.method == "POST" and form.validate():
+
+        def operation() -> Mission:
+            mission = create_mission(
+                db.session,
+                name=form.name.data or "",
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+                places=form.place_rows(),
+                description=form.description.data or "",
+                organiser_ids=form.organiser_ids.data or [],
+                delegate_ids=form.delegate_ids.data or [],
+                actor=current_user,
+            )
+            return mission
+
+        saved = save_form(form, operation, str(_l("The mission is saved.")))
+        if saved is not None:
+            return redirect(url_for("missions.detail", mission_id=pk(saved.value)))
+    return _render_mission_form(form, None, 400 if request.method == "POST" else 200)
+
+
+@bp.route("/missions/<int:mission_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit(mission_id: int) -> Any:
+    if not current_user.can_edit():
+        abort(403)
+    mission = _mission(mission_id)
+    form = _mission_form(mission)
+    if request.method == "POST" and form.validate():
+
+        def operation() -> None:
+            update_mission(
+                db.session,
+                mission,
+                actor=current_user,
+                organiser_ids=form.organiser_ids.data or [],
+                name=form.name.data or "",
+                starts_on=form.starts_on.data,
+                ends_on=form.ends_on.data,
+                places=form.place_rows(),
+                description=form.description.data or "",
+            )
+            set_mission_delegates(db.session, mission, form.delegate_ids.data or [], actor=current_user)
+
+        if save_form(form, operation, str(_l("The mission is saved."))) is not None:
+            return redirect(url_for("missions.detail", mission_id=mission_id))
+    return _render_mission_form(form, mission, 400 if request.method == "POST" else 200)
 
 
 def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:

@@ -38,7 +38,13 @@ def showcase_lead_id(live_server: LiveServer) -> int:
 
 
 def _screens(lead_id: int) -> dict[str, str]:
-    return {"leads": "/leads", "lead": f"/leads/{lead_id}", "pipeline": "/pipeline", "dashboard": "/dashboard"}
+    return {
+        "leads": "/leads",
+        "lead": f"/leads/{lead_id}",
+        "pipeline": "/pipeline",
+        "dashboard": "/dashboard",
+        "new-mission": "/missions/new",
+    }
 
 
 def _wait_for_charts(page: Any) -> None:
