@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlmodel import Session, func, select
 
 from crm.accounts.models import Role
 from crm.core.events import Event
-from crm.missions.operations import log_meeting
+from crm.missions.operations import create_mission, log_meeting
 from crm.organisations.models import Contact, Organisation
 from crm.organisations.operations import create_contact
 from crm.reference.operations import create_sector
@@ -246,3 +246,47 @@ def test_bad_contact_input_is_a_translated_400_and_writes_nothing(session: Sessi
     response = client.post("/contacts/new", data=_contact_form(org.id, organisation_id="abc"))
     assert response.status_code == 400
     assert (_count(session, Contact), _count(session, Event)) == before
+
+
+def test_a_contact_page_lists_the_meetings_attended_and_the_missions_travelled_with(
+    session: Session, client: Any
+) -> None:
+    _officer(session, client)
+    add = make_organisation(session, "MA", acronym="ADD")
+    amina = create_contact(session, organisation_id=add.id, name="Amina El Idrissi", email="amina@add.example")
+    other = create_contact(session, organisation_id=add.id, name="Karim Tazi", email="karim@add.example")
+    places = [{"name": "Houston, Texas", "timezone": "America/Chicago"}]
+    mission = create_mission(
+        session,
+        name="Digital mission",
+        starts_on=date(2024, 2, 11),
+        ends_on=date(2024, 2, 21),
+        places=places,
+        delegate_ids=[amina.id],
+    )
+    met = [
+        log_meeting(
+            session,
+            title=title,
+            starts_local=datetime(2024, 2, day, 10),
+            timezone="America/Chicago",
+            mission_id=mission.id,
+            contact_ids=contacts,
+        )
+        for title, day, contacts in (("Oracle briefing", 12, [amina.id]), ("Cisco workshop", 14, [amina.id, other.id]))
+    ]
+    log_meeting(
+        session,
+        title="Without her",
+        starts_local=datetime(2024, 2, 15, 10),
+        timezone="America/Chicago",
+        contact_ids=[other.id],
+    )
+    session.commit()
+    page = client.get(f"/contacts/{amina.id}").get_data(as_text=True)
+    meetings = page[page.index('data-testid="contact-meetings"') :]
+    assert re.findall(r'data-id="(\d+)"', meetings[: meetings.index("</ul>")]) == [str(met[1].id), str(met[0].id)]
+    assert "Without her" not in page
+    assert f'href="/missions/{mission.id}">Digital mission</a>' in page
+    page = client.get(f"/contacts/{other.id}").get_data(as_text=True)
+    assert "Without her" in page and 'data-testid="contact-missions"' not in page

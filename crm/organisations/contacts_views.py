@@ -15,7 +15,7 @@ from crm.core.time import available_zones
 from crm.organisations.forms import ContactForm
 from crm.organisations.models import Contact, Organisation
 from crm.organisations.operations import create_contact, update_contact
-from crm.organisations.queries import contact_page, organisation_choices
+from crm.organisations.queries import contact_meetings, contact_missions, contact_page, organisation_choices
 from crm.organisations.views import page_number, require_editor
 
 bp = Blueprint("contacts", __name__)
@@ -37,7 +37,14 @@ def detail(contact_id: int) -> Any:
     if contact is None:
         abort(404)
     org = db.session.get(Organisation, contact.organisation_id)
-    return render_template("contacts/detail.html", contact=contact, org=org, language_names=LANGUAGE_NAMES)
+    return render_template(
+        "contacts/detail.html",
+        contact=contact,
+        org=org,
+        language_names=LANGUAGE_NAMES,
+        meetings=contact_meetings(db.session, contact_id),
+        missions=contact_missions(db.session, contact_id),
+    )
 
 
 def _form(obj: Contact | None = None) -> ContactForm:

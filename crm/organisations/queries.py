@@ -12,7 +12,7 @@ from crm.core.paging import Page, page_within
 from crm.core.text import normalise
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
-from crm.missions.models import Meeting, MeetingOrganisation
+from crm.missions.models import Meeting, MeetingContact, MeetingOrganisation, Mission, MissionDelegate
 from crm.organisations.models import Contact, Country, Organisation, OrganisationKind, OrganisationSector
 from crm.reference.models import Sector
 
@@ -130,6 +130,30 @@ def organisation_meetings(session: Session, org_id: int) -> list[Meeting]:
             .join(MeetingOrganisation, col(MeetingOrganisation.meeting_id) == col(Meeting.id))
             .where(MeetingOrganisation.organisation_id == org_id)
             .order_by(col(Meeting.starts_at).desc())
+        ).all()
+    )
+
+
+def contact_meetings(session: Session, contact_id: int) -> list[Meeting]:
+    """The meetings the person attended, the latest first."""
+    return list(
+        session.exec(
+            select(Meeting)
+            .join(MeetingContact, col(MeetingContact.meeting_id) == col(Meeting.id))
+            .where(MeetingContact.contact_id == contact_id)
+            .order_by(col(Meeting.starts_at).desc())
+        ).all()
+    )
+
+
+def contact_missions(session: Session, contact_id: int) -> list[Mission]:
+    """The missions the person travelled with as a delegate, the latest first."""
+    return list(
+        session.exec(
+            select(Mission)
+            .join(MissionDelegate, col(MissionDelegate.mission_id) == col(Mission.id))
+            .where(MissionDelegate.contact_id == contact_id)
+            .order_by(col(Mission.starts_on).desc())
         ).all()
     )
 
