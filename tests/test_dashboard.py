@@ -146,6 +146,7 @@ def test_dashboard_in_arabic_reads_right_to_left(session: Session, client: Any) 
     assert '<html lang="ar" dir="rtl">' in page
     data = json.loads(re.search(r'id="dashboard-data">(.*?)</script>', page, re.S).group(1))
     assert data["rtl"] is True and data["locale"] == "ar-MA"
+    assert data["numbers"] == {"group": ".", "decimal": ","}  # as the tables write numbers
     assert data["charts"]["pipeline"]["labels"][0] != "Identified"
     assert data["charts"]["pipeline-value"]["datasets"][0]["label"] == "القيمة بالدرهم"
     assert "القيمة بالدرهم" in page

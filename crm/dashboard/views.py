@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from babel.dates import format_date
+from babel.numbers import get_decimal_symbol, get_group_symbol
 from flask import Blueprint, render_template
 from flask_babel import get_timezone
 from flask_login import current_user, login_required
@@ -26,6 +27,9 @@ def chart_data(figures: dict[str, Any]) -> dict[str, Any]:
     weeks = figures["movements"].weeks
     return {
         "locale": locale.replace("_", "-"),
+        # The tables' separators (Babel's CLDR), so that the charts' numbers read the same
+        # whatever locale data the browser has.
+        "numbers": {"group": get_group_symbol(locale), "decimal": get_decimal_symbol(locale)},
         "rtl": text_direction() == "rtl",
         "charts": {
             "pipeline": {

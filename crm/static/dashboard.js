@@ -6,7 +6,15 @@
   var source = document.getElementById("dashboard-data");
   if (!source || typeof window.Chart === "undefined") { return; }
   var data = JSON.parse(source.textContent);
-  var format = new Intl.NumberFormat(data.locale);
+  /* Digits grouped as the tables group them: the server sends its locale's separators. */
+  var plain = new Intl.NumberFormat("en-US", { maximumFractionDigits: 2 });
+  var format = {
+    format: function (value) {
+      return plain.format(value).replace(/[,.]/g, function (c) {
+        return c === "," ? data.numbers.group : data.numbers.decimal;
+      });
+    }
+  };
   var palette = ["#0b4f6c", "#d63384", "#fd7e14", "#198754", "#6610f2", "#20c997"];
 
   document.querySelectorAll("canvas[data-chart]").forEach(function (canvas) {

@@ -114,6 +114,22 @@ def test_dashboard_charts_have_data(page: Any, console: Console) -> None:
     console.assert_clean()
 
 
+def test_chart_numbers_are_grouped_as_the_tables_group_them(page: Any, console: Console) -> None:
+    """French groups thousands with a narrow no-break space in the tables (Babel); the
+    charts' axes say the same, whatever locale data the browser carries."""
+    login(page, ADMIN)
+    switch_language(page, "fr")
+    page.goto("/dashboard")
+    _wait_for_charts(page)
+    ticks = page.evaluate(
+        """() => Object.values(window.Chart.getChart(document.querySelector('canvas[data-chart="pipeline-value"]'))
+            .scales).flatMap(s => s.ticks.map(t => String(t.label)))"""
+    )
+    big = [t for t in ticks if sum(c.isdigit() for c in t) > 4]
+    assert big and all("\u202f" in t and "." not in t for t in big), ticks
+    console.assert_clean()
+
+
 @pytest.fixture
 def phone(new_page: Callable[..., Any]) -> Any:
     """A page on a 375-px-wide phone screen (mobile viewport, touch)."""
