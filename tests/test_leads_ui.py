@@ -449,6 +449,39 @@ def test_timeline_tells_who_did_what_in_the_viewers_time_zone(
         assert time in page
 
 
+def test_a_long_timeline_pages_back_without_repeating_or_skipping_events(session: Session, client: Any) -> None:
+    from crm.leads.operations import log_activity
+
+    me = make_user(session, email="officer@jisr.example")
+    make_user(session, email="other@jisr.example")
+    lead = make_lead(session, owner=me, confidential=True)
+    with time_machine.travel(datetime(2026, 3, 2, 9, 0, tzinfo=UTC), tick=False):  # 230 events of one instant
+        for n in range(229):
+            log_activity(session, lead, kind="note", body=f"Note {n}", actor=me)
+    session.commit()
+    every = session.exec(select(Event.id).where(Event.lead_id == lead.id)).all()
+    assert len(every) == 230
+    login(client, "officer@jisr.example")
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    first = [int(i) for i in re.findall(r'data-event-id="(\d+)"', page)]
+    assert len(first) == 200
+    older = re.search(r'data-testid="timeline-older">\s*<a [^>]*href="([^"]+)"', page)
+    assert older
+    href = older.group(1).replace("&amp;", "&")
+    fragment = client.get(href, headers=HX).get_data(as_text=True)
+    assert "<html" not in fragment and 'data-testid="timeline-older"' not in fragment
+    rest = [int(i) for i in re.findall(r'data-event-id="(\d+)"', fragment)]
+    assert sorted(first + rest) == sorted(every) and len(set(first + rest)) == 230
+    assert "Note 0" in fragment  # the oldest
+    # Without JavaScript the link opens a page of its own, in the layout.
+    full = client.get(href).get_data(as_text=True)
+    assert "<html" in full and len(re.findall(r'data-event-id="', full)) == 30
+    assert client.get(f"/leads/{lead.id}/timeline?before=abc").status_code == 400
+    client.post("/logout")
+    login(client, "other@jisr.example")
+    assert client.get(href).status_code == 404  # a confidential lead's events stay hidden
+
+
 def test_quick_actions_answer_htmx_with_a_fragment_and_forms_with_a_redirect(session: Session, client: Any) -> None:
     me = make_user(session, email="officer@jisr.example")
     lead = make_lead(session, owner=me)

@@ -10,11 +10,11 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, url_for
+from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from crm.core.db import db
+from crm.core.db import db, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors, options
 from crm.core.time import to_local, utcnow
@@ -78,7 +78,7 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
     context = {
         "d": detail,
         "lead": lead,
-        "timeline": lead_timeline(db.session, lead.id or 0),
+        "timeline": lead_timeline(db.session, pk(lead)),
         "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdigit()}),
         "reschedule": reschedule,
         "now": utcnow(),
@@ -105,6 +105,19 @@ def _failed(lead: Lead, key: str, form: FlaskForm, exc: ValidationError | None =
 @login_required
 def show(lead_id: int) -> Any:
     return render_lead(lead_or_404(lead_id))
+
+
+@bp.route("/leads/<int:lead_id>/timeline")
+@login_required
+def timeline(lead_id: int) -> Any:
+    """Older events of the timeline: the next entries for htmx, a page of their own without it."""
+    lead = lead_or_404(lead_id)
+    before = request.args.get("before", "")
+    if not before.isdigit():
+        abort(400)
+    page = lead_timeline(db.session, lead_id, before=int(before))
+    template = "leads/_timeline_entries.html" if is_htmx() else "leads/timeline.html"
+    return render_template(template, lead=lead, timeline=page)
 
 
 @bp.route("/leads/<int:lead_id>/activities", methods=["POST"])

@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
@@ -220,20 +221,35 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
     return f"{actor}: {kind}", []
 
 
-def lead_timeline(session: Session, lead_id: int, *, limit: int = 200) -> list[TimelineEntry]:
-    """The lead's events, newest first, each with its sentence and details."""
+TIMELINE_PAGE = 200
+
+
+@dataclass
+class TimelinePage:
+    entries: list[TimelineEntry]
+    # The event to continue after (the next page holds older events), if there are more.
+    older: int | None = None
+
+
+def lead_timeline(
+    session: Session, lead_id: int, *, before: int | None = None, limit: int = TIMELINE_PAGE
+) -> TimelinePage:
+    """The lead's events, newest first, each with its sentence and details: ``limit`` of
+    them, after the event ``before`` (by instant, then id, so that events of one instant
+    are neither repeated nor skipped from one page to the next)."""
+    query = select(Event).where(Event.lead_id == lead_id)
+    if before is not None:
+        since = select(Event.occurred_at).where(Event.id == before, Event.lead_id == lead_id).scalar_subquery()
+        query = query.where(sa.tuple_(col(Event.occurred_at), col(Event.id)) < sa.tuple_(since, before))
     events = list(
-        session.exec(
-            select(Event)
-            .where(Event.lead_id == lead_id)
-            .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
-            .limit(limit)
-        ).all()
+        session.exec(query.order_by(col(Event.occurred_at).desc(), col(Event.id).desc()).limit(limit + 1)).all()
     )
+    more = len(events) > limit
+    events = events[:limit]
     names = _Names(session, events)
     entries = []
     for event in events:
         sentence, details = _sentence(event, names)
         activity = names.activities.get(event.entity_id or 0) if event.type == "activity.logged" else None
         entries.append(TimelineEntry(event=event, sentence=sentence, details=details, activity=activity))
-    return entries
+    return TimelinePage(entries, older=events[-1].id if more and events else None)
