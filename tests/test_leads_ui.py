@@ -449,6 +449,18 @@ def test_timeline_tells_who_did_what_in_the_viewers_time_zone(
         assert time in page
 
 
+def test_a_change_of_several_fields_lists_them_with_the_arabic_comma(session: Session, client: Any) -> None:
+    me = make_user(session, email="officer@jisr.example", language="ar")
+    lead = make_lead(session, owner=me)
+    update_lead(session, lead, title="Renamed lead", priority="high", actor=me)
+    session.commit()
+    login(client, "officer@jisr.example")
+    page = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    entry = page[page.index('data-event-type="lead.updated"') :]
+    sentence = re.search(r"<div>([^<]+)</div>", entry).group(1)
+    assert "، " in sentence and ", " not in sentence, sentence
+
+
 def test_a_long_timeline_pages_back_without_repeating_or_skipping_events(session: Session, client: Any) -> None:
     from crm.leads.operations import log_activity
 

@@ -18,7 +18,7 @@ from babel.dates import format_date, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
 
-from crm.core.i18n import FORMAT_LOCALES, text_direction
+from crm.core.i18n import FORMAT_LOCALES, list_separator, text_direction
 from crm.core.time import CASABLANCA, to_local, zone
 
 
@@ -63,7 +63,7 @@ def render_email(name: str, *, language: str, timezone: str, **context: Any) -> 
             "direction": text_direction(language),
             # French puts a (non-breaking) space before a colon.
             "colon": "\u00a0:" if language == "fr" else ":",
-            "comma": "، " if language == "ar" else ", ",
+            "comma": list_separator(language),
             "timezone": timezone,
             "base_url": base_url,
             "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt),

@@ -76,6 +76,11 @@ def current_language() -> str:
     return language if language in LANGUAGES else "fr"
 
 
+def list_separator(language: str | None = None) -> str:
+    """What separates the items of a list in a sentence: the Arabic comma in Arabic."""
+    return "، " if (language or current_language()) == "ar" else ", "
+
+
 def text_direction(language: str | None = None) -> str:
     return "rtl" if (language or current_language()) in RTL_LANGUAGES else "ltr"
 

@@ -12,7 +12,7 @@ from flask import url_for
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
-from crm.core.i18n import LANGUAGE_NAMES
+from crm.core.i18n import LANGUAGE_NAMES, list_separator
 from crm.core.i18n import gettext as _
 from crm.core.text import isolate
 from crm.core.web import format_number
@@ -118,7 +118,7 @@ def describe(key: str, value: Any, names: Names) -> str:
     value = getattr(value, "value", value)
     if _group(key) is not None:
         items = value if isinstance(value, list) else [value]
-        return ", ".join(names.get(key, int(item)) for item in items)
+        return list_separator().join(names.get(key, int(item)) for item in items)
     labels: dict[str, Any] = {
         "stage": STAGE_LABELS,
         "partnership_type": PARTNERSHIP_TYPE_LABELS,

@@ -12,7 +12,7 @@ from typing import Any
 from flask_babel import force_locale
 
 from crm.core.errors import ValidationError
-from crm.core.i18n import LANGUAGES
+from crm.core.i18n import LANGUAGES, list_separator
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
 from crm.exchange.models import ImportKind
@@ -216,6 +216,6 @@ def check_mapping(kind: ImportKind, mapping: list[str], width: int) -> list[str]
         seen.add(name)
     for group in REQUIRED[kind]:
         if not seen & set(group):
-            names = ", ".join(str(spec(kind, name).label) for name in group)
+            names = list_separator().join(str(spec(kind, name).label) for name in group)
             raise ValidationError.single("mapping", _l("Choose a column for one of: %(fields)s.", fields=names))
     return cleaned

@@ -19,7 +19,7 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.core.errors import ValidationError
-from crm.core.i18n import gettext
+from crm.core.i18n import gettext, list_separator
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import isolate, normalise
 from crm.exchange.models import ImportKind, RowAction
@@ -180,7 +180,7 @@ class OrganisationIndex:
             plan.problem(field_name, _l("No organisation is called “%(name)s”.", name=text))
             return None
         if len(found) > 1:
-            names = ", ".join(o.short_name() for o in found)
+            names = list_separator().join(o.short_name() for o in found)
             plan.problem(field_name, _l("“%(name)s” could be any of: %(names)s.", name=text, names=names))
             return None
         return found[0]

@@ -17,6 +17,7 @@ from typing import Any
 from sqlmodel import select
 
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.i18n import list_separator
 from crm.core.text import normalise
 from crm.core.validation import clean_text
 from crm.exchange.models import ImportKind, RowAction
@@ -99,7 +100,7 @@ class OrganisationPlanner(Planner):
         if earlier:
             plan.problem(None, _l("The same organisation as row %(row)d.", row=earlier[0]))
         elif len(matched) > 1:
-            names = ", ".join(self.orgs.by_id[i].short_name() for i in matched)
+            names = list_separator().join(self.orgs.by_id[i].short_name() for i in matched)
             plan.problem(None, _l("These names belong to several organisations: %(names)s.", names=names))
         elif matched:
             self._plan_update(plan, self.orgs.by_id[matched[0]], found)

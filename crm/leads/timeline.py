@@ -19,6 +19,7 @@ from crm.accounts.models import User
 from crm.core.events import Event
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.i18n import list_separator
 from crm.core.text import isolate
 from crm.core.web import format_number, format_when
 from crm.followups.models import FollowUp
@@ -178,7 +179,7 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
                 details.append(_("%(field)s changed", field=label))
             else:
                 details.append(f"{label}: {isolate(names.value(key, old))} → {isolate(names.value(key, new))}")
-        fields = ", ".join(str(FIELD_LABELS.get(k, k)) for k in changes)
+        fields = list_separator().join(str(FIELD_LABELS.get(k, k)) for k in changes)
         return _("%(actor)s changed %(fields)s.", actor=actor, fields=fields), details
     if kind == "lead.stage_changed":
         sentence = _(
