@@ -259,3 +259,19 @@ def test_contacts_are_matched_by_email_and_updated(session: Session, client: Any
     session.refresh(sara)
     assert (sara.title, sara.phone, sara.language.value) == ("SG", None, "fr")
     assert session.get(Contact, john.id) is None
+
+
+def test_the_preview_pages_through_a_long_file(session: Session, client: Any) -> None:
+    from tests.exchange_helpers import mixed_leads_file
+
+    _setup(session)
+    login(client, "officer@jisr.example")
+    import_id = upload_and_map(client, mixed_leads_file(130).content)
+    page = client.get(f"/imports/{import_id}/preview?show=all").get_data(as_text=True)
+    assert len(re.findall(r'<tr data-row="', page)) == 100
+    assert 'class="pagination flex-wrap pagination-sm"' in page and "Page 1 of 2" in page
+    last = client.get(f"/imports/{import_id}/preview?show=all&page=2").get_data(as_text=True)
+    assert re.findall(r'<tr data-row="(\d+)"', last)[0] == "102"  # row 1 is the header
+    assert len(re.findall(r'<tr data-row="', last)) == 30
+    beyond = client.get(f"/imports/{import_id}/preview?show=all&page=9").get_data(as_text=True)
+    assert len(re.findall(r'<tr data-row="', beyond)) == 30 and "Page 2 of 2" in beyond
