@@ -78,23 +78,25 @@ def lead_for_body(user: User, lead_id: int) -> Lead:
 
 def _lead_conditions(call: Call) -> list[Any]:
     q: LeadQuery = call.query
-    found: list[Any] = [visible_to(call.user)]
+    now = utcnow()
+    # The filters the lead list has, applied as the list applies them; then the API's own.
+    shared = LeadFilter(
+        stages=tuple(q.stage or ()),
+        sector_id=q.sector_id,
+        partnership_type=q.partnership_type,
+        ma_organisation_id=q.ma_organisation_id,
+        us_organisation_id=q.us_organisation_id,
+        owner_id=q.owner_id,
+        mission_id=q.mission_id,
+    )
+    found: list[Any] = [visible_to(call.user), *filter_conditions(shared, now=now, zone_name=call.user.timezone)]
     for column, value in (
-        (Lead.sector_id, q.sector_id),
-        (Lead.partnership_type, q.partnership_type),
-        (Lead.ma_organisation_id, q.ma_organisation_id),
-        (Lead.us_organisation_id, q.us_organisation_id),
-        (Lead.owner_id, q.owner_id),
-        (Lead.mission_id, q.mission_id),
         (Lead.meeting_id, q.meeting_id),
         (Lead.priority, q.priority),
         (Lead.confidential, q.confidential),
     ):
         if value is not None:
             found.append(col(column) == value)
-    if q.stage:
-        found.append(col(Lead.stage).in_(q.stage))
-    now = utcnow()
     for wanted, lead_filter in (
         (q.overdue, LeadFilter(overdue=True)),
         (q.due_this_week, LeadFilter(due_this_week=True)),
