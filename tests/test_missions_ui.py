@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlmodel import Session, func, select
@@ -369,3 +369,68 @@ def test_viewer_cannot_create_or_edit_a_mission(session: Session, client: Any) -
         assert client.get(url).status_code == 403
         assert client.post(url, data=_mission_form()).status_code == 403
     assert _count(session, Mission) == 1
+
+
+def test_an_officer_edits_a_meeting_its_time_and_who_was_there(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example", language="fr")
+    mission = _mission(session)
+    add = make_organisation(session, "MA", acronym="ADD")
+    oracle = make_organisation(session, "US", name_en="Oracle")
+    amina = create_contact(session, organisation_id=add.id, name="Amina El Idrissi", email="amina@add.example")
+    meeting = log_meeting(
+        session,
+        title="Oracle briefing",
+        starts_local=datetime(2024, 2, 12, 10, 0),
+        timezone="America/Chicago",
+        mission_id=mission.id,
+        organisation_ids=[add.id],
+    )
+    session.commit()
+    login(client, "officer@jisr.example")
+    detail = client.get(f"/missions/{mission.id}").get_data(as_text=True)
+    assert f'href="/meetings/{meeting.id}/edit"' in detail
+    page = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    assert 'value="Oracle briefing"' in page and 'value="2024-02-12T10:00"' in page
+    form = {
+        "title": "Oracle cloud briefing",
+        "starts_local": "2024-02-12T11:30",
+        "timezone": "America/Los_Angeles",
+        "place": "Redwood Shores",
+        "notes": "",
+        "organisation_ids": [str(add.id), str(oracle.id)],
+        "contact_ids": [str(amina.id)],
+    }
+    before = _count(session, Event)
+    bad = client.post(f"/meetings/{meeting.id}/edit", data={**form, "timezone": "Nowhere/Land"})
+    assert bad.status_code == 400 and "Fuseau horaire inconnu : Nowhere/Land" in html.unescape(
+        bad.get_data(as_text=True)
+    )
+    assert _count(session, Event) == before
+    response = client.post(f"/meetings/{meeting.id}/edit", data=form)
+    assert response.status_code == 302 and response.headers["Location"].endswith(f"/missions/{mission.id}")
+    session.expire_all()
+    meeting = session.get(Meeting, meeting.id)
+    assert (meeting.title, meeting.place, meeting.timezone) == (
+        "Oracle cloud briefing",
+        "Redwood Shores",
+        "America/Los_Angeles",
+    )
+    assert meeting.starts_at == datetime(2024, 2, 12, 19, 30, tzinfo=UTC)  # 11:30 in California is 19:30 UTC
+    orgs = session.exec(select(MeetingOrganisation.organisation_id).where(MeetingOrganisation.meeting_id == meeting.id))
+    assert sorted(orgs) == sorted([add.id, oracle.id])
+    [event] = session.exec(select(Event).where(Event.type == "meeting.updated", Event.entity_id == meeting.id)).all()
+    assert event.actor_id == officer.id
+    assert {"title", "starts_at", "organisation_ids", "contact_ids"} <= set(event.payload["changes"])
+    assert "Oracle cloud briefing" in client.get(f"/contacts/{amina.id}").get_data(as_text=True)
+
+
+def test_viewer_cannot_edit_a_meeting(session: Session, client: Any) -> None:
+    make_user(session, email="viewer@jisr.example", role=Role.VIEWER)
+    meeting = log_meeting(session, title="Briefing", starts_local=datetime(2024, 2, 12, 10), timezone="America/Chicago")
+    session.commit()
+    login(client, "viewer@jisr.example")
+    assert client.get(f"/meetings/{meeting.id}/edit").status_code == 403
+    assert client.post(f"/meetings/{meeting.id}/edit", data={"title": "X"}).status_code == 403
+    assert client.get("/meetings/999/edit").status_code == 403
+    session.expire_all()
+    assert session.get(Meeting, meeting.id).title == "Briefing"

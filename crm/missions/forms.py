@@ -91,7 +91,9 @@ class LeadRowForm(Form):
         }
 
 
-class MeetingForm(FlaskForm):
+class MeetingFields(FlaskForm):
+    """A meeting: what editing one shows, and the top of "log a meeting"."""
+
     title = StringField(_l("Meeting"), validators=[Length(max=300)])
     starts_local = DateTimeLocalField(
         _l("Local date and time at the meeting's place"),
@@ -103,6 +105,9 @@ class MeetingForm(FlaskForm):
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=50000)])
     organisation_ids = SelectMultipleField(_l("Organisations met"), choices=[], coerce=int, validate_choice=False)
     contact_ids = SelectMultipleField(_l("People met"), choices=[], coerce=int, validate_choice=False)
+
+
+class MeetingForm(MeetingFields):
     leads = FieldList(FormField(LeadRowForm), min_entries=1, max_entries=20)
 
     def lead_rows(self) -> list[dict[str, Any]]:

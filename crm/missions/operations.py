@@ -213,9 +213,41 @@ def log_meeting(
     return meeting
 
 
+def _replace_links(
+    session: Session, model: Any, meeting: Meeting, column: str, wanted: list[int]
+) -> list[list[int]] | None:
+    """Set a meeting's organisations or people to ``wanted``; ``[before, wanted]`` if it changed."""
+    link = getattr(model, column)
+    before = sorted(session.exec(select(link).where(model.meeting_id == meeting.id)).all())
+    if before == wanted:
+        return None
+    session.exec(delete(model).where(model.meeting_id == meeting.id))  # type: ignore[call-overload]
+    for value in wanted:
+        session.add(model(meeting_id=pk(meeting), **{column: value}))
+    return [before, wanted]
+
+
 def update_meeting(
-    session: Session, meeting: Meeting, *, actor: User | None = None, **fields: Any
+    session: Session,
+    meeting: Meeting,
+    *,
+    actor: User | None = None,
+    organisation_ids: Iterable[int] | None = None,
+    contact_ids: Iterable[int] | None = None,
+    **fields: Any,
 ) -> dict[str, list[Any]]:
+    """Change a meeting's title, time, place, notes, organisations or people (one event)."""
+    from crm.accounts.permissions import require_editor
+
+    require_editor(actor)
+    if isinstance(fields.get("starts_local"), datetime) and fields["starts_local"].tzinfo is not None:
+        raise ValidationError.single("starts_local", _l("Give the local time of the meeting's place."))
+    orgs = (
+        _check_ids(session, Organisation, organisation_ids, "organisation_ids")
+        if organisation_ids is not None
+        else None
+    )
+    contacts = _check_ids(session, Contact, contact_ids, "contact_ids") if contact_ids is not None else None
     clean: dict[str, Any] = {}
     if "title" in fields:
         clean["title"] = clean_text(fields["title"], "title", max_length=300)
@@ -228,6 +260,13 @@ def update_meeting(
         zone = clean_zone(fields.get("timezone", meeting.timezone))
         clean.update(starts_local=wall, timezone=zone, starts_at=to_utc(wall, zone))
     changes = changes_of(meeting, clean)
+    for model, column, wanted in (
+        (MeetingOrganisation, "organisation_id", orgs),
+        (MeetingContact, "contact_id", contacts),
+    ):
+        changed = _replace_links(session, model, meeting, column, wanted) if wanted is not None else None
+        if changed is not None:
+            changes[f"{column}s"] = changed
     if changes:
         meeting.updated_at = utcnow()
         record_event(session, "meeting.updated", meeting, actor=actor, payload={"changes": changes})

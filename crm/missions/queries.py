@@ -18,6 +18,7 @@ from crm.leads.models import Lead, Stage
 from crm.leads.queries import visible_to
 from crm.missions.models import (
     Meeting,
+    MeetingContact,
     MeetingOrganisation,
     Mission,
     MissionDelegate,
@@ -188,3 +189,12 @@ def mission_people(session: Session, mission_id: int) -> tuple[list[int], list[i
         .order_by(col(MissionDelegate.contact_id))
     ).all()
     return list(organisers), list(delegates)
+
+
+def meeting_people(session: Session, meeting_id: int) -> tuple[list[int], list[int]]:
+    """The ids of the organisations and people a meeting had (what its form shows as chosen)."""
+    organisations = session.exec(
+        select(MeetingOrganisation.organisation_id).where(MeetingOrganisation.meeting_id == meeting_id)
+    ).all()
+    people = session.exec(select(MeetingContact.contact_id).where(MeetingContact.meeting_id == meeting_id)).all()
+    return sorted(organisations), sorted(people)

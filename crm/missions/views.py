@@ -18,10 +18,16 @@ from crm.core.i18n import FORMAT_LOCALES, current_language, ngettext
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import CASABLANCA, available_zones, to_local
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
-from crm.missions.forms import MAX_PLACES, MeetingForm, MissionForm, apply_meeting_errors
-from crm.missions.models import Mission
-from crm.missions.operations import create_mission, log_meeting_with_leads, set_mission_delegates, update_mission
-from crm.missions.queries import form_choices, mission_detail, mission_people, mission_rows, scorecard
+from crm.missions.forms import MAX_PLACES, MeetingFields, MeetingForm, MissionForm, apply_meeting_errors
+from crm.missions.models import Meeting, Mission
+from crm.missions.operations import (
+    create_mission,
+    log_meeting_with_leads,
+    set_mission_delegates,
+    update_meeting,
+    update_mission,
+)
+from crm.missions.queries import form_choices, meeting_people, mission_detail, mission_people, mission_rows, scorecard
 from crm.organisations.models import Country
 from crm.organisations.queries import active_sectors
 
@@ -147,13 +153,20 @@ def edit(mission_id: int) -> Any:
     return _render_mission_form(form, mission, 400 if request.method == "POST" else 200)
 
 
-def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:
+def _meeting_choices(form: MeetingFields, mission: Mission | None, *zones: str) -> dict[str, Any]:
+    """The meeting fields' options: the mission's time zones (and Casablanca's), the
+    organisations and the people; returns the choices for the rest of the form."""
     choices = form_choices(db.session)
-    orgs = choices["organisations"]
-    zones = list(dict.fromkeys([p["timezone"] for p in mission.places] + [CASABLANCA]))
-    form.timezone.choices = options([(z, z) for z in zones])
-    form.organisation_ids.choices = options([(pk(o), o.short_name()) for o in orgs])
+    places = [p["timezone"] for p in mission.places] if mission is not None else []
+    form.timezone.choices = options((z, z) for z in dict.fromkeys([*zones, *places, CASABLANCA]))
+    form.organisation_ids.choices = options([(pk(o), o.short_name()) for o in choices["organisations"]])
     form.contact_ids.choices = options([(pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"]])
+    return choices
+
+
+def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:
+    choices = _meeting_choices(form, mission)
+    orgs = choices["organisations"]
     blank: list[tuple[str, str]] = [("", "—")]
     ma = options(blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.MA])
     us = options(blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.US])
@@ -212,3 +225,42 @@ def log_meeting(mission_id: int) -> Any:
             flash(message, "success")
             return redirect(url_for("missions.detail", mission_id=mission_id))
     return render_template("missions/log_meeting.html", form=form, **context), 400
+
+
+@bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def edit_meeting(meeting_id: int) -> Any:
+    if not current_user.can_edit():
+        abort(403)
+    meeting = db.session.get(Meeting, meeting_id)
+    if meeting is None:
+        abort(404)
+    mission = db.session.get(Mission, meeting.mission_id) if meeting.mission_id else None
+    form = MeetingFields()
+    _meeting_choices(form, mission, meeting.timezone)
+    if request.method == "GET":
+        form.title.data, form.place.data, form.notes.data = meeting.title, meeting.place, meeting.notes
+        form.starts_local.data, form.timezone.data = meeting.starts_local, meeting.timezone
+        form.organisation_ids.data, form.contact_ids.data = meeting_people(db.session, meeting_id)
+    elif form.validate():
+
+        def operation() -> None:
+            update_meeting(
+                db.session,
+                meeting,
+                actor=current_user,
+                title=form.title.data or "",
+                starts_local=form.starts_local.data,
+                timezone=form.timezone.data or "",
+                place=form.place.data or "",
+                notes=form.notes.data or "",
+                organisation_ids=form.organisation_ids.data or [],
+                contact_ids=form.contact_ids.data or [],
+            )
+
+        if save_form(form, operation, str(_l("The meeting is saved."))) is not None:
+            if mission is not None:
+                return redirect(url_for("missions.detail", mission_id=pk(mission)))
+            return redirect(url_for("missions.index"))
+    status = 400 if request.method == "POST" else 200
+    return render_template("missions/edit_meeting.html", form=form, meeting=meeting, mission=mission), status
