@@ -47,17 +47,30 @@ def sweep(session: Session, now: Any) -> list[tuple[int, str]]:
     return sent
 
 
-def test_a_lost_task_is_sent_again_three_times_at_most_then_the_import_fails(session: Session, client: Any) -> None:
+def test_an_import_never_started_is_handed_over_until_a_worker_takes_it(session: Session) -> None:
+    data_import = confirmed_import(session)
+    import_id, task_id = data_import.id, data_import.task_id
+    for n in range(1, 6):  # workers down for an hour: it waits, it does not fail
+        assert sweep(session, utcnow() + n * LATER) == [(import_id, task_id)]
+    session.expire_all()
+    assert session.get(DataImport, import_id).status == ImportStatus.QUEUED
+    assert jobs.execute_import(session, import_id) == ImportStatus.COMPLETED  # a worker is back
+    assert sweep(session, utcnow() + 9 * LATER) == []
+
+
+def test_an_import_workers_keep_dying_on_is_handed_over_twice_then_fails(session: Session, client: Any) -> None:
     data_import = confirmed_import(session)
     import_id, task_id = data_import.id, data_import.task_id
     assert sweep(session, utcnow()) == []  # just confirmed: a worker may take it any moment
+    assert operations.start_import(session, data_import)  # a worker took it, then died
+    session.commit()
     first = utcnow() + LATER
     assert sweep(session, first) == [(import_id, task_id)]  # the same task id: one progress bar
     assert sweep(session, first) == []  # handed over again just now
     assert sweep(session, first + LATER) == [(import_id, task_id)]
     session.expire_all()
     data_import = session.get(DataImport, import_id)
-    assert data_import.handovers == 3 and data_import.status == ImportStatus.QUEUED
+    assert data_import.handovers == 3 and data_import.status == ImportStatus.RUNNING
     assert sweep(session, first + 2 * LATER) == []
     session.expire_all()
     data_import = session.get(DataImport, import_id)
@@ -75,6 +88,7 @@ def test_a_lost_task_is_sent_again_three_times_at_most_then_the_import_fails(ses
     operations.confirm_import(session, data_import, actor=session.get(User, data_import.author_id), background=True)
     session.commit()
     assert data_import.handovers == 1 and data_import.status == ImportStatus.QUEUED
+    assert data_import.started_at is None and data_import.failure == {}
 
 
 def test_an_import_left_by_a_request_that_died_is_run_by_a_worker(session: Session) -> None:

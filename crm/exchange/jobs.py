@@ -4,7 +4,7 @@ result backend — the import's own transaction is not visible until it commits.
 
 A confirmed import whose task went missing (a broker restarted without its data, a request
 that died before it ran the import) is handed to a worker again by a periodic sweep, up to
-:data:`MAX_HANDOVERS` times; running an import twice is safe."""
+:data:`MAX_HANDOVERS` times once workers have started it; running an import twice is safe."""
 
 from __future__ import annotations
 
@@ -101,8 +101,10 @@ def requeue_stalled_imports(
     session: Session, send: Callable[[int, str], None], *, now: datetime | None = None
 ) -> list[int]:
     """Hand again to a worker each confirmed import that is queued or running but that no
-    worker holds, ``STALLED_AFTER`` after it was last handed over; after ``MAX_HANDOVERS`` the
-    import is marked failed instead (it can be confirmed again).  Returns the ids handed over.
+    worker holds, ``STALLED_AFTER`` after it was last handed over.  One that workers started
+    ``MAX_HANDOVERS`` times without finishing is marked failed instead (it can be confirmed
+    again); one that no worker ever started (workers down, its message lost) is handed over
+    until one does.  Returns the ids handed over.
 
     An import being written holds its row locked (PostgreSQL) or the write lock (SQLite)
     until it commits, so the sweep never takes one that a worker is running.  The tasks are
@@ -121,7 +123,8 @@ def requeue_stalled_imports(
         query = query.with_for_update(skip_locked=True)
     handed: list[int] = []
     for data_import in session.exec(query).all():
-        if data_import.handovers >= MAX_HANDOVERS:
+        if data_import.started_at is not None and data_import.handovers >= MAX_HANDOVERS:
+            # Workers took it and died on it, again and again: not worth another try.
             fail_import(session, data_import, Problem.of(None, GAVE_UP))
             continue
         data_import.task_id = data_import.task_id or uuid.uuid4().hex

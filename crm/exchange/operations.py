@@ -178,6 +178,7 @@ def confirm_import(session: Session, data_import: DataImport, *, actor: User, ba
     data_import.failure = {}
     data_import.task_id = uuid.uuid4().hex if background else None
     data_import.handovers = 1 if background else 0
+    data_import.started_at = data_import.finished_at = None  # a new try of a failed one
     record_event(session, "import.confirmed", data_import, actor=actor, payload={"background": background})
     return data_import
 
