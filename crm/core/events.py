@@ -149,9 +149,9 @@ def _reset(session: Session) -> None:
     session.info.pop(_EVENTS, None)
 
 
-def kick_relay() -> None:
-    """Ask a worker to publish right away, so an event reaches its consumers in about a
-    second; beat runs the relay every few seconds anyway, so a failure here loses nothing."""
+def kick(task: str) -> None:
+    """Ask a worker to run a periodic ``task`` right away rather than at its next beat (which
+    runs it anyway, so a failure here loses nothing: the broker may be down)."""
     from flask import current_app, has_app_context
 
     if not has_app_context() or not current_app.config.get("RELAY_KICK"):
@@ -160,6 +160,11 @@ def kick_relay() -> None:
     if celery is None:
         return
     try:
-        celery.send_task("crm.events.relay", retry=False, ignore_result=True)
-    except Exception:  # the broker is down: beat's relay will catch up
-        log.warning("could not kick the event relay", exc_info=True)
+        celery.send_task(task, retry=False, ignore_result=True)
+    except Exception:
+        log.warning("could not kick %s", task, exc_info=True)
+
+
+def kick_relay() -> None:
+    """Publish right away, so an event reaches its consumers in about a second."""
+    kick("crm.events.relay")

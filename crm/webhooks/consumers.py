@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import Role, User
 from crm.core.consumers import consumer
-from crm.core.events import Event
+from crm.core.events import Event, kick
 from crm.leads.models import Lead
 from crm.notifications.consumers import notify
 from crm.webhooks.catalogue import EVENT_TYPES, PING, wants
@@ -80,16 +80,5 @@ def _forget(session: Session) -> None:
 
 
 def kick_sender() -> None:
-    """New deliveries are sent right away rather than at the next sweep (which sends
-    them anyway, so a failure here loses nothing)."""
-    from flask import current_app, has_app_context
-
-    if not has_app_context() or not current_app.config.get("RELAY_KICK"):
-        return
-    celery = current_app.extensions.get("celery")
-    if celery is None:
-        return
-    try:
-        celery.send_task("crm.webhooks.sweep", retry=False, ignore_result=True)
-    except Exception:  # the broker is down: beat's sweep will send them
-        current_app.logger.warning("could not kick the webhook sender", exc_info=True)
+    """New deliveries are sent right away rather than at the next sweep."""
+    kick("crm.webhooks.sweep")
