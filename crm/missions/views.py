@@ -106,7 +106,7 @@ def create() -> Any:
     if request.method == "POST" and form.validate():
 
         def operation() -> Mission:
-            mission = create_mission(
+            return create_mission(
                 db.session,
                 name=form.name.data or "",
                 starts_on=form.starts_on.data,
@@ -117,7 +117,6 @@ def create() -> Any:
                 delegate_ids=form.delegate_ids.data or [],
                 actor=current_user,
             )
-            return mission
 
         saved = save_form(form, operation, str(_l("The mission is saved.")))
         if saved is not None:
