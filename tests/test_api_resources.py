@@ -338,6 +338,12 @@ def test_organisations_contacts_missions_meetings_and_activities_are_written_thr
         f"/api/v1/meetings/{meeting['id']}", json={"starts_local": "2024-02-12T11:00"}, headers=headers
     )
     assert moved.get_json()["starts_at"] == "2024-02-12T17:00:00Z"
+    assert moved.get_json()["organisation_ids"] == sorted([org["id"], world["us"].id])  # not sent: kept
+    fewer = client.patch(f"/api/v1/meetings/{meeting['id']}", json={"organisation_ids": [org["id"]]}, headers=headers)
+    assert fewer.status_code == 200 and fewer.get_json()["organisation_ids"] == [org["id"]]
+    unknown = client.patch(f"/api/v1/meetings/{meeting['id']}", json={"contact_ids": [999999]}, headers=headers)
+    assert unknown.status_code == 422 and unknown.get_json()["errors"][0]["loc"] == ["body", "contact_ids"]
+    assert client.get(f"/api/v1/meetings/{meeting['id']}", headers=headers).get_json()["contact_ids"] == []
     lead_id = client.post(
         "/api/v1/leads", json=_lead_body(world, meeting_id=meeting["id"]), headers=headers
     ).get_json()["id"]

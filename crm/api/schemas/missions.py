@@ -116,6 +116,8 @@ class MeetingUpdate(InputModel):
     timezone: Zone = UNSET
     place: Text300 = UNSET
     notes: LongText = UNSET
+    organisation_ids: list[Id] = Field(default=UNSET, max_length=50, description="Replaces the organisations met.")
+    contact_ids: list[Id] = Field(default=UNSET, max_length=200, description="Replaces the people met.")
 
 
 class MeetingQuery(QueryModel):
