@@ -26,7 +26,7 @@ from crm.core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
 PLACE_ROWS = 4  # empty rows offered; a mission may have up to MAX_PLACES
-MAX_PLACES = 12
+MAX_PLACES = 20  # as many as the API takes, so that editing never drops one
 
 
 class PlaceForm(Form):
