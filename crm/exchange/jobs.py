@@ -110,15 +110,15 @@ def requeue_stalled_imports(
     until it commits, so the sweep never takes one that a worker is running.  The tasks are
     sent before the commit: if the broker cannot be reached, nothing is counted."""
     now = now or utcnow()
-    serialise_writers(session, "imports:requeue")
-    query = (
-        select(DataImport)
-        .where(
-            col(DataImport.status).in_([ImportStatus.QUEUED, ImportStatus.RUNNING]),
-            col(DataImport.queued_at) < now - STALLED_AFTER,
-        )
-        .order_by(col(DataImport.id))
+    stalled = (
+        col(DataImport.status).in_([ImportStatus.QUEUED, ImportStatus.RUNNING]),
+        col(DataImport.queued_at) < now - STALLED_AFTER,
     )
+    if session.exec(select(DataImport.id).where(*stalled).limit(1)).first() is None:
+        session.rollback()
+        return []  # the usual case: no lock taken (on SQLite, no wait behind a running import)
+    serialise_writers(session, "imports:requeue")
+    query = select(DataImport).where(*stalled).order_by(col(DataImport.id))
     if session.get_bind().dialect.name != "sqlite":
         query = query.with_for_update(skip_locked=True)
     handed: list[int] = []
