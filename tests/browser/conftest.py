@@ -169,9 +169,11 @@ def login(page: Any, email: str, password: str | None = None) -> None:
 
 def switch_language(page: Any, code: str) -> None:
     """Press the navbar's language button and wait for the page to come back in ``code``."""
-    page.locator(f"nav form button[name=language][value={code}]").click()
-    page.wait_for_function("code => document.documentElement.lang === code", arg=code)
-    page.wait_for_load_state("load")
+    with page.expect_navigation(wait_until="load"):
+        page.locator(f"nav form button[name=language][value={code}]").click()
+    # Between two documents there is a moment without a root element: the predicate may
+    # run in it and must not throw.
+    page.wait_for_function("code => document.documentElement?.lang === code", arg=code)
 
 
 def screenshot(page: Any, name: str) -> Path:
