@@ -135,18 +135,30 @@ def _before_commit(session: Session) -> None:
         )
 
 
+_KICKS = "jisr_kick_after_commit"
+
+
+def kick_after_commit(session: Session, task: str) -> None:
+    """Kick the periodic ``task`` once this transaction commits (never if it rolls back):
+    what it will work on is visible to the worker only then."""
+    session.info.setdefault(_KICKS, set()).add(task)
+
+
 @sa.event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     recorded = session.info.pop(_EVENTS, None)
     session.info.pop(_AUDITED, None)
     if recorded:
         kick_relay()
+    for task in sorted(session.info.pop(_KICKS, ())):
+        kick(task)
 
 
 @sa.event.listens_for(Session, "after_rollback")
 def _reset(session: Session) -> None:
     session.info.pop(_AUDITED, None)
     session.info.pop(_EVENTS, None)
+    session.info.pop(_KICKS, None)
 
 
 def kick(task: str) -> None:

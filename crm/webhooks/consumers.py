@@ -12,19 +12,18 @@ from __future__ import annotations
 
 from typing import Any
 
-import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import Role, User
 from crm.core.consumers import consumer
-from crm.core.events import Event, kick
+from crm.core.events import Event, kick, kick_after_commit
 from crm.leads.models import Lead
 from crm.notifications.consumers import notify
 from crm.webhooks.catalogue import EVENT_TYPES, PING, wants
 from crm.webhooks.ledger import write_deliveries
 from crm.webhooks.models import WebhookEndpoint
 
-_KICK = "jisr_webhook_deliveries_written"
+SENDER = "crm.webhooks.sweep"
 
 
 def endpoints_for(session: Session, event: Event) -> list[WebhookEndpoint]:
@@ -45,7 +44,7 @@ def endpoints_for(session: Session, event: Event) -> list[WebhookEndpoint]:
 @consumer("webhooks", *EVENT_TYPES, PING)
 def on_event(session: Session, event: Event) -> None:
     if write_deliveries(session, event, endpoints_for(session, event)):
-        session.info[_KICK] = True
+        kick_after_commit(session, SENDER)
 
 
 @consumer("webhook_alerts", "webhook.endpoint_disabled")
@@ -68,17 +67,6 @@ def on_endpoint_disabled(session: Session, event: Event) -> None:
     )
 
 
-@sa.event.listens_for(Session, "after_commit")
-def _kick_sender(session: Session) -> None:
-    if session.info.pop(_KICK, None):
-        kick_sender()
-
-
-@sa.event.listens_for(Session, "after_rollback")
-def _forget(session: Session) -> None:
-    session.info.pop(_KICK, None)
-
-
 def kick_sender() -> None:
     """New deliveries are sent right away rather than at the next sweep."""
-    kick("crm.webhooks.sweep")
+    kick(SENDER)
