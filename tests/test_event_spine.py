@@ -27,7 +27,7 @@ from crm.organisations.models import Country, Organisation
 from crm.reference import operations as reference
 from crm.webhooks import operations as webhooks
 from tests.exchange_helpers import one_lead_import
-from tests.factories import make_followup, make_lead, make_organisation, make_user
+from tests.factories import PASSWORD, make_followup, make_lead, make_organisation, make_user
 
 
 def all_operations() -> dict[str, Callable[..., Any]]:
@@ -107,6 +107,14 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "accounts.set_user_password": (
         lambda s, c: accounts.set_user_password(s, c["officer"], "A-New-Secret-77", actor=c["officer"]),
         {"user.password_changed"},
+    ),
+    "accounts.change_own_password": (
+        lambda s, c: accounts.change_own_password(s, c["officer"], current=PASSWORD, new="A-New-Secret-77"),
+        {"user.password_changed"},
+    ),
+    "accounts.request_password_link": (
+        lambda s, c: accounts.request_password_link(s, c["officer"], accounts.PasswordLinkReason.FORGOTTEN, actor=None),
+        {"user.password_link_requested"},
     ),
     "accounts.deactivate_user": (
         lambda s, c: accounts.deactivate_user(s, c["other"], actor=c["officer"]),

@@ -15,9 +15,11 @@ from wtforms.validators import Length
 from crm.accounts.auth import role_required
 from crm.accounts.models import Role, User
 from crm.accounts.operations import (
+    PasswordLinkReason,
     create_user,
     deactivate_user,
     reactivate_user,
+    request_password_link,
     set_user_password,
     set_user_role,
     set_user_supervisor,
@@ -93,6 +95,7 @@ def invite() -> Any:
                 timezone=(form.timezone.data or "").strip(),
                 actor=current_user,
             )
+            request_password_link(db.session, user, PasswordLinkReason.INVITATION, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()
             apply_errors(form, exc)
@@ -167,6 +170,7 @@ def reset_password(user_id: int) -> Any:
     """The old password stops working at once; the user sets a new one from the link."""
     user = _user(user_id)
     set_user_password(db.session, user, unusable_password(), actor=current_user)
+    request_password_link(db.session, user, PasswordLinkReason.RESET, actor=current_user)
     db.session.commit()
     return render_template("admin/link.html", user=user, link=set_password_url(user), invited=False)
 

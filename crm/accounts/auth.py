@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -13,6 +14,7 @@ from flask_login import LoginManager, current_user
 from crm.accounts.models import Role, User
 from crm.core.db import db
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.security import password_stamp
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -24,12 +26,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 @login_manager.user_loader
-def _load_user(user_id: str) -> User | None:
-    if not user_id.isdigit():
+def _load_user(session_id: str) -> User | None:
+    user_id, _, stamp = session_id.partition(":")
+    if not user_id.isdigit() or not stamp:
         return None
     user = db.session.get(User, int(user_id))
     if user is None or not user.is_active:
         return None
+    if not hmac.compare_digest(stamp, password_stamp(user.password_hash, "session")):
+        return None  # the password changed since this session was opened
     return user
 
 

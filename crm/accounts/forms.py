@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Email, Length, NumberRange
 from crm.core.forms import options
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.security import MIN_PASSWORD_LENGTH
 
 
 class LoginForm(FlaskForm):
@@ -26,3 +27,17 @@ class PreferencesForm(FlaskForm):
         description=_l("Numbers separated by commas, e.g. 3, 1. Leave empty for reminders on the day only."),
         validators=[Length(max=40)],
     )
+
+
+class ForgotPasswordForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Email(), Length(max=254)])
+
+
+class ChangePasswordForm(FlaskForm):
+    current_password = PasswordField(_l("Current password"), validators=[DataRequired(), Length(max=1024)])
+    password = PasswordField(
+        _l("New password"),
+        description=_l("At least %(n)d characters.", n=MIN_PASSWORD_LENGTH),
+        validators=[DataRequired(), Length(max=1024)],
+    )
+    confirm = PasswordField(_l("Repeat the new password"), validators=[DataRequired(), Length(max=1024)])

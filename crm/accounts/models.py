@@ -57,7 +57,10 @@ class User(Audited, SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        return str(self.id)
+        """The login session's id: a new password ends every session opened with the old one."""
+        from crm.core.security import password_stamp
+
+        return f"{self.id}:{password_stamp(self.password_hash, 'session')}"
 
     @property
     def display_name(self) -> str:

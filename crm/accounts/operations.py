@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from typing import Any
@@ -12,7 +13,7 @@ from crm.accounts.models import Language, Role, User
 from crm.core.errors import ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.security import hash_password, password_problem
+from crm.core.security import hash_password, password_problem, verify_password
 from crm.core.time import utcnow
 from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
 
@@ -141,6 +142,30 @@ def set_user_password(session: Session, user: User, password: str, *, actor: Use
         raise ValidationError.single("password", problem)
     user.password_hash = hash_password(password)
     record_event(session, "user.password_changed", user, actor=actor)
+
+
+class PasswordLinkReason(enum.StrEnum):
+    """Why a set-password link is emailed; the email's wording follows it."""
+
+    INVITATION = "invitation"  # an administrator invited the user
+    RESET = "reset"  # an administrator reset the password
+    FORGOTTEN = "forgotten"  # the user asked from the login page
+
+
+def request_password_link(session: Session, user: User, reason: PasswordLinkReason, *, actor: User | None) -> None:
+    """Ask for a set-password link to be emailed to ``user`` (the "account_mail" consumer
+    writes the email).  The current password keeps working until a new one is set, so
+    anybody may ask for anybody's link without locking them out."""
+    record_event(session, "user.password_link_requested", user, actor=actor, payload={"reason": reason.value})
+
+
+def change_own_password(session: Session, user: User, *, current: str, new: str) -> None:
+    """A logged-in user's new password, given the current one."""
+    if not verify_password(user.password_hash, current):
+        raise ValidationError.single("current_password", _l("The current password is wrong."))
+    if secrets.compare_digest(current.encode(), new.encode()):
+        raise ValidationError.single("password", _l("The new password is the same as the current one."))
+    set_user_password(session, user, new, actor=user)
 
 
 def deactivate_user(session: Session, user: User, *, actor: User | None) -> None:

@@ -1,13 +1,14 @@
 """Signed set-password links (itsdangerous), for invitations and password resets.
 
-A link carries the user's id and a fingerprint of the current password hash, signed with
-the app's secret and valid for a few days.  Setting a password changes the hash, so a link
-works once; a newer reset makes older links useless too.  The administrator sees the
-link once and passes it on; nobody but the user ever knows the password."""
+A link carries the user's id and a stamp of the current password hash, signed with the
+app's secret and valid for a few days.  Setting a password changes the hash, so a link
+works once; a newer reset makes older links useless too.  A link reaches the user by
+email (an invitation, a reset by an administrator, a forgotten password) and the
+administrator also sees it once, to pass it on where mail does not reach; nobody but the
+user ever knows the password."""
 
 from __future__ import annotations
 
-import hashlib
 import secrets
 
 from flask import current_app, url_for
@@ -16,6 +17,7 @@ from sqlmodel import Session
 
 from crm.accounts.models import User
 from crm.core.db import pk
+from crm.core.security import password_stamp
 
 SALT = "jisr.set-password"
 MAX_AGE = 3 * 24 * 3600
@@ -26,7 +28,7 @@ def _serializer() -> URLSafeTimedSerializer:
 
 
 def _fingerprint(user: User) -> str:
-    return hashlib.sha256(user.password_hash.encode()).hexdigest()[:20]
+    return password_stamp(user.password_hash, "set-password")
 
 
 def unusable_password() -> str:
@@ -34,8 +36,12 @@ def unusable_password() -> str:
     return secrets.token_urlsafe(32)
 
 
-def set_password_url(user: User) -> str:
+def set_password_url(user: User, *, for_email: bool = False) -> str:
+    """The link, on the host the administrator's browser uses, or for an email on
+    ``BASE_URL`` (the public address; a worker writing an email has no request)."""
     token = _serializer().dumps({"u": pk(user), "h": _fingerprint(user)})
+    if for_email:
+        return f"{current_app.config['BASE_URL']}/set-password/{token}"
     return url_for("admin_users.set_password", token=token, _external=True)
 
 

@@ -8,11 +8,18 @@ from urllib.parse import urlsplit
 from flask import Blueprint, flash, g, redirect, render_template, request, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
-from crm.accounts.forms import LoginForm, PreferencesForm
+from crm.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm
 from crm.accounts.models import User
-from crm.accounts.operations import find_user_by_email, record_login, update_user_preferences
+from crm.accounts.operations import (
+    PasswordLinkReason,
+    change_own_password,
+    find_user_by_email,
+    record_login,
+    request_password_link,
+    update_user_preferences,
+)
 from crm.core.db import db
-from crm.core.errors import ValidationError
+from crm.core.forms import save_form
 from crm.core.i18n import LANGUAGES
 from crm.core.i18n import gettext as _
 from crm.core.security import limiter, verify_password
@@ -32,6 +39,10 @@ def _safe_next(target: str | None) -> str:
 
 def _login_limit_key() -> str:
     return f"login:{(request.form.get('email') or '').strip().lower()}"
+
+
+def _forgot_limit_key() -> str:
+    return f"forgot:{(request.form.get('email') or '').strip().lower()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -75,18 +86,58 @@ def switch_language() -> Any:
     return response
 
 
+@bp.route("/password/forgotten", methods=["GET", "POST"])
+@limiter.limit("5 per minute", methods=["POST"])
+@limiter.limit("3 per hour", methods=["POST"], key_func=_forgot_limit_key)
+def forgot_password() -> Any:
+    """The same answer whether the address has an account or not: the page tells nobody
+    who uses Jisr.  The link goes only to the account's own address."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.settings"))
+    form = ForgotPasswordForm()
+    if not form.validate_on_submit():
+        return render_template("accounts/forgot_password.html", form=form), (400 if request.method == "POST" else 200)
+    user = find_user_by_email(db.session, form.email.data or "")
+    if user is not None and user.is_active:
+        request_password_link(db.session, user, PasswordLinkReason.FORGOTTEN, actor=None)
+        db.session.commit()
+    flash(
+        _(
+            "If %(email)s is the address of a Jisr account, a link to set a new password is on its way there. "
+            "It works for three days; your current password keeps working meanwhile.",
+            email=form.email.data,
+        ),
+        "info",
+    )
+    return redirect(url_for("accounts.login"))
+
+
+def _preferences_form(user: User, *, submitted: bool) -> PreferencesForm:
+    if submitted:
+        return PreferencesForm(obj=user)
+    form = PreferencesForm(obj=user, formdata=None)
+    form.language.data = user.language.value
+    form.reminder_days_before.data = ", ".join(str(d) for d in user.reminder_days_before or [])
+    return form
+
+
+def _settings_page(form: PreferencesForm, password_form: ChangePasswordForm, status: int = 200) -> Any:
+    page = render_template("accounts/settings.html", form=form, password_form=password_form, zones=available_zones())
+    return page, status
+
+
 @bp.route("/settings", methods=["GET", "POST"])
 @login_required
 def settings() -> Any:
     user: User = current_user
-    form = PreferencesForm(obj=user)
+    form = _preferences_form(user, submitted=request.method == "POST")
+    password_form = ChangePasswordForm(formdata=None)
     if request.method == "GET":
-        form.language.data = user.language.value
-        form.reminder_days_before.data = ", ".join(str(d) for d in user.reminder_days_before or [])
-    status = 200
+        return _settings_page(form, password_form)
     if form.validate_on_submit():
-        try:
-            update_user_preferences(
+        saved = save_form(
+            form,
+            lambda: update_user_preferences(
                 db.session,
                 user,
                 name=form.name.data or "",
@@ -94,16 +145,36 @@ def settings() -> Any:
                 timezone=(form.timezone.data or "").strip(),
                 reminder_send_hour=form.reminder_send_hour.data,
                 reminder_days_before=form.reminder_days_before.data or "",
-            )
-        except ValidationError as exc:
-            db.session.rollback()
-            for field, message in exc.errors.items():
-                getattr(form, field).errors = [str(message)]
-            status = 400
-        else:
-            db.session.commit()
-            flash(_("Your preferences are saved."), "success")
+            ),
+            _("Your preferences are saved."),
+        )
+        if saved:
             return redirect(url_for("accounts.settings"))
-    elif request.method == "POST":
-        status = 400
-    return render_template("accounts/settings.html", form=form, zones=available_zones()), status
+    return _settings_page(form, password_form, 400)
+
+
+@bp.route("/settings/password", methods=["POST"])
+@login_required
+@limiter.limit("10 per hour", key_func=lambda: f"password:{current_user.id}")
+def change_password() -> Any:
+    """A new password ends every other session of the user; this one goes on."""
+    user: User = current_user
+    password_form = ChangePasswordForm()
+    if password_form.validate_on_submit():
+        if password_form.password.data != password_form.confirm.data:
+            password_form.confirm.errors = [_("The two passwords differ.")]
+        else:
+            saved = save_form(
+                password_form,
+                lambda: change_own_password(
+                    db.session,
+                    user,
+                    current=password_form.current_password.data or "",
+                    new=password_form.password.data or "",
+                ),
+                _("Your password is changed. Your other sessions are logged out."),
+            )
+            if saved:
+                login_user(user)  # this session, under the new password
+                return redirect(url_for("accounts.settings"))
+    return _settings_page(_preferences_form(user, submitted=False), password_form, 400)

@@ -61,6 +61,7 @@ def consumer(name: str, *event_types: str) -> Callable[[Handler], Handler]:
 
 def load_consumers() -> dict[str, Consumer]:
     """Import the modules that register consumers; return the registry."""
+    import crm.accounts.consumers
     import crm.followups.consumers
     import crm.notifications.consumers
     import crm.webhooks.consumers  # noqa: F401

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import secrets
 from typing import Any
 
-from flask import Flask, Response, g
+from flask import Flask, Response, current_app, g
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from crm.core.i18n import lazy_gettext as _l
@@ -51,6 +54,14 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
+def password_stamp(password_hash: str, purpose: str) -> str:
+    """A short keyed digest of a password hash, different for each ``purpose``: whatever
+    carries it (a login session, a set-password link) stops working when the password
+    changes, and it tells nothing about the hash to whoever reads it."""
+    key = current_app.config["SECRET_KEY"].encode()
+    return hmac.new(key, f"{purpose}:{password_hash}".encode(), hashlib.sha256).hexdigest()[:20]
+
+
 def password_problem(password: str, email: str = "") -> Any:
     """Why ``password`` is too weak (a lazily translated message), or ``None``."""
     if len(password) < MIN_PASSWORD_LENGTH:
@@ -80,6 +91,8 @@ def _secure_headers(response: Response) -> Response:
     response.headers.setdefault("Cross-Origin-Opener-Policy", "same-origin")
     if response.mimetype == "text/html":
         response.headers.setdefault("Cache-Control", "no-store")
+    if current_app.config["BASE_URL"].startswith("https://"):
+        response.headers.setdefault("Strict-Transport-Security", "max-age=31536000")
     return response
 
 
@@ -88,6 +101,12 @@ def _make_nonce() -> None:
 
 
 def init_app(app: Flask) -> None:
+    proxies = int(app.config["TRUSTED_PROXIES"])
+    if proxies:
+        # Behind that many reverse proxies the client's address (for the login limits), the
+        # scheme and the host come from their X-Forwarded-* headers; without one these
+        # headers are anybody's to write and are ignored.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=proxies, x_proto=proxies, x_host=proxies)  # type: ignore[method-assign]
     csrf.init_app(app)
     limiter.init_app(app)
     app.before_request(_make_nonce)

@@ -78,6 +78,7 @@ NOT_OFFERED: dict[str, str] = {
     "user.role_changed": "accounts",
     "user.supervisor_changed": "accounts",
     "user.password_changed": "security",
+    "user.password_link_requested": "security",
     "user.deactivated": "accounts",
     "user.reactivated": "accounts",
     "user.logged_in": "security",
