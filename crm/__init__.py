@@ -101,6 +101,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(imports_bp)
     app.register_blueprint(exports_bp)
+    from crm.audit.views import bp as audit_bp
+
+    app.register_blueprint(audit_bp)
 
     from crm.cli import crm_cli
 

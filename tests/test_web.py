@@ -194,7 +194,15 @@ def test_the_navigation_leads_to_every_page_the_user_may_open(session: Session, 
     everyone = {"nav-leads", "nav-pipeline", "nav-followups", "nav-organisations", "nav-contacts", "nav-missions"}
     everyone |= {"nav-dashboard"}
     editors = everyone | {"nav-digests", "nav-imports"}
-    admin_menu = {"nav-admin", "nav-users", "nav-webhooks", "nav-api-tokens", "nav-outbox", "nav-status"}
+    admin_menu = {
+        "nav-admin",
+        "nav-users",
+        "nav-webhooks",
+        "nav-api-tokens",
+        "nav-activity",
+        "nav-outbox",
+        "nav-status",
+    }
     for email, expected in [
         ("viewer@jisr.example", everyone),
         ("officer@jisr.example", editors),

@@ -247,10 +247,16 @@ def lead_timeline(
     )
     more = len(events) > limit
     events = events[:limit]
+    return TimelinePage(describe(session, events), older=events[-1].id if more and events else None)
+
+
+def describe(session: Session, events: list[Event]) -> list[TimelineEntry]:
+    """Each event of a lead (its own, its follow-ups' and activities') as a sentence in the
+    viewer's language, with what it refers to loaded in one query per kind."""
     names = _Names(session, events)
     entries = []
     for event in events:
         sentence, details = _sentence(event, names)
         activity = names.activities.get(event.entity_id or 0) if event.type == "activity.logged" else None
         entries.append(TimelineEntry(event=event, sentence=sentence, details=details, activity=activity))
-    return TimelinePage(entries, older=events[-1].id if more and events else None)
+    return entries
