@@ -33,6 +33,19 @@ def _rows(response: Any) -> list[tuple[str, int]]:
     return [(t, int(i)) for t, i in re.findall(r'data-event-type="([a-z_.]+)" data-event-id="(\d+)"', page)]
 
 
+def _walk(client: Any, url: str) -> tuple[list[int], int]:
+    """The event ids of every page, following the "Older events" link; and the page count."""
+    seen: list[int] = []
+    pages = 0
+    while url:
+        response = client.get(url)
+        seen.extend(i for _, i in _rows(response))
+        older = re.search(r'href="([^"]+)" data-testid="activity-older"', response.get_data(as_text=True))
+        url = older.group(1).replace("&amp;", "&") if older else ""
+        pages += 1
+    return seen, pages
+
+
 def _set_instant(session: Session, event_ids: list[int], instant: datetime) -> None:
     session.execute(sa.update(Event).where(col(Event.id).in_(event_ids)).values(occurred_at=instant))
     session.commit()
@@ -132,28 +145,14 @@ def test_pages_go_back_in_time_without_repeating_or_skipping_events_of_one_insta
     assert len(created) == len(leads)
     _set_instant(session, created, datetime(2026, 11, 20, 9, 0, tzinfo=UTC))  # one instant for all
     _admin(session, client)
-    seen: list[int] = []
-    url = "/admin/activity?type=lead.created"
-    pages = 0
-    while url:
-        response = client.get(url)
-        seen.extend(i for _, i in _rows(response))
-        older = re.search(r'href="([^"]+)" data-testid="activity-older"', response.get_data(as_text=True))
-        url = older.group(1).replace("&amp;", "&") if older else ""
-        pages += 1
+    seen, pages = _walk(client, "/admin/activity?type=lead.created")
     assert pages == 1  # 70 fit on one page of 100
     assert sorted(seen) == sorted(created) and len(seen) == len(set(seen))
 
     many = [make_lead(session, owner=officer) for _ in range(90)]
     session.commit()
     assert len(many) == 90
-    seen, url, pages = [], "/admin/activity?type=lead.created", 0
-    while url:
-        response = client.get(url)
-        seen.extend(i for _, i in _rows(response))
-        older = re.search(r'href="([^"]+)" data-testid="activity-older"', response.get_data(as_text=True))
-        url = older.group(1).replace("&amp;", "&") if older else ""
-        pages += 1
+    seen, pages = _walk(client, "/admin/activity?type=lead.created")
     assert pages == 2
     assert len(seen) == 160 and len(set(seen)) == 160
 
