@@ -85,14 +85,15 @@ def demo_command() -> None:
 
 @crm_cli.command("check")
 def check_command() -> None:
-    """Check the database connection and the time-zone data."""
-    from sqlalchemy import text
+    """Check that this installation is ready: database and schema, time-zone rules,
+    broker, workers, beat, relay, mail server and settings.  Exit 1 if any part fails."""
+    from crm.core.readiness import Level, run_checks
 
-    from crm.core.time import check_tzdata
-
-    check_tzdata()
-    db.session.execute(text("SELECT 1"))
-    click.echo("ok: database reachable, time-zone data current")
+    findings = run_checks()
+    for finding in findings:
+        click.echo(finding.line())
+    if any(f.level == Level.FAIL for f in findings):
+        raise SystemExit(1)
 
 
 @crm_cli.command("migrate")
