@@ -47,7 +47,7 @@ def all_operations() -> dict[str, Callable[..., Any]]:
 
 
 # Operations that only read or check, and so record nothing.
-READ_ONLY = {"accounts.find_user_by_email", "accounts.find_user_by_calendar_token"}
+READ_ONLY = {"accounts.find_user_by_email", "accounts.find_user_by_calendar_token", "leads.may_delete_lead"}
 
 
 def _ctx(session: Session) -> dict[str, Any]:
@@ -107,6 +107,10 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "accounts.set_user_password": (
         lambda s, c: accounts.set_user_password(s, c["officer"], "A-New-Secret-77", actor=c["officer"]),
         {"user.password_changed"},
+    ),
+    "leads.delete_lead": (
+        lambda s, c: leads.delete_lead(s, c["lead"], actor=c["officer"]),
+        {"lead.deleted"},
     ),
     "accounts.change_own_password": (
         lambda s, c: accounts.change_own_password(s, c["officer"], current=PASSWORD, new="A-New-Secret-77"),

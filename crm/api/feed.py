@@ -53,7 +53,8 @@ def visible_events(user: User) -> Any:
     """A condition on ``Event``: what ``user`` may read in the feed.
 
     Admins read everything.  Others read the events of leads they may see (with their
-    follow-ups and activities), of the shared reference rows, of the digest subscriptions
+    follow-ups and activities) and the deletion of those that are gone, of the shared
+    reference rows, of the digest subscriptions
     they may open (officers and admins only, as on the web pages), and of their own
     account, tokens and saved filters."""
     if user.role == Role.ADMIN:
@@ -68,7 +69,17 @@ def visible_events(user: User) -> Any:
             Event.payload["user_id"].as_integer() == user.id,  # type: ignore[index]
         ),
     )
-    conditions = [sa.and_(col(Event.lead_id).is_not(None), lead_seen), shared, own]
+    # A deleted lead's events go with it, but for the deletion itself: told to everyone
+    # if the lead was open, to its owner if it was confidential.
+    deletion_seen = sa.and_(
+        col(Event.type) == "lead.deleted",
+        ~sa.exists().where(col(Lead.id) == col(Event.lead_id)),
+        sa.or_(
+            Event.payload["confidential"].as_boolean().is_(False),  # type: ignore[index]
+            Event.payload["owner_id"].as_integer() == user.id,  # type: ignore[index]
+        ),
+    )
+    conditions = [sa.and_(col(Event.lead_id).is_not(None), lead_seen), deletion_seen, shared, own]
     if user.can_edit():
         conditions.append(
             sa.and_(

@@ -185,6 +185,10 @@ def parse_body(endpoint: Endpoint) -> Any:
 
 
 def json_response(model: pydantic.BaseModel | None, status: int, headers: dict[str, str] | None = None) -> Response:
+    if model is None and status in (204, 304):  # no body, so no type for one either
+        response = current_app.response_class(status=status, headers=headers or {})
+        response.headers.pop("Content-Type", None)
+        return response
     body = model.model_dump_json() if model is not None else ""
     return current_app.response_class(body, status=status, mimetype="application/json", headers=headers or {})
 

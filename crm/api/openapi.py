@@ -55,6 +55,7 @@ DESCRIPTIONS = {
     200: "The resource.",
     201: "Created; Location names the new resource.",
     202: "Accepted: queued for sending.",
+    204: "Done; there is nothing more to answer.",
     304: "Not modified since the ETag given in If-None-Match.",
     400: "The body is not valid JSON.",
     401: "No token, or a token that does not work.",

@@ -143,7 +143,7 @@ def revert_check(session: Session, data_import: DataImport) -> RevertCheck:
 
 def _describe(kind: ImportKind, obj: Any) -> dict[str, Any]:
     if kind == ImportKind.LEADS:
-        return {"title": obj.title}
+        return {"title": obj.title, "confidential": obj.confidential}
     if kind == ImportKind.CONTACTS:
         return {"name": obj.name, "email": obj.email}
     return {"name": obj.short_name()}

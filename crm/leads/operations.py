@@ -6,6 +6,8 @@ from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from sqlalchemy import delete as sa_delete
+from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
@@ -348,3 +350,46 @@ def delete_saved_filter(session: Session, saved: SavedFilter, *, actor: User) ->
         raise PermissionDenied("not your saved filter")
     record_event(session, "saved_filter.deleted", saved, actor=actor, payload={"name": saved.name})
     session.delete(saved)
+
+
+def may_delete_lead(user: User, lead: Lead) -> bool:
+    """Its owner or an administrator: a lead logged by mistake, or twice, goes away."""
+    return user.can_edit() and (user.role.value == "admin" or lead.owner_id == user.id)
+
+
+def delete_lead(session: Session, lead: Lead, *, actor: User) -> None:
+    """Delete the lead with its follow-ups (their reminders stop), activities and watchers.
+    Its events stay: the activity log keeps who did what, and ``lead.deleted`` keeps what
+    the lead was (and whether it was confidential, which decides who may hear of it)."""
+    from crm.followups.models import FollowUp, FollowUpStatus
+
+    if not may_delete_lead(actor, lead):
+        raise PermissionDenied("only the lead's owner or an administrator deletes it")
+    lead_id = pk(lead)
+    open_followups = session.exec(
+        select(sa_func.count()).where(FollowUp.lead_id == lead_id, FollowUp.status == FollowUpStatus.OPEN)
+    ).one()
+    watchers = sorted(int(u) for u in session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead_id)))
+    record_event(
+        session,
+        "lead.deleted",
+        lead,
+        actor=actor,
+        lead_id=lead_id,
+        payload={
+            "title": lead.title,
+            "stage": lead.stage,
+            "owner_id": lead.owner_id,
+            "ma_organisation_id": lead.ma_organisation_id,
+            "us_organisation_id": lead.us_organisation_id,
+            "estimated_value": lead.estimated_value,
+            "currency": lead.currency,
+            "confidential": lead.confidential,
+            "watcher_ids": watchers,
+            "open_followups": open_followups,
+        },
+    )
+    session.flush()
+    session.expunge(lead)
+    # The database removes what hangs from the lead (ON DELETE CASCADE).
+    session.execute(sa_delete(Lead).where(col(Lead.id) == lead_id))

@@ -14,7 +14,7 @@ from crm.core.paging import Page, page_within
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter, filter_conditions, order_by
-from crm.leads.models import PIPELINE, Lead, LeadWatcher, SavedFilter, Stage
+from crm.leads.models import PIPELINE, Activity, Lead, LeadWatcher, SavedFilter, Stage
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
@@ -253,3 +253,25 @@ def choices(session: Session, *, with_meetings: bool = False) -> Choices:
 
 def saved_filters(session: Session, user: User) -> list[SavedFilter]:
     return list(session.exec(select(SavedFilter).where(SavedFilter.user_id == user.id).order_by(col(SavedFilter.name))))
+
+
+@dataclass(frozen=True)
+class LeadHoldings:
+    """What goes with a lead when it is deleted."""
+
+    open_followups: int
+    followups: int
+    activities: int
+    watchers: int
+
+
+def lead_holdings(session: Session, lead_id: int) -> LeadHoldings:
+    def count(model: Any, *where: Any) -> int:
+        return int(session.exec(select(func.count()).select_from(model).where(*where)).one())
+
+    return LeadHoldings(
+        open_followups=count(FollowUp, FollowUp.lead_id == lead_id, FollowUp.status == FollowUpStatus.OPEN),
+        followups=count(FollowUp, FollowUp.lead_id == lead_id),
+        activities=count(Activity, Activity.lead_id == lead_id),
+        watchers=count(LeadWatcher, LeadWatcher.lead_id == lead_id),
+    )

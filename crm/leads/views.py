@@ -6,6 +6,7 @@ from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
 from sqlmodel import select
 
 from crm.core.db import db
@@ -16,8 +17,15 @@ from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.filters import args_from_query, parse_filter
 from crm.leads.forms import LeadForm, SavedFilterForm
 from crm.leads.models import LeadWatcher, SavedFilter
-from crm.leads.operations import create_lead, delete_saved_filter, save_filter, update_lead
-from crm.leads.queries import choices, lead_page, saved_filters
+from crm.leads.operations import (
+    create_lead,
+    delete_lead,
+    delete_saved_filter,
+    may_delete_lead,
+    save_filter,
+    update_lead,
+)
+from crm.leads.queries import choices, lead_holdings, lead_page, saved_filters
 
 bp = Blueprint("leads", __name__)
 
@@ -138,6 +146,27 @@ def edit(lead_id: int) -> Any:
             return redirect(url_for("lead.show", lead_id=lead.id))
     status = 400 if request.method == "POST" else 200
     return render_template("leads/form.html", form=form, lead=lead), status
+
+
+@bp.route("/leads/<int:lead_id>/delete", methods=["GET", "POST"])
+@login_required
+def delete(lead_id: int) -> Any:
+    """A page that says what goes with the lead, then deletes it on confirmation."""
+    lead = lead_or_404(lead_id)
+    if not may_delete_lead(current_user, lead):
+        abort(403)
+    if request.method == "POST":
+        form = FlaskForm()
+        if form.validate_on_submit():
+            title = lead.title
+            delete_lead(db.session, lead, actor=current_user)
+            db.session.commit()
+            flash(_("The lead “%(title)s” is deleted.", title=title), "success")
+            return redirect(url_for("leads.index"))
+    return render_template("leads/delete.html", lead=lead, holds=lead_holdings(db.session, lead_id))
+
+
+bp.add_app_template_global(may_delete_lead)
 
 
 @bp.app_template_global()

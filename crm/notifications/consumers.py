@@ -37,9 +37,12 @@ def notify(
     session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["user_id", "source"]))
 
 
-@consumer("notifications", *LEAD_EVENTS)
+@consumer("notifications", *LEAD_EVENTS, "lead.deleted")
 def on_lead_event(session: Session, event: Event) -> None:
     if event.lead_id is None:
+        return
+    if event.type == "lead.deleted":
+        _on_lead_deleted(session, event)
         return
     lead = session.get(Lead, event.lead_id)
     if lead is None:
@@ -56,4 +59,18 @@ def on_lead_event(session: Session, event: Event) -> None:
         kind=event.type,
         lead_id=lead.id,
         params={"lead_title": lead.title, "actor_id": event.actor_id, **event.payload},
+    )
+
+
+def _on_lead_deleted(session: Session, event: Event) -> None:
+    """The owner and watchers hear that the lead is gone (by the payload: the rows are)."""
+    p = event.payload
+    audience = {int(u) for u in [p.get("owner_id"), *p.get("watcher_ids", [])] if u} - {event.actor_id}
+    notify(
+        session,
+        audience,
+        source=f"event:{event.id}",
+        kind=event.type,
+        lead_id=None,
+        params={"lead_title": p.get("title", ""), "actor_id": event.actor_id},
     )

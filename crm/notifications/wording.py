@@ -64,6 +64,8 @@ def describe(notification: Notification, actors: dict[int, str]) -> str:
         return _("%(who)s cancelled a follow-up on “%(lead)s”.", who=who, lead=lead)
     if kind == "lead.watcher_added":
         return _("%(who)s added you as a watcher of “%(lead)s”.", who=who, lead=lead)
+    if kind == "lead.deleted":
+        return _("%(who)s deleted the lead “%(lead)s”.", who=who, lead=lead)
     if kind == "webhook.endpoint_disabled":
         return _(
             "Jisr disabled the webhook endpoint %(url)s after repeated failed deliveries.",

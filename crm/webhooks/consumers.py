@@ -36,7 +36,10 @@ def endpoints_for(session: Session, event: Event) -> list[WebhookEndpoint]:
     chosen = [e for e in active if wants(e.event_types, event.type) and e.created_at <= event.occurred_at]
     if chosen and event.lead_id is not None:
         lead = session.get(Lead, event.lead_id)
-        if lead is None or lead.confidential:
+        # A deleted lead's event says what it was; any other event of a lead that is gone
+        # is held to the stricter rule.
+        gone_open = lead is None and event.type == "lead.deleted" and event.payload.get("confidential") is False
+        if (lead is None and not gone_open) or (lead is not None and lead.confidential):
             chosen = [e for e in chosen if e.include_confidential]
     return chosen
 

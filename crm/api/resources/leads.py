@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlmodel import col
 
 from crm.accounts.models import User
-from crm.api.framework import Call, created, endpoint
+from crm.api.framework import Call, Reply, created, endpoint
 from crm.api.listing import links_of, list_page, order_clauses
 from crm.api.problems import ApiError, invalid
 from crm.api.schemas.leads import (
@@ -31,7 +31,7 @@ from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
 from crm.leads.models import Activity, Lead, LeadWatcher
-from crm.leads.operations import create_lead, log_activity, move_lead_to_stage, update_lead
+from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
 from crm.leads.queries import visible_lead, visible_to
 
 
@@ -177,6 +177,25 @@ def update_lead_endpoint(call: Call, lead_id: int) -> Any:
     fields = call.changes()
     update_lead(db.session, lead, actor=call.user, watcher_ids=fields.pop("watcher_ids", None), **fields)
     return one_lead(lead)
+
+
+@endpoint(
+    "DELETE",
+    "/leads/<int:lead_id>",
+    name="delete_lead",
+    tag="leads",
+    summary="Delete a lead",
+    status=204,
+    conditional=True,
+)
+def delete_lead_endpoint(call: Call, lead_id: int) -> Any:
+    """Deletes the lead with its follow-ups, activities and watchers, as the lead page does:
+    only its owner or an administrator may.  Its events stay in the feed, ``lead.deleted``
+    last.  To end a lead but keep it, move it to ``closed_no_go``."""
+    lead = seen_lead(call.user, lead_id)
+    call.require_match(one_lead(lead))
+    delete_lead(db.session, lead, actor=call.user)
+    return Reply(None, 204)
 
 
 @endpoint(
