@@ -108,6 +108,15 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         lambda s, c: accounts.set_user_password(s, c["officer"], "A-New-Secret-77", actor=c["officer"]),
         {"user.password_changed"},
     ),
+    "organisations.merge_organisations": (
+        lambda s, c: organisations.merge_organisations(
+            s,
+            s.get(Organisation, c["lead"].ma_organisation_id),
+            make_organisation(s, Country.MA),
+            actor=make_user(s, Role.ADMIN),
+        ),
+        {"user.created", "organisation.created", "organisation.merged"},
+    ),
     "leads.delete_lead": (
         lambda s, c: leads.delete_lead(s, c["lead"], actor=c["officer"]),
         {"lead.deleted"},

@@ -178,7 +178,10 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
             if key == "description":
                 details.append(_("%(field)s changed", field=label))
             else:
-                details.append(f"{label}: {isolate(names.value(key, old))} → {isolate(names.value(key, new))}")
+                # A merged organisation is gone: the event keeps the name it had.
+                gone: dict[str, str] = p.get("names", {})
+                before, after = (gone.get(str(v)) or names.value(key, v) for v in (old, new))
+                details.append(f"{label}: {isolate(before)} → {isolate(after)}")
         fields = list_separator().join(str(FIELD_LABELS.get(k, k)) for k in changes)
         return _("%(actor)s changed %(fields)s.", actor=actor, fields=fields), details
     if kind == "lead.stage_changed":

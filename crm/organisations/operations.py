@@ -7,10 +7,10 @@ from typing import Any
 
 from sqlmodel import Session, delete, select
 
-from crm.accounts.models import Language, User
+from crm.accounts.models import Language, Role, User
 from crm.accounts.permissions import require_editor
 from crm.core.db import pk
-from crm.core.errors import ValidationError
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import search_blob
@@ -135,6 +135,34 @@ def update_organisation(
         org.updated_at = utcnow()
         record_event(session, "organisation.updated", org, actor=actor, payload={"changes": changes})
     return changes
+
+
+def merge_organisations(session: Session, keep: Organisation, duplicate: Organisation, *, actor: User) -> Any:
+    """Fold ``duplicate`` into ``keep`` (see :mod:`crm.organisations.merging`); an
+    administrator's act, as it rewrites many leads at once.  Returns what was moved."""
+    from crm.organisations.merging import carry_out, plan_merge
+
+    if actor.role != Role.ADMIN:
+        raise PermissionDenied("only administrators merge organisations")
+    if keep.id == duplicate.id:
+        raise ValidationError.single("duplicate_id", _l("Choose another organisation than this one."))
+    if keep.country != duplicate.country:
+        raise ValidationError.single("duplicate_id", _l("Only organisations of the same country can be merged."))
+    plan = plan_merge(session, keep, duplicate)
+    payload = {
+        "duplicate": {
+            "id": duplicate.id,
+            "name_ar": duplicate.name_ar,
+            "name_fr": duplicate.name_fr,
+            "name_en": duplicate.name_en,
+            "acronym": duplicate.acronym,
+        },
+        **plan.to_json(),
+    }
+    carry_out(session, plan, keep, duplicate, actor)
+    _refresh_search_text(keep)
+    record_event(session, "organisation.merged", keep, actor=actor, payload=payload)
+    return plan
 
 
 def _clean_contact(session: Session, fields: dict[str, Any], region: str) -> dict[str, Any]:

@@ -4,16 +4,22 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
+from flask_wtf import FlaskForm
+from sqlmodel import col, select
 
+from crm.accounts.auth import role_required
+from crm.accounts.models import Role
 from crm.core.db import db, pk
+from crm.core.errors import ValidationError
 from crm.core.forms import options, save_form
 from crm.core.i18n import gettext as _
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.labels import country_choices, country_label, kind_choices, kind_label
+from crm.organisations.merging import plan_merge
 from crm.organisations.models import Country, Organisation, OrganisationKind
-from crm.organisations.operations import create_organisation, update_organisation
+from crm.organisations.operations import create_organisation, merge_organisations, update_organisation
 from crm.organisations.queries import (
     active_sectors,
     find_similar_organisations,
@@ -176,3 +182,39 @@ def edit(org_id: int) -> Any:
             if saved:
                 return redirect(url_for("organisations.detail", org_id=org_id))
     return render_template("organisations/form.html", form=form, org=org, similar=[]), status
+
+
+@bp.route("/organisations/<int:org_id>/merge", methods=["GET", "POST"])
+@role_required(Role.ADMIN)
+def merge(org_id: int) -> Any:
+    """Choose a duplicate of this organisation, see what moving it here takes, confirm."""
+    keep = db.session.get(Organisation, org_id)
+    if keep is None:
+        abort(404)
+    raw = request.values.get("duplicate_id", "")
+    duplicate = db.session.get(Organisation, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    candidates = db.session.exec(
+        select(Organisation)
+        .where(Organisation.country == keep.country, col(Organisation.id) != keep.id)
+        .order_by(col(Organisation.acronym), col(Organisation.name_fr), col(Organisation.name_en))
+    ).all()
+    errors: list[str] = []
+    if request.method == "POST" and duplicate is not None:
+        if FlaskForm().validate_on_submit():
+            name = duplicate.short_name()
+            try:
+                merge_organisations(db.session, keep, duplicate, actor=current_user)
+            except ValidationError as exc:
+                db.session.rollback()
+                errors = [str(m) for m in exc.errors.values()]
+            else:
+                db.session.commit()
+                flash(_("%(duplicate)s is merged into %(keep)s.", duplicate=name, keep=keep.short_name()), "success")
+                return redirect(url_for("organisations.detail", org_id=keep.id))
+    elif request.method == "POST" or (raw and duplicate is None):
+        errors = [_("Choose the duplicate among the organisations of the list.")]
+    plan = plan_merge(db.session, keep, duplicate) if duplicate is not None and duplicate.id != keep.id else None
+    status = 400 if errors else 200
+    return render_template(
+        "organisations/merge.html", keep=keep, duplicate=duplicate, candidates=candidates, plan=plan, errors=errors
+    ), status

@@ -47,6 +47,7 @@ GROUPS: dict[str, tuple[Any, dict[str, Any]]] = {
             "contact.created": _l("Contact created"),
             "contact.updated": _l("Contact updated"),
             "organisation.deleted": _l("Organisation deleted (an import was reverted)"),
+            "organisation.merged": _l("Duplicate organisation merged into another"),
             "contact.deleted": _l("Contact deleted (an import was reverted)"),
         },
     ),

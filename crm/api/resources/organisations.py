@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from crm.api.framework import Call, created, endpoint
 from crm.api.listing import links_of, list_page, order_clauses
-from crm.api.problems import ApiError
+from crm.api.problems import ApiError, invalid
 from crm.api.schemas.organisations import (
     ContactCreate,
     ContactList,
@@ -18,14 +18,22 @@ from crm.api.schemas.organisations import (
     ContactUpdate,
     OrganisationCreate,
     OrganisationList,
+    OrganisationMerge,
     OrganisationOut,
     OrganisationQuery,
     OrganisationUpdate,
 )
 from crm.core.db import db, pk
+from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
 from crm.organisations.models import Contact, Organisation, OrganisationSector
-from crm.organisations.operations import create_contact, create_organisation, update_contact, update_organisation
+from crm.organisations.operations import (
+    create_contact,
+    create_organisation,
+    merge_organisations,
+    update_contact,
+    update_organisation,
+)
 
 
 def organisation_out(orgs: list[Organisation]) -> list[OrganisationOut]:
@@ -125,6 +133,31 @@ def update_organisation_endpoint(call: Call, organisation_id: int) -> Any:
     fields = call.changes()
     sector_ids = fields.pop("sector_ids", None)
     update_organisation(db.session, org, actor=call.user, sector_ids=sector_ids, **fields)
+    return organisation_out([org])[0]
+
+
+@endpoint(
+    "POST",
+    "/organisations/<int:organisation_id>/merge",
+    name="merge_organisations",
+    tag="organisations",
+    summary="Merge a duplicate into an organisation",
+    body=OrganisationMerge,
+    response=OrganisationOut,
+    conditional=True,
+)
+def merge_organisations_endpoint(call: Call, organisation_id: int) -> Any:
+    """Administrators only, as on the organisation's page.  Everything that names the
+    duplicate (leads, contacts, meetings, missions, digest subscriptions, saved filters)
+    moves to this organisation, each lead and contact with its own ``updated`` event; the
+    duplicate's names become aliases of this one; then the duplicate is deleted and
+    ``organisation.merged`` is recorded.  Answers this organisation as it now is."""
+    org = _organisation(organisation_id)
+    call.require_match(organisation_out([org])[0])
+    duplicate = db.session.get(Organisation, call.body.duplicate_id)
+    if duplicate is None:
+        raise invalid([{"loc": ["body", "duplicate_id"], "message": _l("Unknown organisation."), "type": "invalid"}])
+    merge_organisations(db.session, org, duplicate, actor=call.user)
     return organisation_out([org])[0]
 
 

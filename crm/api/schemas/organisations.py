@@ -68,6 +68,12 @@ class OrganisationUpdate(InputModel):
     sector_ids: list[Id] = Field(default=UNSET, max_length=50)
 
 
+class OrganisationMerge(InputModel):
+    """The duplicate to fold into this organisation, of the same country."""
+
+    duplicate_id: Id
+
+
 class OrganisationQuery(QueryModel):
     country: Country = UNSET
     kind: OrganisationKind = UNSET
