@@ -191,3 +191,62 @@ def test_admin_sets_a_supervisor_who_then_gets_escalations(session: Session, cli
     assert client.post(f"/admin/users/{officer.id}/supervisor", data={"supervisor_id": ""}).status_code == 302
     session.expire_all()
     assert session.get(User, officer.id).supervisor_id is None
+
+
+def test_a_leaving_officer_hands_leads_follow_ups_and_people_over_then_stops(session: Session, client: Any) -> None:
+    from datetime import UTC, datetime
+
+    from crm.accounts.operations import set_user_supervisor
+    from crm.digests.dispatch import due_subscription_ids
+    from crm.digests.operations import create_subscription
+    from crm.followups.models import FollowUp
+    from crm.followups.operations import complete_followup
+    from crm.leads.models import Lead
+    from tests.factories import make_followup, make_lead
+
+    admin = _admin(session, client)
+    leaving = make_user(session, email="leaving@jisr.example")
+    successor = make_user(session, email="successor@jisr.example", name="Successor")
+    make_user(session, Role.VIEWER, email="viewer@jisr.example")
+    junior = make_user(session, email="junior@jisr.example")
+    set_user_supervisor(session, junior, leaving.id, actor=admin)
+    leads = [make_lead(session, owner=leaving), make_lead(session, owner=leaving, confidential=True)]
+    open_ones = [make_followup(session, lead, datetime(2030, 3, 1, 10, 0), actor=leaving) for lead in leads]
+    done = make_followup(session, leads[0], datetime(2030, 4, 1, 10, 0), actor=leaving)
+    complete_followup(session, done, actor=leaving)
+    subscription = create_subscription(session, name="Leaving", user_id=leaving.id, actor=leaving)
+    session.commit()
+    monday = datetime(2030, 3, 4, 9, tzinfo=UTC)
+    assert subscription.id in due_subscription_ids(session, monday)
+
+    page = client.get(f"/admin/users/{leaving.id}/deactivate").get_data(as_text=True)
+    work = re.search(r'data-testid="user-work">(.*?)</ul>', page, re.S).group(1)
+    assert "2 leads they own" in work and "2 open follow-ups" in work and "1 person" in work
+    viewer = session.exec(select(User).where(User.email == "viewer@jisr.example")).one()
+    refused = client.post(f"/admin/users/{leaving.id}/deactivate", data={"successor_id": viewer.id})
+    assert refused.status_code == 400
+    assert "Choose another active officer or administrator." in refused.get_data(as_text=True)
+    assert _user(session, "leaving@jisr.example").is_active
+
+    response = client.post(f"/admin/users/{leaving.id}/deactivate", data={"successor_id": successor.id})
+    assert response.status_code == 302
+    session.expire_all()
+    assert not _user(session, "leaving@jisr.example").is_active
+    assert [session.get(Lead, lead.id).owner_id for lead in leads] == [successor.id, successor.id]
+    assert [session.get(FollowUp, f.id).owner_id for f in open_ones] == [successor.id, successor.id]
+    assert session.get(FollowUp, done.id).owner_id == leaving.id  # history stays as it was
+    assert _user(session, "junior@jisr.example").supervisor_id == successor.id
+    assert subscription.id not in due_subscription_ids(session, monday)
+
+
+def test_deactivating_without_a_successor_leaves_the_work_where_it_is(session: Session, client: Any) -> None:
+    from tests.factories import make_lead
+
+    _admin(session, client)
+    leaving = make_user(session, email="leaving@jisr.example")
+    lead = make_lead(session, owner=leaving)
+    session.commit()
+    assert client.post(f"/admin/users/{leaving.id}/deactivate", data={"successor_id": ""}).status_code == 302
+    session.expire_all()
+    assert not _user(session, "leaving@jisr.example").is_active
+    assert lead.owner_id == leaving.id

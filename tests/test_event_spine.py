@@ -47,7 +47,12 @@ def all_operations() -> dict[str, Callable[..., Any]]:
 
 
 # Operations that only read or check, and so record nothing.
-READ_ONLY = {"accounts.find_user_by_email", "accounts.find_user_by_calendar_token", "leads.may_delete_lead"}
+READ_ONLY = {
+    "accounts.find_user_by_email",
+    "accounts.find_user_by_calendar_token",
+    "accounts.work_of",
+    "leads.may_delete_lead",
+}
 
 
 def _ctx(session: Session) -> dict[str, Any]:
@@ -120,6 +125,10 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "leads.delete_lead": (
         lambda s, c: leads.delete_lead(s, c["lead"], actor=c["officer"]),
         {"lead.deleted"},
+    ),
+    "accounts.hand_over_work": (
+        lambda s, c: accounts.hand_over_work(s, c["officer"], c["other"].id, actor=c["other"]),
+        {"lead.updated", "followup.reassigned"},
     ),
     "accounts.change_own_password": (
         lambda s, c: accounts.change_own_password(s, c["officer"], current=PASSWORD, new="A-New-Secret-77"),

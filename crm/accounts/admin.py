@@ -18,11 +18,13 @@ from crm.accounts.operations import (
     PasswordLinkReason,
     create_user,
     deactivate_user,
+    hand_over_work,
     reactivate_user,
     request_password_link,
     set_user_password,
     set_user_role,
     set_user_supervisor,
+    work_of,
 )
 from crm.accounts.tokens import set_password_url, unusable_password, user_for_token
 from crm.core.db import db
@@ -140,18 +142,38 @@ def _refused(exc: ValidationError) -> Any:
     return render_template("admin/users.html", users=users, roles=role_choices(), errors=errors), 400
 
 
-@bp.route("/admin/users/<int:user_id>/deactivate", methods=["POST"])
+@bp.route("/admin/users/<int:user_id>/deactivate", methods=["GET", "POST"])
 @role_required(Role.ADMIN)
 def deactivate(user_id: int) -> Any:
+    """Before someone leaves: what they hold, and who takes it over; then no more logins."""
     user = _user(user_id)
-    try:
-        deactivate_user(db.session, user, actor=current_user)
-    except ValidationError as exc:
-        db.session.rollback()
-        return _refused(exc)
-    db.session.commit()
-    flash(_("%(user)s can no longer log in.", user=user.display_name), "success")
-    return redirect(url_for("admin_users.index"))
+    errors: list[str] = []
+    if request.method == "POST" and FlaskForm().validate_on_submit():
+        raw = request.form.get("successor_id", "")
+        try:
+            if raw:
+                if not raw.isdigit() or len(raw) > 9:
+                    raise ValidationError.single("successor_id", _l("Choose another active officer or administrator."))
+                hand_over_work(db.session, user, int(raw), actor=current_user)
+            deactivate_user(db.session, user, actor=current_user)
+        except ValidationError as exc:
+            db.session.rollback()
+            errors = [str(message) for message in exc.errors.values()]
+        else:
+            db.session.commit()
+            flash(_("%(user)s can no longer log in.", user=user.display_name), "success")
+            return redirect(url_for("admin_users.index"))
+    elif request.method == "POST":
+        errors = [_("The form has expired. Reload the page and try again.")]
+    successors = db.session.exec(
+        select(User)
+        .where(col(User.is_active).is_(True), User.id != user.id, col(User.role).in_([Role.ADMIN, Role.OFFICER]))
+        .order_by(col(User.name), col(User.email))
+    ).all()
+    page = render_template(
+        "admin/deactivate.html", user=user, work=work_of(db.session, user), successors=successors, errors=errors
+    )
+    return page, 400 if errors else 200
 
 
 @bp.route("/admin/users/<int:user_id>/reactivate", methods=["POST"])

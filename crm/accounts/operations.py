@@ -7,9 +7,10 @@ import hashlib
 import secrets
 from typing import Any
 
-from sqlmodel import Session, func, select
+from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import Language, Role, User
+from crm.core.db import pk
 from crm.core.errors import ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
@@ -174,6 +175,43 @@ def deactivate_user(session: Session, user: User, *, actor: User | None) -> None
     if user.is_active:
         user.is_active = False
         record_event(session, "user.deactivated", user, actor=actor)
+
+
+def work_of(session: Session, user: User) -> dict[str, list[int]]:
+    """What ``user`` holds that someone must take over when they leave: the leads they own,
+    their open follow-ups, and the people whose escalations go to them."""
+    from crm.followups.models import FollowUp, FollowUpStatus
+    from crm.leads.models import Lead
+
+    def ids(column: Any, *where: Any) -> list[int]:
+        return sorted(int(v) for v in session.exec(select(column).where(*where)).all())
+
+    return {
+        "leads": ids(Lead.id, Lead.owner_id == user.id),
+        "followups": ids(FollowUp.id, FollowUp.owner_id == user.id, FollowUp.status == FollowUpStatus.OPEN),
+        "supervised": ids(User.id, User.supervisor_id == user.id, User.id != user.id),
+    }
+
+
+def hand_over_work(session: Session, user: User, successor_id: int, *, actor: User) -> dict[str, list[int]]:
+    """Give ``user``'s leads, open follow-ups (their reminders follow) and supervised people
+    to the successor, each change with its own event.  Returns what moved."""
+    from crm.followups.models import FollowUp
+    from crm.followups.operations import reassign_followup
+    from crm.leads.models import Lead
+    from crm.leads.operations import update_lead
+
+    successor = session.get(User, successor_id)
+    if successor is None or not successor.is_active or not successor.can_edit() or successor.id == user.id:
+        raise ValidationError.single("successor_id", _l("Choose another active officer or administrator."))
+    work = work_of(session, user)
+    for lead in session.exec(select(Lead).where(col(Lead.id).in_(work["leads"]))).all():
+        update_lead(session, lead, actor=actor, owner_id=successor.id)
+    for followup in session.exec(select(FollowUp).where(col(FollowUp.id).in_(work["followups"]))).all():
+        reassign_followup(session, followup, pk(successor), actor=actor)
+    for person in session.exec(select(User).where(col(User.id).in_(work["supervised"]))).all():
+        set_user_supervisor(session, person, None if person.id == successor.id else successor.id, actor=actor)
+    return work
 
 
 def reactivate_user(session: Session, user: User, *, actor: User | None) -> None:

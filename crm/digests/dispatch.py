@@ -19,6 +19,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, col, select
 
+from crm.accounts.models import User
 from crm.core.db import serialise_writers
 from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
@@ -44,7 +45,8 @@ def due_period(subscription: Any, now: datetime) -> Period:
 
 
 def due_subscription_ids(session: Session, now: datetime | None = None) -> list[int]:
-    """Active subscriptions whose latest period is due and has no digest yet (two queries).
+    """Active subscriptions (of active users, or of people without an account) whose latest
+    period is due and has no digest yet (two queries).
 
     A period that fell due before the subscription existed is not sent: a new subscriber
     gets the next digest, not last week's.  The ids come grouped by period, filters and
@@ -64,7 +66,9 @@ def due_subscription_ids(session: Session, now: datetime | None = None) -> list[
             col(Subscription.include_confidential),
             col(Subscription.filters),
         )
-        .where(col(Subscription.is_active).is_(True))
+        .outerjoin(User, col(User.id) == col(Subscription.user_id))
+        # A user who has left (deactivated) gets no more digests; external readers have no account.
+        .where(col(Subscription.is_active).is_(True), sa.or_(col(User.id).is_(None), col(User.is_active).is_(True)))
         .order_by(col(Subscription.id))
     ).all()
     wanted: dict[int, str] = {}
