@@ -44,6 +44,9 @@ def _screens(lead_id: int) -> dict[str, str]:
         "pipeline": "/pipeline",
         "dashboard": "/dashboard",
         "new-mission": "/missions/new",
+        "activity-log": "/admin/activity",
+        "settings": "/settings",
+        "delete-lead": f"/leads/{lead_id}/delete",
     }
 
 
