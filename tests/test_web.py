@@ -169,6 +169,24 @@ def test_unknown_page_is_a_404_in_the_layout(client: Any) -> None:
     assert "Page introuvable" in page and "navbar" in page
 
 
+def test_an_id_no_row_can_have_is_a_404_page(session: Session, client: Any) -> None:
+    make_user(session, Role.ADMIN, email="admin@jisr.example", language="fr")
+    session.commit()
+    login(client, "admin@jisr.example")
+    for url in (
+        "/leads/2147483648",
+        "/leads/99999999999999999999/edit",
+        "/organisations/0",
+        "/admin/webhooks/9223372036854775808/edit",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "Page introuvable" in response.get_data(as_text=True), url
+    assert client.post("/leads/2147483648/stage", data={"stage-stage": "contacted"}).status_code == 404
+    refused = client.patch("/api/v1/contacts/2147483648", json={"name": "Nobody"})
+    assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
+
+
 def test_outbox_is_for_admins_only(session: Session, client: Any) -> None:
     make_user(session, email="officer@jisr.example")
     make_user(session, email="admin@jisr.example", role=Role.ADMIN)

@@ -19,6 +19,10 @@ from crm.core.time import ensure_utc
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import Dialect
 
+# The largest id an integer primary key holds on PostgreSQL (SQLite's are wider): a larger
+# number names no row, and the database would refuse it rather than find nothing.
+MAX_ID = 2**31 - 1
+
 # Constraint names that are the same on SQLite and PostgreSQL, so migrations agree.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
