@@ -157,6 +157,17 @@ def serialise_writers(session: Session, name: str) -> None:
     )
 
 
+def parse_id(value: Any) -> int | None:
+    """A row id written as text (in a form, a query string or a file), or ``None`` when the
+    text is not one: anything but decimal digits, zero, or a number beyond :data:`MAX_ID`
+    ("²" is a digit that ``int`` refuses; "99999999999" a number the database refuses)."""
+    text = "" if value is None else str(value).strip()
+    if not text.isdecimal() or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
+
+
 def pk(row: Any) -> int:
     """The primary key of a flushed row (typed ``int``, not ``int | None``)."""
     value = row.id

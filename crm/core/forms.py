@@ -12,7 +12,7 @@ from flask import flash
 from flask_wtf import FlaskForm
 from wtforms.fields import SelectChoice
 
-from crm.core.db import db
+from crm.core.db import db, parse_id
 from crm.core.errors import ValidationError
 
 T = TypeVar("T")
@@ -21,6 +21,22 @@ T = TypeVar("T")
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """A select field's options from (value, label) pairs (WTForms no longer takes tuples)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def row_id(value: Any) -> int:
+    """``coerce`` of a select naming rows: a row id, or a ValueError (the field then says
+    its choice is invalid) for anything no row can have, before the database sees it."""
+    found = parse_id(value)
+    if found is None:
+        raise ValueError(value)
+    return found
+
+
+def optional_row_id(value: Any) -> int | None:
+    """``coerce`` of a select naming a row or none (its "—" option sends "")."""
+    if value in (None, "", "None"):
+        return None
+    return row_id(value)
 
 
 def apply_errors(form: FlaskForm, exc: ValidationError) -> None:

@@ -14,7 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors, options
 from crm.core.time import to_local, utcnow
@@ -112,10 +112,10 @@ def show(lead_id: int) -> Any:
 def timeline(lead_id: int) -> Any:
     """Older events of the timeline: the next entries for htmx, a page of their own without it."""
     lead = lead_or_404(lead_id)
-    before = request.args.get("before", "")
-    if not before.isdigit():
+    before = parse_id(request.args.get("before"))
+    if before is None:
         abort(400)
-    page = lead_timeline(db.session, lead_id, before=int(before))
+    page = lead_timeline(db.session, lead_id, before=before)
     template = "leads/_timeline_entries.html" if is_htmx() else "leads/timeline.html"
     return render_template(template, lead=lead, timeline=page)
 

@@ -7,9 +7,10 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.forms import options, save_form
 from crm.core.i18n import gettext as _
+from crm.core.paging import page_arg
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.labels import country_choices, country_label, kind_choices, kind_label
 from crm.organisations.models import Country, Organisation, OrganisationKind
@@ -28,8 +29,7 @@ bp = Blueprint("organisations", __name__)
 
 
 def page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    return page_arg(request.args.get("page"))
 
 
 def require_editor() -> None:
@@ -59,7 +59,7 @@ def organisation_country_label(value: Any) -> str:
 def index() -> Any:
     sectors = active_sectors(db.session)
     sector = request.args.get("sector", "")
-    sector_id = int(sector) if sector.isdigit() and int(sector) in {pk(s) for s in sectors} else None
+    sector_id = parse_id(sector) if parse_id(sector) in {pk(s) for s in sectors} else None
     result = organisation_page(
         db.session,
         country=_enum_arg(Country, "country"),
