@@ -122,6 +122,23 @@ def test_edit_keeps_what_was_typed_on_error(session: Session, client: Any) -> No
     assert session.get(Organisation, org.id).acronym == "PANW"
 
 
+def test_saving_an_organisation_unchanged_keeps_its_sectors_and_records_nothing(session: Session, client: Any) -> None:
+    _officer(session, client)
+    cloud = create_sector(session, code="cloud", name_ar="الحوسبة السحابية", name_fr="Cloud", name_en="Cloud")
+    ai = create_sector(session, code="ai", name_ar="الذكاء الاصطناعي", name_fr="IA", name_en="AI")
+    session.commit()
+    client.post("/organisations/new", data={**ADD, "sectors": [str(cloud.id), str(ai.id)]})
+    org = session.exec(select(Organisation).where(Organisation.acronym == "ADD")).one()
+    events = _count(session, Event)
+    unchanged = {**ADD, "website": "https://www.add.gov.ma", "sectors": [str(cloud.id), str(ai.id)]}
+    assert client.post(f"/organisations/{org.id}/edit", data=unchanged).status_code == 302
+    assert _count(session, Event) == events
+    assert client.post(f"/organisations/{org.id}/edit", data={**unchanged, "sectors": [str(ai.id)]}).status_code == 302
+    updated = session.exec(select(Event).where(Event.type == "organisation.updated")).one()
+    assert updated.payload["changes"] == {"sectors": [["ai", "cloud"], ["ai"]]}
+    assert "Cloud" not in client.get(f"/organisations/{org.id}").get_data(as_text=True)
+
+
 def test_list_filters_and_pagination(session: Session, client: Any) -> None:
     _officer(session, client)
     cyber = create_sector(

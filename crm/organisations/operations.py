@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from crm.accounts.models import Language, User
 from crm.accounts.permissions import require_editor
@@ -58,12 +58,23 @@ def _refresh_search_text(org: Organisation) -> None:
 
 
 def _set_sectors(session: Session, org: Organisation, sector_ids: Iterable[int]) -> list[str]:
+    """Give ``org`` exactly these sectors, touching only the links that change (an unchanged
+    list writes nothing, so that saving an organisation as it is records no event)."""
     ids = sorted(set(sector_ids))
     codes = list(session.exec(select(Sector.code).where(Sector.id.in_(ids))).all()) if ids else []  # type: ignore[union-attr]
     if len(codes) != len(ids):
         raise ValidationError.single("sectors", _l("Unknown sector."))
-    session.exec(delete(OrganisationSector).where(OrganisationSector.organisation_id == org.id))  # type: ignore[call-overload, arg-type]
-    for sector_id in ids:
+    current = set(
+        session.exec(select(OrganisationSector.sector_id).where(OrganisationSector.organisation_id == org.id))
+    )
+    if gone := current - set(ids):
+        session.exec(
+            delete(OrganisationSector).where(  # type: ignore[call-overload]
+                OrganisationSector.organisation_id == org.id,  # type: ignore[arg-type]
+                col(OrganisationSector.sector_id).in_(gone),
+            )
+        )
+    for sector_id in sorted(set(ids) - current):
         session.add(OrganisationSector(organisation_id=pk(org), sector_id=sector_id))
     return sorted(codes)
 
