@@ -139,6 +139,19 @@ def test_saving_an_organisation_unchanged_keeps_its_sectors_and_records_nothing(
     assert "Cloud" not in client.get(f"/organisations/{org.id}").get_data(as_text=True)
 
 
+def test_an_edit_that_leaves_out_the_other_names_keeps_them(session: Session, client: Any) -> None:
+    _officer(session, client)
+    org = make_organisation(session, "MA", name_fr="Agence de Développement du Digital", aliases=["ADD", "Digital"])
+    session.commit()
+    page = client.get(f"/organisations/{org.id}/edit").get_data(as_text=True)
+    assert re.search(r"<textarea[^>]*>\s*ADD\nDigital</textarea>", page)
+    fields = {"country": "MA", "kind": "agency", "name_fr": "Agence du Digital"}
+    assert client.post(f"/organisations/{org.id}/edit", data=fields).status_code == 302
+    session.expire_all()
+    kept = session.get(Organisation, org.id)
+    assert (kept.name_fr, kept.aliases) == ("Agence du Digital", ["ADD", "Digital"])
+
+
 def test_list_filters_and_pagination(session: Session, client: Any) -> None:
     _officer(session, client)
     cyber = create_sector(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, SelectField, SelectMultipleField, StringField, TextAreaField
 from wtforms.validators import Length
@@ -11,6 +13,13 @@ from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
 
 
+class LinesField(TextAreaField):
+    """A list kept by the row, shown and typed one item a line."""
+
+    def process_data(self, value: Any) -> None:
+        self.data = "\n".join(value) if isinstance(value, list | tuple) else value
+
+
 class OrganisationForm(FlaskForm):
     country = SelectField(_l("Country"), choices=[])
     kind = SelectField(_l("Kind"), choices=[])
@@ -18,7 +27,7 @@ class OrganisationForm(FlaskForm):
     name_fr = StringField(_l("Name in French"), validators=[Length(max=300)])
     name_en = StringField(_l("Name in English"), validators=[Length(max=300)])
     acronym = StringField(_l("Acronym"), validators=[Length(max=40)])
-    aliases = TextAreaField(_l("Other names (one per line)"), validators=[Length(max=5000)])
+    aliases = LinesField(_l("Other names (one per line)"), validators=[Length(max=5000)])
     website = StringField(_l("Website"), validators=[Length(max=300)])
     sectors = SelectMultipleField(_l("Sectors"), choices=[], coerce=row_id, validate_choice=False)
     create_anyway = BooleanField(_l("Create anyway: this is a different organisation"))

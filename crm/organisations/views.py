@@ -102,7 +102,6 @@ def _form(obj: Organisation | None = None) -> OrganisationForm:
     if obj is not None and request.method == "GET":
         form.country.data = obj.country.value
         form.kind.data = obj.kind.value
-        form.aliases.data = "\n".join(obj.aliases)
         form.sectors.data = [pk(s) for s in sectors_of(db.session, [pk(obj)])[pk(obj)]]
     return form
 
