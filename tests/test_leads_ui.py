@@ -560,6 +560,27 @@ def test_follow_up_is_rescheduled_and_marked_done_from_the_lead_page(session: Se
     assert "marked “Send the proposal” as done" in page or "a marqué « Send the proposal » comme fait" in page
 
 
+def test_rescheduling_a_follow_up_closed_meanwhile_says_so(session: Session, client: Any) -> None:
+    me = make_user(session, email="officer@jisr.example", language="fr")
+    lead = make_lead(session, owner=me)
+    followup = make_followup(session, lead, datetime(2030, 1, 1, 9))
+    session.commit()
+    login(client, "officer@jisr.example")
+    client.post(f"/leads/{lead.id}/followups/{followup.id}/done")  # in another tab
+    key = f"r{followup.id}"
+    data = {f"{key}-due_local": "2030-02-01T10:30", f"{key}-timezone": "Africa/Casablanca"}
+    for headers in (HX, {}):
+        response = client.post(f"/leads/{lead.id}/followups/{followup.id}/reschedule", data=data, headers=headers)
+        assert response.status_code == 400
+        notice = re.search(r'data-testid="followup-closed"><div>([^<]+)</div>', response.get_data(as_text=True))
+        assert notice and notice[1] == "Cette relance est déjà clôturée."
+    session.expire_all()
+    assert (session.get(FollowUp, followup.id).status, session.get(FollowUp, followup.id).due_version) == (
+        FollowUpStatus.DONE,
+        1,
+    )
+
+
 def test_follow_up_is_reassigned_and_cancelled_from_the_lead_page(session: Session, client: Any) -> None:
     me = make_user(session, email="officer@jisr.example")
     colleague = make_user(session, name="Karim")
