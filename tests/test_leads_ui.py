@@ -229,6 +229,11 @@ def test_saved_filter_with_a_taken_name_is_refused_in_french(session: Session, c
     assert response.status_code == 400
     assert "Vous avez déjà un filtre portant ce nom." in response.get_data(as_text=True)
     assert events(session, "saved_filter.created") == 1
+    # The query of a filter the list does not know (a stale link) leaves the list unfiltered.
+    response = client.post("/leads/filters", data={"name": "Cloud", "query": "stage=nowhere"})
+    assert response.status_code == 400
+    assert "Vous avez déjà un filtre portant ce nom." in response.get_data(as_text=True)
+    assert events(session, "saved_filter.created") == 1
 
 
 # --- create and edit -------------------------------------------------------------------
