@@ -8,9 +8,12 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask import flash
+from flask import current_app, flash
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations
+from wtforms import Form
 from wtforms.fields import SelectChoice
+from wtforms.meta import DefaultMeta
 
 from crm.core.db import db, parse_id
 from crm.core.errors import ValidationError
@@ -37,6 +40,17 @@ def optional_row_id(value: Any) -> int | None:
     if value in (None, "", "None"):
         return None
     return row_id(value)
+
+
+class SubForm(Form):
+    """A form repeated inside a FlaskForm (a FormField row): its messages in the user's
+    language too, which a FlaskForm does not pass on to the forms inside it."""
+
+    class Meta(DefaultMeta):
+        def get_translations(self, form: Form) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return translations
 
 
 def apply_errors(form: FlaskForm, exc: ValidationError) -> None:

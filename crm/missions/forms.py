@@ -11,7 +11,6 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     FieldList,
-    Form,
     FormField,
     SelectField,
     SelectMultipleField,
@@ -22,7 +21,7 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from crm.core.db import parse_id
 from crm.core.errors import ValidationError
-from crm.core.forms import options, row_id
+from crm.core.forms import SubForm, options, row_id
 from crm.core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
@@ -30,7 +29,7 @@ PLACE_ROWS = 4  # empty rows offered; a mission may have up to MAX_PLACES
 MAX_PLACES = 20  # as many as the API takes, so that editing never drops one
 
 
-class PlaceForm(Form):
+class PlaceForm(SubForm):
     """A city of the mission and its time zone; a row without a name is ignored."""
 
     name = StringField(_l("Place"), validators=[Length(max=200)])
@@ -57,7 +56,7 @@ class MissionForm(FlaskForm):
         ]
 
 
-class LeadRowForm(Form):
+class LeadRowForm(SubForm):
     """One lead born from the meeting; a row without a title is ignored."""
 
     title = StringField(_l("Lead"), validators=[Length(max=300)])
