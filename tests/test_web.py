@@ -223,6 +223,20 @@ def test_ids_and_page_numbers_no_row_can_have_never_reach_the_database(session: 
     assert [c.name for c in session.exec(select(Contact)).all()] == ["Salma Idrissi"]
 
 
+def test_a_database_error_still_shows_the_error_page_in_the_layout(app: Any, session: Session, client: Any) -> None:
+    def broken() -> Any:
+        db.session.execute(sa.text("SELECT no_such_column FROM no_such_table"))
+
+    app.add_url_rule("/broken", "broken", broken)
+    make_user(session, email="officer@jisr.example", language="fr")
+    session.commit()
+    login(client, "officer@jisr.example")
+    response = client.get("/broken")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Une erreur est survenue" in page and "navbar" in page
+
+
 def test_outbox_is_for_admins_only(session: Session, client: Any) -> None:
     make_user(session, email="officer@jisr.example")
     make_user(session, email="admin@jisr.example", role=Role.ADMIN)

@@ -15,7 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from crm.config import PROJECT_ROOT
-from crm.core.db import MAX_ID
+from crm.core.db import MAX_ID, db
 from crm.core.i18n import FORMAT_LOCALES, current_language
 from crm.core.i18n import lazy_gettext as _l
 
@@ -132,6 +132,10 @@ def init_app(app: Flask) -> None:
         if answer is not None:
             return answer
         app.logger.exception("unhandled error on %s", request.path)
+        try:  # a failed statement leaves PostgreSQL's transaction unusable for the page's own reads
+            db.session.rollback()
+        except Exception:
+            app.logger.warning("could not roll back after an error on %s", request.path, exc_info=True)
         return _error_page(500)
 
 
