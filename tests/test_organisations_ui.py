@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import SAWarning
 from sqlmodel import Session, func, select
 
 from crm.accounts.models import Role
@@ -275,6 +277,11 @@ def test_bad_contact_input_is_a_translated_400_and_writes_nothing(session: Sessi
     assert response.status_code == 400
     response = client.post("/contacts/new", data=_contact_form(org.id, organisation_id="abc"))
     assert response.status_code == 400
+    without = {k: v for k, v in _contact_form(org.id).items() if k != "organisation_id"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)  # no lookup of a row without an id
+        response = client.post("/contacts/new", data=without)
+    assert response.status_code == 400 and "Organisation inconnue." in response.get_data(as_text=True)
     assert (_count(session, Contact), _count(session, Event)) == before
 
 

@@ -151,7 +151,7 @@ def update_organisation(
 def _clean_contact(session: Session, fields: dict[str, Any], region: str) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     if "organisation_id" in fields:
-        if session.get(Organisation, fields["organisation_id"]) is None:
+        if not fields["organisation_id"] or session.get(Organisation, fields["organisation_id"]) is None:
             raise ValidationError.single("organisation_id", _l("Unknown organisation."))
         clean["organisation_id"] = fields["organisation_id"]
     if "name" in fields:
@@ -186,7 +186,7 @@ def create_contact(
     actor: User | None = None,
 ) -> Contact:
     require_editor(actor)
-    org = session.get(Organisation, organisation_id)
+    org = session.get(Organisation, organisation_id) if organisation_id else None
     if org is None:
         raise ValidationError.single("organisation_id", _l("Unknown organisation."))
     region = "US" if org.country == Country.US else "MA"
