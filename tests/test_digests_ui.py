@@ -3,6 +3,7 @@ emailed (sandboxed, no script), send now once, the archive, CSRF-free unsubscrib
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -133,6 +134,15 @@ def test_an_external_reader_has_an_organisation(session: Session, client: Any) -
     assert subscription.organisation_id == cgem.id
     listed = client.get("/digests/subscriptions").get_data(as_text=True)
     assert "Confédération Générale des Entreprises du Maroc" in listed
+    refused = client.post("/digests/subscriptions/new", data={**form, "include_confidential": "y"})
+    assert refused.status_code == 422
+    assert re.search(
+        r'id="include_confidential"[^>]*>\s*<label[^>]*>[^<]*</label>\s*<div class="invalid-feedback">', refused.text
+    )
+    assert (
+        "Les pistes confidentielles ne peuvent être envoyées qu&#39;aux utilisateurs de l&#39;application."
+        in refused.text
+    )
 
 
 def test_viewers_cannot_manage_subscriptions(session: Session, client: Any) -> None:

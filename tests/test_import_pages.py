@@ -92,6 +92,18 @@ def test_too_many_rows_an_empty_file_and_no_file_are_refused_with_400(app: Any, 
     assert count(session, DataImport) == 0
 
 
+def test_reading_a_file_with_an_unknown_encoding_says_which_choice_was_refused(session: Session, client: Any) -> None:
+    _setup(session, language="fr")
+    login(client, "officer@jisr.example")
+    mapping_url = upload(client, csv_bytes(LEAD_ROWS)).headers["Location"]
+    import_id = int(mapping_url.split("/")[2])
+    response = client.post(f"/imports/{import_id}/reading", data={"encoding": "ebcdic", "delimiter": ";"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert re.search(r'name="encoding"[^>]*>.*?</select>\s*<div class="invalid-feedback">[^<]+</div>', page, re.S)
+    assert 'name="delimiter"' in page and page.count("invalid-feedback") == 1
+
+
 def test_a_workbook_sheet_is_chosen_then_imported_and_its_error_report_is_a_workbook(
     session: Session, client: Any
 ) -> None:

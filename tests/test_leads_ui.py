@@ -229,6 +229,11 @@ def test_saved_filter_with_a_taken_name_is_refused_in_french(session: Session, c
     assert response.status_code == 400
     assert "Vous avez déjà un filtre portant ce nom." in response.get_data(as_text=True)
     assert events(session, "saved_filter.created") == 1
+    # The query of a filter the list does not know (a stale link) leaves the list unfiltered.
+    response = client.post("/leads/filters", data={"name": "Cloud", "query": "stage=nowhere"})
+    assert response.status_code == 400
+    assert "Vous avez déjà un filtre portant ce nom." in response.get_data(as_text=True)
+    assert events(session, "saved_filter.created") == 1
 
 
 # --- create and edit -------------------------------------------------------------------
@@ -558,6 +563,27 @@ def test_follow_up_is_rescheduled_and_marked_done_from_the_lead_page(session: Se
     assert {"followup.rescheduled", "followup.done"} <= set(session.exec(select(Event.type)).all())
     page = client.get(f"/leads/{lead.id}").get_data(as_text=True).replace("\u2068", "").replace("\u2069", "")
     assert "marked “Send the proposal” as done" in page or "a marqué « Send the proposal » comme fait" in page
+
+
+def test_rescheduling_a_follow_up_closed_meanwhile_says_so(session: Session, client: Any) -> None:
+    me = make_user(session, email="officer@jisr.example", language="fr")
+    lead = make_lead(session, owner=me)
+    followup = make_followup(session, lead, datetime(2030, 1, 1, 9))
+    session.commit()
+    login(client, "officer@jisr.example")
+    client.post(f"/leads/{lead.id}/followups/{followup.id}/done")  # in another tab
+    key = f"r{followup.id}"
+    data = {f"{key}-due_local": "2030-02-01T10:30", f"{key}-timezone": "Africa/Casablanca"}
+    for headers in (HX, {}):
+        response = client.post(f"/leads/{lead.id}/followups/{followup.id}/reschedule", data=data, headers=headers)
+        assert response.status_code == 400
+        notice = re.search(r'data-testid="followup-closed"><div>([^<]+)</div>', response.get_data(as_text=True))
+        assert notice and notice[1] == "Cette relance est déjà clôturée."
+    session.expire_all()
+    assert (session.get(FollowUp, followup.id).status, session.get(FollowUp, followup.id).due_version) == (
+        FollowUpStatus.DONE,
+        1,
+    )
 
 
 def test_follow_up_is_reassigned_and_cancelled_from_the_lead_page(session: Session, client: Any) -> None:

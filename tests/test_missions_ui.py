@@ -346,6 +346,7 @@ def test_bad_mission_input_is_a_400_in_the_users_language_and_writes_nothing(ses
         (_mission_form(**{"places-0-timezone": "Nowhere/Land"}), "Fuseau horaire inconnu : Nowhere/Land"),
         (_mission_form(**{"places-0-timezone": ""}), "Indiquez le fuseau horaire de Toronto, Ontario."),
         (_mission_form(name="", starts_on="demain"), "Ce champ est obligatoire."),
+        (_mission_form(**{"places-0-name": "T" * 201}), "Le champ ne peut pas contenir plus de 200 caractères."),
     ]:
         for url in ("/missions/new", f"/missions/{mission.id}/edit"):
             response = client.post(url, data=data)

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import html
 import re
+import warnings
 from datetime import date, datetime
 from typing import Any
 
+from sqlalchemy.exc import SAWarning
 from sqlmodel import Session, func, select
 
 from crm.accounts.models import Role
@@ -120,6 +122,36 @@ def test_edit_keeps_what_was_typed_on_error(session: Session, client: Any) -> No
     assert response.status_code == 302
     session.expire_all()
     assert session.get(Organisation, org.id).acronym == "PANW"
+
+
+def test_saving_an_organisation_unchanged_keeps_its_sectors_and_records_nothing(session: Session, client: Any) -> None:
+    _officer(session, client)
+    cloud = create_sector(session, code="cloud", name_ar="الحوسبة السحابية", name_fr="Cloud", name_en="Cloud")
+    ai = create_sector(session, code="ai", name_ar="الذكاء الاصطناعي", name_fr="IA", name_en="AI")
+    session.commit()
+    client.post("/organisations/new", data={**ADD, "sectors": [str(cloud.id), str(ai.id)]})
+    org = session.exec(select(Organisation).where(Organisation.acronym == "ADD")).one()
+    events = _count(session, Event)
+    unchanged = {**ADD, "website": "https://www.add.gov.ma", "sectors": [str(cloud.id), str(ai.id)]}
+    assert client.post(f"/organisations/{org.id}/edit", data=unchanged).status_code == 302
+    assert _count(session, Event) == events
+    assert client.post(f"/organisations/{org.id}/edit", data={**unchanged, "sectors": [str(ai.id)]}).status_code == 302
+    updated = session.exec(select(Event).where(Event.type == "organisation.updated")).one()
+    assert updated.payload["changes"] == {"sectors": [["ai", "cloud"], ["ai"]]}
+    assert "Cloud" not in client.get(f"/organisations/{org.id}").get_data(as_text=True)
+
+
+def test_an_edit_that_leaves_out_the_other_names_keeps_them(session: Session, client: Any) -> None:
+    _officer(session, client)
+    org = make_organisation(session, "MA", name_fr="Agence de Développement du Digital", aliases=["ADD", "Digital"])
+    session.commit()
+    page = client.get(f"/organisations/{org.id}/edit").get_data(as_text=True)
+    assert re.search(r"<textarea[^>]*>\s*ADD\nDigital</textarea>", page)
+    fields = {"country": "MA", "kind": "agency", "name_fr": "Agence du Digital"}
+    assert client.post(f"/organisations/{org.id}/edit", data=fields).status_code == 302
+    session.expire_all()
+    kept = session.get(Organisation, org.id)
+    assert (kept.name_fr, kept.aliases) == ("Agence du Digital", ["ADD", "Digital"])
 
 
 def test_list_filters_and_pagination(session: Session, client: Any) -> None:
@@ -245,6 +277,11 @@ def test_bad_contact_input_is_a_translated_400_and_writes_nothing(session: Sessi
     assert response.status_code == 400
     response = client.post("/contacts/new", data=_contact_form(org.id, organisation_id="abc"))
     assert response.status_code == 400
+    without = {k: v for k, v in _contact_form(org.id).items() if k != "organisation_id"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", SAWarning)  # no lookup of a row without an id
+        response = client.post("/contacts/new", data=without)
+    assert response.status_code == 400 and "Organisation inconnue." in response.get_data(as_text=True)
     assert (_count(session, Contact), _count(session, Event)) == before
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from crm.accounts.models import Role
 from crm.core.db import db
@@ -167,6 +167,74 @@ def test_unknown_page_is_a_404_in_the_layout(client: Any) -> None:
     assert response.status_code == 404
     page = response.get_data(as_text=True)
     assert "Page introuvable" in page and "navbar" in page
+
+
+def test_an_id_no_row_can_have_is_a_404_page(session: Session, client: Any) -> None:
+    make_user(session, Role.ADMIN, email="admin@jisr.example", language="fr")
+    session.commit()
+    login(client, "admin@jisr.example")
+    for url in (
+        "/leads/2147483648",
+        "/leads/99999999999999999999/edit",
+        "/organisations/0",
+        "/admin/webhooks/9223372036854775808/edit",
+    ):
+        response = client.get(url)
+        assert response.status_code == 404, url
+        assert "Page introuvable" in response.get_data(as_text=True), url
+    assert client.post("/leads/2147483648/stage", data={"stage-stage": "contacted"}).status_code == 404
+    refused = client.patch("/api/v1/contacts/2147483648", json={"name": "Nobody"})
+    assert refused.status_code == 404 and refused.mimetype == "application/problem+json"
+
+
+def test_ids_and_page_numbers_no_row_can_have_never_reach_the_database(session: Session, client: Any) -> None:
+    from crm.core.db import parse_id
+    from crm.core.paging import page_arg
+    from crm.organisations.models import Contact
+
+    assert [parse_id(v) for v in ("12", " 7 ", "\u0663", "0", "-1", "\u00b2", "2147483648", "1e3", None)] == [
+        12,
+        7,
+        3,
+        None,
+        None,
+        None,
+        None,
+        None,
+        None,
+    ]
+    assert [page_arg(v) for v in ("3", "\u00b2", "0", "99999999999999999999", None)] == [3, 1, 1, 1, 1]
+    make_user(session, Role.ADMIN, email="admin@jisr.example", language="fr")
+    org = make_organisation(session, "MA", name_fr="Agence de Développement du Digital")
+    session.commit()
+    login(client, "admin@jisr.example")
+    for url in (
+        "/contacts?organisation=99999999999999999999",
+        "/leads?page=\u00b2&sector=\u00b2",
+        "/organisations?page=\u00b2",
+    ):
+        assert client.get(url).status_code == 200, url
+    contact = {"name": "Salma Idrissi", "language": "fr", "timezone": "Africa/Casablanca"}
+    for org_id in ("99999999999999999999", "\u00b2", "abc"):
+        response = client.post("/contacts/new", data={**contact, "organisation_id": org_id})
+        assert response.status_code == 400, org_id
+        assert "invalid-feedback" in response.get_data(as_text=True)
+    assert client.post("/contacts/new", data={**contact, "organisation_id": str(org.id)}).status_code == 302
+    assert [c.name for c in session.exec(select(Contact)).all()] == ["Salma Idrissi"]
+
+
+def test_a_database_error_still_shows_the_error_page_in_the_layout(app: Any, session: Session, client: Any) -> None:
+    def broken() -> Any:
+        db.session.execute(sa.text("SELECT no_such_column FROM no_such_table"))
+
+    app.add_url_rule("/broken", "broken", broken)
+    make_user(session, email="officer@jisr.example", language="fr")
+    session.commit()
+    login(client, "officer@jisr.example")
+    response = client.get("/broken")
+    assert response.status_code == 500
+    page = response.get_data(as_text=True)
+    assert "Une erreur est survenue" in page and "navbar" in page
 
 
 def test_outbox_is_for_admins_only(session: Session, client: Any) -> None:

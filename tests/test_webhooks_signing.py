@@ -30,6 +30,15 @@ def test_a_receiver_verifies_the_signature_and_its_freshness() -> None:
     assert not verify_signature("whsec_new", header.replace("t=1800000000", "t=1800000050"), body, now=1_800_000_050)
     assert not verify_signature("whsec_new", "v1=abc", body)
     assert not verify_signature("whsec_new", None, body)
+    assert not verify_signature("whsec_new", header.replace("t=1800000000", "t=\u00b2"), body)
+
+
+def test_a_retry_after_that_is_no_number_is_ignored() -> None:
+    from crm.webhooks.transport import _retry_after
+
+    assert _retry_after("120") == 120.0
+    assert _retry_after("\u00b2") is None
+    assert _retry_after("soon") is None
 
 
 @pytest.mark.parametrize(

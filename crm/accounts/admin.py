@@ -27,7 +27,7 @@ from crm.accounts.operations import (
     work_of,
 )
 from crm.accounts.tokens import set_password_url, unusable_password, user_for_token
-from crm.core.db import db
+from crm.core.db import db, parse_id
 from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors, options, save_form
 from crm.core.i18n import LANGUAGE_NAMES
@@ -125,9 +125,8 @@ def change_role(user_id: int) -> Any:
 @role_required(Role.ADMIN)
 def change_supervisor(user_id: int) -> Any:
     user = _user(user_id)
-    raw = request.form.get("supervisor_id", "")
     try:
-        set_user_supervisor(db.session, user, int(raw) if raw.isdigit() else None, actor=current_user)
+        set_user_supervisor(db.session, user, parse_id(request.form.get("supervisor_id")), actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
         return _refused(exc)
@@ -152,9 +151,10 @@ def deactivate(user_id: int) -> Any:
         raw = request.form.get("successor_id", "")
         try:
             if raw:
-                if not raw.isdigit() or len(raw) > 9:
+                successor_id = parse_id(raw)
+                if successor_id is None:
                     raise ValidationError.single("successor_id", _l("Choose another active officer or administrator."))
-                hand_over_work(db.session, user, int(raw), actor=current_user)
+                hand_over_work(db.session, user, successor_id, actor=current_user)
             deactivate_user(db.session, user, actor=current_user)
         except ValidationError as exc:
             db.session.rollback()

@@ -12,7 +12,7 @@ from flask_babel import refresh as refresh_babel
 from flask_login import LoginManager, current_user
 
 from crm.accounts.models import Role, User
-from crm.core.db import db
+from crm.core.db import db, parse_id
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.security import password_stamp
 
@@ -27,10 +27,11 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    user_id, _, stamp = session_id.partition(":")
-    if not user_id.isdigit() or not stamp:
+    raw_id, _, stamp = session_id.partition(":")
+    user_id = parse_id(raw_id)
+    if user_id is None or not stamp:
         return None
-    user = db.session.get(User, int(user_id))
+    user = db.session.get(User, user_id)
     if user is None or not user.is_active:
         return None
     if not hmac.compare_digest(stamp, password_stamp(user.password_hash, "session")):

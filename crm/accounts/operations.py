@@ -99,7 +99,7 @@ def _clean_days_before(value: str | list[int]) -> list[int]:
     days: set[int] = set()
     for part in parts:
         number = part.strip()
-        if not number.isdigit() or not 1 <= int(number) <= 30:
+        if not number.isdecimal() or len(number) > 2 or not 1 <= int(number) <= 30:
             raise ValidationError.single(
                 "reminder_days_before", _l("Give whole numbers of days between 1 and 30, e.g. 3, 1.")
             )

@@ -24,8 +24,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 from crm.accounts.models import User
 from crm.api.models import ApiToken, TokenScope
 from crm.api.problems import ApiError, invalid, operation_errors, pydantic_errors
-from crm.api.schemas.common import MAX_ID
-from crm.core.db import db
+from crm.core.db import MAX_ID, db
 from crm.core.errors import NotFound, PermissionDenied, ValidationError
 from crm.core.i18n import lazy_gettext as _l
 

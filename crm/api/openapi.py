@@ -12,7 +12,8 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from crm.api.framework import ENDPOINTS, WRITE_METHODS, Endpoint
-from crm.api.schemas.common import MAX_ID, Problem
+from crm.api.schemas.common import Problem
+from crm.core.db import MAX_ID
 
 TAGS = [
     ("leads", "Partnership leads between a Moroccan and a US organisation; stage moves."),

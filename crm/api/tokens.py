@@ -15,6 +15,7 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.api.models import TOKEN_PREFIX, ApiToken, ApiTokenUse, hash_secret
+from crm.core.db import parse_id
 from crm.core.time import utcnow
 
 _TOKEN_RE = re.compile(rf"^{TOKEN_PREFIX}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{20,100}})$")
@@ -97,7 +98,8 @@ def token_rows(session: Session, user: User | None = None) -> list[TokenRow]:
 def find_token(session: Session, reference: str) -> ApiToken | None:
     """A token by id or by its public prefix (as the CLI shows them)."""
     reference = reference.strip()
-    if reference.isdigit() and len(reference) < 10:
-        return session.get(ApiToken, int(reference))
+    token_id = parse_id(reference)
+    if token_id is not None:
+        return session.get(ApiToken, token_id)
     prefix = reference.removeprefix(f"{TOKEN_PREFIX}_").split("_", 1)[0]
     return session.exec(select(ApiToken).where(sa.func.lower(ApiToken.prefix) == prefix.lower())).first()

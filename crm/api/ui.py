@@ -67,7 +67,7 @@ def create() -> Any:
     form = token_form(current_user)
     if form.validate_on_submit():
         days = form.expires_in.data
-        expires_at = utcnow() + timedelta(days=int(days)) if days and days.isdigit() else None
+        expires_at = utcnow() + timedelta(days=int(days)) if days and days.isdecimal() and len(days) < 5 else None
         try:
             token, secret = create_api_token(
                 db.session,

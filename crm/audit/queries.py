@@ -17,6 +17,7 @@ from sqlmodel import Session, col, or_, select
 from crm.accounts.models import User
 from crm.api.models import ApiToken
 from crm.audit.labels import ENTITY_LABELS, EVENT_LABELS, GROUP_LABELS, event_label
+from crm.core.db import parse_id
 from crm.core.events import Event
 from crm.core.time import local_day_bounds
 from crm.digests.models import Subscription
@@ -65,7 +66,7 @@ class AuditFilter:
 
 
 def _id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 10 and int(value) > 0 else None
+    return parse_id(value)
 
 
 def _day(value: str | None) -> date | None:

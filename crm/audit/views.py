@@ -12,7 +12,7 @@ from crm.accounts.auth import role_required
 from crm.accounts.models import Role, User
 from crm.audit.labels import type_choices
 from crm.audit.queries import audit_page, parse_audit_filter
-from crm.core.db import db
+from crm.core.db import db, parse_id
 
 bp = Blueprint("audit", __name__)
 
@@ -21,12 +21,6 @@ bp = Blueprint("audit", __name__)
 @role_required(Role.ADMIN)
 def index() -> Any:
     audit_filter = parse_audit_filter(request.args)
-    before = request.args.get("before", "")
-    page = audit_page(
-        db.session,
-        audit_filter,
-        zone=current_user.timezone,
-        before=int(before) if before.isdigit() and len(before) < 12 else None,
-    )
+    page = audit_page(db.session, audit_filter, zone=current_user.timezone, before=parse_id(request.args.get("before")))
     users = db.session.exec(select(User).order_by(col(User.name), col(User.email))).all()
     return render_template("audit/index.html", page=page, filter=audit_filter, users=users, types=type_choices())

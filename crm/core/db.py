@@ -19,6 +19,10 @@ from crm.core.time import ensure_utc
 if TYPE_CHECKING:
     from sqlalchemy.engine.interfaces import Dialect
 
+# The largest id an integer primary key holds on PostgreSQL (SQLite's are wider): a larger
+# number names no row, and the database would refuse it rather than find nothing.
+MAX_ID = 2**31 - 1
+
 # Constraint names that are the same on SQLite and PostgreSQL, so migrations agree.
 SQLModel.metadata.naming_convention = {
     "ix": "ix_%(column_0_label)s",
@@ -151,6 +155,17 @@ def serialise_writers(session: Session, name: str) -> None:
         ),
         {"key": f"lock:{name}", "now": utcnow().replace(tzinfo=None)},
     )
+
+
+def parse_id(value: Any) -> int | None:
+    """A row id written as text (in a form, a query string or a file), or ``None`` when the
+    text is not one: anything but decimal digits, zero, or a number beyond :data:`MAX_ID`
+    ("²" is a digit that ``int`` refuses; "99999999999" a number the database refuses)."""
+    text = "" if value is None else str(value).strip()
+    if not text.isdecimal() or len(text) > len(str(MAX_ID)):
+        return None
+    number = int(text)
+    return number if 1 <= number <= MAX_ID else None
 
 
 def pk(row: Any) -> int:

@@ -8,11 +8,14 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
-from flask import flash
+from flask import current_app, flash
 from flask_wtf import FlaskForm
+from flask_wtf.i18n import translations
+from wtforms import Form
 from wtforms.fields import SelectChoice
+from wtforms.meta import DefaultMeta
 
-from crm.core.db import db
+from crm.core.db import db, parse_id
 from crm.core.errors import ValidationError
 
 T = TypeVar("T")
@@ -21,6 +24,33 @@ T = TypeVar("T")
 def options(pairs: Iterable[tuple[Any, Any]]) -> list[SelectChoice]:
     """A select field's options from (value, label) pairs (WTForms no longer takes tuples)."""
     return [SelectChoice(value, label) for value, label in pairs]
+
+
+def row_id(value: Any) -> int:
+    """``coerce`` of a select naming rows: a row id, or a ValueError (the field then says
+    its choice is invalid) for anything no row can have, before the database sees it."""
+    found = parse_id(value)
+    if found is None:
+        raise ValueError(value)
+    return found
+
+
+def optional_row_id(value: Any) -> int | None:
+    """``coerce`` of a select naming a row or none (its "—" option sends "")."""
+    if value in (None, "", "None"):
+        return None
+    return row_id(value)
+
+
+class SubForm(Form):
+    """A form repeated inside a FlaskForm (a FormField row): its messages in the user's
+    language too, which a FlaskForm does not pass on to the forms inside it."""
+
+    class Meta(DefaultMeta):
+        def get_translations(self, form: Form) -> Any:
+            if not current_app.config.get("WTF_I18N_ENABLED", True):
+                return super().get_translations(form)
+            return translations
 
 
 def apply_errors(form: FlaskForm, exc: ValidationError) -> None:

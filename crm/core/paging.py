@@ -8,6 +8,18 @@ from typing import Generic, TypeVar
 T = TypeVar("T")
 
 
+MAX_PAGE = 99_999
+
+
+def page_arg(value: str | None) -> int:
+    """The page number a query string asks for: 1 unless it is a whole number from 1 to
+    ``MAX_PAGE`` (a word, "²" or a huge number shows the first page)."""
+    text = (value or "").strip()
+    if text.isdecimal() and len(text) <= len(str(MAX_PAGE)):
+        return max(1, min(int(text), MAX_PAGE))
+    return 1
+
+
 def page_count(total: int, per_page: int) -> int:
     """How many pages ``total`` rows fill (one, even when there are none)."""
     return max(1, -(-total // per_page))

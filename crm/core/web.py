@@ -15,6 +15,7 @@ from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException
 
 from crm.config import PROJECT_ROOT
+from crm.core.db import MAX_ID, db
 from crm.core.i18n import FORMAT_LOCALES, current_language
 from crm.core.i18n import lazy_gettext as _l
 
@@ -26,6 +27,15 @@ VENDOR = {
     "htmx.org": ("dist", (".js",)),
     "chart.js": ("dist", (".js", ".umd.js")),
 }
+
+
+def _refuse_impossible_ids(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+    """An id in an address that no row can have (0, or beyond what an id column holds)
+    names nothing: 404, before a view hands the number to the database, which would refuse
+    it with an error.  (A converter refusing it would turn some into 405s.)"""
+    for value in (values or {}).values():
+        if isinstance(value, int) and not 1 <= value <= MAX_ID:
+            abort(404)
 
 
 def vendor(package: str, filename: str) -> Response:
@@ -100,6 +110,7 @@ def _json_errors(exc: BaseException) -> Any:
 
 
 def init_app(app: Flask) -> None:
+    app.url_value_preprocessor(_refuse_impossible_ids)
     app.add_url_rule("/vendor/<package>/<path:filename>", "vendor", vendor)
     app.jinja_env.filters.update(money=format_money, number=format_number, when=format_when)
     app.jinja_env.globals["url_with"] = url_with
@@ -121,6 +132,10 @@ def init_app(app: Flask) -> None:
         if answer is not None:
             return answer
         app.logger.exception("unhandled error on %s", request.path)
+        try:  # a failed statement leaves PostgreSQL's transaction unusable for the page's own reads
+            db.session.rollback()
+        except Exception:
+            app.logger.warning("could not roll back after an error on %s", request.path, exc_info=True)
         return _error_page(500)
 
 

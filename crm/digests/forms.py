@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, IntegerField, SelectField, SelectMultipleField, StringField
 from wtforms.validators import Length, NumberRange, Optional
 
-from crm.core.forms import options
+from crm.core.forms import optional_row_id, options, row_id
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
 
@@ -30,15 +33,22 @@ FILTER_FIELDS = (
 )
 
 
-def _many(label: object, coerce: type = int) -> SelectMultipleField:
+def _many(label: object, coerce: Callable[[Any], Any] = row_id) -> SelectMultipleField:
     return SelectMultipleField(label, choices=[], coerce=coerce, validate_choice=False)
 
 
+def _none_or_row_id(value: Any) -> int | None:
+    """The reader and organisation selects offer "none" as 0."""
+    return None if value in (0, "0") else optional_row_id(value)
+
+
 class SubscriptionForm(FlaskForm):
-    user_id = SelectField(_l("User of the app"), choices=[], coerce=int, validate_choice=False)
+    user_id = SelectField(_l("User of the app"), choices=[], coerce=_none_or_row_id, validate_choice=False)
     name = StringField(_l("Name"), validators=[Length(max=200)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
-    organisation_id = SelectField(_l("Organisation of the reader"), choices=[], coerce=int, validate_choice=False)
+    organisation_id = SelectField(
+        _l("Organisation of the reader"), choices=[], coerce=_none_or_row_id, validate_choice=False
+    )
     language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())))
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
     cadence = SelectField(_l("How often"), choices=options(CADENCES), default="weekly")

@@ -143,8 +143,8 @@ def edit(subscription_id: int) -> Any:
     form = SubscriptionForm(obj=subscription)
     _choices(form)
     if request.method == "GET":
-        form.user_id.data = subscription.user_id or 0
-        form.organisation_id.data = subscription.organisation_id or 0
+        form.user_id.data = subscription.user_id
+        form.organisation_id.data = subscription.organisation_id
         form.language.data = subscription.language.value
         form.cadence.data = subscription.cadence.value
         for name in FILTER_FIELDS:

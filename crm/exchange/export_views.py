@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, request, stream_with_context
 from flask_login import current_user, login_required
 
-from crm.core.db import db
+from crm.core.db import db, parse_id
 from crm.core.i18n import current_language, text_direction
 from crm.core.time import to_local, utcnow
 from crm.exchange.exports import Export, contact_export, lead_export, organisation_export
@@ -59,8 +59,7 @@ def leads() -> Any:
 @login_required
 def organisations() -> Any:
     file_format = _format()
-    sector = request.args.get("sector", "")
-    sector_id = int(sector) if sector.isdigit() and len(sector) < 10 else None
+    sector_id = parse_id(request.args.get("sector"))
     if sector_id is not None and db.session.get(Sector, sector_id) is None:
         sector_id = None
     export = organisation_export(
@@ -77,7 +76,7 @@ def organisations() -> Any:
 @login_required
 def contacts() -> Any:
     file_format = _format()
-    org_arg = request.args.get("organisation", "")
-    organisation = db.session.get(Organisation, int(org_arg)) if org_arg.isdigit() and len(org_arg) < 10 else None
+    org_id = parse_id(request.args.get("organisation"))
+    organisation = db.session.get(Organisation, org_id) if org_id else None
     export = contact_export(db.session, current_user, organisation_id=organisation.id if organisation else None)
     return _send(export, file_format)

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlmodel import col, select
 
+from crm.core.db import parse_id
 from crm.core.errors import ValidationError
 from crm.core.events import jsonable
 from crm.core.i18n import lazy_gettext as _l
@@ -91,7 +92,7 @@ class LeadPlanner(Planner):
         self.sectors = sector_index(session)
         self.users = user_index(session)
         self.missions = mission_index(session)
-        ids = {int(r.get("id")) for r in rows if r.get("id").isdigit() and len(r.get("id")) < 10}
+        ids = {lead_id for r in rows if (lead_id := parse_id(r.get("id"))) is not None}
         titles = {normalise(r.get("title")) for r in rows if r.get("title")}
         self.leads: dict[int, Lead] = {}
         self.by_key: dict[tuple[str, int, int], Lead] = {}
@@ -201,7 +202,8 @@ class LeadPlanner(Planner):
         lead: Lead | None = None
         raw_id = row.get("id")
         if raw_id:
-            lead = self.leads.get(int(raw_id)) if raw_id.isdigit() and len(raw_id) < 10 else None
+            found_id = parse_id(raw_id)
+            lead = self.leads.get(found_id) if found_id is not None else None
             if lead is None:
                 plan.problem("id", _l("There is no lead with the ID %(id)s that you may see.", id=raw_id))
         wanted = self._wanted(plan, row)

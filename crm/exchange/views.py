@@ -15,7 +15,7 @@ from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.forms import apply_errors, options
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
-from crm.core.paging import page_count, page_within
+from crm.core.paging import page_arg, page_count, page_within
 from crm.exchange.display import plan_views, problem_text, row_views
 from crm.exchange.fields import FIELDS, header_signature
 from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
@@ -52,8 +52,7 @@ def _import(import_id: int) -> DataImport:
 
 
 def _page() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    return page_arg(request.args.get("page"))
 
 
 def _index(form: UploadForm, status: int = 200) -> Any:

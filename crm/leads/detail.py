@@ -14,9 +14,10 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors, options
+from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.operations import (
@@ -69,9 +70,13 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
         )
         for f, _owner in detail.open_followups
     }
+    closed_errors: list[str] = []
     for key, form in (submitted or {}).items():
-        if key.startswith("r") and key[1:].isdigit():
-            reschedule[int(key[1:])] = form
+        if key.startswith("r") and key[1:].isdecimal():
+            if int(key[1:]) in reschedule:
+                reschedule[int(key[1:])] = form
+            else:  # closed meanwhile: its form is gone from the page, its errors are not
+                closed_errors += [*form.form_errors, *(e for f in form for e in f.errors)]
     officers = choices(db.session).officers if current_user.can_edit() else []
     for form in reschedule.values():
         form.owner_id.choices = options([(u.id, u.display_name) for u in officers])
@@ -79,8 +84,9 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
         "d": detail,
         "lead": lead,
         "timeline": lead_timeline(db.session, pk(lead)),
-        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdigit()}),
+        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdecimal()}),
         "reschedule": reschedule,
+        "closed_errors": closed_errors,
         "now": utcnow(),
     }
     template = "leads/_live.html" if is_htmx() else "leads/detail.html"
@@ -112,10 +118,10 @@ def show(lead_id: int) -> Any:
 def timeline(lead_id: int) -> Any:
     """Older events of the timeline: the next entries for htmx, a page of their own without it."""
     lead = lead_or_404(lead_id)
-    before = request.args.get("before", "")
-    if not before.isdigit():
+    before = parse_id(request.args.get("before"))
+    if before is None:
         abort(400)
-    page = lead_timeline(db.session, lead_id, before=int(before))
+    page = lead_timeline(db.session, lead_id, before=before)
     template = "leads/_timeline_entries.html" if is_htmx() else "leads/timeline.html"
     return render_template(template, lead=lead, timeline=page)
 
@@ -236,6 +242,8 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
     followup = _followup_or_404(lead, followup_id)
     key = f"r{followup.id}"
     form = RescheduleForm(prefix=key)
+    if followup.status != FollowUpStatus.OPEN:
+        return _failed(lead, key, form, ValidationError.single("status", _l("This follow-up is already closed.")))
     form.owner_id.choices = options([(u.id, u.display_name) for u in choices(db.session).officers])
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, key, form)

@@ -16,6 +16,7 @@ from sqlmodel import col, exists, func
 from werkzeug.datastructures import MultiDict
 
 from crm.accounts.models import User
+from crm.core.db import parse_id
 from crm.core.time import local_day_bounds, to_local
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import PIPELINE, Lead, PartnershipType, Stage
@@ -70,29 +71,23 @@ class LeadFilter:
         return replace(self, sort=column, descending=descending).query_string()
 
 
-def _int(value: str | None) -> int | None:
-    if value and value.isdigit() and len(value) < 10:
-        return int(value)
-    return None
-
-
 def parse_filter(args: Any, user: User | None = None) -> LeadFilter:
     """A filter from request args (a MultiDict); unknown or malformed values are ignored."""
     stages = tuple(dict.fromkeys(Stage(s) for s in args.getlist("stage") if s in Stage._value2member_map_))
     kind = args.get("type")
     owner = args.get("owner")
-    owner_id = user.id if owner == "me" and user is not None else _int(owner)
+    owner_id = user.id if owner == "me" and user is not None else parse_id(owner)
     sort = args.get("sort") if args.get("sort") in SORTS else "updated"
     order = args.get("order")
     descending = order != "asc" if order in ("asc", "desc") else sort in ("updated", "value")
     return LeadFilter(
         stages=stages,
-        sector_id=_int(args.get("sector")),
+        sector_id=parse_id(args.get("sector")),
         partnership_type=PartnershipType(kind) if kind in PartnershipType._value2member_map_ else None,
-        ma_organisation_id=_int(args.get("ma")),
-        us_organisation_id=_int(args.get("us")),
+        ma_organisation_id=parse_id(args.get("ma")),
+        us_organisation_id=parse_id(args.get("us")),
         owner_id=owner_id,
-        mission_id=_int(args.get("mission")),
+        mission_id=parse_id(args.get("mission")),
         overdue=args.get("overdue") in ("1", "on", "true"),
         due_this_week=args.get("due") == "week",
         sort=sort,

@@ -20,7 +20,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from crm.core.forms import options
+from crm.core.forms import optional_row_id, options, row_id
 from crm.core.i18n import lazy_gettext as _l
 from crm.leads.labels import ACTIVITY_KIND_LABELS, PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
 from crm.leads.models import Currency
@@ -28,13 +28,6 @@ from crm.leads.queries import Choices
 
 REQUIRED = _l("This field is required.")
 NONE = ("", "—")
-
-
-def optional_int(value: Any) -> int | None:
-    """Coerce a select's value: empty means "none chosen"."""
-    if value in (None, "", "None"):
-        return None
-    return int(value)
 
 
 def organisation_label(org: Any) -> str:
@@ -45,24 +38,26 @@ def organisation_label(org: Any) -> str:
 class LeadForm(FlaskForm):
     title = StringField(_l("Lead title"), validators=[DataRequired(REQUIRED), Length(max=300)])
     ma_organisation_id = SelectField(
-        _l("Moroccan organisation"), coerce=optional_int, validators=[InputRequired(REQUIRED)]
+        _l("Moroccan organisation"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)]
     )
-    us_organisation_id = SelectField(_l("US organisation"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
+    us_organisation_id = SelectField(
+        _l("US organisation"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)]
+    )
     partnership_type = SelectField(
         _l("Partnership type"), choices=options([(k.value, v) for k, v in PARTNERSHIP_TYPE_LABELS.items()])
     )
-    sector_id = SelectField(_l("Sector"), coerce=optional_int)
+    sector_id = SelectField(_l("Sector"), coerce=optional_row_id)
     stage = SelectField(_l("Stage"), choices=options([(k.value, v) for k, v in STAGE_LABELS.items()]))
-    owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
+    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)])
     priority = SelectField(
         _l("Priority"), choices=options([(k.value, v) for k, v in PRIORITY_LABELS.items()]), default="normal"
     )
     estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
     currency = SelectField(_l("Currency"), choices=options([NONE, *((c.value, c.value) for c in Currency)]))
     confidential = BooleanField(_l("Confidential (only the owner, watchers and admins see it)"))
-    watcher_ids = SelectMultipleField(_l("Watchers"), coerce=int)
-    mission_id = SelectField(_l("Mission"), coerce=optional_int)
-    meeting_id = SelectField(_l("Meeting"), coerce=optional_int)
+    watcher_ids = SelectMultipleField(_l("Watchers"), coerce=row_id)
+    mission_id = SelectField(_l("Mission"), coerce=optional_row_id)
+    meeting_id = SelectField(_l("Meeting"), coerce=optional_row_id)
     description = TextAreaField(_l("Description"), validators=[Length(max=50000)])
 
     def fill_choices(self, choices: Choices, *, creating: bool) -> None:
@@ -110,7 +105,7 @@ class FollowUpForm(FlaskForm):
         _l("Due"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[Optional()])
+    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[Optional()])
 
 
 class RescheduleForm(FlaskForm):
@@ -118,7 +113,7 @@ class RescheduleForm(FlaskForm):
         _l("New date"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    owner_id = SelectField(_l("Owner"), coerce=optional_int, validators=[Optional()])
+    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[Optional()])
 
 
 class StageForm(FlaskForm):
@@ -127,7 +122,7 @@ class StageForm(FlaskForm):
 
 
 class WatcherForm(FlaskForm):
-    user_id = SelectField(_l("Watcher"), coerce=optional_int, validators=[InputRequired(REQUIRED)])
+    user_id = SelectField(_l("Watcher"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)])
 
 
 class SavedFilterForm(FlaskForm):

@@ -12,6 +12,7 @@ from sqlmodel import select
 from crm.core.db import db
 from crm.core.forms import save_form
 from crm.core.i18n import gettext as _
+from crm.core.paging import page_arg
 from crm.core.time import utcnow
 from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.filters import args_from_query, parse_filter
@@ -31,8 +32,7 @@ bp = Blueprint("leads", __name__)
 
 
 def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    return page_arg(request.args.get("page"))
 
 
 def _render_list(args: Any, save_form: SavedFilterForm | None = None, status: int = 200) -> Any:

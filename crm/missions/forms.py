@@ -11,7 +11,6 @@ from wtforms import (
     DateField,
     DateTimeLocalField,
     FieldList,
-    Form,
     FormField,
     SelectField,
     SelectMultipleField,
@@ -20,8 +19,9 @@ from wtforms import (
 )
 from wtforms.validators import InputRequired, Length, Optional
 
+from crm.core.db import parse_id
 from crm.core.errors import ValidationError
-from crm.core.forms import options
+from crm.core.forms import SubForm, options, row_id
 from crm.core.i18n import lazy_gettext as _l
 
 REQUIRED = _l("This field is required.")
@@ -29,7 +29,7 @@ PLACE_ROWS = 4  # empty rows offered; a mission may have up to MAX_PLACES
 MAX_PLACES = 20  # as many as the API takes, so that editing never drops one
 
 
-class PlaceForm(Form):
+class PlaceForm(SubForm):
     """A city of the mission and its time zone; a row without a name is ignored."""
 
     name = StringField(_l("Place"), validators=[Length(max=200)])
@@ -45,8 +45,8 @@ class MissionForm(FlaskForm):
     ends_on = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
     places = FieldList(FormField(PlaceForm), min_entries=PLACE_ROWS, max_entries=MAX_PLACES)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
-    organiser_ids = SelectMultipleField(_l("Organisers"), choices=[], coerce=int, validate_choice=False)
-    delegate_ids = SelectMultipleField(_l("Delegates"), choices=[], coerce=int, validate_choice=False)
+    organiser_ids = SelectMultipleField(_l("Organisers"), choices=[], coerce=row_id, validate_choice=False)
+    delegate_ids = SelectMultipleField(_l("Delegates"), choices=[], coerce=row_id, validate_choice=False)
 
     def place_rows(self) -> list[dict[str, str]]:
         return [
@@ -56,7 +56,7 @@ class MissionForm(FlaskForm):
         ]
 
 
-class LeadRowForm(Form):
+class LeadRowForm(SubForm):
     """One lead born from the meeting; a row without a title is ignored."""
 
     title = StringField(_l("Lead"), validators=[Length(max=300)])
@@ -75,16 +75,13 @@ class LeadRowForm(Form):
         return not (self.title.data or "").strip()
 
     def fields_for_operation(self) -> dict[str, Any]:
-        def as_id(value: Any) -> int | None:
-            return int(value) if str(value or "").isdigit() else None
-
         return {
             "title": self.title.data or "",
-            "ma_organisation_id": as_id(self.ma_organisation_id.data),
-            "us_organisation_id": as_id(self.us_organisation_id.data),
+            "ma_organisation_id": parse_id(self.ma_organisation_id.data),
+            "us_organisation_id": parse_id(self.us_organisation_id.data),
             "partnership_type": self.partnership_type.data or "",
-            "owner_id": as_id(self.owner_id.data),
-            "sector_id": as_id(self.sector_id.data),
+            "owner_id": parse_id(self.owner_id.data),
+            "sector_id": parse_id(self.sector_id.data),
             "estimated_value": self.estimated_value.data or "",
             "currency": self.currency.data or None,
             "confidential": bool(self.confidential.data),
@@ -103,8 +100,8 @@ class MeetingFields(FlaskForm):
     timezone = SelectField(_l("Time zone of the place"), choices=[], validate_choice=False)
     place = StringField(_l("Place"), validators=[Length(max=300)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=50000)])
-    organisation_ids = SelectMultipleField(_l("Organisations met"), choices=[], coerce=int, validate_choice=False)
-    contact_ids = SelectMultipleField(_l("People met"), choices=[], coerce=int, validate_choice=False)
+    organisation_ids = SelectMultipleField(_l("Organisations met"), choices=[], coerce=row_id, validate_choice=False)
+    contact_ids = SelectMultipleField(_l("People met"), choices=[], coerce=row_id, validate_choice=False)
 
 
 class MeetingForm(MeetingFields):

@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.forms import options, save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
@@ -24,8 +24,8 @@ bp = Blueprint("contacts", __name__)
 @bp.route("/contacts")
 @login_required
 def index() -> Any:
-    org_arg = request.args.get("organisation", "")
-    organisation = db.session.get(Organisation, int(org_arg)) if org_arg.isdigit() else None
+    org_id = parse_id(request.args.get("organisation"))
+    organisation = db.session.get(Organisation, org_id) if org_id else None
     result = contact_page(db.session, organisation_id=pk(organisation) if organisation else None, page=page_number())
     return render_template("contacts/index.html", result=result, organisation=organisation)
 
@@ -54,9 +54,7 @@ def _form(obj: Contact | None = None) -> ContactForm:
         if obj is not None:
             form.language.data = obj.language.value
         else:
-            org_arg = request.args.get("organisation", "")
-            if org_arg.isdigit():
-                form.organisation_id.data = int(org_arg)
+            form.organisation_id.data = parse_id(request.args.get("organisation"))
             form.timezone.data = "Africa/Casablanca"
             form.language.data = "fr"
     return form

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlmodel import Session, delete, select
+from sqlmodel import Session, col, delete, select
 
 from crm.accounts.models import Language, Role, User
 from crm.accounts.permissions import require_editor
@@ -58,12 +58,23 @@ def _refresh_search_text(org: Organisation) -> None:
 
 
 def _set_sectors(session: Session, org: Organisation, sector_ids: Iterable[int]) -> list[str]:
+    """Give ``org`` exactly these sectors, touching only the links that change (an unchanged
+    list writes nothing, so that saving an organisation as it is records no event)."""
     ids = sorted(set(sector_ids))
     codes = list(session.exec(select(Sector.code).where(Sector.id.in_(ids))).all()) if ids else []  # type: ignore[union-attr]
     if len(codes) != len(ids):
         raise ValidationError.single("sectors", _l("Unknown sector."))
-    session.exec(delete(OrganisationSector).where(OrganisationSector.organisation_id == org.id))  # type: ignore[call-overload, arg-type]
-    for sector_id in ids:
+    current = set(
+        session.exec(select(OrganisationSector.sector_id).where(OrganisationSector.organisation_id == org.id))
+    )
+    if gone := current - set(ids):
+        session.exec(
+            delete(OrganisationSector).where(  # type: ignore[call-overload]
+                OrganisationSector.organisation_id == org.id,  # type: ignore[arg-type]
+                col(OrganisationSector.sector_id).in_(gone),
+            )
+        )
+    for sector_id in sorted(set(ids) - current):
         session.add(OrganisationSector(organisation_id=pk(org), sector_id=sector_id))
     return sorted(codes)
 
@@ -168,7 +179,7 @@ def merge_organisations(session: Session, keep: Organisation, duplicate: Organis
 def _clean_contact(session: Session, fields: dict[str, Any], region: str) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     if "organisation_id" in fields:
-        if session.get(Organisation, fields["organisation_id"]) is None:
+        if not fields["organisation_id"] or session.get(Organisation, fields["organisation_id"]) is None:
             raise ValidationError.single("organisation_id", _l("Unknown organisation."))
         clean["organisation_id"] = fields["organisation_id"]
     if "name" in fields:
@@ -203,7 +214,7 @@ def create_contact(
     actor: User | None = None,
 ) -> Contact:
     require_editor(actor)
-    org = session.get(Organisation, organisation_id)
+    org = session.get(Organisation, organisation_id) if organisation_id else None
     if org is None:
         raise ValidationError.single("organisation_id", _l("Unknown organisation."))
     region = "US" if org.country == Country.US else "MA"

@@ -11,10 +11,11 @@ from sqlmodel import col, select
 
 from crm.accounts.auth import role_required
 from crm.accounts.models import Role
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import options, save_form
 from crm.core.i18n import gettext as _
+from crm.core.paging import page_arg
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.labels import country_choices, country_label, kind_choices, kind_label
 from crm.organisations.merging import plan_merge
@@ -34,8 +35,7 @@ bp = Blueprint("organisations", __name__)
 
 
 def page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    return page_arg(request.args.get("page"))
 
 
 def require_editor() -> None:
@@ -65,7 +65,7 @@ def organisation_country_label(value: Any) -> str:
 def index() -> Any:
     sectors = active_sectors(db.session)
     sector = request.args.get("sector", "")
-    sector_id = int(sector) if sector.isdigit() and int(sector) in {pk(s) for s in sectors} else None
+    sector_id = parse_id(sector) if parse_id(sector) in {pk(s) for s in sectors} else None
     result = organisation_page(
         db.session,
         country=_enum_arg(Country, "country"),
@@ -108,7 +108,6 @@ def _form(obj: Organisation | None = None) -> OrganisationForm:
     if obj is not None and request.method == "GET":
         form.country.data = obj.country.value
         form.kind.data = obj.kind.value
-        form.aliases.data = "\n".join(obj.aliases)
         form.sectors.data = [pk(s) for s in sectors_of(db.session, [pk(obj)])[pk(obj)]]
     return form
 
@@ -192,7 +191,8 @@ def merge(org_id: int) -> Any:
     if keep is None:
         abort(404)
     raw = request.values.get("duplicate_id", "")
-    duplicate = db.session.get(Organisation, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    duplicate_id = parse_id(raw)
+    duplicate = db.session.get(Organisation, duplicate_id) if duplicate_id is not None else None
     candidates = db.session.exec(
         select(Organisation)
         .where(Organisation.country == keep.country, col(Organisation.id) != keep.id)

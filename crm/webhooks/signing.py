@@ -66,7 +66,7 @@ def verify_signature(
     candidates: list[str] = []
     for item in header.split(","):
         key, _, value = item.strip().partition("=")
-        if key == "t" and value.isdigit():
+        if key == "t" and value.isdecimal():  # not isdigit(): "²" is a digit that int() refuses
             timestamp = int(value)
         elif key == "v1" and value:
             candidates.append(value.lower())

@@ -11,11 +11,12 @@ from flask_login import current_user
 
 from crm.accounts.auth import role_required
 from crm.accounts.models import Role
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.forms import save_form
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.i18n import ngettext
+from crm.core.paging import page_arg
 from crm.core.text import isolate
 from crm.webhooks.catalogue import ALL_EVENTS, GROUPS, event_label
 from crm.webhooks.forms import EndpointForm
@@ -67,8 +68,7 @@ def _endpoint(endpoint_id: int) -> WebhookEndpoint:
 
 
 def _page_number() -> int:
-    page = request.args.get("page", "1")
-    return int(page) if page.isdigit() and 0 < int(page) < 100000 else 1
+    return page_arg(request.args.get("page"))
 
 
 def _form_page(form: EndpointForm, endpoint: WebhookEndpoint | None, status: int = 200) -> Any:
@@ -216,7 +216,8 @@ def ping(endpoint_id: int) -> Any:
 def redeliver(endpoint_id: int) -> Any:
     endpoint = _endpoint(endpoint_id)
     raw = request.form.get("delivery_id", "")
-    ids = [int(raw)] if raw.isdigit() else None
+    delivery_id = parse_id(raw)
+    ids = [delivery_id] if delivery_id is not None else None
     count = redeliver_webhook_deliveries(db.session, endpoint, delivery_ids=ids, actor=current_user)
     db.session.commit()
     if count:

@@ -28,7 +28,8 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-MAX_ID = 2**31 - 1
+from crm.core.db import MAX_ID
+
 # The default of a field that may be left out (a PATCH field, a query parameter): left out,
 # it is None and not in ``model_fields_set``; sent, it must be a value of the field's type.
 UNSET: Any = None
