@@ -26,6 +26,7 @@ NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)  # Monday, after 08:00 in Casablanca
 WEEK_START = datetime(2026, 11, 23, tzinfo=UTC)
 STAGES = ["identified", "contacted", "meeting_held", "proposal", "negotiation", "agreement_signed"]
 PASSWORD = "bench-password"  # every named user's password
+MISSIONS = 8  # a third of the named leads came from one of them
 
 TOPICS = [
     ("Cloud", "سحابة"),
@@ -167,6 +168,22 @@ def _contacts(scale: Scale, t0: datetime) -> list[dict[str, Any]]:
     return rows
 
 
+def _missions() -> list[dict[str, Any]]:
+    first = NOW.date() - timedelta(days=400)
+    return [
+        {
+            "name": f"Trade mission {k + 1}",
+            "starts_on": first + timedelta(days=50 * k),
+            "ends_on": first + timedelta(days=50 * k + 9),
+            "places": [{"name": "Washington, D.C.", "timezone": "America/New_York"}],
+            "description": "",
+            "created_at": NOW - timedelta(days=400),
+            "updated_at": NOW - timedelta(days=400),
+        }
+        for k in range(MISSIONS)
+    ]
+
+
 def _event(kind: str, lead_id: int | None, when: datetime, actor: int, **fields: Any) -> dict[str, Any]:
     return {
         "type": kind,
@@ -237,8 +254,9 @@ class _Extras:
             self.events.append(_event("lead.watcher_added", n, created, owner, payload=payload))
 
     def history(self, lead_id: int, created: datetime, owner: int) -> None:
+        step = (NOW - created) / (self.scale.history + 1)
         for k in range(self.scale.history):
-            when = created + timedelta(minutes=30 * (k + 1))
+            when = created + step * (k + 1)
             if k % 3 == 0:
                 self.activity(lead_id, when, owner)
             elif k % 3 == 1:
@@ -256,6 +274,7 @@ def populate(engine: sa.Engine, scale: Scale) -> None:
     from crm.core.events import Event
     from crm.followups.models import FollowUp
     from crm.leads.models import Activity, Lead, LeadWatcher
+    from crm.missions.models import Mission
     from crm.organisations.models import Contact, Organisation
     from crm.reference.models import Sector
 
@@ -280,6 +299,8 @@ def populate(engine: sa.Engine, scale: Scale) -> None:
         batched(conn, Organisation.__table__, [_organisation(i, scale, t0) for i in range(scale.organisations)])
         if scale.contacts:
             batched(conn, Contact.__table__, _contacts(scale, t0))
+        if scale.named:
+            batched(conn, Mission.__table__, _missions())
         lead_rows, event_rows, followup_rows = [], [], []
         for n in range(1, scale.leads + 1):
             created = t0 + timedelta(minutes=rng.randrange(400 * 24 * 60))
@@ -308,6 +329,7 @@ def populate(engine: sa.Engine, scale: Scale) -> None:
             created_payload: dict[str, Any] = {}
             if scale.named:
                 lead["title"], lead["search_text"] = extras.title(n)
+                lead["mission_id"] = 1 + n % MISSIONS if n % 3 == 1 else None
                 moved = n % 5 == 0
                 created_payload = {"title": lead["title"], "stage": "identified" if moved else stage}
             lead_rows.append(lead)
