@@ -13,7 +13,7 @@ from crm.accounts.models import Role, User
 from crm.core.paging import Page, page_within
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.leads.filters import LeadFilter, filter_conditions, order_by
+from crm.leads.filters import LeadFilter, filter_conditions, ordering, sort_key
 from crm.leads.models import PIPELINE, Lead, LeadWatcher, SavedFilter, Stage
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
@@ -59,6 +59,37 @@ def _next_due() -> Any:
     )
 
 
+def next_due_by_lead() -> Any:
+    """``(lead_id, due_at)``: the earliest open follow-up of each lead that has one, for
+    sorting many leads by it (one aggregate, where a correlated subquery runs per lead)."""
+    return (
+        select(col(FollowUp.lead_id).label("lead_id"), func.min(FollowUp.due_at).label("due_at"))
+        .where(FollowUp.status == FollowUpStatus.OPEN)
+        .group_by(col(FollowUp.lead_id))
+        .subquery("next_due")
+    )
+
+
+def page_of_leads(conditions: list[Any], f: LeadFilter, *, offset: int, limit: int) -> Any:
+    """The ids of one page of the leads meeting ``conditions`` in ``f``'s order, as a
+    subquery (``lead_id``, ``sort_key``) to join the rows to and order them by.
+
+    The page is found from the lead table alone (and the one table the sort key needs);
+    only its rows are then joined to what a list shows. Sorting the joined rows instead
+    carried every matching lead's organisations, owner and sector through the sort, and
+    ran the next follow-up subquery once per lead."""
+    due = next_due_by_lead()
+    key = sort_key(f, due.c.due_at, _owner_name())
+    ids: Any = select(col(Lead.id).label("lead_id"), key.label("sort_key")).where(*conditions)
+    if f.sort == "owner":
+        # Every lead has its owner: an outer join keeps the scan on the leads (SQLite would
+        # otherwise read them owner by owner through the index, some ten times slower).
+        ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
+    elif f.sort == "next_due":
+        ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
+    return ids.order_by(*ordering(f, key, col(Lead.id))).offset(offset).limit(limit).subquery("page")
+
+
 def _owner_name() -> Any:
     return func.coalesce(func.nullif(User.name, ""), User.email)
 
@@ -96,13 +127,8 @@ def lead_page(
     total = session.exec(select(func.count()).select_from(Lead).where(*conditions)).one()
     page = page_within(page, total, per_page)
     f = lead_filter or LeadFilter()
-    query = (
-        _row_query()
-        .where(*conditions)
-        .order_by(*order_by(f, _next_due(), _owner_name()))
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    )
+    ids = page_of_leads(conditions, f, offset=(page - 1) * per_page, limit=per_page)
+    query = _row_query().join(ids, ids.c.lead_id == Lead.id).order_by(*ordering(f, ids.c.sort_key, ids.c.lead_id))
     rows = [LeadRow(*row) for row in session.exec(query).all()]
     return Page(rows=rows, total=total, page=page, per_page=per_page)
 
