@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
@@ -155,7 +156,8 @@ def board_columns(
     per_column: int = 50,
     now: datetime | None = None,
 ) -> list[BoardColumn]:
-    """One column per stage with its most recently updated visible leads, in two queries."""
+    """One column per stage with its most recently updated visible leads, in two queries
+    (one when no lead is visible)."""
     conditions = _conditions(user, lead_filter, now)
     columns = {stage: BoardColumn(stage) for stage in BOARD_STAGES}
     counts = session.exec(
@@ -163,17 +165,25 @@ def board_columns(
     ).all()
     for stage, count in counts:
         columns[Stage(stage)].total = int(count)
-    position = (
-        func.row_number()
-        .over(partition_by=col(Lead.stage), order_by=(col(Lead.updated_at).desc(), col(Lead.id).desc()))
-        .label("position")
-    )
-    ranked = select(col(Lead.id).label("lead_id"), position).where(*conditions).subquery()
+    # Each column's newest leads read through the (stage, updated_at) index, one stage at a
+    # time (only the stages that have leads): numbering every visible lead per stage and
+    # keeping the first 50 sorted the whole table.
+    latest = [
+        select(col(Lead.id).label("lead_id"))
+        .where(col(Lead.stage) == stage, *conditions)
+        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        .limit(per_column)
+        .subquery()
+        for stage, column in columns.items()
+        if column.total
+    ]
+    if not latest:
+        return list(columns.values())
+    ids = union_all(*(select(part.c.lead_id) for part in latest)).subquery()
     query = (
         _row_query()
-        .join(ranked, ranked.c.lead_id == Lead.id)
-        .where(ranked.c.position <= per_column)
-        .order_by(ranked.c.position)
+        .where(col(Lead.id).in_(select(ids.c.lead_id)))
+        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
     )
     for row in session.exec(query).all():
         lead_row = LeadRow(*row)
