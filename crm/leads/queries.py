@@ -275,9 +275,7 @@ def choices(session: Session, *, with_meetings: bool = False) -> Choices:
         .order_by(func.coalesce(Organisation.acronym, Organisation.name_en, Organisation.name_fr), col(Organisation.id))
     ).all()
     sectors = session.exec(select(Sector).order_by(col(Sector.position), col(Sector.code))).all()
-    users = session.exec(
-        select(User).where(col(User.is_active).is_(True)).order_by(col(User.name), col(User.email))
-    ).all()
+    users = active_users(session)
     missions = session.exec(select(Mission).order_by(col(Mission.starts_on).desc())).all()
     return Choices(
         ma_organisations=[o for o in orgs if o.country == Country.MA],
@@ -289,6 +287,13 @@ def choices(session: Session, *, with_meetings: bool = False) -> Choices:
         meetings=list(session.exec(select(Meeting).order_by(col(Meeting.starts_at).desc())).all())
         if with_meetings
         else [],
+    )
+
+
+def active_users(session: Session) -> list[User]:
+    """The active users by name: those a lead or follow-up can be given to, or watched by."""
+    return list(
+        session.exec(select(User).where(col(User.is_active).is_(True)).order_by(col(User.name), col(User.email))).all()
     )
 
 
