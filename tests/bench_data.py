@@ -76,7 +76,7 @@ class Scale:
 
 
 PAGES = Scale(
-    officers=45, admins=2, viewers=3, organisations=200, contacts=2_000, big_share=25, history=2_000, named=True
+    officers=45, admins=2, viewers=3, organisations=200, contacts=2_000, big_share=20, history=2_000, named=True
 )
 
 
