@@ -3,8 +3,8 @@
 Run with ``make bench-pages`` or ``python -m tests.bench_pages [--database-url URL]
 [--reuse] [--repeat N] [--only TEXT]``.  It bulk-inserts a scratch database through
 ``tests/bench_data.py`` (SQLite in a temporary directory by default, or the PostgreSQL
-database named by ``--database-url``): 100,000 leads with about three events each, 10,000
-open follow-ups, 200 organisations (one of them on about 5,000 leads), 2,000 contacts and
+database named by ``--database-url``): 100,000 leads with about 2.5 events each, 10,000
+open follow-ups, 200 organisations (one of them on 5,000 leads), 2,000 contacts and
 50 users.  Then, through the real application and Flask's test client, logged in as an
 officer (and as an admin where visibility differs: admins see every confidential lead),
 it requests each page ``--repeat`` times after one warm-up request and prints the median
@@ -32,8 +32,8 @@ import sqlalchemy as sa
 from tests import bench_data
 from tests.bench_data import PAGES, PASSWORD, Scale, email_of
 
-OFFICER = 1  # owns about 2,200 leads and 220 open follow-ups
-BIG_ORGANISATION = 1  # ADD: about 5,000 leads
+OFFICER = 1  # owns about 2,200 leads and 1,100 open follow-ups
+BIG_ORGANISATION = 1  # ADD: 5,000 leads
 LONG_HISTORY_LEAD = 1  # 2,000 events
 
 
