@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export PORT
 
-.PHONY: run test lint format i18n i18n-check bench lock compose-check clean install install-dev
+.PHONY: run test lint format i18n i18n-check bench bench-pages lock compose-check clean install install-dev
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "jisr: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
@@ -56,6 +56,10 @@ lint: install-dev
 ## Digest benchmark: 100,000 leads, 1,000 subscriptions (BENCH_ARGS="--database-url postgresql://…" for PostgreSQL).
 bench: install-dev
 	$(BIN)/python -m tests.bench_digests $(BENCH_ARGS)
+
+## Page benchmark: the lead list, search, pipeline, dashboard, exports and the API on 100,000 leads (BENCH_ARGS as for bench).
+bench-pages: install-dev
+	$(BIN)/python -m tests.bench_pages $(BENCH_ARGS)
 
 format: install-dev
 	$(BIN)/ruff check --fix crm workers tests

@@ -2,7 +2,8 @@
 
 Run with ``make bench`` or ``python -m tests.bench_digests [--database-url URL]``.  It
 bulk-inserts a scratch database (SQLite in a temporary directory by default, or the
-PostgreSQL database named by ``--database-url``, whose tables it fills), then runs what
+PostgreSQL database named by ``--database-url``, whose tables it fills; the rows come
+from ``tests/bench_data.py``, which the page benchmark shares), then runs what
 beat and the chunk tasks run: find the due subscriptions, compile, render and queue each
 digest, and prints the figures.
 
@@ -19,163 +20,27 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import random
 import tempfile
 import time
-from datetime import UTC, datetime, timedelta
-from decimal import Decimal
+from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import col, select
 
+from tests import bench_data
+from tests.bench_data import NOW, Scale
+
 LEADS = 100_000
 SUBSCRIPTIONS = 1_000
-NOW = datetime(2026, 11, 30, 9, tzinfo=UTC)  # Monday, after 08:00 in Casablanca
-WEEK_START = datetime(2026, 11, 23, tzinfo=UTC)
-STAGES = ["identified", "contacted", "meeting_held", "proposal", "negotiation", "agreement_signed"]
-
-
-def _batched(conn: Any, table: Any, rows: list[dict[str, Any]], size: int = 5_000) -> None:
-    for start in range(0, len(rows), size):
-        conn.execute(sa.insert(table), rows[start : start + size])
 
 
 def populate(engine: sa.Engine, leads: int, subscriptions: int) -> None:
-    from crm.accounts.models import User
-    from crm.core.events import Event
     from crm.digests.models import Subscription
-    from crm.followups.models import FollowUp
-    from crm.leads.models import Lead
-    from crm.organisations.models import Organisation
-    from crm.reference.models import Sector
 
-    rng = random.Random(48)
+    bench_data.populate(engine, Scale(leads=leads))
     t0 = NOW - timedelta(days=400)
     with engine.begin() as conn:
-        _batched(
-            conn,
-            User.__table__,
-            [
-                {
-                    "email": f"officer{i}@bench.example",
-                    "name": f"Officer {i}",
-                    "password_hash": "x",
-                    "role": "officer",
-                    "language": "fr",
-                    "timezone": "Africa/Casablanca",
-                    "is_active": True,
-                    "reminder_send_hour": 9,
-                    "reminder_days_before": [3, 1],
-                    "created_at": t0,
-                }
-                for i in range(20)
-            ],
-        )
-        _batched(
-            conn,
-            Sector.__table__,
-            [
-                {
-                    "code": f"s{i}",
-                    "name_ar": f"قطاع {i}",
-                    "name_fr": f"Secteur {i}",
-                    "name_en": f"Sector {i}",
-                    "position": i,
-                    "is_active": True,
-                }
-                for i in range(10)
-            ],
-        )
-        _batched(
-            conn,
-            Organisation.__table__,
-            [
-                {
-                    "country": "MA" if i < 50 else "US",
-                    "kind": "agency" if i < 50 else "company",
-                    "name_ar": f"مؤسسة {i}",
-                    "name_fr": f"Organisation {i}",
-                    "name_en": f"Organisation {i}",
-                    "acronym": f"O{i}",
-                    "aliases": [],
-                    "search_text": "",
-                    "created_at": t0,
-                    "updated_at": t0,
-                }
-                for i in range(100)
-            ],
-        )
-        lead_rows, event_rows, followup_rows = [], [], []
-        for n in range(1, leads + 1):
-            created = t0 + timedelta(minutes=rng.randrange(400 * 24 * 60))
-            stage = rng.choice(STAGES)
-            value = Decimal(rng.randrange(10_000, 5_000_000)) if n % 3 == 0 else None
-            lead_rows.append(
-                {
-                    "title": f"Lead {n}",
-                    "description": "",
-                    "ma_organisation_id": 1 + n % 50,
-                    "us_organisation_id": 51 + (n // 7) % 50,
-                    "sector_id": 1 + n % 10,
-                    "partnership_type": "technology_partnership",
-                    "stage": stage,
-                    "owner_id": 1 + n % 20,
-                    "priority": "normal",
-                    "estimated_value": value,
-                    "currency": rng.choice(["MAD", "USD"]) if value else None,
-                    "confidential": n % 17 == 0,
-                    "search_text": "",
-                    "stage_changed_at": created,
-                    "created_at": created,
-                    "updated_at": created,
-                }
-            )
-            event_rows.append(
-                {
-                    "type": "lead.created",
-                    "payload": {},
-                    "actor_id": 1 + n % 20,
-                    "entity_type": "lead",
-                    "entity_id": n,
-                    "lead_id": n,
-                    "occurred_at": created,
-                    "published_at": created,
-                }
-            )
-            if n % 5 == 0:  # a fifth of the leads moved during the last two weeks
-                moved = WEEK_START - timedelta(days=7) + timedelta(minutes=rng.randrange(14 * 24 * 60))
-                event_rows.append(
-                    {
-                        "type": "lead.stage_changed",
-                        "actor_id": 1 + n % 20,
-                        "entity_type": "lead",
-                        "entity_id": n,
-                        "lead_id": n,
-                        "occurred_at": moved,
-                        "published_at": moved,
-                        "payload": {"from": "identified", "to": stage, "advanced": stage != "identified", "note": ""},
-                    }
-                )
-            if n % 10 == 0:
-                due = NOW + timedelta(days=rng.randrange(-20, 20))
-                followup_rows.append(
-                    {
-                        "lead_id": n,
-                        "title": f"Next step {n}",
-                        "due_local": due.replace(tzinfo=None),
-                        "timezone": "Africa/Casablanca",
-                        "due_at": due,
-                        "owner_id": 1 + n % 20,
-                        "status": "open",
-                        "due_version": 1,
-                        "created_at": t0,
-                        "updated_at": t0,
-                    }
-                )
-        _batched(conn, Lead.__table__, lead_rows)
-        _batched(conn, Event.__table__, event_rows)
-        _batched(conn, FollowUp.__table__, followup_rows)
         subs = []
         for i in range(subscriptions):
             kind, k = i % 5, i // 5
@@ -208,7 +73,7 @@ def populate(engine: sa.Engine, leads: int, subscriptions: int) -> None:
                     "created_at": t0,
                 }
             )
-        _batched(conn, Subscription.__table__, subs)
+        bench_data.batched(conn, Subscription.__table__, subs)
 
 
 _worker_app: Any = None
@@ -288,8 +153,7 @@ def main() -> None:
                 parser.error(f"--reuse: the database holds {found_leads:,} leads, not {args.leads:,}")
         else:
             populate(engine, args.leads, args.subscriptions)
-            with engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")  # fresh planner statistics, as after any bulk load
+            bench_data.analyse(engine)
         inserted = time.perf_counter() - started
         statements = [0]
         sa.event.listen(engine, "before_cursor_execute", lambda *a: statements.__setitem__(0, statements[0] + 1))

@@ -37,15 +37,19 @@ class Event(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_event_entity", "entity_type", "entity_id"),
         sa.Index("ix_event_unpublished", "published_at", "id"),
+        # A lead's timeline, newest first, and the events of one lead.
+        sa.Index("ix_event_lead_occurred", "lead_id", "occurred_at", "id"),
+        # The stage moves of a period (dashboard, digests) and any events of given types.
+        sa.Index("ix_event_type_occurred", "type", "occurred_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
-    type: str = Field(max_length=64, index=True)
+    type: str = Field(max_length=64)
     payload: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
     actor_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL", index=True)
     entity_type: str = Field(max_length=32)
     entity_id: int | None = Field(default=None)
-    lead_id: int | None = Field(default=None, index=True)
+    lead_id: int | None = Field(default=None)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 

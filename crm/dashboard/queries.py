@@ -9,6 +9,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
@@ -116,23 +117,32 @@ def week_start(day: date) -> date:
 
 def stage_movements(session: Session, user: User, zone_name: str, now: datetime | None = None) -> Movements:
     """``lead.stage_changed`` events per week (Monday to Sunday in the viewer's zone) over
-    the last 12 weeks, split into moves forward along the pipeline and the others."""
+    the last 12 weeks, split into moves forward along the pipeline and the others.
+
+    The weeks' bounds are turned into UTC instants here and the database counts the events
+    between them: a few rows, where reading every event of the twelve weeks was some
+    20,000 at 100,000 leads."""
     now = now or utcnow()
     this_week = week_start(to_local(now, zone_name).date())
     first = this_week - timedelta(weeks=WEEKS - 1)
-    since = to_utc(datetime(first.year, first.month, first.day), zone_name)
-    rows = session.exec(
-        select(Event.occurred_at, Event.payload["advanced"].as_boolean())  # type: ignore[index]
-        .join(Lead, col(Lead.id) == col(Event.lead_id))
-        .where(Event.type == "lead.stage_changed", col(Event.occurred_at) >= since, visible_to(user))
-    ).all()
-    advanced: Counter[date] = Counter()
-    other: Counter[date] = Counter()
-    for occurred_at, moved_forward in rows:
-        week = week_start(to_local(occurred_at, zone_name).date())
-        (advanced if moved_forward else other)[week] += 1
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
-    return Movements([WeekFigures(w, advanced[w], other[w]) for w in weeks])
+    bounds = [to_utc(datetime(d.year, d.month, d.day), zone_name) for d in [*weeks, this_week + timedelta(weeks=1)]]
+    occurred = col(Event.occurred_at)
+    week = sa.case(*((occurred < bounds[i + 1], i) for i in range(WEEKS)))
+    moves = (
+        select(week.label("week"), Event.payload["advanced"].as_boolean().label("advanced"))  # type: ignore[index]
+        .join(Lead, col(Lead.id) == col(Event.lead_id))
+        .where(Event.type == "lead.stage_changed", occurred >= bounds[0], occurred < bounds[-1], visible_to(user))
+        .subquery()
+    )
+    rows = session.execute(
+        select(moves.c.week, moves.c.advanced, func.count()).group_by(moves.c.week, moves.c.advanced)
+    ).all()
+    advanced: Counter[int] = Counter()
+    other: Counter[int] = Counter()
+    for index, moved_forward, count in rows:
+        (advanced if moved_forward else other)[index] += int(count)
+    return Movements([WeekFigures(w, advanced[i], other[i]) for i, w in enumerate(weeks)])
 
 
 def dashboard(session: Session, user: User, zone_name: str, now: datetime | None = None) -> dict[str, Any]:

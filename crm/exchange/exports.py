@@ -11,10 +11,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
+from crm.core.db import pk
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
@@ -64,8 +64,39 @@ def _next_due() -> Any:
     )
 
 
+class _LeadNames:
+    """What the lead export writes for the rows a lead refers to and for its enumerations,
+    read and translated once per export (four queries) rather than once per lead."""
+
+    def __init__(self, session: Session, conditions: list[Any]) -> None:
+        def used(column: Any) -> Any:
+            return select(column).where(*conditions)
+
+        self.organisations = {
+            pk(org): org.short_name()
+            for org in session.exec(
+                select(Organisation).where(
+                    col(Organisation.id).in_(used(Lead.ma_organisation_id))
+                    | col(Organisation.id).in_(used(Lead.us_organisation_id))
+                )
+            )
+        }
+        self.users = {pk(u): u for u in session.exec(select(User).where(col(User.id).in_(used(Lead.owner_id))))}
+        self.sectors: dict[int | None, str] = {
+            pk(s): s.name() for s in session.exec(select(Sector).where(col(Sector.id).in_(used(Lead.sector_id))))
+        }
+        self.missions: dict[int | None, str] = {
+            pk(m): m.name for m in session.exec(select(Mission).where(col(Mission.id).in_(used(Lead.mission_id))))
+        }
+        self.stages = {stage: str(label) for stage, label in STAGE_LABELS.items()}
+        self.partnership_types = {kind: str(label) for kind, label in PARTNERSHIP_TYPE_LABELS.items()}
+        self.priorities = {priority: str(label) for priority, label in PRIORITY_LABELS.items()}
+        self.yes, self.no = _yes_no(True), _yes_no(False)
+
+
 def lead_export(session: Session, user: User, lead_filter: LeadFilter, now: datetime) -> Export:
-    """Every lead of the filtered list that ``user`` may see, in the list's order, in one query."""
+    """Every lead of the filtered list that ``user`` may see, in the list's order: one query
+    for the leads, and four for the names they refer to."""
     leads = ImportKind.LEADS
     headers = [
         *(_label(leads, n) for n in ("id", "title", "ma_organisation", "us_organisation", "partnership_type")),
@@ -77,40 +108,37 @@ def lead_export(session: Session, user: User, lead_filter: LeadFilter, now: date
         _("Updated"),
         _label(leads, "description"),
     ]
-    ma = aliased(Organisation)
-    us = aliased(Organisation)
+    conditions = [visible_to(user), *filter_conditions(lead_filter, now=now, zone_name=user.timezone)]
     next_due = _next_due()
     owner_name = func.coalesce(func.nullif(User.name, ""), User.email)
     query = (
-        select(Lead, ma, us, User, Sector, Mission, next_due)  # type: ignore[call-overload]
-        .join(ma, ma.id == Lead.ma_organisation_id)
-        .join(us, us.id == Lead.us_organisation_id)
+        select(Lead, next_due)  # type: ignore[call-overload]
         .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
-        .outerjoin(Sector, Sector.id == Lead.sector_id)  # type: ignore[arg-type]
-        .outerjoin(Mission, Mission.id == Lead.mission_id)  # type: ignore[arg-type]
-        .where(visible_to(user), *filter_conditions(lead_filter, now=now, zone_name=user.timezone))
+        .where(*conditions)
         .order_by(*order_by(lead_filter, next_due, owner_name))
         .execution_options(yield_per=BATCH)
     )
+    names = _LeadNames(session, conditions)
     zone = user.timezone
 
     def rows() -> Iterator[list[Any]]:
-        for lead, ma_org, us_org, owner, sector, mission, due in session.exec(query):
+        for lead, due in session.exec(query):
+            owner = names.users[lead.owner_id]
             yield [
                 lead.id,
                 lead.title,
-                ma_org.short_name(),
-                us_org.short_name(),
-                str(PARTNERSHIP_TYPE_LABELS[lead.partnership_type]),
-                str(STAGE_LABELS[lead.stage]),
-                sector.name() if sector else None,
+                names.organisations[lead.ma_organisation_id],
+                names.organisations[lead.us_organisation_id],
+                names.partnership_types[lead.partnership_type],
+                names.stages[lead.stage],
+                names.sectors.get(lead.sector_id),
                 owner.display_name,
                 owner.email,
-                str(PRIORITY_LABELS[lead.priority]),
+                names.priorities[lead.priority],
                 lead.estimated_value,
                 lead.currency.value if lead.currency else None,
-                _yes_no(lead.confidential),
-                mission.name if mission else None,
+                names.yes if lead.confidential else names.no,
+                names.missions.get(lead.mission_id),
                 _local(due, zone),
                 _local(lead.created_at, zone),
                 _local(lead.updated_at, zone),

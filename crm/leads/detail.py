@@ -14,6 +14,7 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
+from crm.accounts.models import User
 from crm.core.db import db, parse_id, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import apply_errors, options
@@ -31,7 +32,7 @@ from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageForm, WatcherForm
 from crm.leads.models import Lead
 from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, remove_watcher
-from crm.leads.queries import choices, lead_detail
+from crm.leads.queries import active_users, lead_detail
 from crm.leads.timeline import lead_timeline
 
 bp = Blueprint("lead", __name__)
@@ -43,11 +44,16 @@ def _default_due() -> datetime:
     return datetime.combine(tomorrow, time(9, 0))
 
 
-def _forms(lead: Lead, submitted: dict[str, FlaskForm]) -> dict[str, Any]:
+def _people() -> tuple[list[User], list[User]]:
+    """The active users and the officers among them, whom the forms offer (none to viewers)."""
+    if not current_user.can_edit():
+        return [], []
+    users = active_users(db.session)
+    return users, [u for u in users if u.can_edit()]
+
+
+def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], officers: list[User]) -> dict[str, Any]:
     """The page's forms: the submitted one as posted (with its errors), the others fresh."""
-    opts = choices(db.session) if current_user.can_edit() else None
-    officers = opts.officers if opts else []
-    users = opts.users if opts else []
     forms: dict[str, Any] = {
         "activity": ActivityForm(formdata=None, prefix="activity"),
         "followup": FollowUpForm(
@@ -77,14 +83,14 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
                 reschedule[int(key[1:])] = form
             else:  # closed meanwhile: its form is gone from the page, its errors are not
                 closed_errors += [*form.form_errors, *(e for f in form for e in f.errors)]
-    officers = choices(db.session).officers if current_user.can_edit() else []
+    users, officers = _people()
     for form in reschedule.values():
         form.owner_id.choices = options([(u.id, u.display_name) for u in officers])
     context = {
         "d": detail,
         "lead": lead,
         "timeline": lead_timeline(db.session, pk(lead)),
-        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdecimal()}),
+        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdecimal()}, users, officers),
         "reschedule": reschedule,
         "closed_errors": closed_errors,
         "now": utcnow(),
@@ -147,7 +153,7 @@ def schedule(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     form = FollowUpForm(prefix="followup")
-    form.owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in choices(db.session).officers)])
+    form.owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in _people()[1])])
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, "followup", form)
     try:
@@ -186,7 +192,7 @@ def watch(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     form = WatcherForm(prefix="watcher")
-    form.user_id.choices = options([("", "—"), *((u.id, u.display_name) for u in choices(db.session).users)])
+    form.user_id.choices = options([("", "—"), *((u.id, u.display_name) for u in _people()[0])])
     if not form.validate_on_submit() or form.user_id.data is None:
         return _failed(lead, "watcher", form)
     try:
@@ -244,7 +250,7 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
     form = RescheduleForm(prefix=key)
     if followup.status != FollowUpStatus.OPEN:
         return _failed(lead, key, form, ValidationError.single("status", _l("This follow-up is already closed.")))
-    form.owner_id.choices = options([(u.id, u.display_name) for u in choices(db.session).officers])
+    form.owner_id.choices = options([(u.id, u.display_name) for u in _people()[1]])
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, key, form)
     try:

@@ -145,9 +145,9 @@ def stage_rank() -> Any:
     return case(whens, value=col(Lead.stage), else_=len(order))
 
 
-def order_by(f: LeadFilter, next_due: Any, owner_name: Any) -> list[Any]:
-    """ORDER BY clauses for the allow-listed sort column, ties broken by id."""
-    column: Any = {
+def sort_key(f: LeadFilter, next_due: Any, owner_name: Any) -> Any:
+    """The allow-listed sort column of ``f`` as SQL."""
+    return {
         "updated": col(Lead.updated_at),
         "title": func.lower(col(Lead.title)),
         "stage": stage_rank(),
@@ -155,11 +155,19 @@ def order_by(f: LeadFilter, next_due: Any, owner_name: Any) -> list[Any]:
         "next_due": next_due,
         "owner": func.lower(owner_name),
     }[f.sort]
-    primary = column.desc() if f.descending else column.asc()
+
+
+def ordering(f: LeadFilter, key: Any, tie: Any) -> list[Any]:
+    """ORDER BY ``key`` in ``f``'s direction (empty values last), ties broken by ``tie``."""
+    primary = key.desc() if f.descending else key.asc()
     if f.sort in ("value", "next_due"):
         primary = primary.nulls_last()
-    tie = col(Lead.id).desc() if f.descending else col(Lead.id).asc()
-    return [primary, tie]
+    return [primary, tie.desc() if f.descending else tie.asc()]
+
+
+def order_by(f: LeadFilter, next_due: Any, owner_name: Any) -> list[Any]:
+    """ORDER BY clauses for the allow-listed sort column, ties broken by id."""
+    return ordering(f, sort_key(f, next_due, owner_name), col(Lead.id))
 
 
 __all__ = [
@@ -169,6 +177,8 @@ __all__ = [
     "args_from_query",
     "filter_conditions",
     "order_by",
+    "ordering",
     "parse_filter",
+    "sort_key",
     "week_bounds",
 ]
