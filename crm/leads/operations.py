@@ -10,7 +10,7 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
-from crm.accounts.models import User
+from crm.accounts.models import Role, User
 from crm.accounts.permissions import require_editor
 from crm.core.db import pk
 from crm.core.errors import PermissionDenied, ValidationError
@@ -354,7 +354,7 @@ def delete_saved_filter(session: Session, saved: SavedFilter, *, actor: User) ->
 
 def may_delete_lead(user: User, lead: Lead) -> bool:
     """Its owner or an administrator: a lead logged by mistake, or twice, goes away."""
-    return user.can_edit() and (user.role.value == "admin" or lead.owner_id == user.id)
+    return user.can_edit() and (user.role == Role.ADMIN or lead.owner_id == user.id)
 
 
 def delete_lead(session: Session, lead: Lead, *, actor: User) -> None:
