@@ -49,6 +49,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         raise ConfigError("WEBHOOKS_ALLOW_LOOPBACK: only tests may send webhooks to loopback addresses")
 
     from crm import models  # noqa: F401 - every table registered before first use
+    from crm.features import register_features
+
+    register_features()
     from crm.core import i18n, security, web
     from crm.core.db import db
 
@@ -102,8 +105,10 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(imports_bp)
     app.register_blueprint(exports_bp)
     from crm.audit.views import bp as audit_bp
+    from crm.system.views import bp as system_bp
 
     app.register_blueprint(audit_bp)
+    app.register_blueprint(system_bp)
 
     from crm.cli import crm_cli
 

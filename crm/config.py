@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import unquote, urlsplit
 
 from crm.core.time import is_valid_zone
+from crm.core.wire import BadAddress, parse_sender
 
 LANGUAGES = ("ar", "fr", "en")
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -226,8 +227,12 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         raise ConfigError(f"BASE_URL: must start with http:// or https://, got {base_url!r}")
 
     mail_from = env.get("MAIL_FROM", "Jisr <jisr@localhost>")
-    if "@" not in mail_from or "\n" in mail_from or "\r" in mail_from:
+    if "\n" in mail_from or "\r" in mail_from:
         raise ConfigError(f"MAIL_FROM: not an email address: {mail_from!r}")
+    try:
+        parse_sender(mail_from)
+    except BadAddress:
+        raise ConfigError(f"MAIL_FROM: not an email address: {mail_from!r}") from None
 
     return Settings(
         instance_path=instance_path,

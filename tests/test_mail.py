@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from email.message import EmailMessage
 from typing import Any
 
@@ -13,6 +14,7 @@ from aiosmtpd.handlers import Message
 
 from crm.config import parse_mail_url
 from crm.core.mail import deliver, list_outbox
+from crm.core.wire import WireMessage, compose
 from tests.factories import make_user
 from tests.web_helpers import login
 
@@ -42,12 +44,17 @@ def smtp_sink() -> Iterator[tuple[Collect, int]]:
     controller.stop()
 
 
-def arabic_message() -> EmailMessage:
-    msg = EmailMessage()
-    msg["To"] = "dgssi@jisr.example"
-    msg["Subject"] = "تذكير: ورشة الأمن السيبراني"
-    msg.set_content("موعد المتابعة غدًا.")
-    return msg
+def arabic_message() -> WireMessage:
+    return compose(
+        sender="Jisr <jisr@localhost>",
+        recipient="dgssi@jisr.example",
+        recipient_name="",
+        subject="تذكير: ورشة الأمن السيبراني",
+        message_id="<1@jisr.test>",
+        date=datetime.now(UTC),
+        language="ar",
+        text="موعد المتابعة غدًا.",
+    )
 
 
 def test_smtp_delivery_to_a_real_server(app: Any, smtp_sink: tuple[Collect, int]) -> None:

@@ -16,7 +16,7 @@ from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.security import hash_password, password_problem, verify_password
 from crm.core.time import utcnow
-from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
+from crm.core.validation import clean_email, clean_enum, clean_language, clean_name, clean_zone
 
 
 def find_user_by_email(session: Session, email: str) -> User | None:
@@ -43,7 +43,7 @@ def create_user(
         raise ValidationError.single("password", problem)
     user = User(
         email=clean,
-        name=clean_text(name, "name", max_length=200, required=False),
+        name=clean_name(name, "name", max_length=200, required=False),
         password_hash=hash_password(password),
         role=clean_enum(Role, role, "role"),
         language=Language(clean_language(language)),
@@ -73,7 +73,7 @@ def update_user_preferences(
 ) -> dict[str, list[Any]]:
     fields: dict[str, Any] = {}
     if name is not None:
-        fields["name"] = clean_text(name, "name", max_length=200, required=False)
+        fields["name"] = clean_name(name, "name", max_length=200, required=False)
     if language is not None:
         fields["language"] = Language(clean_language(language))
     if timezone is not None:

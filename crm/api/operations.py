@@ -13,7 +13,7 @@ from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import ensure_utc, utcnow
-from crm.core.validation import clean_enum, clean_text
+from crm.core.validation import clean_enum, clean_name
 
 
 def _may_manage(actor: User | None, user_id: int) -> bool:
@@ -43,7 +43,7 @@ def create_api_token(
         raise PermissionDenied("not your account")
     if not user.is_active:
         raise ValidationError.single("user", _l("This account is deactivated."))
-    clean_name = clean_text(name, "name", max_length=100)
+    token_name = clean_name(name, "name", max_length=100)
     clean_scope = clean_enum(TokenScope, scope, "scope")
     if clean_scope == TokenScope.WRITE and not user.can_edit():
         raise ValidationError.single("scope", _l("A read-only account can only have read tokens."))
@@ -54,7 +54,7 @@ def create_api_token(
     secret = secrets.token_urlsafe(32)
     token = ApiToken(
         user_id=user.id or 0,
-        name=clean_name,
+        name=token_name,
         prefix=prefix,
         secret_hash=hash_secret(secret),
         scope=clean_scope,
@@ -67,7 +67,7 @@ def create_api_token(
         "api_token.created",
         token,
         actor=actor,
-        payload={"user_id": user.id, "name": clean_name, "scope": clean_scope, "prefix": prefix, "expires_at": expiry},
+        payload={"user_id": user.id, "name": token_name, "scope": clean_scope, "prefix": prefix, "expires_at": expiry},
     )
     return token, f"{TOKEN_PREFIX}_{prefix}_{secret}"
 

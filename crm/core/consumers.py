@@ -60,12 +60,11 @@ def consumer(name: str, *event_types: str) -> Callable[[Handler], Handler]:
 
 
 def load_consumers() -> dict[str, Consumer]:
-    """Import the modules that register consumers; return the registry."""
-    import crm.accounts.consumers
-    import crm.followups.consumers
-    import crm.notifications.consumers
-    import crm.webhooks.consumers  # noqa: F401
-
+    """The registry.  The plumbing knows no feature: each feature registers its consumers
+    when its module is imported, which ``crm.features.register_features`` does for the
+    application factory."""
+    if not _REGISTRY:
+        raise RuntimeError("no event consumer is registered: create the app first")
     return _REGISTRY
 
 

@@ -16,8 +16,7 @@ import random
 import smtplib
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.message import EmailMessage
-from email.utils import format_datetime, make_msgid
+from email.utils import make_msgid
 from typing import Any
 
 import sqlalchemy as sa
@@ -27,6 +26,7 @@ from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from crm.core.db import UTCDateTime, enum_column
 from crm.core.time import utcnow
+from crm.core.wire import BadAddress, WireMessage, compose, one_line, strip_name, wire_address
 
 
 class MailStatus(enum.StrEnum):
@@ -83,11 +83,6 @@ class Attachment:
         return found
 
 
-def _header_safe(value: str) -> str:
-    """Header values on one line: a CR/LF in a lead title cannot start a new header."""
-    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
-
-
 def queue_mail(
     session: Session,
     *,
@@ -104,21 +99,31 @@ def queue_mail(
     user_id: int | None = None,
     domain: str = "jisr.local",
 ) -> bool:
-    """Write a ledger row unless one with ``dedupe_key`` exists; True if written."""
+    """Write a ledger row unless one with ``dedupe_key`` exists; True if written.
+
+    The row's address is the message's only recipient.  One that is not a single plain
+    address (it should have been refused where it was typed) is written as failed, with
+    the reason for the administrators, and never sent."""
+    problem: str | None = None
+    try:
+        wire_address(to.strip())
+    except BadAddress:
+        problem = "not a single email address: nothing was sent"
     values: dict[str, Any] = {
         "dedupe_key": dedupe_key,
         "kind": kind,
-        "recipient_email": _header_safe(to),
-        "recipient_name": _header_safe(to_name),
+        "recipient_email": to.strip()[:254],
+        "recipient_name": strip_name(to_name)[:200],
         "user_id": user_id,
         "language": language,
-        "subject": _header_safe(subject)[:500],
+        "subject": one_line(subject)[:500],
         "text_body": text,
         "html_body": html,
         "attachments": [a.to_json() for a in attachments],
-        "headers": {_header_safe(k): _header_safe(v) for k, v in (headers or {}).items()},
+        "headers": {one_line(k): one_line(v) for k, v in (headers or {}).items()},
         "message_id": make_msgid(domain=domain),
-        "status": MailStatus.QUEUED.value,
+        "status": (MailStatus.FAILED if problem else MailStatus.QUEUED).value,
+        "last_error": problem,
         "attempts": 0,
         "next_attempt_at": utcnow(),
         "created_at": utcnow(),
@@ -130,42 +135,21 @@ def queue_mail(
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def build_message(mail: OutboundMail, sender: str) -> EmailMessage:
-    message = EmailMessage()
-    message["From"] = sender
-    message["To"] = f"{mail.recipient_name} <{mail.recipient_email}>" if mail.recipient_name else mail.recipient_email
-    message["Subject"] = mail.subject
-    message["Message-ID"] = mail.message_id
-    message["Date"] = format_datetime(mail.created_at)
-    message["Auto-Submitted"] = "auto-generated"
-    for name, value in mail.headers.items():
-        message[name] = value
-    message.set_content(mail.text_body)
-    if mail.html_body:
-        message.add_alternative(mail.html_body, subtype="html")
-        html_part = message.get_body(("html",))
-        for item in mail.attachments:
-            if item.get("cid") and isinstance(html_part, EmailMessage):
-                # multipart/related around the HTML: the image shows inline, not as a file.
-                maintype, subtype = item["content_type"].split("/", 1)
-                html_part.add_related(
-                    base64.b64decode(item["data"]),
-                    maintype=maintype,
-                    subtype=subtype,
-                    cid=f"<{item['cid']}>",
-                    filename=item["filename"],
-                    disposition="inline",
-                )
-    for item in mail.attachments:
-        if item.get("cid") and mail.html_body:
-            continue
-        maintype, subtype = item["content_type"].split("/", 1)
-        message.add_attachment(
-            base64.b64decode(item["data"]), maintype=maintype, subtype=subtype, filename=item["filename"]
-        )
-    # After the body: set_content() drops Content-* headers set before it.
-    message["Content-Language"] = mail.language
-    return message
+def build_message(mail: OutboundMail, sender: str) -> WireMessage:
+    """The row as it goes over the wire: its address is the one envelope recipient."""
+    return compose(
+        sender=sender,
+        recipient=mail.recipient_email,
+        recipient_name=mail.recipient_name,
+        subject=mail.subject,
+        message_id=mail.message_id,
+        date=mail.created_at,
+        language=mail.language,
+        text=mail.text_body,
+        html=mail.html_body,
+        attachments=mail.attachments,
+        headers=mail.headers,
+    )
 
 
 def claim(session: Session, mail_id: int, lease: timedelta) -> OutboundMail | None:
@@ -304,4 +288,6 @@ def send_one(
         deliver(build_message(mail, sender))
     except (smtplib.SMTPException, OSError) as exc:
         error = exc
+    except ValueError as exc:  # a bad address or header in the row: retrying cannot help
+        error = smtplib.SMTPResponseException(550, f"not sent: {exc}".encode())
     return record_result(session, mail, error, base=base, max_attempts=max_attempts)

@@ -22,6 +22,7 @@ from flask import current_app
 
 from crm.config import MailSettings
 from crm.core.time import utcnow
+from crm.core.wire import WireMessage
 
 
 def outbox_dir() -> Path:
@@ -37,15 +38,14 @@ def tls_context() -> ssl.SSLContext:
     return ssl.create_default_context()
 
 
-def deliver(message: EmailMessage) -> None:
-    """Send one message; raises ``smtplib.SMTPException`` / ``OSError`` on failure."""
+def deliver(message: WireMessage) -> None:
+    """Send one message to its envelope recipient, and to nobody else whatever its headers
+    say; raises ``smtplib.SMTPException`` / ``OSError`` on failure."""
     settings: MailSettings = current_app.config["MAIL"]
-    if "From" not in message:
-        message["From"] = current_app.config["MAIL_FROM"]
     if settings.is_local:
         stamp = utcnow().strftime("%Y%m%dT%H%M%S%f")
         path = outbox_dir() / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
-        path.write_bytes(message.as_bytes(policy=email.policy.SMTP))
+        path.write_bytes(message.data)
         return
     smtp: smtplib.SMTP
     if settings.scheme == "smtps":
@@ -57,7 +57,8 @@ def deliver(message: EmailMessage) -> None:
             smtp.starttls(context=tls_context())
         if settings.username:
             smtp.login(settings.username, settings.password or "")
-        smtp.send_message(message)
+        options = ["SMTPUTF8"] if message.smtputf8 else []
+        smtp.sendmail(message.envelope_from, [message.envelope_to], message.data, mail_options=options)
 
 
 @dataclass(frozen=True)

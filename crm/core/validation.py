@@ -11,6 +11,7 @@ from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGES
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import is_valid_zone
+from crm.core.wire import has_line_break, strip_name
 
 
 def clean_email(value: str | None, field: str = "email", *, required: bool = True) -> str | None:
@@ -63,6 +64,16 @@ def clean_text(value: str | None, field: str, *, max_length: int, required: bool
     if "\x00" in value:
         raise ValidationError.single(field, _l("This text contains an invalid character."))
     return value
+
+
+def clean_name(value: str | None, field: str, *, max_length: int, required: bool = True) -> str:
+    """A name (of a person, an organisation, a subscription…) is one line of text: line
+    breaks are refused, control and invisible format characters (bidi overrides, zero-width
+    spaces) are removed, and runs of spaces become one.  Names go into email headers,
+    exports and other people's screens, where such characters would do harm."""
+    if has_line_break(value or ""):
+        raise ValidationError.single(field, _l("A name fits on one line: remove the line breaks."))
+    return clean_text(strip_name(value or ""), field, max_length=max_length, required=required)
 
 
 def clean_enum(enum_cls: Any, value: Any, field: str) -> Any:

@@ -11,7 +11,8 @@ from crm.core.errors import ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
-from crm.core.validation import clean_email, clean_enum, clean_language, clean_text, clean_zone
+from crm.core.validation import clean_email, clean_enum, clean_language, clean_name, clean_zone
+from crm.core.wire import strip_name
 from crm.digests.models import Cadence, Subscription
 from crm.organisations.models import Contact, Organisation
 
@@ -96,8 +97,10 @@ def create_subscription(
         user_id=user.id if user else None,
         contact_id=contact.id if contact else None,
         organisation_id=_clean_organisation(session, organisation_id or (contact.organisation_id if contact else None)),
-        name=clean_text(
-            name or getattr(source, "name", "") or getattr(source, "display_name", ""), "name", max_length=200
+        name=clean_name(
+            name or strip_name(getattr(source, "name", "") or getattr(source, "display_name", "")),
+            "name",
+            max_length=200,
         ),
         email=address or "",
         language=Language(clean_language(language or getattr(source, "language", "fr"))),
@@ -173,7 +176,7 @@ def update_subscription(
     changes = changes_of(
         subscription,
         {
-            "name": clean_text(name, "name", max_length=200),
+            "name": clean_name(name, "name", max_length=200),
             "email": clean_email(email) or "",
             "language": Language(clean_language(language)),
             "timezone": clean_zone(timezone),

@@ -16,7 +16,7 @@ from sqlmodel import col, select
 from crm.accounts.models import Language
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
-from crm.core.validation import clean_email, clean_phone, clean_text, clean_zone
+from crm.core.validation import clean_email, clean_name, clean_phone, clean_zone
 from crm.exchange.models import ImportKind, RowAction
 from crm.exchange.plan import OrganisationIndex, Planner, RowPlan, SourceRow, chunked
 from crm.exchange.vocabulary import languages, lookup
@@ -65,7 +65,7 @@ class ContactPlanner(Planner):
             found["email"] = plan.check("email", lambda: clean_email(text))
         for field in ("name", "title"):
             if text := row.get(field):
-                found[field] = plan.check(field, lambda t=text, f=field: clean_text(t, f, max_length=200))  # type: ignore[misc]
+                found[field] = plan.check(field, lambda t=text, f=field: clean_name(t, f, max_length=200))  # type: ignore[misc]
         if text := row.get("language"):
             found["language"] = lookup(languages(), text)
             if found["language"] is None:

@@ -19,7 +19,7 @@ from sqlmodel import select
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.i18n import list_separator
 from crm.core.text import normalise
-from crm.core.validation import clean_text
+from crm.core.validation import clean_name, clean_text
 from crm.exchange.models import ImportKind, RowAction
 from crm.exchange.plan import OrganisationIndex, Planner, RowPlan, SourceRow, sector_index, split_list
 from crm.exchange.vocabulary import countries, lookup, organisation_kinds
@@ -61,10 +61,10 @@ class OrganisationPlanner(Planner):
             found["country"] = country
         for field in NAME_FIELDS:
             if text := row.get(field):
-                found[field] = plan.check(field, lambda t=text, f=field: clean_text(t, f, max_length=300))  # type: ignore[misc]
+                found[field] = plan.check(field, lambda t=text, f=field: clean_name(t, f, max_length=300))  # type: ignore[misc]
         aliases = split_list(row.get("aliases"))
         if text := row.get("name"):
-            name = plan.check("name", lambda: clean_text(text, "name", max_length=300))
+            name = plan.check("name", lambda: clean_name(text, "name", max_length=300))
             slot = "name_ar" if ARABIC.search(text) else ("name_en" if country == Country.US else "name_fr")
             if not found.get(slot):
                 found[slot] = name

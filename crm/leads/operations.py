@@ -18,7 +18,7 @@ from crm.core.events import changes_of, jsonable, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import search_blob
 from crm.core.time import ensure_utc, utcnow
-from crm.core.validation import clean_enum, clean_text
+from crm.core.validation import clean_enum, clean_name, clean_text
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -332,16 +332,18 @@ def log_activity(
 
 def save_filter(session: Session, user: User, *, name: str, query: str) -> SavedFilter:
     """Keep the lead list's current query string under a name, for ``user`` only."""
-    clean_name = clean_text(name, "name", max_length=120)
+    filter_name = clean_name(name, "name", max_length=120)
     clean_query = clean_text(query, "query", max_length=2000, required=False)
     taken = session.exec(
-        select(SavedFilter.id).where(SavedFilter.user_id == user.id, SavedFilter.name == clean_name)
+        select(SavedFilter.id).where(SavedFilter.user_id == user.id, SavedFilter.name == filter_name)
     ).first()
     if taken is not None:
         raise ValidationError.single("name", _l("You already have a filter with this name."))
-    saved = SavedFilter(user_id=pk(user), name=clean_name, query=clean_query)
+    saved = SavedFilter(user_id=pk(user), name=filter_name, query=clean_query)
     session.add(saved)
-    record_event(session, "saved_filter.created", saved, actor=user, payload={"name": clean_name, "query": clean_query})
+    record_event(
+        session, "saved_filter.created", saved, actor=user, payload={"name": filter_name, "query": clean_query}
+    )
     return saved
 
 

@@ -19,6 +19,7 @@ from crm.core.validation import (
     clean_email,
     clean_enum,
     clean_language,
+    clean_name,
     clean_phone,
     clean_text,
     clean_zone,
@@ -33,15 +34,16 @@ def _clean_organisation(fields: dict[str, Any]) -> dict[str, Any]:
     clean: dict[str, Any] = {}
     for key in ("name_ar", "name_fr", "name_en"):
         if key in fields:
-            clean[key] = clean_text(fields[key], key, max_length=300, required=False)
+            clean[key] = clean_name(fields[key], key, max_length=300, required=False)
     if "country" in fields:
         clean["country"] = clean_enum(Country, fields["country"], "country")
     if "kind" in fields:
         clean["kind"] = clean_enum(OrganisationKind, fields["kind"], "kind")
     if "acronym" in fields:
-        clean["acronym"] = clean_text(fields["acronym"], "acronym", max_length=40, required=False) or None
+        clean["acronym"] = clean_name(fields["acronym"], "acronym", max_length=40, required=False) or None
     if "aliases" in fields:
-        aliases = [a.strip() for a in (fields["aliases"] or []) if a and a.strip()]
+        aliases = [clean_name(a, "aliases", max_length=300, required=False) for a in (fields["aliases"] or []) if a]
+        aliases = [a for a in aliases if a]
         clean["aliases"] = list(dict.fromkeys(aliases))
     if "website" in fields:
         website = clean_text(fields["website"], "website", max_length=300, required=False)
@@ -183,9 +185,9 @@ def _clean_contact(session: Session, fields: dict[str, Any], region: str) -> dic
             raise ValidationError.single("organisation_id", _l("Unknown organisation."))
         clean["organisation_id"] = fields["organisation_id"]
     if "name" in fields:
-        clean["name"] = clean_text(fields["name"], "name", max_length=200)
+        clean["name"] = clean_name(fields["name"], "name", max_length=200)
     if "title" in fields:
-        clean["title"] = clean_text(fields["title"], "title", max_length=200, required=False)
+        clean["title"] = clean_name(fields["title"], "title", max_length=200, required=False)
     if "email" in fields:
         clean["email"] = clean_email(fields["email"], required=False)
     if "phone" in fields:

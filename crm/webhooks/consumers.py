@@ -16,7 +16,10 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import Role, User
 from crm.core.consumers import consumer
+from crm.core.emails import render_email
 from crm.core.events import Event, kick, kick_after_commit
+from crm.core.ledger import queue_mail
+from crm.core.text import isolate
 from crm.leads.models import Lead
 from crm.notifications.consumers import notify
 from crm.webhooks.catalogue import EVENT_TYPES, PING, wants
@@ -24,6 +27,7 @@ from crm.webhooks.ledger import write_deliveries
 from crm.webhooks.models import WebhookEndpoint
 
 SENDER = "crm.webhooks.sweep"
+MAIL_SWEEP = "crm.mail.sweep"
 
 
 def endpoints_for(session: Session, event: Event) -> list[WebhookEndpoint]:
@@ -68,6 +72,37 @@ def on_endpoint_disabled(session: Session, event: Event) -> None:
         lead_id=None,
         params=params,
     )
+    _mail_admins(session, event, [int(a) for a in admins if a is not None], params)
+
+
+def _mail_admins(session: Session, event: Event, admin_ids: list[int], params: dict[str, Any]) -> None:
+    """Each administrator is also told by email, in their language: a disabled endpoint
+    means a system outside Jisr stops hearing of changes until someone acts."""
+    queued = False
+    for admin in session.exec(select(User).where(col(User.id).in_(admin_ids)).order_by(col(User.id))).all():
+        language = admin.language.value
+        email = render_email(
+            "webhook_disabled",
+            language=language,
+            timezone=admin.timezone,
+            url=isolate(str(params["url"])),
+            failures=int(params["consecutive_failures"] or 0),
+            endpoint_id=params["endpoint_id"],
+        )
+        queued |= queue_mail(
+            session,
+            dedupe_key=f"webhook-disabled:{event.id}:{admin.id}",
+            kind="webhook_disabled",
+            to=admin.email,
+            to_name=admin.name,
+            language=language,
+            subject=email.subject,
+            text=email.text,
+            html=email.html,
+            user_id=admin.id,
+        )
+    if queued:
+        kick_after_commit(session, MAIL_SWEEP)
 
 
 def kick_sender() -> None:
