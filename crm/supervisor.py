@@ -4,8 +4,8 @@ A process that exits by itself (a worker killed by the OOM killer, a crash) is s
 again after a pause that doubles with each exit in a row (1 s, 2 s, 4 s … at most 30 s)
 and starts over once it has stayed up a while; the others keep running. A process that
 exits with code 2 at start has said why in one line (a bad setting, a server that does
-not answer): after a few such exits in a row everything stops. SIGINT (Ctrl-C) and
-SIGTERM stop all of them.
+not answer): after a few such exits in a row everything stops. SIGINT (Ctrl-C),
+SIGTERM and SIGHUP stop all of them.
 """
 
 from __future__ import annotations
@@ -98,12 +98,13 @@ class Supervisor:
         return None
 
     def run(self) -> int:
-        """Until SIGINT or SIGTERM (exit code 0), or a child that cannot start (2)."""
+        """Until SIGINT, SIGTERM or SIGHUP (a closed terminal) (exit code 0), or a child that
+        cannot start (2)."""
 
         def stop(_signum: int, _frame: FrameType | None) -> None:
             self.stopping = True
 
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
         code = 0
         try:
             for child in self.children:

@@ -136,11 +136,19 @@ def test_postgresql_says_what_it_refused(parts: dict[str, str], reason: str) -> 
 
 
 @pytest.mark.skipif(not TEST_REDIS_URL, reason="Redis suite needs REDIS_URL")
-def test_redis_database_out_of_range_is_named() -> None:
+@pytest.mark.parametrize(
+    ("user", "database", "reason"),
+    [("", "999", "database 999 does not exist"), ("jisr-nobody:s3cret@", "0", "authentication failed")],
+)
+def test_redis_says_what_it_refused(user: str, database: str, reason: str) -> None:
+    from urllib.parse import urlsplit
+
     assert TEST_REDIS_URL
-    url = TEST_REDIS_URL.rsplit("/", 1)[0] + "/999"
-    with pytest.raises(ConfigError, match=r"^REDIS_URL: cannot connect to .* \(database 999 does not exist\)$"):
+    server = urlsplit(TEST_REDIS_URL)
+    url = f"redis://{user}{server.hostname}:{server.port or 6379}/{database}"
+    with pytest.raises(ConfigError) as excinfo:
         check_redis(url)
+    assert str(excinfo.value) == f"REDIS_URL: cannot connect to {server.hostname}:{server.port or 6379} ({reason})"
 
 
 def test_sqlite_folder_and_file_are_checked(tmp_path: Path) -> None:
@@ -219,7 +227,8 @@ def alive(pid: int) -> bool:
     return not stat.exists() or stat.read_text().rsplit(")", 1)[1].split()[0] != "Z"
 
 
-def test_a_killed_process_is_restarted_and_the_others_keep_running(tmp_path: Path) -> None:
+@pytest.mark.parametrize("stop_signal", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_killed_process_is_restarted_and_the_others_keep_running(tmp_path: Path, stop_signal: int) -> None:
     run_ = Supervised(tmp_path, {"web": "serve", "worker": "serve", "beat": "serve"}, first_delay=0.2)
     try:
         run_.wait_for(lambda: all(run_.pids(n) for n in ("web", "worker", "beat")), "three processes")
@@ -231,7 +240,7 @@ def test_a_killed_process_is_restarted_and_the_others_keep_running(tmp_path: Pat
         assert f"jisr: worker restarted (pid {restarted})" in run_.lines()
         assert alive(restarted) and alive(web) and alive(beat)
         assert run_.pids("web") == [web] and run_.pids("beat") == [beat]
-        run_.process.send_signal(signal.SIGTERM)
+        run_.process.send_signal(stop_signal)
         assert run_.process.wait(timeout=GUARD) == 0
         assert not any(alive(pid) for pid in (web, restarted, beat))
     finally:
@@ -350,9 +359,9 @@ def test_a_malformed_url_is_named_without_its_password(tmp_path: Path, variable:
 
 
 def test_crm_check_reports_every_part_rather_than_stopping_at_a_dead_server(tmp_path: Path) -> None:
-    env = {"JISR_INSTANCE_PATH": str(tmp_path), "REDIS_URL": "redis://127.0.0.1:1/0"}
+    env = {"JISR_INSTANCE_PATH": str(tmp_path), "DATABASE_URL": "postgresql://postgres@127.0.0.1:1/x"}
     code, out, err = run([PY, "-m", "flask", "--app", "wsgi", "crm", "check"], env)
     assert code == 1, err
     parts = {line.split()[1]: line.split()[0] for line in out.splitlines() if line.strip()}
-    assert parts["database"] == "ok" and parts["broker"] == "fail"
+    assert parts["database"] == "fail" and parts["broker"] == "ok" and len(parts) >= 8
     assert "Traceback" not in out + err

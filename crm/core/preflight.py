@@ -38,10 +38,11 @@ from crm.config import ConfigError, Settings, load_settings
 from crm.core.time import StaleTimeZoneData, check_tzdata
 
 CONNECT_TIMEOUT = 3.0  # seconds a server has to answer at start
-CONFIGURATION_EXIT_CODE = 2  # will not heal by retrying: a supervisor should not restart
+CONFIGURATION_EXIT_CODE = 2  # a bad setting or a dead server: a supervisor soon stops restarting
 
 # Driver messages, from psycopg/libpq and redis-py, to a reason in a few words.
 _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
+    (re.compile(r'(?:database|role) "[^"]*" does not exist'), ""),  # kept as the server says it
     (re.compile(r"connection refused", re.I), "connection refused"),
     (
         re.compile(
@@ -60,7 +61,6 @@ _REASONS: tuple[tuple[re.Pattern[str], str], ...] = (
         ),
         "authentication failed",
     ),
-    (re.compile(r'(?:database|role) "[^"]*" does not exist'), ""),  # kept as the server says it
     (re.compile(r"no pg_hba\.conf entry", re.I), "refused by the server's pg_hba.conf"),
     (re.compile(r"network is unreachable", re.I), "network unreachable"),
     (re.compile(r"no route to host", re.I), "no route to host"),
