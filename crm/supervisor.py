@@ -15,7 +15,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
@@ -39,9 +39,9 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     started_at: float = 0.0
     restart_at: float | None = None
-    exits_in_a_row: int = 0  # exits since it last stayed up STABLE_AFTER seconds
+    exits_in_a_row: int = 0  # exits since it last stayed up ``stable_after`` seconds
     start_failures: int = 0  # configuration exits (code 2) soon after starting, in a row
-    last_exit: str = field(default="")
+    last_exit: str = ""
 
 
 class Supervisor:
@@ -66,11 +66,12 @@ class Supervisor:
         self.log = log or (lambda line: print(f"jisr: {line}", file=sys.stderr, flush=True))
         self.stopping = False
 
-    def _start(self, child: Child) -> None:
+    def _start(self, child: Child) -> int:
         # Its own process group: Ctrl-C reaches the supervisor, which stops each child once.
         child.process = subprocess.Popen(child.command, cwd=self.cwd, process_group=0)  # noqa: S603
         child.started_at = time.monotonic()
         child.restart_at = None
+        return child.process.pid
 
     def _exited(self, child: Child, returncode: int) -> int | None:
         """Plan the restart of a child that exited; the supervisor's exit code if it is to
@@ -108,8 +109,7 @@ class Supervisor:
         code = 0
         try:
             for child in self.children:
-                self._start(child)
-                self.log(f"{child.name} started (pid {child.process.pid if child.process else '?'})")
+                self.log(f"{child.name} started (pid {self._start(child)})")
             while not self.stopping:
                 for child in self.children:
                     if child.process is not None and (returncode := child.process.poll()) is not None:
@@ -118,8 +118,7 @@ class Supervisor:
                             self.stopping, code = True, outcome
                             break
                     elif child.restart_at is not None and time.monotonic() >= child.restart_at:
-                        self._start(child)
-                        self.log(f"{child.name} restarted (pid {child.process.pid if child.process else '?'})")
+                        self.log(f"{child.name} restarted (pid {self._start(child)})")
                 time.sleep(0.1)
         finally:
             self._stop_all()
