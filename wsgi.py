@@ -1,13 +1,11 @@
-"""The WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi …``."""
+"""The WSGI entry point: ``gunicorn wsgi:app`` or ``flask --app wsgi …``.
 
-import sys
+Gunicorn checks the settings and the servers before it starts its workers (see
+``gunicorn.conf.py``); the administration commands check them before they run.
+"""
 
 from crm import create_app
-from crm.config import ConfigError
-from crm.core.time import StaleTimeZoneData
+from crm.core.preflight import one_line_on_bad_setup
 
-try:
+with one_line_on_bad_setup():
     app = create_app()
-except (ConfigError, StaleTimeZoneData) as exc:
-    print(f"jisr: {exc}", file=sys.stderr)
-    sys.exit(2)

@@ -15,7 +15,23 @@ from crm.core.db import db
 from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGES
 
-crm_cli = AppGroup("crm", help="Jisr administration commands.")
+
+@click.pass_context
+def _servers_answer(ctx: click.Context) -> None:
+    """Every command but ``check`` needs the database: when it (or Redis) does not answer,
+    one line and exit code 2.  ``check`` reports on each part itself."""
+    from flask.cli import ScriptInfo
+
+    from crm.core.preflight import check_servers, one_line_on_bad_setup
+
+    app = ctx.ensure_object(ScriptInfo).load_app()
+    if ctx.invoked_subcommand == "check" or app.testing:
+        return
+    with one_line_on_bad_setup():
+        check_servers(app.config["DATABASE_URL"], app.config["REDIS_URL"])
+
+
+crm_cli = AppGroup("crm", help="Jisr administration commands.", callback=_servers_answer)
 users_cli = AppGroup("users", help="Manage user accounts.")
 crm_cli.add_command(users_cli)
 crm_cli.add_command(tokens_cli)

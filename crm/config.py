@@ -9,6 +9,7 @@ value stops the program at start with one line naming the variable.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -87,9 +88,18 @@ class Settings:
         }
 
 
+def shown(url: str) -> str:
+    """A URL as it may be printed: its password replaced by ``***`` (even when malformed)."""
+    return re.sub(r"(://[^:/@]*):[^/@]*@", r"\1:***@", url)
+
+
 def normalise_database_url(value: str, variable: str = "DATABASE_URL") -> str:
     """Accept ``postgresql://`` and ``sqlite:///`` URLs; PostgreSQL goes through psycopg 3."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises on a malformed port
+    except ValueError as exc:
+        raise ConfigError(f"{variable}: malformed URL ({exc}): {shown(value)!r}") from None
     scheme = parts.scheme.lower()
     if scheme in ("postgres", "postgresql", "postgresql+psycopg"):
         if not parts.hostname and not parts.path.strip("/"):
@@ -100,26 +110,31 @@ def normalise_database_url(value: str, variable: str = "DATABASE_URL") -> str:
         if not value.startswith("sqlite:///"):
             raise ConfigError(f"{variable}: a SQLite URL looks like sqlite:///path/to/file.sqlite")
         return value
-    raise ConfigError(f"{variable}: expected postgresql://user@host:port/dbname or sqlite:///path, got {value!r}")
+    raise ConfigError(
+        f"{variable}: expected postgresql://user@host:port/dbname or sqlite:///path, got {shown(value)!r}"
+    )
 
 
 def parse_redis_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
-        raise ConfigError(f"REDIS_URL: expected redis://host:port/db, got {value!r}")
     try:
+        parts = urlsplit(value)
         parts.port  # noqa: B018 - raises on a malformed port
-    except ValueError as exc:
-        raise ConfigError(f"REDIS_URL: malformed port in {value!r}") from exc
+    except ValueError:
+        raise ConfigError(f"REDIS_URL: malformed port in {shown(value)!r}") from None
+    if parts.scheme not in ("redis", "rediss") or not parts.hostname:
+        raise ConfigError(f"REDIS_URL: expected redis://host:port/db, got {shown(value)!r}")
     return value
 
 
 def parse_mail_url(value: str) -> MailSettings:
     """``smtp://user:pass@host:port`` (STARTTLS with ``?starttls=1``) or ``smtps://…``."""
-    parts = urlsplit(value)
+    try:
+        parts = urlsplit(value)
+    except ValueError as exc:
+        raise ConfigError(f"MAIL_URL: malformed URL ({exc}): {shown(value)!r}") from None
     if parts.scheme not in ("smtp", "smtps") or not parts.hostname:
         raise ConfigError(
-            f"MAIL_URL: expected smtp://user:pass@host:port or smtps://user:pass@host:port, got {value!r}"
+            f"MAIL_URL: expected smtp://user:pass@host:port or smtps://user:pass@host:port, got {shown(value)!r}"
         )
     try:
         port = parts.port or (465 if parts.scheme == "smtps" else 25)

@@ -1,12 +1,12 @@
 """The Celery application of the worker and beat processes.
 
 Start a worker with ``celery -A workers.celery_app worker`` and the scheduler with
-``celery -A workers.celery_app beat``; both build the Flask app with ``create_app()``.
+``celery -A workers.celery_app beat``; both build the Flask app with ``create_app()``,
+after checking that the database and the broker answer (one line and exit code 2 when
+one does not, rather than retrying for ever).
 """
 
 from __future__ import annotations
-
-import sys
 
 from celery import Celery
 from flask import Flask
@@ -14,14 +14,11 @@ from flask import Flask
 
 def _create() -> tuple[Flask, Celery]:
     from crm import create_app
-    from crm.config import ConfigError
-    from crm.core.time import StaleTimeZoneData
+    from crm.core.preflight import check_at_start, one_line_on_bad_setup
 
-    try:
+    with one_line_on_bad_setup():
+        check_at_start()
         flask_app = create_app()
-    except (ConfigError, StaleTimeZoneData) as exc:
-        print(f"jisr: {exc}", file=sys.stderr)
-        sys.exit(2)
     return flask_app, flask_app.extensions["celery"]
 
 
