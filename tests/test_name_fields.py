@@ -39,7 +39,9 @@ with_invisibles = st.lists(st.one_of(words, st.sampled_from(INVISIBLE), st.just(
 
 
 def _user(session: Session, name: str) -> Any:
-    return create_user(session, email=f"u{abs(hash(name)) % 10**9}@jisr.example", name=name, password="Correct-Horse-42")
+    return create_user(
+        session, email=f"u{abs(hash(name)) % 10**9}@jisr.example", name=name, password="Correct-Horse-42"
+    )
 
 
 OPERATIONS: dict[str, tuple[str, Callable[[Session, Any, str], Any]]] = {
