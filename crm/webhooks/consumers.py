@@ -17,7 +17,7 @@ from sqlmodel import Session, col, select
 from crm.accounts.mail import email_user
 from crm.accounts.models import Role, User
 from crm.core.consumers import consumer
-from crm.core.events import Event, kick_after_commit
+from crm.core.events import Event, kick, kick_after_commit
 from crm.core.text import isolate
 from crm.leads.models import Lead
 from crm.notifications.consumers import notify
