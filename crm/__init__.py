@@ -104,6 +104,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.audit.views import bp as audit_bp
 
     app.register_blueprint(audit_bp)
+    from crm.privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
 
     from crm.cli import crm_cli
 
