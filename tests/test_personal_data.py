@@ -4,8 +4,10 @@ holds their name, address or phone number, and only administrators may do any of
 
 from __future__ import annotations
 
+import html
 import json
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +31,8 @@ from crm.missions.operations import log_meeting
 from crm.organisations.models import Contact
 from crm.organisations.operations import create_contact, update_contact
 from crm.privacy.operations import delete_contact, erase_contact, export_contact_data
+from crm.privacy.scrubbing import rows_mentioning
+from crm.privacy.traces import Traces
 from crm.search.queries import search
 from crm.webhooks.ledger import write_deliveries
 from crm.webhooks.models import WebhookDelivery
@@ -38,15 +42,50 @@ from tests.exchange_helpers import csv_bytes
 from tests.factories import make_lead, make_organisation, make_user
 from tests.web_helpers import login
 
-NAME = "Salma Benjelloun"
-EMAIL = "salma.benjelloun@add.gov.ma"
-PHONE = "+212612345678"
-# The same person written as people write her: what must not survive an erasure.
-TRACES = (NAME, EMAIL, PHONE, "06 12 34 56 78", "612345678", "Benjelloun")
+
+@dataclass(frozen=True)
+class Person:
+    name: str
+    email: str
+    phone: str  # as people write it
+    e164: str
+    surname: str
+    written: str  # the name as a note writes it
+
+    @property
+    def traces(self) -> tuple[str, ...]:
+        """What must not survive an erasure, in any case, with or without separators."""
+        return (self.name, self.email, self.e164, self.phone, self.e164[-9:], self.surname, self.written)
+
+
+SALMA = Person(
+    "Salma Benjelloun",
+    "salma.benjelloun@add.gov.ma",
+    "06 12 34 56 78",
+    "+212612345678",
+    "Benjelloun",
+    "salma benjelloun",
+)
+PEOPLE = {
+    "latin": SALMA,
+    "accented": Person(
+        "Élise Dupré-Lefèvre",
+        "elise.dupre@add.gov.ma",
+        "05 37 12 34 56",
+        "+212537123456",
+        "Dupré-Lefèvre",
+        "ÉLISE  DUPRÉ-LEFÈVRE",
+    ),
+    "arabic": Person(
+        "سارة العمراني", "s.amrani@add.gov.ma", "+1 (713) 652-0300", "+17136520300", "العمراني", "سارة العمراني"
+    ),
+}
+NAME, EMAIL, PHONE = SALMA.name, SALMA.email, SALMA.e164
+TRACES = SALMA.traces
 OTHER = ("Karim Idrissi", "karim.idrissi@add.gov.ma")
 
 
-def _world(session: Session) -> dict[str, Any]:
+def _world(session: Session, person: Person = SALMA) -> dict[str, Any]:
     """Salma, with data in every place Jisr keeps people: created through the operations,
     updated by a CSV import, at a meeting, named in activities and meeting notes, mailed,
     subscribed to a digest, in webhook deliveries and in the search index.  Karim, her
@@ -55,13 +94,15 @@ def _world(session: Session) -> dict[str, Any]:
     officer = make_user(session, Role.OFFICER, email="officer@jisr.example", name="Officer", language="en")
     make_user(session, Role.VIEWER, email="viewer@jisr.example", name="Viewer", language="en")
     add = make_organisation(session, "MA", name_en="Digital Development Agency", acronym="ADD")
-    salma = create_contact(session, organisation_id=add.id, name=NAME, email=EMAIL, title="SG", actor=officer)
+    salma = create_contact(
+        session, organisation_id=add.id, name=person.name, email=person.email, title="SG", actor=officer
+    )
     karim = create_contact(session, organisation_id=add.id, name=OTHER[0], email=OTHER[1], actor=officer)
     session.flush()
     content = csv_bytes(
         [
             ["Nom", "Fonction", "Organisme", "Courriel", "Téléphone"],
-            [NAME, "Secrétaire générale", "ADD", EMAIL.upper(), "06 12 34 56 78"],
+            [person.name, "Secrétaire générale", "ADD", person.email.upper(), person.phone],
             [OTHER[0], "Chef de projet", "ADD", OTHER[1], ""],
         ]
     )
@@ -77,28 +118,28 @@ def _world(session: Session) -> dict[str, Any]:
         title="Cloud roadmap with ADD",
         starts_local=datetime(2024, 2, 12, 10),
         timezone="America/Chicago",
-        notes=f"{NAME} and {OTHER[0]} will send the RFP.",
+        notes=f"{person.name} and {OTHER[0]} will send the RFP.",
         organisation_ids=[add.id],
         contact_ids=[salma.id, karim.id],
         actor=officer,
     )
     lead = make_lead(session, owner=officer, ma_organisation_id=add.id, title="Sovereign cloud pilot")
     named = log_activity(
-        session, lead, kind="call", body=f"Called salma benjelloun on 06 12 34 56 78 with {OTHER[0]}.", actor=officer
+        session, lead, kind="call", body=f"Called {person.written} on {person.phone} with {OTHER[0]}.", actor=officer
     )
-    mailed = log_activity(session, lead, kind="email", body=f"Sent the deck to {EMAIL}.", actor=officer)
+    mailed = log_activity(session, lead, kind="email", body=f"Sent the deck to {person.email}.", actor=officer)
     create_subscription(session, name="", contact_id=salma.id, actor=officer)
     for n, status in enumerate(("sent", "queued")):
         queue_mail(
             session,
             dedupe_key=f"digest:test:{n}",
             kind="digest",
-            to=EMAIL,
-            to_name=NAME,
+            to=person.email,
+            to_name=person.name,
             language="fr",
             subject="Votre résumé hebdomadaire",
-            text=f"Bonjour {NAME},\nVoici les nouvelles de la semaine.",
-            html=f"<p>Bonjour {NAME},</p>",
+            text=f"Bonjour {person.name},\nVoici les nouvelles de la semaine.",
+            html=f"<p>Bonjour {person.name},</p>",
         )
         if status == "sent":
             session.execute(sa.update(OutboundMail).values(status=MailStatus.SENT))
@@ -107,7 +148,7 @@ def _world(session: Session) -> dict[str, Any]:
     for event in session.exec(select(Event).where(Event.entity_type.in_(["contact", "activity", "meeting"]))):
         write_deliveries(session, event, [endpoint])
     session.commit()
-    assert [c.id for c, _ in search(session, admin, "Benjelloun").contacts] == [salma.id]
+    assert [c.id for c, _ in search(session, admin, person.surname).contacts] == [salma.id]
     return {
         "admin": admin,
         "officer": officer,
@@ -227,9 +268,11 @@ def test_the_export_page_is_in_the_administrators_language(session: Session, cli
     assert 'dir="rtl"' in html and "Personal data held about" not in html and NAME in html
 
 
+@pytest.mark.parametrize("who", sorted(PEOPLE))
 @pytest.mark.parametrize("how", ["erase", "delete"])
-def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, client: Any, how: str) -> None:
-    world = _world(session)
+def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, client: Any, how: str, who: str) -> None:
+    person = PEOPLE[who]
+    world = _world(session, person)
     salma_id = world["salma_id"]
     login(client, "admin@jisr.example")
     confirm = client.get(f"/contacts/{salma_id}/{how}")
@@ -240,10 +283,10 @@ def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, c
     assert response.status_code == 302
     session.expire_all()
 
-    assert _where_found(session, TRACES) == []
+    assert _where_found(session, person.traces) == []
     # Karim, named alongside her, is still everywhere he was.
     assert {"contact.name", "activity.body", "meeting.notes", "event.payload"} <= set(_where_found(session, OTHER))
-    assert search(session, world["admin"], "Benjelloun").total == 0
+    assert search(session, world["admin"], person.surname).total == 0
     assert search(session, world["admin"], "Idrissi").contacts
 
     event = _events(session, f"contact.{'erased' if how == 'erase' else 'deleted'}")[-1]
@@ -256,7 +299,7 @@ def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, c
     assert mail == {MailStatus.SENT, MailStatus.FAILED}  # the queued one never goes
     assert session.exec(select(func.count()).select_from(ImportFile)).one() == 0
     delivery_bodies = [d.body for d in session.exec(select(WebhookDelivery))]
-    assert delivery_bodies and all(NAME not in b and EMAIL not in b for b in delivery_bodies)
+    assert delivery_bodies and all(person.name not in b and person.email not in b for b in delivery_bodies)
 
     contact = session.get(Contact, salma_id)
     if how == "erase":
@@ -271,7 +314,7 @@ def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, c
         assert client.get(f"/contacts/{salma_id}").status_code == 404
         assert session.get(Activity, world["activities"][1]) is not None
     log = client.get(f"/admin/activity?entity=contact:{salma_id}")
-    assert log.status_code == 200 and NAME not in log.get_data(as_text=True)
+    assert log.status_code == 200 and person.name not in log.get_data(as_text=True)
 
 
 def test_an_erased_contact_stays_erased_and_its_export_says_so(session: Session, client: Any) -> None:
@@ -357,3 +400,44 @@ def test_the_api_deletes_a_contact_for_administrators_only(session: Session, cli
     assert _where_found(session, TRACES) == []
     deleted = _events(session, "contact.deleted")
     assert [(e.actor_id, e.entity_id) for e in deleted] == [(world["admin"].id, salma_id)]
+
+
+def _written_forms(person: Person) -> list[str]:
+    """The ways a note, an email or a JSON document holds the person, one at a time."""
+    name = person.name
+    first, _, rest = name.partition(" ")
+    return [
+        f"Met {name} today.",
+        f"MET {name.upper()} TODAY.",
+        f"met {name.lower()} today.",
+        f"Met {first}\n  {rest} today.",
+        f"<p>Bonjour {html.escape(name)},</p>",
+        json.dumps({"note": f"Met {name}"}),
+        json.dumps({"note": f"Met {name.upper()}"}, ensure_ascii=False),
+        f"Write to {person.email.upper()}",
+        f"Call {person.phone}",
+        f"Call {person.e164}",
+        f"Call 00{person.e164[1:]}",
+    ]
+
+
+@pytest.mark.parametrize("who", sorted(PEOPLE))
+def test_every_written_form_of_the_person_is_found_by_the_database_and_replaced(session: Session, who: str) -> None:
+    """Each form alone in a row: the SQL condition finds it on both databases (SQLite's
+    ``lower()`` folds ASCII only, JSON escapes non-ASCII letters), and the replacement
+    leaves nothing; text about someone else is neither found nor changed."""
+    person = PEOPLE[who]
+    officer = make_user(session, Role.OFFICER)
+    lead = make_lead(session, owner=officer)
+    forms = _written_forms(person)
+    written = {log_activity(session, lead, kind="note", body=form, actor=officer).id: form for form in forms}
+    bystander = log_activity(session, lead, kind="note", body=f"Met {OTHER[0]}, +212 6 99 88 77 66.", actor=officer)
+    session.commit()
+    traces = Traces(contact_id=7, name=person.name, email=person.email, phone=person.e164)
+    found = rows_mentioning(session, traces, Activity, ("body",))
+    assert sorted(a.id for a in found) == sorted(written)
+    for activity in found:
+        scrubbed = traces.scrub(activity.body)
+        assert "[#7]" in scrubbed
+        assert not [t for t in person.traces if t.lower() in scrubbed.lower()], (written[activity.id], scrubbed)
+    assert traces.scrub(bystander.body) == bystander.body

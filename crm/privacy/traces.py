@@ -85,8 +85,8 @@ class Traces:
         parts: list[str] = []
         if self.searchable_name:
             parts.append(_name_regex(self.name))
-            escaped = html.escape(self.name)
-            if escaped != self.name:
+            # As HTML mail and JSON text (a document kept as text) write it.
+            for escaped in {html.escape(self.name), _json_escaped(self.name)} - {self.name}:
                 parts.append(_name_regex(escaped))
         if self.email:
             parts.append(re.escape(self.email))
@@ -100,7 +100,12 @@ class Traces:
 
     # --- finding -----------------------------------------------------------------------
 
-    def _needles(self) -> Iterator[str]:
+    def _like_patterns(self) -> Iterator[str]:
+        """``LIKE`` patterns (to compare with the lowered text) that every written form
+        matches: spaces may be any run of blanks, and JSON keeps non-ASCII letters as
+        ``\\u`` escapes.  ``lower()`` folds only ASCII letters on SQLite (and in PostgreSQL's
+        C locale), so a name with accented letters is also looked for with a wildcard in
+        place of each of them ("ÉLISE DUPRÉ" is ``%lise dupr%``)."""
         words: list[str] = []
         if self.searchable_name:
             words.append(" ".join(self.name.split()))
@@ -108,18 +113,18 @@ class Traces:
             words.append(self.email)
         for word in words:
             for variant in (word, word.lower(), html.escape(word)):
-                yield variant
-                yield _json_escaped(variant)
+                for written in (variant, _json_escaped(variant)):
+                    yield "%" + "%".join(_ascii_lower(_like_escaped(part)) for part in written.split()) + "%"
+            if not word.isascii() and sum(c.isascii() and c.isalpha() for c in word) >= MIN_NAME_LENGTH:
+                wild = "".join(_like_escaped(c).lower() if c.isascii() and not c.isspace() else "%" for c in word)
+                yield "%" + re.sub("%+", "%", wild) + "%"
 
     def sql_condition(self, column: Any) -> Any:
         """A condition true for every row whose ``column`` (text or JSON) holds a trace,
         and perhaps for a few more: :meth:`found_in` decides."""
         text: Any = sa.cast(column, sa.Text)
         lowered = sa.func.lower(text)
-        conditions = [
-            lowered.like(sa.func.lower(sa.literal("%" + _like_escaped(n) + "%")), escape="\\")
-            for n in dict.fromkeys(self._needles())
-        ]
+        conditions = [lowered.like(pattern, escape="\\") for pattern in dict.fromkeys(self._like_patterns())]
         if self.phone and (phone := _phone_parts(self.phone)):
             compact = text
             for separator in _SEPARATORS:
@@ -153,6 +158,11 @@ class Traces:
         if isinstance(value, list):
             return [self.scrub(v) for v in value]
         return value
+
+
+def _ascii_lower(text: str) -> str:
+    """Lower case as SQLite's ``lower()`` has it: ASCII letters only."""
+    return "".join(c.lower() if c.isascii() else c for c in text)
 
 
 def _like_escaped(text: str) -> str:
