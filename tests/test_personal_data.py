@@ -330,6 +330,9 @@ def test_an_erased_contact_stays_erased_and_its_export_says_so(session: Session,
         update_contact(session, salma, name=NAME, email=EMAIL, actor=world["admin"])
     session.rollback()
     login(client, "admin@jisr.example")
+    assert client.get(f"/contacts/{salma.id}/edit").status_code == 302
+    refused = client.post(f"/contacts/{salma.id}/edit", data={"name": NAME, "email": EMAIL})
+    assert refused.status_code == 302 and session.get(Contact, salma.id).email is None  # type: ignore[union-attr]
     answer = client.post(f"/contacts/{salma.id}/erase")
     assert answer.status_code == 302 and len(_events(session, "contact.erased")) == 1
     data = client.get(f"/contacts/{salma.id}/personal-data.json").get_json()
@@ -441,3 +444,23 @@ def test_every_written_form_of_the_person_is_found_by_the_database_and_replaced(
         assert "[#7]" in scrubbed
         assert not [t for t in person.traces if t.lower() in scrubbed.lower()], (written[activity.id], scrubbed)
     assert traces.scrub(bystander.body) == bystander.body
+
+
+def test_the_api_feed_tells_everyone_of_the_erasure_but_only_administrators_of_exports(
+    app: Any, session: Session, client: Any
+) -> None:
+    app.config["API_EVENT_FEED_SETTLE_SECONDS"] = 0
+    world = _world(session)
+    export_contact_data(session, world["salma"], actor=world["admin"])
+    erase_contact(session, world["salma"], actor=world["admin"])
+    tokens = {role: make_token(session, world[role]) for role in ("officer", "admin")}
+    session.commit()
+    seen = {}
+    for role, token in tokens.items():
+        answer = client.get("/api/v1/events?limit=100", headers=bearer(token))
+        assert answer.status_code == 200, answer.get_json()
+        items = answer.get_json()["items"]
+        seen[role] = {item["type"] for item in items}
+        assert NAME not in json.dumps(items, ensure_ascii=False) and EMAIL not in json.dumps(items)
+    assert "contact.erased" in seen["officer"] and "contact.data_exported" not in seen["officer"]
+    assert {"contact.erased", "contact.data_exported"} <= seen["admin"]
