@@ -17,8 +17,8 @@ from crm.core.events import record_event
 from crm.core.time import utcnow
 from crm.organisations.models import Contact
 from crm.privacy.queries import counts, may_handle_personal_data, personal_data
-from crm.privacy.scrubbing import Scrubber
-from crm.privacy.traces import PERSONAL_FIELDS, marker, traces_of
+from crm.privacy.scrubbing import Scrubber, person_traces
+from crm.privacy.traces import PERSONAL_FIELDS, marker
 
 EXPORT_FORMATS = ("json", "html")
 
@@ -55,7 +55,7 @@ def export_contact_data(session: Session, contact: Contact, *, actor: User, form
 
 def _erase(session: Session, contact: Contact) -> dict[str, int]:
     """Remove the person's traces everywhere, then their fields from the contact row."""
-    scrubbed = Scrubber(session, contact, traces_of(contact)).run()
+    scrubbed = Scrubber(session, contact, person_traces(session, contact)).run()
     contact.name = marker(pk(contact))
     contact.title = ""
     contact.email = None

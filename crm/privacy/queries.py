@@ -23,10 +23,11 @@ from crm.privacy.scrubbing import (
     IMPORT_ROW_COLUMNS,
     contact_events,
     contact_import_rows,
+    person_traces,
     rows_mentioning,
     subscriptions_of,
 )
-from crm.privacy.traces import traces_of
+from crm.privacy.traces import Traces
 from crm.webhooks.models import WebhookDelivery, WebhookEndpoint
 
 FORMAT_VERSION = 1
@@ -114,16 +115,16 @@ def _leads(session: Session, meeting_ids: list[int], activities: list[Activity],
     ]
 
 
-def _events(session: Session, contact: Contact) -> list[Event]:
+def _events(session: Session, contact: Contact, traces: Traces) -> list[Event]:
     found = {e.id: e for e in contact_events(session, contact.id or 0)}
-    for event in rows_mentioning(session, traces_of(contact), Event, ("payload",)):
+    for event in rows_mentioning(session, traces, Event, ("payload",)):
         found.setdefault(event.id, event)
     return [found[i] for i in sorted(found, key=lambda i: i or 0)]
 
 
-def _imports(session: Session, contact: Contact) -> list[dict[str, Any]]:
+def _imports(session: Session, contact: Contact, traces: Traces) -> list[dict[str, Any]]:
     rows = {r.id: r for r in contact_import_rows(session, contact.id or 0)}
-    for row in rows_mentioning(session, traces_of(contact), ImportRow, IMPORT_ROW_COLUMNS):
+    for row in rows_mentioning(session, traces, ImportRow, IMPORT_ROW_COLUMNS):
         rows.setdefault(row.id, row)
     if not rows:
         return []
@@ -149,12 +150,12 @@ def _imports(session: Session, contact: Contact) -> list[dict[str, Any]]:
     ]
 
 
-def _mail(session: Session, contact: Contact) -> list[dict[str, Any]]:
+def _mail(session: Session, traces: Traces) -> list[dict[str, Any]]:
     found: dict[int | None, OutboundMail] = {}
-    if contact.email:
-        addressed = select(OutboundMail).where(sa.func.lower(OutboundMail.recipient_email) == contact.email.lower())
+    if traces.emails:
+        addressed = select(OutboundMail).where(sa.func.lower(OutboundMail.recipient_email).in_(traces.emails))
         found = {m.id: m for m in session.exec(addressed)}
-    for mail in rows_mentioning(session, traces_of(contact), OutboundMail, _MAIL_COLUMNS):
+    for mail in rows_mentioning(session, traces, OutboundMail, _MAIL_COLUMNS):
         found.setdefault(mail.id, mail)
     return [
         {
@@ -195,8 +196,8 @@ def _deliveries(session: Session, event_ids: list[int]) -> list[dict[str, Any]]:
     ]
 
 
-def _subscriptions(session: Session, contact: Contact) -> list[dict[str, Any]]:
-    rows = session.exec(select(Subscription).where(subscriptions_of(contact)).order_by(col(Subscription.id)))
+def _subscriptions(session: Session, traces: Traces) -> list[dict[str, Any]]:
+    rows = session.exec(select(Subscription).where(subscriptions_of(traces)).order_by(col(Subscription.id)))
     return [
         {
             "id": s.id,
@@ -215,12 +216,12 @@ def _subscriptions(session: Session, contact: Contact) -> list[dict[str, Any]]:
 def personal_data(session: Session, contact: Contact) -> dict[str, Any]:
     """Everything about ``contact``, JSON-ready: their fields, where they took part, what
     was written about them and what was sent to them."""
-    traces = traces_of(contact)
+    traces = person_traces(session, contact)
     org = session.get(Organisation, contact.organisation_id)
     meetings = _meetings(session, contact.id or 0)
     activities = rows_mentioning(session, traces, Activity, ("body",))
     mentioned_leads = rows_mentioning(session, traces, Lead, ("title", "description"))
-    events = _events(session, contact)
+    events = _events(session, contact, traces)
     document = {
         "format": "jisr.personal_data",
         "version": FORMAT_VERSION,
@@ -245,10 +246,10 @@ def personal_data(session: Session, contact: Contact) -> dict[str, Any]:
             }
             for e in events
         ],
-        "imports": _imports(session, contact),
-        "mail": _mail(session, contact),
+        "imports": _imports(session, contact, traces),
+        "mail": _mail(session, traces),
         "webhook_deliveries": _deliveries(session, [e.id for e in events if e.id is not None]),
-        "digest_subscriptions": _subscriptions(session, contact),
+        "digest_subscriptions": _subscriptions(session, traces),
     }
     return dict(jsonable(document))
 

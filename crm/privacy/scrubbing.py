@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from crm.core.db import pk
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.text import search_blob
@@ -28,7 +29,7 @@ from crm.leads.models import Activity, Lead
 from crm.missions.models import Meeting, Mission
 from crm.notifications.models import Notification
 from crm.organisations.models import Contact
-from crm.privacy.traces import Traces, blank_personal_fields
+from crm.privacy.traces import Traces, blank_personal_fields, traces_of
 from crm.webhooks.ledger import event_body
 from crm.webhooks.models import WebhookAttempt, WebhookDelivery
 
@@ -93,11 +94,18 @@ def contact_import_rows(session: Session, contact_id: int) -> list[ImportRow]:
     )
 
 
-def subscriptions_of(contact: Contact) -> Any:
-    """The person's digest subscriptions: linked to the contact, or to their address."""
-    mine: list[Any] = [col(Subscription.contact_id) == contact.id]
-    if contact.email:
-        mine.append(sa.func.lower(Subscription.email) == contact.email.lower())
+def person_traces(session: Session, contact: Contact) -> Traces:
+    """The person's traces, with the names, addresses and numbers they had before."""
+    history = [e.payload for e in contact_events(session, pk(contact))]
+    history += [r.changes for r in contact_import_rows(session, pk(contact))]
+    return traces_of(contact, history)
+
+
+def subscriptions_of(traces: Traces) -> Any:
+    """The person's digest subscriptions: linked to the contact, or to one of their addresses."""
+    mine: list[Any] = [col(Subscription.contact_id) == traces.contact_id]
+    if traces.emails:
+        mine.append(sa.func.lower(Subscription.email).in_(traces.emails))
     return sa.or_(*mine)
 
 
@@ -216,6 +224,6 @@ class Scrubber:
 
     def _subscriptions(self) -> None:
         """The person's digest subscriptions end: they carry the name and the address."""
-        for subscription in self.session.exec(select(Subscription).where(subscriptions_of(self.contact))):
+        for subscription in self.session.exec(select(Subscription).where(subscriptions_of(self.traces))):
             self.session.delete(subscription)
             self.counts["subscriptions"] += 1

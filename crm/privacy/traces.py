@@ -11,7 +11,7 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
@@ -67,35 +67,39 @@ def _json_escaped(text: str) -> str:
 
 @dataclass(frozen=True)
 class Traces:
+    """Every name, address and number the person had in Jisr (a changed email address
+    is still on the mail sent to it)."""
+
     contact_id: int
-    name: str = ""
-    email: str | None = None
-    phone: str | None = None
+    names: tuple[str, ...] = ()
+    emails: tuple[str, ...] = ()
+    phones: tuple[str, ...] = ()
 
     @property
     def replacement(self) -> str:
         return marker(self.contact_id)
 
     @property
-    def searchable_name(self) -> bool:
-        return len("".join(self.name.split())) >= MIN_NAME_LENGTH
+    def searchable_names(self) -> list[str]:
+        return [" ".join(n.split()) for n in self.names if len("".join(n.split())) >= MIN_NAME_LENGTH]
+
+    @property
+    def phone_parts(self) -> list[tuple[str, str]]:
+        return [parts for phone in self.phones if (parts := _phone_parts(phone))]
 
     @cached_property
     def pattern(self) -> re.Pattern[str] | None:
         parts: list[str] = []
-        if self.searchable_name:
-            parts.append(_name_regex(self.name))
-            # As HTML mail and JSON text (a document kept as text) write it.
-            for escaped in {html.escape(self.name), _json_escaped(self.name)} - {self.name}:
-                parts.append(_name_regex(escaped))
-        if self.email:
-            parts.append(re.escape(self.email))
-            if html.escape(self.email) != self.email:
-                parts.append(re.escape(html.escape(self.email)))
-        if self.phone and (phone := _phone_parts(self.phone)):
-            parts.append(_phone_regex(*phone))
+        for name in self.searchable_names:
+            # As written, and as HTML mail and JSON text (a document kept as text) write it.
+            parts += [_name_regex(n) for n in dict.fromkeys((name, html.escape(name), _json_escaped(name)))]
+        for email in self.emails:
+            parts += [re.escape(e) for e in dict.fromkeys((email, html.escape(email)))]
+        parts += [_phone_regex(*phone) for phone in self.phone_parts]
         if not parts:
             return None
+        # The longest first, so that "Salma Benjelloun-Tazi" goes whole, not as "[#1]-Tazi".
+        parts.sort(key=len, reverse=True)
         return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
 
     # --- finding -----------------------------------------------------------------------
@@ -106,12 +110,7 @@ class Traces:
         ``\\u`` escapes.  ``lower()`` folds only ASCII letters on SQLite (and in PostgreSQL's
         C locale), so a name with accented letters is also looked for with a wildcard in
         place of each of them ("ÉLISE DUPRÉ" is ``%lise dupr%``)."""
-        words: list[str] = []
-        if self.searchable_name:
-            words.append(" ".join(self.name.split()))
-        if self.email:
-            words.append(self.email)
-        for word in words:
+        for word in [*self.searchable_names, *self.emails]:
             for variant in (word, word.lower(), html.escape(word)):
                 for written in (variant, _json_escaped(variant)):
                     yield "%" + "%".join(_ascii_lower(_like_escaped(part)) for part in written.split()) + "%"
@@ -125,11 +124,11 @@ class Traces:
         text: Any = sa.cast(column, sa.Text)
         lowered = sa.func.lower(text)
         conditions = [lowered.like(pattern, escape="\\") for pattern in dict.fromkeys(self._like_patterns())]
-        if self.phone and (phone := _phone_parts(self.phone)):
+        if self.phone_parts:
             compact = text
             for separator in _SEPARATORS:
                 compact = sa.func.replace(compact, separator, "")
-            conditions.append(compact.like("%" + phone[1] + "%"))
+            conditions += [compact.like("%" + national + "%") for _, national in self.phone_parts]
         return sa.or_(*conditions) if conditions else sa.false()
 
     def found_in(self, value: Any) -> bool:
@@ -169,11 +168,31 @@ def _like_escaped(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def traces_of(contact: Contact) -> Traces:
-    """What to look for; an erased contact leaves none."""
+def _values_of(document: Any, key: str) -> list[str]:
+    """The values ``key`` had in a record of the contact: ``{"email": …}`` (created) or
+    ``{"changes": {"email": [before, after]}}`` (updated)."""
+    if not isinstance(document, dict):
+        return []
+    found: list[str] = []
+    for value in (document.get(key), (document.get("changes") or {}).get(key)):
+        for one in value if isinstance(value, list) else [value]:
+            if isinstance(one, str) and one.strip():
+                found.append(one.strip())
+    return found
+
+
+def traces_of(contact: Contact, history: Iterable[Any] = ()) -> Traces:
+    """What to look for: the contact's fields now and as ``history`` (the payloads of its
+    events, the values of its import rows) had them.  An erased contact leaves none."""
     if contact.erased_at is not None:
         return Traces(contact_id=contact.id or 0)
-    return Traces(contact_id=contact.id or 0, name=contact.name, email=contact.email, phone=contact.phone)
+    records = [{"name": contact.name, "email": contact.email, "phone": contact.phone}, *history]
+
+    def every(key: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(v for record in records for v in _values_of(record, key)))
+
+    emails = tuple(dict.fromkeys(e.lower() for e in every("email")))
+    return Traces(contact_id=contact.id or 0, names=every("name"), emails=emails, phones=every("phone"))
 
 
 def blank_personal_fields(document: Any) -> Any:
