@@ -224,6 +224,7 @@ class Scrubber:
 
     def _subscriptions(self) -> None:
         """The person's digest subscriptions end: they carry the name and the address."""
+        self.session.flush()  # the archived digests rewritten above, before the database deletes them
         for subscription in self.session.exec(select(Subscription).where(subscriptions_of(self.traces))):
             self.session.delete(subscription)
             self.counts["subscriptions"] += 1
