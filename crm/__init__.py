@@ -109,6 +109,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(system_bp)
+    from crm.privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
 
     from crm.cli import crm_cli
 

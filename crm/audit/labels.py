@@ -25,6 +25,7 @@ EVENT_LABELS: dict[str, Any] = {
     "user.calendar_token_generated": _l("Calendar feed address created"),
     "saved_filter.created": _l("Saved filter created"),
     "saved_filter.deleted": _l("Saved filter deleted"),
+    "contact.data_exported": _l("Contact's personal data exported"),
     "subscription.created": _l("Digest subscription created"),
     "subscription.updated": _l("Digest subscription changed"),
     "subscription.unsubscribed": _l("Unsubscribed from a digest"),

@@ -48,7 +48,8 @@ GROUPS: dict[str, tuple[Any, dict[str, Any]]] = {
             "contact.updated": _l("Contact updated"),
             "organisation.deleted": _l("Organisation deleted (an import was reverted)"),
             "organisation.merged": _l("Duplicate organisation merged into another"),
-            "contact.deleted": _l("Contact deleted (an import was reverted)"),
+            "contact.deleted": _l("Contact deleted"),
+            "contact.erased": _l("Contact's personal data erased"),
         },
     ),
     "missions": (
@@ -91,6 +92,7 @@ NOT_OFFERED: dict[str, str] = {
     "subscription.unsubscribed": "digest recipients",
     "subscription.resubscribed": "digest recipients",
     "mail.retry_requested": "machinery",
+    "contact.data_exported": "personal data requests (the export stays with the administrator)",
     "import.uploaded": "import machinery (what an import writes is sent as its own events)",
     "import.reread": "import machinery (what an import writes is sent as its own events)",
     "import.mapped": "import machinery (what an import writes is sent as its own events)",
