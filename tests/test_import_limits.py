@@ -65,6 +65,7 @@ BOMBS: dict[str, tuple[Callable[[], bytes], str, dict[str, int], str]] = {
         "leads.xlsx",
     ),
     "a workbook cell over 1 MB": (lambda: upload_bombs.long_cell(MB + 1), FIELD, {"row": 2, "size": 1}, "leads.xlsx"),
+    "a row of 9 MB of text": (lambda: upload_bombs.long_cell(MB, cells=9), UNPACKED, {}, "leads.xlsx"),
     "CSV rows past the limit": (lambda: upload_bombs.csv_rows(MAX_ROWS + 1), ROWS, {"max": MAX_ROWS}, "leads.csv"),
     "two million blank CSV lines": (
         lambda: upload_bombs.csv_rows(2_000_000, blank=True),

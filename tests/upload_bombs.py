@@ -137,13 +137,16 @@ def prose(size: int) -> str:
     return " ".join(words)[:size].rstrip().ljust(size, ".")
 
 
-def long_cell(size: int) -> bytes:
-    """A header and one row whose first cell holds ``size`` characters of text."""
+def long_cell(size: int, *, cells: int = 1) -> bytes:
+    """A header and one row whose first ``cells`` cells hold ``size`` characters of text each,
+    then "ADD"."""
 
     def data() -> Iterator[str]:
         yield HEADER_ROW
-        yield f'<row r="2"><c r="A2" t="inlineStr"><is><t>{prose(size)}</t></is></c>'
-        yield '<c r="B2" t="inlineStr"><is><t>ADD</t></is></c></row>'
+        yield '<row r="2">'
+        for _ in range(cells):
+            yield f'<c t="inlineStr"><is><t>{prose(size)}</t></is></c>'
+        yield '<c t="inlineStr"><is><t>ADD</t></is></c></row>'
 
     return workbook(data, dimension="A1:B2")
 

@@ -35,7 +35,7 @@ from crm.exchange.read_limits import (
     too_many_rows,
     unreadable_workbook,
 )
-from crm.exchange.workbook_checks import check_archive, readable_columns, scan_sheet
+from crm.exchange.workbook_checks import SheetShape, check_archive, readable_columns, scan_sheet
 from crm.exchange.workbook_texts import open_workbook
 
 ENCODINGS = {
@@ -301,9 +301,10 @@ def read_xlsx(
     except (zipfile.BadZipFile, OSError, ValueError):
         raise unreadable_workbook() from None
     with archive:
+        shapes = {}
         for name in check_archive(archive):
             with archive.open(name) as source:
-                scan_sheet(source, max_rows=max_rows, deadline=deadline, whole=False)
+                shapes[name] = scan_sheet(source, max_rows=max_rows, deadline=deadline, whole=False)
         try:
             workbook = open_workbook(content, max_rows=max_rows, deadline=deadline)
         except ValidationError:
@@ -311,13 +312,20 @@ def read_xlsx(
         except (zipfile.BadZipFile, KeyError, ValueError, OSError, TypeError, AttributeError, SyntaxError):
             raise unreadable_workbook() from None
         try:
-            return _read_sheet(archive, workbook, sheet, max_rows=max_rows, deadline=deadline, first=first)
+            return _read_sheet(archive, workbook, sheet, shapes, max_rows=max_rows, deadline=deadline, first=first)
         finally:
             workbook.close()
 
 
 def _read_sheet(
-    archive: zipfile.ZipFile, workbook: Any, sheet: str | None, *, max_rows: int, deadline: Deadline, first: int | None
+    archive: zipfile.ZipFile,
+    workbook: Any,
+    sheet: str | None,
+    shapes: dict[str, SheetShape],
+    *,
+    max_rows: int,
+    deadline: Deadline,
+    first: int | None,
 ) -> Table:
     sheets = list(workbook.sheetnames)
     if not sheets:
@@ -329,11 +337,13 @@ def _read_sheet(
     path = getattr(worksheet, "_worksheet_path", None)
     if not path:
         raise unreadable_workbook()
-    try:
-        with archive.open(path) as source:
-            shape = scan_sheet(source, max_rows=max_rows, deadline=deadline)
-    except KeyError:
-        raise unreadable_workbook() from None
+    shape = shapes.get(path)
+    if shape is None or not shape.complete:  # only its start was scanned before opening it
+        try:
+            with archive.open(path) as source:
+                shape = scan_sheet(source, max_rows=max_rows, deadline=deadline)
+        except KeyError:
+            raise unreadable_workbook() from None
     if shape.last_row == 0:
         raise ValidationError.single("file", _l("The file is empty."))
     # Ask for the rows and columns the scan found, never the sheet's declared size (it may lie).

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 import zipfile
 from dataclasses import dataclass
-from typing import IO
+from typing import IO, Any
 from xml.parsers import expat
 
 from openpyxl.utils.cell import column_index_from_string
@@ -23,7 +23,6 @@ from crm.exchange.read_limits import (
     MAX_FIELD_BYTES,
     Deadline,
     blank_allowance,
-    field_too_long,
     max_cells,
     too_many_cells,
     too_many_columns,
@@ -47,7 +46,7 @@ RATIO_FROM_BYTES = 1024 * 1024
 SHEET_COLUMNS = 16_384
 # What openpyxl builds in memory at once: one row, or one part of the sheet between rows.
 MAX_ELEMENTS_BETWEEN_ROWS = 4 * SHEET_COLUMNS
-MAX_TEXT_BETWEEN_ROWS = 8 * MAX_FIELD_BYTES
+MAX_BYTES_BETWEEN_ROWS = 8 * MAX_FIELD_BYTES
 CHUNK = 64 * 1024
 WORKSHEETS = re.compile(r"^xl/worksheets/[^/]+\.xml$", re.IGNORECASE)
 SHARED_STRINGS = re.compile(r"(^|/)sharedStrings\d*\.xml$", re.IGNORECASE)
@@ -80,15 +79,21 @@ def check_archive(archive: zipfile.ZipFile) -> list[str]:
 
 @dataclass
 class SheetShape:
-    """What a scan found: the last row that holds a cell and the widest column with a value."""
+    """What a scan found: the last row that holds a cell, the widest column with a value, and
+    whether the whole sheet was scanned."""
 
     last_row: int = 0
     last_column: int = 0
+    complete: bool = False
 
 
 class _SheetScan:
-    """Counts a worksheet's rows, cells and text as the XML streams by; raises at the first
-    limit passed. Nothing of the sheet is kept."""
+    """Counts a worksheet's rows, cells and elements as the XML streams by, and how many bytes
+    each row takes; raises at the first limit passed. Nothing of the sheet is kept.
+
+    Cells come in column order within a row, so the widest column with a value is worked out
+    once per row, from the last reference (``r="AB12"``) before the row's last value and the
+    cells since it."""
 
     def __init__(self, *, max_rows: int, deadline: Deadline, whole: bool) -> None:
         self.max_rows = max_rows
@@ -97,30 +102,25 @@ class _SheetScan:
         self.deadline = deadline
         self.whole = whole
         self.shape = SheetShape()
-        self.rows = 0
-        self.row = 0
-        self.column = 0
-        self.cells = 0
-        self.row_cells = 0
-        self.elements = 0
-        self.text = 0
-        self.cell_text = 0
-        self.in_data = False
-        self.declared = False
-        self.done = False
+        self.rows = self.row = self.cells = self.row_cells = self.elements = 0
+        self.row_starts_at = 0  # the byte where the current row (or the part before the rows) began
+        self.reference: str | None = None  # the row's last cell reference, and the cells since it
+        self.since_reference = 0
+        self.valued: tuple[str | None, int] | None = None  # the same, at the row's last value
+        self.in_data = self.declared = self.done = False
+        self.parser: Any = None
 
     def start(self, name: str, attrs: dict[str, str]) -> None:
         if self.done:
             return
-        tag = name.rpartition(":")[2]
         self.elements += 1
         if self.elements > MAX_ELEMENTS_BETWEEN_ROWS:
             raise workbook_too_large()
+        tag = name.rpartition(":")[2]
         if tag == "c" and self.in_data:
             self.start_cell(attrs)
-        elif tag in ("v", "is"):
-            if self.row_cells and self.column > self.shape.last_column:
-                self.shape.last_column = self.column
+        elif tag == "v" or tag == "is":
+            self.valued = (self.reference, self.since_reference)
         elif tag == "row" and self.in_data:
             self.start_row(attrs)
         elif tag == "dimension":
@@ -134,38 +134,45 @@ class _SheetScan:
             self.done = not self.whole and self.declared
 
     def start_row(self, attrs: dict[str, str]) -> None:
+        self.end_row()
         self.rows += 1
         number = attrs.get("r")
         self.row = _row_number(number) if number else self.row + 1
         if self.row > self.last_allowed or self.rows > self.last_allowed:
             raise too_many_rows(self.max_rows)
         self.shape.last_row = max(self.shape.last_row, self.row)
-        self.column = self.row_cells = self.elements = self.text = 0
+        self.row_cells = self.elements = self.since_reference = 0
+        self.reference = None
+        self.row_starts_at = self.parser.CurrentByteIndex
         if self.rows % 256 == 0:
             self.deadline.check()
+
+    def end_row(self) -> None:
+        if self.valued is not None:
+            reference, since = self.valued
+            column = (_column_number(reference) if reference else 0) + since
+            if column > SHEET_COLUMNS:
+                raise too_many_columns()
+            self.shape.last_column = max(self.shape.last_column, column)
+            self.valued = None
 
     def start_cell(self, attrs: dict[str, str]) -> None:
         self.row_cells += 1
         self.cells += 1
-        self.cell_text = 0
         if self.row_cells > SHEET_COLUMNS:
             raise too_many_columns()
         if self.cells > self.cell_budget:
             raise too_many_cells(self.max_rows)
         reference = attrs.get("r")
-        self.column = _column_number(reference) if reference else self.column + 1
-        if self.column > SHEET_COLUMNS:
-            raise too_many_columns()
+        if reference is None:
+            self.since_reference += 1
+        else:
+            self.reference, self.since_reference = reference, 0
 
-    def characters(self, data: str) -> None:
-        if self.done:
-            return
-        size = len(data)
-        self.text += size
-        self.cell_text += size
-        if self.cell_text > MAX_FIELD_BYTES:
-            raise field_too_long(max(self.row, 1))
-        if self.text > MAX_TEXT_BETWEEN_ROWS:
+    def check_span(self, fed: int) -> None:
+        """One row (or the part of the sheet before or after its rows) is what openpyxl holds
+        in memory at once: it may not take more than ``MAX_BYTES_BETWEEN_ROWS``."""
+        if not self.done and fed - self.row_starts_at > MAX_BYTES_BETWEEN_ROWS:
             raise workbook_too_large()
 
     def check_dimension(self, ref: str) -> None:
@@ -183,19 +190,22 @@ def scan_sheet(source: IO[bytes], *, max_rows: int, deadline: Deadline, whole: b
     (unless the sheet does not declare its size)."""
     scan = _SheetScan(max_rows=max_rows, deadline=deadline, whole=whole)
     parser = expat.ParserCreate()
-    parser.buffer_text = True
-    parser.buffer_size = CHUNK
     parser.StartElementHandler = scan.start
-    parser.CharacterDataHandler = scan.characters
     parser.StartDoctypeDeclHandler = _refuse_doctype
     parser.EntityDeclHandler = _refuse_entity
+    scan.parser = parser
+    fed = 0
     try:
         while not scan.done:
             chunk = source.read(CHUNK)
             parser.Parse(chunk, not chunk)
             if not chunk:
                 break
+            fed += len(chunk)
+            scan.check_span(fed)
             deadline.check()
+        scan.end_row()
+        scan.shape.complete = not scan.done
     except (expat.ExpatError, zipfile.BadZipFile, OSError, EOFError):
         raise unreadable_workbook() from None
     return scan.shape
