@@ -23,9 +23,10 @@ from crm.core.events import Event
 from crm.exchange.models import DataImport, ImportFile
 from crm.exchange.plan import Problem
 from crm.exchange.reading import read_table
+from crm.leads.models import Lead
 from tests import upload_bombs
 from tests.factories import make_user
-from tests.test_import_leads import count, upload
+from tests.test_import_leads import count, events_of, suggested_mapping, upload
 from tests.web_helpers import login
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -104,6 +105,7 @@ MEASURE = textwrap.dedent(
 
     from crm.core.errors import ValidationError
     from crm.exchange.reading import read_table
+from crm.leads.models import Lead
 
     def status(key):
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -249,11 +251,51 @@ def test_an_uploaded_bomb_is_refused_in_the_uploaders_language_and_nothing_is_wr
     assert count(session, Event) == events_before
 
 
-def test_an_upload_with_a_1_mb_field_is_taken_and_its_column_shown(session: Session, client: Any) -> None:
-    make_user(session, email="officer@jisr.example")
+def test_an_upload_with_a_1_mb_field_is_taken_and_the_field_judged_by_its_column(session: Session, client: Any) -> None:
+    """A long field is valid CSV: the file is taken, and the preview says the title is too
+    long for a title, as it would for any row."""
+    make_user(session, email="officer@jisr.example", language="en")
     session.commit()
     login(client, "officer@jisr.example")
     response = upload(client, upload_bombs.csv_long_field(MB))
     assert response.status_code == 302
-    assert client.get(response.headers["Location"]).status_code == 200
-    assert count(session, DataImport) == 1
+    mapping_url = response.headers["Location"]
+    mapping = suggested_mapping(client.get(mapping_url).get_data(as_text=True))
+    assert mapping == ["title", "ma_organisation"]
+    preview = client.post(mapping_url, data={"mapping": mapping})
+    page = client.get(preview.headers["Location"]).get_data(as_text=True)
+    assert "At most 300 characters." in page
+    assert count(session, DataImport) == 1 and count(session, Lead) == 0
+
+
+@pytest.mark.parametrize(("dimension", "language"), [("A1:B2000000", "fr"), ("A1:B2", "ar")])
+def test_a_bomb_on_another_sheet_is_refused_when_that_sheet_is_chosen(
+    dimension: str, language: str, session: Session, client: Any
+) -> None:
+    """The sheet of leads is read; choosing the sheet of two million rows says so, and the
+    import keeps reading the sheet it had."""
+    make_user(session, email="officer@jisr.example", language=language)
+    session.commit()
+    login(client, "officer@jisr.example")
+    response = upload(client, upload_bombs.with_archive_bomb(dimension), filename="mission.xlsx")
+    assert response.status_code == 302
+    import_id = int(response.headers["Location"].split("/")[2])
+    response = client.post(f"/imports/{import_id}/reading", data={"sheet": "Archive"})
+    assert response.status_code == 400
+    page = response.get_data(as_text=True).replace("\u200f", "").replace("\u200e", "")
+    assert SAID[language][ROWS] in page
+    data_import = session.get(DataImport, import_id)
+    assert data_import is not None and data_import.options == {"sheet": "Leads"} and data_import.row_count == 1
+    assert events_of(session, "import.reread") == 0
+
+
+def test_a_sheet_that_declares_no_size_is_counted_even_when_not_chosen(session: Session, client: Any) -> None:
+    """Opening a workbook makes openpyxl read through a sheet without a declared size to find
+    its end: such a sheet of two million rows refuses the workbook, whichever sheet is read."""
+    make_user(session, email="officer@jisr.example", language="en")
+    session.commit()
+    login(client, "officer@jisr.example")
+    response = upload(client, upload_bombs.with_archive_bomb(None), filename="mission.xlsx")
+    assert response.status_code == 400
+    assert SAID["en"][ROWS] in response.get_data(as_text=True)
+    assert count(session, DataImport) == 0

@@ -7,6 +7,7 @@ process no more memory than reading it should."""
 
 from __future__ import annotations
 
+import functools
 import io
 import random
 import zipfile
@@ -23,6 +24,8 @@ CONTENT_TYPES = f"""<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
  ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>
 <Override PartName="/xl/worksheets/sheet1.xml"
  ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
+<Override PartName="/xl/worksheets/sheet2.xml"
+ ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>
 <Override PartName="/xl/sharedStrings.xml"
  ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>
 </Types>"""
@@ -32,24 +35,33 @@ ROOT_RELS = f"""<?xml version="1.0" encoding="UTF-8"?>
 </Relationships>"""
 WORKBOOK = f"""<?xml version="1.0" encoding="UTF-8"?>
 <workbook xmlns="{MAIN}" xmlns:r="{RELATIONSHIPS}">
-<sheets><sheet name="Leads" sheetId="1" r:id="rId1"/></sheets></workbook>"""
+<sheets><sheet name="Leads" sheetId="1" r:id="rId1"/>%s</sheets></workbook>"""
+SECOND_SHEET = '<sheet name="Archive" sheetId="2" r:id="rId3"/>'
 WORKBOOK_RELS = f"""<?xml version="1.0" encoding="UTF-8"?>
 <Relationships xmlns="{PACKAGE}/relationships">
 <Relationship Id="rId1" Type="{RELATIONSHIPS}/worksheet" Target="worksheets/sheet1.xml"/>
 <Relationship Id="rId2" Type="{RELATIONSHIPS}/sharedStrings" Target="sharedStrings.xml"/>
+<Relationship Id="rId3" Type="{RELATIONSHIPS}/worksheet" Target="worksheets/sheet2.xml"/>
 </Relationships>"""
 HEADER_ROW = '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
 
 Pieces = Callable[[], Iterator[str]]
 
 
-def workbook(sheet_data: Pieces, *, dimension: str | None, shared_strings: Pieces | None = None) -> bytes:
-    """A minimal workbook of one sheet "Leads", its ``<sheetData>`` written piece by piece."""
+def workbook(
+    sheet_data: Pieces,
+    *,
+    dimension: str | None,
+    shared_strings: Pieces | None = None,
+    archive_sheet: tuple[Pieces, str | None] | None = None,
+) -> bytes:
+    """A minimal workbook with a sheet "Leads", its ``<sheetData>`` written piece by piece,
+    and a second sheet "Archive" when ``archive_sheet`` gives its data and dimension."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
         archive.writestr("_rels/.rels", ROOT_RELS)
-        archive.writestr("xl/workbook.xml", WORKBOOK)
+        archive.writestr("xl/workbook.xml", WORKBOOK % (SECOND_SHEET if archive_sheet else ""))
         archive.writestr("xl/_rels/workbook.xml.rels", WORKBOOK_RELS)
         with archive.open("xl/sharedStrings.xml", "w") as part:
             part.write(f'<?xml version="1.0" encoding="UTF-8"?><sst xmlns="{MAIN}">'.encode())
@@ -57,15 +69,21 @@ def workbook(sheet_data: Pieces, *, dimension: str | None, shared_strings: Piece
             for piece in shared_strings() if shared_strings else ():
                 part.write(piece.encode())
             part.write(b"</sst>")
-        with archive.open("xl/worksheets/sheet1.xml", "w") as part:
-            part.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode())
-            if dimension is not None:
-                part.write(f'<dimension ref="{dimension}"/>'.encode())
-            part.write(b"<sheetData>")
-            for piece in sheet_data():
-                part.write(piece.encode())
-            part.write(b"</sheetData></worksheet>")
+        _write_sheet(archive, "xl/worksheets/sheet1.xml", sheet_data, dimension)
+        if archive_sheet:
+            _write_sheet(archive, "xl/worksheets/sheet2.xml", *archive_sheet)
     return buffer.getvalue()
+
+
+def _write_sheet(archive: zipfile.ZipFile, name: str, sheet_data: Pieces, dimension: str | None) -> None:
+    with archive.open(name, "w") as part:
+        part.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode())
+        if dimension is not None:
+            part.write(f'<dimension ref="{dimension}"/>'.encode())
+        part.write(b"<sheetData>")
+        for piece in sheet_data():
+            part.write(piece.encode())
+        part.write(b"</sheetData></worksheet>")
 
 
 def _in_batches(make: Callable[[int], str], first: int, last: int, batch: int = 20_000) -> Iterator[str]:
@@ -77,12 +95,24 @@ def row_bomb(rows: int = 2_000_000, *, dimension: str | None = "A1:B2000000") ->
     """About 500 KB that unpack to ``rows`` rows (some 50 MB of XML). The rows carry no ``r``
     attribute (a sheet may leave it out), so only counting them tells how many there are;
     ``dimension`` is what the sheet declares (true, a lie, or missing)."""
+    return workbook(functools.partial(bomb_rows, rows), dimension=dimension)
 
-    def data() -> Iterator[str]:
-        yield HEADER_ROW
-        yield from _in_batches(lambda n: f"<row><c><v>{n % 1000}</v></c></row>", 2, rows)
 
-    return workbook(data, dimension=dimension)
+def bomb_rows(rows: int) -> Iterator[str]:
+    yield HEADER_ROW
+    yield from _in_batches(lambda n: f"<row><c><v>{n % 1000}</v></c></row>", 2, rows)
+
+
+def lead_rows() -> Iterator[str]:
+    """A header and one lead between two organisations of the mission."""
+    yield HEADER_ROW
+    yield '<row r="2"><c r="A2" t="inlineStr"><is><t>Cloud migration</t></is></c>'
+    yield '<c r="B2" t="inlineStr"><is><t>ADD</t></is></c></row>'
+
+
+def with_archive_bomb(dimension: str | None) -> bytes:
+    """A sheet "Leads" of one lead and a sheet "Archive" of two million rows."""
+    return workbook(lead_rows, dimension="A1:B2", archive_sheet=(functools.partial(bomb_rows, 2_000_000), dimension))
 
 
 def gap_bomb(last_row: int = 2_000_000) -> bytes:

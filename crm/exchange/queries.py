@@ -38,9 +38,13 @@ def read_seconds() -> float:
     return float(current_app.config.get("IMPORT_READ_SECONDS", READ_SECONDS))
 
 
-def read_file(content: bytes, *, options: dict[str, Any] | None = None, first: int | None = None) -> Table:
+def read_file(
+    content: bytes, *, options: dict[str, Any] | None = None, first: int | None = None, seconds: float | None = None
+) -> Table:
     """An uploaded file's rows, within the configured limits."""
-    return read_table(content, options=options, max_rows=limit("IMPORT_MAX_ROWS"), seconds=read_seconds(), first=first)
+    return read_table(
+        content, options=options, max_rows=limit("IMPORT_MAX_ROWS"), seconds=seconds or read_seconds(), first=first
+    )
 
 
 def may_manage(user: User, data_import: DataImport) -> bool:
@@ -71,9 +75,11 @@ def import_content(session: Session, data_import: DataImport) -> bytes:
     return stored.content
 
 
-def read_import(session: Session, data_import: DataImport, *, first: int | None = None) -> Table:
+def read_import(
+    session: Session, data_import: DataImport, *, first: int | None = None, seconds: float | None = None
+) -> Table:
     """The import's file read again with its options (only its first rows with ``first``)."""
-    return read_file(import_content(session, data_import), options=data_import.options, first=first)
+    return read_file(import_content(session, data_import), options=data_import.options, first=first, seconds=seconds)
 
 
 def plan_import(session: Session, data_import: DataImport, actor: User) -> list[RowPlan]:
