@@ -57,7 +57,8 @@ BOMBS: dict[str, tuple[Callable[[], bytes], str, dict[str, int], str]] = {
     "rows without a dimension": (lambda: upload_bombs.row_bomb(dimension=None), ROWS, {"max": MAX_ROWS}, "leads.xlsx"),
     "a row numbered two million": (upload_bombs.gap_bomb, ROWS, {"max": MAX_ROWS}, "leads.xlsx"),
     "a row of 16,384 columns": (upload_bombs.wide_row_bomb, COLUMNS, {"max": 200}, "leads.xlsx"),
-    "a row of millions of cells": (upload_bombs.cell_flood, UNPACKED, {}, "leads.xlsx"),
+    "a row of millions of cells, compressed 1000:1": (upload_bombs.cell_flood, UNPACKED, {}, "leads.xlsx"),
+    "a million merged ranges": (upload_bombs.merged_cells_bomb, UNPACKED, {}, "leads.xlsx"),
     "a shared-texts table of 50 MB": (upload_bombs.shared_strings_bomb, UNPACKED, {}, "leads.xlsx"),
     "a million shared texts": (
         lambda: upload_bombs.shared_strings_bomb(1_000_000),
@@ -105,7 +106,6 @@ MEASURE = textwrap.dedent(
 
     from crm.core.errors import ValidationError
     from crm.exchange.reading import read_table
-from crm.leads.models import Lead
 
     def status(key):
         for line in Path("/proc/self/status").read_text().splitlines():
@@ -151,7 +151,7 @@ def peak_growth(tmp_path: Path, content: bytes, max_rows: int = MAX_ROWS) -> dic
         "rows declared in the dimension",
         "rows without a dimension",
         "a row numbered two million",
-        "a row of millions of cells",
+        "a million merged ranges",
         "a million shared texts",
         "two million blank CSV lines",
     ],

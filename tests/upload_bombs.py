@@ -54,9 +54,11 @@ def workbook(
     dimension: str | None,
     shared_strings: Pieces | None = None,
     archive_sheet: tuple[Pieces, str | None] | None = None,
+    after_data: Pieces | None = None,
 ) -> bytes:
     """A minimal workbook with a sheet "Leads", its ``<sheetData>`` written piece by piece,
-    and a second sheet "Archive" when ``archive_sheet`` gives its data and dimension."""
+    and a second sheet "Archive" when ``archive_sheet`` gives its data and dimension;
+    ``after_data`` is written after the rows (where merged cells and formatting go)."""
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=9) as archive:
         archive.writestr("[Content_Types].xml", CONTENT_TYPES)
@@ -69,13 +71,15 @@ def workbook(
             for piece in shared_strings() if shared_strings else ():
                 part.write(piece.encode())
             part.write(b"</sst>")
-        _write_sheet(archive, "xl/worksheets/sheet1.xml", sheet_data, dimension)
+        _write_sheet(archive, "xl/worksheets/sheet1.xml", sheet_data, dimension, after_data)
         if archive_sheet:
             _write_sheet(archive, "xl/worksheets/sheet2.xml", *archive_sheet)
     return buffer.getvalue()
 
 
-def _write_sheet(archive: zipfile.ZipFile, name: str, sheet_data: Pieces, dimension: str | None) -> None:
+def _write_sheet(
+    archive: zipfile.ZipFile, name: str, sheet_data: Pieces, dimension: str | None, after_data: Pieces | None = None
+) -> None:
     with archive.open(name, "w") as part:
         part.write(f'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="{MAIN}">'.encode())
         if dimension is not None:
@@ -83,7 +87,10 @@ def _write_sheet(archive: zipfile.ZipFile, name: str, sheet_data: Pieces, dimens
         part.write(b"<sheetData>")
         for piece in sheet_data():
             part.write(piece.encode())
-        part.write(b"</sheetData></worksheet>")
+        part.write(b"</sheetData>")
+        for piece in after_data() if after_data else ():
+            part.write(piece.encode())
+        part.write(b"</worksheet>")
 
 
 def _in_batches(make: Callable[[int], str], first: int, last: int, batch: int = 20_000) -> Iterator[str]:
@@ -146,6 +153,18 @@ def cell_flood(cells: int = 3_000_000) -> bytes:
         yield "</row>"
 
     return workbook(data, dimension="A1:B2")
+
+
+def merged_cells_bomb(merges: int = 1_000_000) -> bytes:
+    """A sheet of one lead followed by a million merged ranges, which openpyxl reads into
+    objects all at once, after the rows (compressed only as much as real XML is)."""
+
+    def merged() -> Iterator[str]:
+        yield f'<mergeCells count="{merges}">'
+        yield from _in_batches(lambda n: f'<mergeCell ref="C{n}:D{n}"/>', 1, merges)
+        yield "</mergeCells>"
+
+    return workbook(lead_rows, dimension="A1:B2", after_data=merged)
 
 
 def shared_strings_bomb(strings: int = 3_000_000) -> bytes:

@@ -133,29 +133,28 @@ def _refused(encoding: str) -> ValidationError:
     )
 
 
+def _text(content: bytes, encoding: str) -> io.TextIOWrapper:
+    return io.TextIOWrapper(io.BytesIO(content), encoding=_codec(content, encoding), newline="")
+
+
 def _lines(content: bytes, encoding: str) -> Iterator[str]:
     """The file's lines, decoded as they are read (the file is never held whole as text); a
     byte the encoding cannot read is told as the encoding's error wherever it is met."""
-    text = io.TextIOWrapper(io.BytesIO(content), encoding=_codec(content, encoding), newline="")
     try:
         first = True
-        for line in text:
+        for line in _text(content, encoding):
             yield line.removeprefix("\ufeff") if first else line
             first = False
     except UnicodeError:
         raise _refused(encoding) from None
 
 
-def decode(content: bytes, encoding: str, *, size: int | None = None) -> str:
-    """The file's text, or its first ``size`` characters or so."""
-    text: list[str] = []
-    length = 0
-    for line in _lines(content, encoding):
-        text.append(line)
-        length += len(line)
-        if size is not None and length >= size:
-            break
-    return "".join(text)[:size]
+def decode(content: bytes, encoding: str, *, size: int = -1) -> str:
+    """The file's text, or its first ``size`` characters."""
+    try:
+        return _text(content, encoding).read(size).removeprefix("\ufeff")
+    except UnicodeError:
+        raise _refused(encoding) from None
 
 
 def _sample_rows(text: str, delimiter: str, count: int = 20) -> list[list[str]]:
