@@ -33,6 +33,7 @@ from crm.exchange.operations import (
 )
 from crm.exchange.plan import Problem
 from crm.exchange.queries import import_rows, imports_for, limit, plan_counts, plan_import, read_import, visible_import
+from crm.exchange.read_limits import MAX_FIELD_BYTES
 from crm.exchange.reading import DELIMITERS, ENCODINGS
 from crm.exchange.report import error_report
 from crm.exchange.reverting import revert_check
@@ -62,6 +63,7 @@ def _index(form: UploadForm, status: int = 200) -> Any:
         imports=imports_for(db.session, current_user),
         max_size=human_size(limit("IMPORT_MAX_BYTES")),
         max_rows=limit("IMPORT_MAX_ROWS"),
+        max_field=human_size(MAX_FIELD_BYTES),
     ), status
 
 
