@@ -29,6 +29,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_BYTES": 10 * 1024 * 1024,  # uploads for import; the request limit is 16 MB
     "IMPORT_MAX_ROWS": 20_000,
     "IMPORT_INLINE_ROWS": 500,  # a confirmed import with more rows runs in a worker
+    "IMPORT_READ_SECONDS": 20.0,  # reading an uploaded file is given up after this long
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
 }
 
