@@ -32,7 +32,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Protocol, cast
 
-from flask import Flask, current_app, request
+from flask import Flask, after_this_request, current_app, request
 from flask_babel import format_timedelta
 from flask_limiter.util import get_remote_address
 from itsdangerous import BadSignature, URLSafeTimedSerializer
@@ -293,11 +293,16 @@ def count_failure(session: Session, attempt: LoginAttempt, user: User | None) ->
         )
 
 
-def count_success(attempt: LoginAttempt, response: Response) -> None:
+def count_success(attempt: LoginAttempt) -> None:
+    """A right password: the client starts afresh, and the browser is known to the account."""
     throttle = login_throttle()
     if throttle is not None:
         throttle.succeeded(attempt)
-    remember_browser(response, attempt.email)
+
+    @after_this_request
+    def _remember(response: Response) -> Response:
+        remember_browser(response, attempt.email)
+        return response
 
 
 def init_app(app: Flask) -> None:

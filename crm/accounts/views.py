@@ -58,13 +58,12 @@ def login() -> Any:
         password = form.password.data or ""
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
         if user is not None and ok and user.is_active:
+            count_success(attempt)
             login_user(user)
             g.jisr_user = user
             record_login(db.session, user)
             db.session.commit()
-            response = redirect(_safe_next(request.args.get("next")))
-            count_success(attempt, response)
-            return response
+            return redirect(_safe_next(request.args.get("next")))
         count_failure(db.session, attempt, user)
         db.session.commit()
         form.password.errors = [_("Wrong email or password.")]
