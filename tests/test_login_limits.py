@@ -140,7 +140,10 @@ def test_a_stranger_guessing_from_one_address_does_not_keep_the_officer_out(limi
 
 def _known_browser(app: Any) -> Any:
     client = app.test_client()
-    assert attempt(client, address="192.0.2.20", password=PASSWORD).status_code == 302
+    answer = attempt(client, address="192.0.2.20", password=PASSWORD)
+    assert answer.status_code == 302
+    [cookie] = [c for c in answer.headers.getlist("Set-Cookie") if c.startswith("jisr_known=")]
+    assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/login" in cookie
     assert client.post("/logout").status_code == 302
     return client
 
@@ -154,6 +157,18 @@ def test_a_stranger_guessing_from_many_addresses_briefly_holds_back_new_browsers
         assert codes(stranger, 5, address=f"198.51.100.{n + 1}") == [400] * 5
     held = attempt(limits_app.test_client(), address="192.0.2.30", password=PASSWORD)
     assert held.status_code == 429 and 0 < int(held.headers["Retry-After"]) <= 300
+    # A browser known to another account, or a cookie made up, is a new browser here.
+    with limits_app.app_context():
+        make_user(db.session, email="stranger@jisr.example")
+        db.session.commit()
+    own = limits_app.test_client()
+    assert attempt(own, email="stranger@jisr.example", password=PASSWORD, address="192.0.2.50").status_code == 302
+    own.post("/logout")
+    assert attempt(own, address="192.0.2.50", password=PASSWORD).status_code == 429
+    forged = limits_app.test_client()
+    cookie = known.get_cookie("jisr_known", domain="jisr.test", path="/login")
+    forged.set_cookie("jisr_known", cookie.value + "x", domain="jisr.test", path="/login")
+    assert attempt(forged, address="192.0.2.40", password=PASSWORD).status_code == 429
     # The officer's own browser, even from an address it never used, is let in.
     assert attempt(known, address="192.0.2.40", password=PASSWORD).status_code == 302
     clock.shift(300)

@@ -199,8 +199,11 @@ class LoginThrottle:
     def _remaining(self, bucket: Bucket, now: float) -> tuple[int, float]:
         """The bucket's current wait, and how much of it is left."""
         wait = bucket.wait(self._failures(bucket))
-        last = self._last_failure(bucket) if wait else None
-        return wait, (last + wait - now) if last is not None else 0.0
+        if not wait:
+            return 0, 0.0
+        # No instant while failures are counted: another process is writing it this moment.
+        last = self._last_failure(bucket) or now
+        return wait, last + wait - now
 
     def _take_turn(self, bucket: Bucket, wait: int) -> bool:
         """The one attempt let through once a wait is over; attempts that read the same
