@@ -253,3 +253,20 @@ def test_attempts_sent_all_at_once_get_only_the_free_tries(limits_app: Any) -> N
     with ThreadPoolExecutor(max_workers=8) as pool:
         answers = sorted(pool.map(one, range(24)))
     assert answers == [400] * 5 + [429] * 19
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "shared"),
+    [
+        ("2001:db8:1:2::10", "2001:db8:1:2:ffff::99", True),  # one /64: one machine may hold it all
+        ("2001:db8:1:2::10", "2001:db8:1:3::10", False),
+        ("198.51.100.7", "198.51.100.8", False),
+        ("::ffff:198.51.100.7", "198.51.100.7", True),  # the same IPv4 client, written as IPv6
+    ],
+)
+def test_a_client_is_its_ipv4_address_or_its_ipv6_network(
+    limits_app: Any, first: str, second: str, shared: bool
+) -> None:
+    client = limits_app.test_client()
+    assert codes(client, 5, address=first) == [400] * 5
+    assert attempt(client, address=second).status_code == (429 if shared else 400)

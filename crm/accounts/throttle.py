@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import math
 import secrets
 import time
@@ -107,6 +108,18 @@ class LoginAttempt:
     address: str
     browser: str | None  # the known browser's id, when it has logged in to this account
 
+    @property
+    def client(self) -> str:
+        """Where the attempt comes from, as counted: an IPv6 address's /64 network (one
+        machine may hold all of it), an IPv4 address as it is."""
+        try:
+            ip = ipaddress.ip_address(self.address)
+        except ValueError:
+            return self.address
+        if ip.version == 6 and ip.ipv4_mapped is None:
+            return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+        return str(getattr(ip, "ipv4_mapped", None) or ip)
+
 
 def _account_tag(email: str) -> str:
     """The account's name in keys and cookies: keyed, so neither tells its address."""
@@ -166,7 +179,7 @@ class LoginThrottle:
         if attempt.browser is not None:  # the ceilings do not apply to a browser the account knows
             return [Bucket("browser_account", f"browser/{attempt.browser}/{tag}", memory, free, longest, True)]
         return [
-            Bucket("client_account", f"client/{attempt.address}/{tag}", memory, free, longest, True),
+            Bucket("client_account", f"client/{attempt.client}/{tag}", memory, free, longest, True),
             Bucket(
                 "account",
                 f"account/{tag}",
@@ -176,7 +189,7 @@ class LoginThrottle:
             ),
             Bucket(
                 "address",
-                f"address/{attempt.address}",
+                f"address/{attempt.client}",
                 s["LOGIN_ADDRESS_WINDOW_SECONDS"],
                 s["LOGIN_ADDRESS_FAILURES"],
                 s["LOGIN_ADDRESS_PAUSE_SECONDS"],
