@@ -73,6 +73,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.leads.views import bp as leads_bp
 
     init_auth(app)
+    from crm.accounts.throttle import init_app as init_login_throttle
+
+    init_login_throttle(app)
     from crm.notifications.views import init_app as init_notifications
 
     init_notifications(app)

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g
+from flask import Flask, abort, current_app, g, request
 from flask_babel import refresh as refresh_babel
 from flask_login import LoginManager, current_user
 
@@ -47,7 +47,26 @@ def _remember_user() -> None:
     g.pop("_login_user", None)
     user = current_user._get_current_object() if current_user else None  # type: ignore[attr-defined]
     g.jisr_user = user if isinstance(user, User) else None
+    request.environ[_REMEMBERED] = True
     refresh_babel()
+
+
+_REMEMBERED = "jisr.user_remembered"
+
+
+def _remember_user_for_error_page() -> None:
+    """An error met before ``_remember_user`` ran (the CSRF check refusing a form or
+    finding its body too large, the rate limiter's 429) is still shown in the user's
+    language, not in the cookie's or the browser's."""
+    if request.environ.get(_REMEMBERED):
+        return
+    g.pop("jisr_language", None)  # a choice of the JSON API's, left on a shared ``g``
+    try:
+        _remember_user()
+    except Exception:  # the database is down: the page still shows, in the cookie's language
+        current_app.logger.warning("could not load the user for an error page", exc_info=True)
+        g.jisr_user = None
+        refresh_babel()
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:
@@ -68,3 +87,4 @@ def role_required(*roles: Role) -> Callable[[F], F]:
 def init_app(app: Flask) -> None:
     login_manager.init_app(app)
     app.before_request(_remember_user)
+    app.extensions.setdefault("jisr.before_error_page", []).append(_remember_user_for_error_page)

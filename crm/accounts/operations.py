@@ -12,7 +12,7 @@ from sqlmodel import Session, col, func, select
 from crm.accounts.models import Language, Role, User
 from crm.core.db import pk
 from crm.core.errors import ValidationError
-from crm.core.events import changes_of, record_event
+from crm.core.events import Event, changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.security import hash_password, password_problem, verify_password
 from crm.core.time import utcnow
@@ -223,6 +223,20 @@ def reactivate_user(session: Session, user: User, *, actor: User | None) -> None
 def record_login(session: Session, user: User) -> None:
     user.last_login_at = utcnow()
     record_event(session, "user.logged_in", user, actor=user)
+
+
+def record_login_throttled(
+    session: Session, user: User | None, *, email: str, address: str, scope: str, failures: int, wait_seconds: int
+) -> None:
+    """A login limit starts holding attempts back: a security event, about the account when
+    the typed address is one (the log is the administrators' to read; the login page tells
+    nobody whether it is)."""
+    payload: dict[str, Any] = {"scope": scope, "address": address, "failures": failures, "wait_seconds": wait_seconds}
+    about = None  # an address held back on every account is about no one account
+    if scope != "address":
+        payload["email"] = email
+        about = user.id if user is not None else None
+    session.add(Event(type="user.login_throttled", payload=payload, entity_type=User.__tablename__, entity_id=about))
 
 
 def _calendar_token_hash(token: str) -> str:

@@ -18,6 +18,7 @@ from crm.accounts.operations import (
     request_password_link,
     update_user_preferences,
 )
+from crm.accounts.throttle import count_failure, count_success, held_back, held_back_message, login_attempt
 from crm.core.db import db
 from crm.core.forms import save_form
 from crm.core.i18n import LANGUAGES
@@ -37,31 +38,34 @@ def _safe_next(target: str | None) -> str:
     return url_for("leads.index")
 
 
-def _login_limit_key() -> str:
-    return f"login:{(request.form.get('email') or '').strip().lower()}"
-
-
 def _forgot_limit_key() -> str:
     return f"forgot:{(request.form.get('email') or '').strip().lower()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=_login_limit_key)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = login_attempt(form.email.data or "")
+        wait = held_back(attempt)  # before the password is even looked at
+        if wait:
+            form.password.errors = [held_back_message(wait)]
+            page = render_template("accounts/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         user = find_user_by_email(db.session, form.email.data or "")
         password = form.password.data or ""
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
         if user is not None and ok and user.is_active:
+            count_success(attempt)
             login_user(user)
             g.jisr_user = user
             record_login(db.session, user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
+        count_failure(db.session, attempt, user)
+        db.session.commit()
         form.password.errors = [_("Wrong email or password.")]
     return render_template("accounts/login.html", form=form), (400 if request.method == "POST" else 200)
 

@@ -22,6 +22,7 @@ EVENT_LABELS: dict[str, Any] = {
     "user.deactivated": _l("User deactivated"),
     "user.reactivated": _l("User reactivated"),
     "user.logged_in": _l("Logged in"),
+    "user.login_throttled": _l("Login attempts held back"),
     "user.calendar_token_generated": _l("Calendar feed address created"),
     "saved_filter.created": _l("Saved filter created"),
     "saved_filter.deleted": _l("Saved filter deleted"),

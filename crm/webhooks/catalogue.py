@@ -84,6 +84,7 @@ NOT_OFFERED: dict[str, str] = {
     "user.deactivated": "accounts",
     "user.reactivated": "accounts",
     "user.logged_in": "security",
+    "user.login_throttled": "security",
     "user.calendar_token_generated": "security",
     "saved_filter.created": "personal",
     "saved_filter.deleted": "personal",
