@@ -19,6 +19,7 @@ from flask_login import login_user
 from sqlmodel import Session, SQLModel, select
 from werkzeug.routing import Rule
 
+from crm.accounts.login_sessions import open_login_session
 from crm.accounts.models import Role
 from crm.accounts.operations import find_user_by_email, generate_calendar_token
 from crm.accounts.tokens import set_password_url
@@ -182,7 +183,10 @@ def client_of(app: Any, email: str | None) -> Any:
     if email is not None:
         with app.test_request_context(environ_base=client.environ_base):
             user = find_user_by_email(db.session, email)
-            assert user is not None and login_user(user), email
+            assert user is not None, email
+            open_login_session(db.session, user)
+            assert login_user(user), email
+            db.session.commit()
             logged_in = dict(cookie)
         with client.session_transaction() as kept:
             kept.update(logged_in)

@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
+from crm.accounts.login_sessions import HANDLE_RE, store_for
 from crm.accounts.models import Language, Role, User
 from crm.core.db import pk
 from crm.core.errors import ValidationError
@@ -138,10 +139,13 @@ def set_user_supervisor(session: Session, user: User, supervisor_id: int | None,
 
 
 def set_user_password(session: Session, user: User, password: str, *, actor: User | None) -> None:
+    """A new password ends every login session of the user (one changing their own
+    password goes on under a new session)."""
     problem = password_problem(password, user.email)
     if problem:
         raise ValidationError.single("password", problem)
     user.password_hash = hash_password(password)
+    store_for(session).revoke_all(pk(user))
     record_event(session, "user.password_changed", user, actor=actor)
 
 
@@ -175,6 +179,7 @@ def deactivate_user(session: Session, user: User, *, actor: User | None) -> None
     if user.is_active:
         user.is_active = False
         record_event(session, "user.deactivated", user, actor=actor)
+    store_for(session).revoke_all(pk(user))
 
 
 def work_of(session: Session, user: User) -> dict[str, list[int]]:
@@ -223,6 +228,24 @@ def reactivate_user(session: Session, user: User, *, actor: User | None) -> None
 def record_login(session: Session, user: User) -> None:
     user.last_login_at = utcnow()
     record_event(session, "user.logged_in", user, actor=user)
+
+
+def log_out_other_sessions(session: Session, user: User, *, keep_session: str | None) -> int:
+    """End every login session of ``user`` but the one they ask from; how many ended."""
+    ended = store_for(session).revoke_all(pk(user), keep=keep_session)
+    record_event(session, "user.other_sessions_ended", user, actor=user, payload={"sessions": ended})
+    return ended
+
+
+def log_out_session(session: Session, user: User, handle: str) -> bool:
+    """End one of ``user``'s own login sessions (a lost phone, a shared computer)."""
+    store = store_for(session)
+    record = store.find(handle) if HANDLE_RE.match(handle) else None
+    if record is None or record.user_id != user.id or not store.revoke(pk(user), handle):
+        return False
+    payload = {"device": record.device, "ip_address": record.ip_address, "started_at": record.created_at}
+    record_event(session, "user.session_ended", user, actor=user, payload=payload)
+    return True
 
 
 def _calendar_token_hash(token: str) -> str:

@@ -1,0 +1,426 @@
+"""Login sessions kept on the server, so that a session really ends.
+
+The signed session cookie carries only a random session id; the server keeps a record
+of it (who, since when, last seen, from which device) under a SHA-256 of the id, its
+*handle*.  Logging out, a new password, deactivation or "log out of every other session"
+delete records, and a cookie whose record is gone, or idle or old beyond the configured
+limits (``SESSION_IDLE_MINUTES``, ``SESSION_MAX_HOURS``), opens nothing: a copy of the
+cookie taken before logout is worth nothing after it.
+
+The records live in Redis when ``REDIS_URL`` is set (production) and in the
+``login_session`` table otherwise (embedded), behind one small interface.  A request
+costs one lookup; "last seen" is written at most once a minute.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+import secrets
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from flask import current_app, has_request_context, request
+from sqlmodel import Session, col, select
+
+from crm.accounts.models import LoginSession, User
+from crm.core.db import db
+from crm.core.time import ensure_utc, utcnow
+
+log = logging.getLogger(__name__)
+
+_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+HANDLE_RE = re.compile(r"^[0-9a-f]{64}$")
+TOUCH_EVERY = timedelta(minutes=1)
+# Redis forgets a record this long after it expired; until then it is found, expired, and
+# its owner is told so rather than just asked to log in.
+_EXPIRED_KEPT = timedelta(days=1)
+_CURRENT = "jisr.login_session"
+_EXPIRED = "jisr.login_session_expired"
+
+
+def handle_of(session_id: str) -> str:
+    """A 256-bit random id needs no slow hash: SHA-256 keeps the stored value useless."""
+    return hashlib.sha256(session_id.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class SessionLimits:
+    idle: timedelta
+    lifetime: timedelta
+
+    @classmethod
+    def configured(cls) -> SessionLimits:
+        config = current_app.config
+        return cls(
+            idle=timedelta(minutes=int(config["SESSION_IDLE_MINUTES"])),
+            lifetime=timedelta(hours=int(config["SESSION_MAX_HOURS"])),
+        )
+
+
+@dataclass(frozen=True)
+class LoginSessionRecord:
+    handle: str
+    user_id: int
+    created_at: datetime
+    last_seen_at: datetime
+    device: str = ""
+    ip_address: str = ""
+    # The user, when the store read it with the record (the database store's one query).
+    user: User | None = field(default=None, compare=False, repr=False)
+
+    def expires_at(self, limits: SessionLimits) -> datetime:
+        return min(self.last_seen_at + limits.idle, self.created_at + limits.lifetime)
+
+    def is_expired(self, limits: SessionLimits, now: datetime) -> bool:
+        return now >= self.expires_at(limits)
+
+
+class LoginSessionStore(Protocol):
+    """Where the records live.  Revocations in the database store join the caller's
+    transaction (it commits); the Redis store applies them at once."""
+
+    def open(self, record: LoginSessionRecord) -> None: ...
+
+    def find(self, handle: str) -> LoginSessionRecord | None: ...
+
+    def touch(self, handle: str, now: datetime) -> None: ...
+
+    def revoke(self, user_id: int, handle: str) -> bool: ...
+
+    def revoke_all(self, user_id: int, *, keep: str | None = None) -> int: ...
+
+    def of_user(self, user_id: int) -> list[LoginSessionRecord]: ...
+
+
+def _record_of(row: LoginSession, user: User | None = None) -> LoginSessionRecord:
+    return LoginSessionRecord(
+        handle=row.handle,
+        user_id=row.user_id,
+        created_at=row.created_at,
+        last_seen_at=row.last_seen_at,
+        device=row.device,
+        ip_address=row.ip_address,
+        user=user,
+    )
+
+
+class DatabaseSessionStore:
+    """The ``login_session`` table, through the caller's database session."""
+
+    def __init__(self, session: Session, limits: SessionLimits) -> None:
+        self.session = session
+        self.limits = limits
+
+    def open(self, record: LoginSessionRecord) -> None:
+        # Expired records are cleared here, so the table holds about the live sessions.
+        now = utcnow()
+        self.session.execute(
+            sa.delete(LoginSession).where(
+                sa.or_(
+                    col(LoginSession.last_seen_at) <= now - self.limits.idle,
+                    col(LoginSession.created_at) <= now - self.limits.lifetime,
+                )
+            )
+        )
+        self.session.add(
+            LoginSession(
+                handle=record.handle,
+                user_id=record.user_id,
+                created_at=record.created_at,
+                last_seen_at=record.last_seen_at,
+                device=record.device,
+                ip_address=record.ip_address,
+            )
+        )
+
+    def find(self, handle: str) -> LoginSessionRecord | None:
+        """One query, which also loads the user (the login then needs no other)."""
+        row = self.session.exec(
+            select(LoginSession, User)
+            .join(User, col(User.id) == col(LoginSession.user_id))
+            .where(LoginSession.handle == handle)
+            .execution_options(populate_existing=True)
+        ).first()
+        return _record_of(*row) if row is not None else None
+
+    def touch(self, handle: str, now: datetime) -> None:
+        """On its own short transaction, outside the request's: a page that only reads
+        commits nothing, and a page that fails still counts as use."""
+        try:
+            with db.engine.begin() as connection:
+                connection.execute(
+                    sa.update(LoginSession).where(col(LoginSession.handle) == handle).values(last_seen_at=now)
+                )
+        except sa.exc.OperationalError:  # a busy SQLite file: the next minute's request tries again
+            log.warning("could not note the use of a login session", exc_info=True)
+
+    def revoke(self, user_id: int, handle: str) -> bool:
+        result = self.session.execute(
+            sa.delete(LoginSession).where(col(LoginSession.user_id) == user_id, col(LoginSession.handle) == handle)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    def revoke_all(self, user_id: int, *, keep: str | None = None) -> int:
+        now = utcnow()
+        live = [r.handle for r in self.of_user(user_id) if r.handle != keep and not r.is_expired(self.limits, now)]
+        query = sa.delete(LoginSession).where(col(LoginSession.user_id) == user_id)
+        if keep is not None:
+            query = query.where(col(LoginSession.handle) != keep)
+        self.session.execute(query)
+        return len(live)
+
+    def of_user(self, user_id: int) -> list[LoginSessionRecord]:
+        rows = self.session.exec(
+            select(LoginSession).where(LoginSession.user_id == user_id).execution_options(populate_existing=True)
+        ).all()
+        return [_record_of(row) for row in rows]
+
+
+class RedisSessionStore:
+    """A hash per session (``<prefix>s:<handle>``) that expires by itself, and a set of
+    each user's handles (``<prefix>u:<user id>``) for the list and for revoking them all."""
+
+    def __init__(self, client: Any, prefix: str, limits: SessionLimits) -> None:
+        self.redis = client
+        self.prefix = prefix
+        self.limits = limits
+
+    def _key(self, handle: str) -> str:
+        return f"{self.prefix}s:{handle}"
+
+    def _user_key(self, user_id: int) -> str:
+        return f"{self.prefix}u:{user_id}"
+
+    def _ttl(self, created_at: datetime, now: datetime) -> int:
+        left = min(self.limits.idle, created_at + self.limits.lifetime - now)
+        return max(1, int((max(left, timedelta(0)) + _EXPIRED_KEPT).total_seconds()))
+
+    def open(self, record: LoginSessionRecord) -> None:
+        fields = {
+            "user": str(record.user_id),
+            "created": record.created_at.isoformat(),
+            "seen": record.last_seen_at.isoformat(),
+            "device": record.device,
+            "ip": record.ip_address,
+        }
+        user_key = self._user_key(record.user_id)
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self._key(record.handle), mapping=fields)
+            pipe.expire(self._key(record.handle), self._ttl(record.created_at, record.last_seen_at))
+            pipe.sadd(user_key, record.handle)
+            pipe.expire(user_key, int((self.limits.lifetime + _EXPIRED_KEPT).total_seconds()))
+            pipe.execute()
+
+    @staticmethod
+    def _parse(handle: str, fields: dict[str, str]) -> LoginSessionRecord | None:
+        try:
+            return LoginSessionRecord(
+                handle=handle,
+                user_id=int(fields["user"]),
+                created_at=ensure_utc(datetime.fromisoformat(fields["created"])),
+                last_seen_at=ensure_utc(datetime.fromisoformat(fields["seen"])),
+                device=fields.get("device", ""),
+                ip_address=fields.get("ip", ""),
+            )
+        except (KeyError, ValueError):
+            return None  # a record revoked while a request noted its use holds only "seen"
+
+    def find(self, handle: str) -> LoginSessionRecord | None:
+        return self._parse(handle, self.redis.hgetall(self._key(handle)))
+
+    def touch(self, handle: str, now: datetime) -> None:
+        record = self.find(handle)
+        if record is None:
+            return
+        with self.redis.pipeline() as pipe:
+            pipe.hset(self._key(handle), "seen", now.isoformat())
+            pipe.expire(self._key(handle), self._ttl(record.created_at, now))
+            pipe.execute()
+
+    def revoke(self, user_id: int, handle: str) -> bool:
+        record = self.find(handle)
+        if record is None or record.user_id != user_id:
+            return False
+        with self.redis.pipeline() as pipe:
+            pipe.delete(self._key(handle))
+            pipe.srem(self._user_key(user_id), handle)
+            pipe.execute()
+        return True
+
+    def revoke_all(self, user_id: int, *, keep: str | None = None) -> int:
+        now = utcnow()
+        handles = [h for h in self.redis.smembers(self._user_key(user_id)) if h != keep]
+        if not handles:
+            return 0
+        with self.redis.pipeline() as pipe:
+            for handle in handles:
+                pipe.hgetall(self._key(handle))
+            found = pipe.execute()
+        with self.redis.pipeline() as pipe:
+            pipe.delete(*[self._key(h) for h in handles])
+            pipe.srem(self._user_key(user_id), *handles)
+            pipe.execute()
+        records = [self._parse(h, fields) for h, fields in zip(handles, found, strict=True)]
+        return sum(1 for r in records if r is not None and not r.is_expired(self.limits, now))
+
+    def of_user(self, user_id: int) -> list[LoginSessionRecord]:
+        handles = sorted(self.redis.smembers(self._user_key(user_id)))
+        if not handles:
+            return []
+        with self.redis.pipeline() as pipe:
+            for handle in handles:
+                pipe.hgetall(self._key(handle))
+            found = pipe.execute()
+        records = [self._parse(h, fields) for h, fields in zip(handles, found, strict=True)]
+        gone = [h for h, r in zip(handles, records, strict=True) if r is None]
+        if gone:
+            self.redis.srem(self._user_key(user_id), *gone)
+        return [r for r in records if r is not None and r.user_id == user_id]
+
+
+def _redis_client() -> Any:
+    client = current_app.extensions.get("jisr.login_sessions.redis")
+    if client is None:
+        import redis
+
+        client = redis.Redis.from_url(
+            current_app.config["REDIS_URL"], socket_timeout=3, socket_connect_timeout=3, decode_responses=True
+        )
+        current_app.extensions["jisr.login_sessions.redis"] = client
+    return client
+
+
+def store_for(session: Session) -> LoginSessionStore:
+    """Redis when the deployment has one, else the database."""
+    limits = SessionLimits.configured()
+    if current_app.config.get("REDIS_URL"):
+        return RedisSessionStore(_redis_client(), current_app.config["LOGIN_SESSION_REDIS_PREFIX"], limits)
+    return DatabaseSessionStore(session, limits)
+
+
+# --- the current request's session ---------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CurrentSession:
+    session_id: str
+    record: LoginSessionRecord
+
+
+def current_login_session() -> CurrentSession | None:
+    """The session this request opened or resumed (kept in the request's environ: ``g``
+    may outlive a request, as in tests)."""
+    if not has_request_context():
+        return None
+    current: CurrentSession | None = request.environ.get(_CURRENT)
+    return current
+
+
+def current_handle() -> str | None:
+    current = current_login_session()
+    return current.record.handle if current else None
+
+
+def login_session_id(user: User) -> str:
+    """What Flask-Login keeps in the cookie for ``user``: the session id, if this request
+    holds one of theirs."""
+    current = current_login_session()
+    return current.session_id if current is not None and current.record.user_id == user.id else ""
+
+
+def expired_session_user() -> int | None:
+    """The user whose session this request's cookie named, if it ended by expiring."""
+    if not has_request_context():
+        return None
+    user_id: int | None = request.environ.get(_EXPIRED)
+    return user_id
+
+
+_BROWSERS = (
+    ("Edg/", "Edge"),
+    ("EdgiOS", "Edge"),
+    ("OPR/", "Opera"),
+    ("SamsungBrowser", "Samsung Internet"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS", "Firefox"),
+    ("CriOS", "Chrome"),
+    ("Chromium/", "Chromium"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+)
+_SYSTEMS = (
+    ("iPhone", "iPhone"),
+    ("iPad", "iPad"),
+    ("Android", "Android"),
+    ("Windows", "Windows"),
+    ("CrOS", "ChromeOS"),
+    ("Mac OS X", "macOS"),
+    ("Macintosh", "macOS"),
+    ("Linux", "Linux"),
+)
+
+
+def device_of(user_agent: str) -> str:
+    """ "Firefox, Windows": enough to tell one's sessions apart, and no more is kept."""
+    browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
+    system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
+    return ", ".join(part for part in (browser, system) if part)
+
+
+def open_login_session(session: Session, user: User) -> str:
+    """Start a session for ``user`` from this request (the caller logs them in and commits)."""
+    session_id = secrets.token_urlsafe(32)
+    now = utcnow()
+    record = LoginSessionRecord(
+        handle=handle_of(session_id),
+        user_id=int(user.id or 0),
+        created_at=now,
+        last_seen_at=now,
+        device=device_of(request.headers.get("User-Agent", "")[:500]),
+        ip_address=(request.remote_addr or "")[:45],
+    )
+    store_for(session).open(record)
+    request.environ[_CURRENT] = CurrentSession(session_id, record)
+    return session_id
+
+
+def resume_login_session(session: Session, session_id: str) -> LoginSessionRecord | None:
+    """The live record a cookie's session id names, or ``None`` (unknown, revoked, expired
+    or malformed: all lead to the login page)."""
+    if not isinstance(session_id, str) or not _SESSION_ID_RE.match(session_id):
+        return None
+    store = store_for(session)
+    handle = handle_of(session_id)
+    record = store.find(handle)
+    if record is None:
+        return None
+    now = utcnow()
+    limits = SessionLimits.configured()
+    if record.is_expired(limits, now):
+        request.environ[_EXPIRED] = record.user_id
+        return None
+    if now - record.last_seen_at >= TOUCH_EVERY:
+        store.touch(handle, now)
+    request.environ[_CURRENT] = CurrentSession(session_id, record)
+    return record
+
+
+def end_current_session(session: Session) -> bool:
+    """Revoke this request's session (logging out); the caller commits."""
+    current = current_login_session()
+    if current is None:
+        return False
+    request.environ.pop(_CURRENT, None)
+    return store_for(session).revoke(current.record.user_id, current.record.handle)
+
+
+def live_sessions_of(session: Session, user: User) -> list[LoginSessionRecord]:
+    """The user's sessions that still open something, the most recently used first."""
+    now = utcnow()
+    limits = SessionLimits.configured()
+    records = [r for r in store_for(session).of_user(int(user.id or 0)) if not r.is_expired(limits, now)]
+    return sorted(records, key=lambda r: (r.last_seen_at, r.created_at), reverse=True)
