@@ -20,9 +20,10 @@ from flask_login import login_user
 from sqlmodel import Session, SQLModel, select
 from werkzeug.routing import Rule
 
-from crm.accounts.login_sessions import LoginSessionRecord, handle_of, open_login_session, store_for
+from crm.accounts.login_sessions import open_login_session
 from crm.accounts.models import Role, User
 from crm.accounts.operations import find_user_by_email, generate_calendar_token
+from crm.accounts.session_store import LoginSessionRecord, handle_of, store_for
 from crm.accounts.tokens import set_password_url
 from crm.api.operations import create_api_token
 from crm.core.db import db

@@ -20,8 +20,8 @@ from hypothesis import strategies as st
 from sqlmodel import col, select
 
 from crm.accounts.auth import SESSION_EXPIRED
-from crm.accounts.login_sessions import LoginSessionRecord, handle_of, store_for
 from crm.accounts.models import Role, User
+from crm.accounts.session_store import LoginSessionRecord, handle_of, store_for
 from crm.core.db import db
 from crm.core.events import Event
 from tests.conftest import TEST_REDIS_URL, make_test_app

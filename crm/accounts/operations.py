@@ -9,8 +9,8 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from crm.accounts.login_sessions import HANDLE_RE, store_for
 from crm.accounts.models import Language, Role, User
+from crm.accounts.session_store import HANDLE_RE, store_for
 from crm.core.db import pk
 from crm.core.errors import ValidationError
 from crm.core.events import changes_of, record_event

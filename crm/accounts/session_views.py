@@ -11,9 +11,10 @@ from flask import Blueprint, Flask, abort, current_app, flash, redirect, url_for
 from flask_babel import format_timedelta
 from flask_login import current_user, login_required, logout_user
 
-from crm.accounts.login_sessions import LoginSessionRecord, current_handle, live_sessions_of
+from crm.accounts.login_sessions import current_handle, live_sessions_of
 from crm.accounts.models import User
 from crm.accounts.operations import log_out_other_sessions, log_out_session
+from crm.accounts.session_store import LoginSessionRecord
 from crm.core.db import db
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
