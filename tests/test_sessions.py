@@ -137,8 +137,10 @@ def test_a_cookie_copied_before_logout_gets_the_login_page_after_it(web: Any) ->
 def test_logging_out_ends_only_that_session(web: Any) -> None:
     email = _user(web)
     laptop, phone = _logged_in(web, email), _logged_in(web, email)
+    stolen = _copy_of(web, laptop)
     laptop.post("/logout")
-    assert not _opens(laptop) and _opens(phone)
+    assert not _opens(laptop) and not _opens(stolen)
+    assert _opens(phone)
 
 
 def test_log_out_of_every_other_session_ends_the_others_but_not_this_one(web: Any) -> None:
@@ -198,10 +200,12 @@ def test_one_session_is_logged_out_from_the_list(web: Any) -> None:
     ["0" * 64, "F" * 64, "abc", "x" * 64, "%00", "..", "0" * 65, "١" * 64, "'; DROP TABLE login_session; --"],
 )
 def test_a_malformed_or_unknown_session_handle_is_not_found(web: Any, handle: str) -> None:
-    client = _logged_in(web, _user(web))
+    email = _user(web)
+    client, phone = _logged_in(web, email), _logged_in(web, email)
     response = client.post(f"/settings/sessions/{handle}/logout")
     assert response.status_code == 404
-    assert _opens(client)
+    assert _opens(client) and _opens(phone)
+    assert len(_handles_on_settings(client)) == 1  # the phone's session is still listed
 
 
 @relaxed
@@ -260,6 +264,7 @@ def test_a_new_password_ends_the_other_sessions(web: Any, how: str) -> None:
         assert laptop.post("/settings/password", data=data).status_code == 302
         assert _opens(laptop)  # the browser it was changed from goes on, under a new session…
         assert not _opens(stolen)  # …so a copy of its cookie taken before stops working
+        assert _handles_on_settings(laptop) == []  # and it is the only session left
     else:
         assert admin.post(f"/admin/users/{user_id}/reset-password").status_code == 200
         if how == "set-password link":
@@ -320,11 +325,21 @@ def test_a_garbage_session_id_gets_the_login_page_never_an_error(web: Any, garba
     assert garbage != genuine
 
 
-def test_a_cookie_naming_the_stored_handle_instead_of_the_id_opens_nothing(web: Any, store: str) -> None:
-    """What the store keeps (a hash of the id) is useless as a cookie."""
+def test_neither_the_stored_handle_nor_a_logged_out_id_opens_anything(web: Any) -> None:
+    """What the store keeps (a hash of the id) is useless as a cookie, and so is the id of
+    a session that was logged out, however it is put back."""
     client = _logged_in(web, _user(web))
     with client.session_transaction() as cookie:
-        cookie["_user_id"] = handle_of(cookie["_user_id"])
+        genuine = cookie["_user_id"]
+        identifier = cookie["_id"]
+        cookie["_user_id"] = handle_of(genuine)
+    assert not _opens(client)
+    with client.session_transaction() as cookie:
+        cookie["_user_id"] = genuine
+    assert _opens(client)
+    client.post("/logout")
+    with client.session_transaction() as cookie:
+        cookie.update({"_user_id": genuine, "_id": identifier, "_fresh": True})
     assert not _opens(client)
 
 
