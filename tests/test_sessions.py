@@ -197,7 +197,18 @@ def test_one_session_is_logged_out_from_the_list(web: Any) -> None:
 
 @pytest.mark.parametrize(
     "handle",
-    ["0" * 64, "F" * 64, "abc", "x" * 64, "%00", "..", "0" * 65, "١" * 64, "'; DROP TABLE login_session; --"],
+    [
+        "0" * 64,
+        "F" * 64,
+        "0" * 64 + "%0A",
+        "abc",
+        "x" * 64,
+        "%00",
+        "..",
+        "0" * 65,
+        "١" * 64,
+        "'; DROP TABLE login_session; --",
+    ],
 )
 def test_a_malformed_or_unknown_session_handle_is_not_found(web: Any, handle: str) -> None:
     email = _user(web)

@@ -27,7 +27,7 @@ from crm.accounts.models import User
 from crm.accounts.session_store import LoginSessionRecord, SessionLimits, handle_of, store_for
 from crm.core.time import utcnow
 
-_SESSION_ID_RE = re.compile(r"^[A-Za-z0-9_-]{43}$")  # secrets.token_urlsafe(32)
+_SESSION_ID_RE = re.compile(r"[A-Za-z0-9_-]{43}")  # secrets.token_urlsafe(32), matched in full
 TOUCH_EVERY = timedelta(minutes=1)
 _CURRENT = "jisr.login_session"
 _EXPIRED = "jisr.login_session_expired"
@@ -93,7 +93,8 @@ _SYSTEMS = (
 
 
 def device_of(user_agent: str) -> str:
-    """ "Firefox, Windows": enough to tell one's sessions apart, and no more is kept."""
+    """A summary such as "Firefox, Windows": enough to tell one's sessions apart, and
+    all that is kept of the browser's User-Agent."""
     browser = next((name for mark, name in _BROWSERS if mark in user_agent), "")
     system = next((name for mark, name in _SYSTEMS if mark in user_agent), "")
     return ", ".join(part for part in (browser, system) if part)
@@ -119,7 +120,7 @@ def open_login_session(session: Session, user: User) -> str:
 def resume_login_session(session: Session, session_id: str) -> LoginSessionRecord | None:
     """The live record a cookie's session id names, or ``None`` (unknown, revoked, expired
     or malformed: all lead to the login page)."""
-    if not isinstance(session_id, str) or not _SESSION_ID_RE.match(session_id):
+    if not isinstance(session_id, str) or not _SESSION_ID_RE.fullmatch(session_id):
         return None
     store = store_for(session)
     handle = handle_of(session_id)

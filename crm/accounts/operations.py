@@ -240,7 +240,7 @@ def log_out_other_sessions(session: Session, user: User, *, keep_session: str | 
 def log_out_session(session: Session, user: User, handle: str) -> bool:
     """End one of ``user``'s own login sessions (a lost phone, a shared computer)."""
     store = store_for(session)
-    record = store.find(handle) if HANDLE_RE.match(handle) else None
+    record = store.find(handle) if HANDLE_RE.fullmatch(handle) else None
     if record is None or record.user_id != user.id or not store.revoke(pk(user), handle):
         return False
     payload = {"device": record.device, "ip_address": record.ip_address, "started_at": record.created_at}

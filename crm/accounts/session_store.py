@@ -24,7 +24,7 @@ from crm.core.time import ensure_utc, utcnow
 
 log = logging.getLogger(__name__)
 
-HANDLE_RE = re.compile(r"^[0-9a-f]{64}$")
+HANDLE_RE = re.compile(r"[0-9a-f]{64}")  # matched in full
 # Redis forgets a record this long after it expired; until then it is found, expired, and
 # its owner is told so rather than just asked to log in.
 _EXPIRED_KEPT = timedelta(days=1)
