@@ -31,6 +31,9 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "IMPORT_INLINE_ROWS": 500,  # a confirmed import with more rows runs in a worker
     "IMPORT_READ_SECONDS": 20.0,  # reading an uploaded file is given up after this long
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
+    "SESSION_IDLE_MINUTES": 12 * 60,  # a login session unused this long ends
+    "SESSION_MAX_HOURS": 7 * 24,  # and any ends this long after the login
+    "LOGIN_SESSION_REDIS_PREFIX": "jisr:login-session:",
 }
 
 

@@ -186,6 +186,8 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "IMPORT_INLINE_ROWS": (int, 0, 200_000),
     "IMPORT_READ_SECONDS": (float, 1, 600),
     "TRUSTED_PROXIES": (int, 0, 5),
+    "SESSION_IDLE_MINUTES": (int, 5, 30 * 24 * 60),
+    "SESSION_MAX_HOURS": (int, 1, 90 * 24),
 }
 
 

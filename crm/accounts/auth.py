@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, current_app, g, request
+from flask import Flask, abort, current_app, flash, g, redirect, request
+from flask_babel import force_locale
 from flask_babel import refresh as refresh_babel
 from flask_login import LoginManager, current_user
+from flask_login.utils import login_url
 
+from crm.accounts.login_sessions import expired_session_user, resume_login_session
 from crm.accounts.models import Role, User
-from crm.core.db import db, parse_id
+from crm.core.db import db
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.security import password_stamp
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -25,18 +26,36 @@ login_manager.session_protection = "strong"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    raw_id, _, stamp = session_id.partition(":")
-    user_id = parse_id(raw_id)
-    if user_id is None or not stamp:
+    """The user of a live server-side session (see ``crm.accounts.login_sessions``):
+    a revoked, expired, unknown or malformed one is nobody's."""
+    record = resume_login_session(db.session, session_id)
+    if record is None:
         return None
-    user = db.session.get(User, user_id)
+    user = record.user or db.session.get(User, record.user_id)
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(stamp, password_stamp(user.password_hash, "session")):
-        return None  # the password changed since this session was opened
     return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    """Flask-Login's answer (a message, then the login page); when the session expired it
+    says so, and the login page speaks the language its user chose."""
+    response = redirect(login_url(str(login_manager.login_view), next_url=request.url))
+    expired_user_id = expired_session_user()
+    user = db.session.get(User, expired_user_id) if expired_user_id is not None else None
+    if user is None:
+        flash(str(login_manager.login_message), login_manager.login_message_category)
+        return response
+    with force_locale(user.language.value):
+        flash(str(SESSION_EXPIRED), login_manager.login_message_category)
+    response.set_cookie("lang", user.language.value, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 def _remember_user() -> None:
@@ -85,6 +104,11 @@ def role_required(*roles: Role) -> Callable[[F], F]:
 
 
 def init_app(app: Flask) -> None:
+    from crm.accounts.session_views import bp as login_sessions_bp
+    from crm.accounts.session_views import init_templates
+
     login_manager.init_app(app)
     app.before_request(_remember_user)
     app.extensions.setdefault("jisr.before_error_page", []).append(_remember_user_for_error_page)
+    app.register_blueprint(login_sessions_bp)
+    init_templates(app)

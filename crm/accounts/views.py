@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm
+from crm.accounts.login_sessions import end_current_session, open_login_session
 from crm.accounts.models import User
 from crm.accounts.operations import (
     PasswordLinkReason,
@@ -59,6 +60,7 @@ def login() -> Any:
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
         if user is not None and ok and user.is_active:
             count_success(attempt)
+            open_login_session(db.session, user)
             login_user(user)
             g.jisr_user = user
             record_login(db.session, user)
@@ -72,6 +74,9 @@ def login() -> Any:
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    """The session's record goes: a copy of the cookie opens nothing after this."""
+    if end_current_session(db.session):
+        db.session.commit()
     logout_user()
     return redirect(url_for("accounts.login"))
 
@@ -161,24 +166,24 @@ def settings() -> Any:
 @login_required
 @limiter.limit("10 per hour", key_func=lambda: f"password:{current_user.id}")
 def change_password() -> Any:
-    """A new password ends every other session of the user; this one goes on."""
+    """A new password ends every session of the user; this browser goes on under a new
+    one, so that a copy of its cookie taken before stops working too."""
     user: User = current_user
     password_form = ChangePasswordForm()
+
+    def change() -> None:
+        change_own_password(
+            db.session,
+            user,
+            current=password_form.current_password.data or "",
+            new=password_form.password.data or "",
+        )
+        open_login_session(db.session, user)
+
     if password_form.validate_on_submit():
         if password_form.password.data != password_form.confirm.data:
             password_form.confirm.errors = [_("The two passwords differ.")]
-        else:
-            saved = save_form(
-                password_form,
-                lambda: change_own_password(
-                    db.session,
-                    user,
-                    current=password_form.current_password.data or "",
-                    new=password_form.password.data or "",
-                ),
-                _("Your password is changed. Your other sessions are logged out."),
-            )
-            if saved:
-                login_user(user)  # this session, under the new password
-                return redirect(url_for("accounts.settings"))
+        elif save_form(password_form, change, _("Your password is changed. Your other sessions are logged out.")):
+            login_user(user)
+            return redirect(url_for("accounts.settings"))
     return _settings_page(_preferences_form(user, submitted=False), password_form, 400)

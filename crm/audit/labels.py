@@ -23,6 +23,8 @@ EVENT_LABELS: dict[str, Any] = {
     "user.reactivated": _l("User reactivated"),
     "user.logged_in": _l("Logged in"),
     "user.login_throttled": _l("Login attempts held back"),
+    "user.other_sessions_ended": _l("Logged out of every other session"),
+    "user.session_ended": _l("Logged out of a session"),
     "user.calendar_token_generated": _l("Calendar feed address created"),
     "saved_filter.created": _l("Saved filter created"),
     "saved_filter.deleted": _l("Saved filter deleted"),
