@@ -173,10 +173,10 @@ def _forgeries(token: str, followup: FollowUp, owner: User, secret: str) -> dict
     payload = {"f": followup.id, "v": followup.due_version, "r": owner.id}
     body, signature = token.rsplit(".", 1)
     other = URLSafeTimedSerializer("another-secret-key-of-at-least-32-chars", salt=SALTS[DONE])
+    another_followup = URLSafeTimedSerializer(secret, salt="x").dumps({**payload, "f": (followup.id or 0) + 1})
     return {
         "signature changed": f"{body}.{signature[:-2]}{'AA' if signature[-2:] != 'AA' else 'BB'}",
-        "payload changed": URLSafeTimedSerializer(secret, salt="x").dumps({**payload, "f": (followup.id or 0) + 1}).split(".")[0]
-        + token[token.index(".") :],
+        "payload changed": another_followup.split(".")[0] + token[token.index(".") :],
         "another key": other.dumps(payload),
         "another salt (the set-password links')": URLSafeTimedSerializer(secret, salt="jisr.set-password").dumps(
             payload
