@@ -5,6 +5,7 @@ reminder is worded from the day it is sent on."""
 from __future__ import annotations
 
 import re
+import threading
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -308,3 +309,30 @@ def test_the_due_reminder_is_worded_from_the_day_it_is_sent_on(
     keys = {m.dedupe_key: m.subject for m in session.exec(select(OutboundMail)).all()}
     due_mail = next(s for k, s in keys.items() if ":due:" in k)
     assert due_mail.startswith(subject), keys
+
+
+def test_two_uses_of_a_link_at_the_same_moment_act_once(app: Any, session: Session) -> None:
+    owner, followup = _overdue(session)
+    path = f"/followups/link/{link_token(followup, owner.id, DONE_NEXT_WEEK)}"
+    answers: list[str] = []
+    errors: list[BaseException] = []
+    start = threading.Barrier(2)
+
+    def use() -> None:
+        try:
+            client = app.test_client()
+            start.wait(10)
+            answers.append(_page_state(client.post(path)))
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=use) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and sorted(answers) == ["acted", "used"], (answers, errors)
+    session.expire_all()
+    assert session.exec(select(func.count()).select_from(FollowUp)).one() == 2  # one next follow-up, not two
+    assert len(session.exec(select(Event).where(Event.type == "followup.done")).all()) == 1
+    assert session.exec(select(func.count()).select_from(ReminderLinkUse)).one() == 1

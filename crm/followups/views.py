@@ -13,7 +13,7 @@ from sqlalchemy.exc import IntegrityError
 
 from crm.accounts.models import Role, User
 from crm.accounts.operations import find_user_by_calendar_token, generate_calendar_token
-from crm.core.db import db
+from crm.core.db import db, serialise_writers
 from crm.core.emails import format_local
 from crm.core.errors import ValidationError
 from crm.core.security import csrf
@@ -107,6 +107,9 @@ def reminder_link(token: str) -> Any:
     link = read_link(token)
     if link is None:
         return _link_page("invalid", 404)
+    if request.method == "POST":  # SQLite: one use at a time (PostgreSQL: the unique digest)
+        db.session.rollback()
+        serialise_writers(db.session, "reminder-links")
     followup = db.session.get(FollowUp, link.followup_id)
     reader = db.session.get(User, link.recipient_id)
     if followup is None or reader is None:
@@ -145,6 +148,8 @@ def _act_on_link(link: ReminderLink, followup: FollowUp, reader: User) -> Any:
         db.session.commit()
     except (IntegrityError, ValidationError):  # used, or changed, by a request at the same moment
         db.session.rollback()
+        if link_problem(db.session, followup, link, reader) is not None:
+            return _act_on_link(link, followup, reader)  # now says what happened
         return _link_page("used", 409, used_at="", **page)
     return _link_page("acted", 200, target=target, **page)
 
