@@ -179,8 +179,10 @@ CHANGE_DAYS = {
     LOS_ANGELES: [(2026, 3, 8), (2026, 3, 9), (2026, 11, 1), (2026, 11, 2), (2026, 5, 12)],
     CASA: [(2026, 2, 15), (2026, 2, 16), (2026, 3, 22), (2026, 3, 23), (2026, 9, 20), (2026, 9, 21), (2026, 5, 12)],
 }
-# Around midnight, the early morning, 07:00 (waking) + one hour of notice, and the send hour.
-DUE_TIMES = [(0, 0), (0, 30), (3, 0), (6, 59), (7, 0), (7, 59), (8, 0), (8, 30), (8, 59), (9, 0), (9, 1), (23, 30)]
+# Around midnight, the early morning (with the hours a clock change skips or repeats), 07:00
+# (waking) + one hour of notice, and the send hour.
+DUE_TIMES = [(0, 0), (0, 30), (1, 30), (2, 30), (3, 0), (6, 59), (7, 0), (7, 59), (8, 0), (8, 30), (8, 59)]
+DUE_TIMES += [(9, 0), (9, 1), (23, 30)]
 
 
 def _expected_due_rung(due_at: datetime, zone: str, send_hour: int) -> tuple[datetime, int]:
