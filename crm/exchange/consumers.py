@@ -54,3 +54,4 @@ def on_import_finished(session: Session, event: Event) -> None:
         user_id=author.id,
     ):
         kick_after_commit(session, MAIL_SWEEP)
+
