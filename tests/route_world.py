@@ -34,6 +34,8 @@ from crm.digests.operations import create_subscription
 from crm.digests.periods import parse_period
 from crm.digests.render import unsubscribe_token
 from crm.exchange.operations import upload_import
+from crm.followups.links import DONE, link_token
+from crm.followups.models import FollowUp
 from crm.leads.operations import add_watcher, log_activity, save_filter
 from crm.missions.operations import create_mission, log_meeting
 from crm.organisations.operations import create_contact
@@ -117,6 +119,7 @@ def build_world(session: Session) -> World:
         actor=admin,
     )
     rows: dict[str, dict[str, Any]] = {}
+    followups: dict[str, FollowUp] = {}
     for key, title, followup, activity in (
         ("secret", SECRET_TITLE, SECRET_FOLLOWUP, SECRET_ACTIVITY),
         ("open", "Open skills academy", "Send the brochure", "Call with the academy"),
@@ -136,6 +139,7 @@ def build_world(session: Session) -> World:
         add_watcher(session, lead, watcher.id, actor=officer_a)
         session.flush()
         rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id}
+        followups[key] = due
     private_digest = create_subscription(
         session, name="", user_id=officer_a.id, include_confidential=True, send_when_empty=True, actor=officer_a
     )
@@ -187,6 +191,7 @@ def build_world(session: Session) -> World:
         "calendar": calendar,
         "unsubscribe": unsubscribe_token(open_digest.id or 0),
         "set_password": set_password_url(watcher).rsplit("/", 1)[1],
+        "reminder_link": link_token(followups["open"], officer_a.id or 0, DONE),
     }
     return World(emails=emails, secret=secret, open=opened, api_tokens=api_tokens, public=public)
 

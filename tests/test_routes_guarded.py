@@ -42,6 +42,7 @@ PUBLIC = {
     "admin_users.set_password": "the set-password link of an invitation or reset, authorised by its signed token",
     "accounts.forgot_password": "asking for a set-password link by email (the same answer for any address)",
     "followups.calendar": "the iCalendar feed, authorised by the secret token in its address",
+    "followups.reminder_link": "a reminder's one-click link (done, snooze), authorised by its signed token",
     "api.openapi_json": "the API's OpenAPI document: a description, no data",
     "api.docs": "the API's readable documentation: a description, no data",
 }
@@ -105,6 +106,8 @@ def test_anonymous_requests_go_to_the_login_page_or_get_a_401_but_the_public_rou
         "/followups/calendar/not-a-token.ics": 404,
         "/digests/unsubscribe/not-a-token": 404,
         "/set-password/not-a-token": 404,
+        f"/followups/link/{world.public['reminder_link']}": 200,
+        "/followups/link/not-a-token": 404,
         "/healthz": 200,
         "/api/v1/openapi.json": 200,
         "/api/v1/docs": 200,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from datetime import timedelta
 from email import message_from_bytes
@@ -222,7 +223,7 @@ def test_reminder_email_reads_right_in_french(session: Session) -> None:
     _owner, _lead, _followup = _due_now(session, language="fr", zone=zone, title="Envoyer la proposition")
     dispatch_due_reminders(session)
     mail = session.exec(select(OutboundMail)).one()
-    assert mail.subject.startswith("Échéance aujourd'hui : Envoyer la proposition")
+    assert re.match(r"Échéance aujourd'hui à \d\d:\d\d : Envoyer la proposition", mail.subject), mail.subject
     assert "Organisation marocaine" in mail.text_body and "/leads/" in mail.text_body
     if zone != CASA:
         assert "Heure de Casablanca" in mail.text_body

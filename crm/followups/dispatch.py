@@ -3,12 +3,17 @@
 One indexed query finds pending rungs whose moment has come.  Each becomes a ledger row
 keyed ``reminder:{followup}:{rung}:{due_version}`` (plus the recipient for escalations),
 so two dispatchers at once — or a dispatcher run twice — still queue each reminder once.
+The escalations of one run for one person become a single row keyed
+``escalation:{recipient}:{local date}:{digest of the rung ids}``; the rungs are marked
+sent in the same transaction as the row, so a re-run finds nothing left to send.
 A rung of an old due version, or of a follow-up that is done, is skipped.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -18,15 +23,14 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.core.db import pk, serialise_writers
-from crm.core.emails import render_email
 from crm.core.ledger import Attachment, queue_mail
 from crm.core.time import utcnow
 from crm.followups.agenda import AgendaItem
 from crm.followups.calendar import build_calendar
-from crm.followups.ladder import Rung, local_date, overdue_rung
+from crm.followups.ladder import Rung, days_until, local_date, overdue_rung
+from crm.followups.mails import OverdueLine, Wording, lead_url, render_reminder, render_team_escalation, wording
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.followups.reminders import add_rungs, plan_escalation
-from crm.leads.labels import stage_label
 from crm.leads.models import Lead
 from crm.notifications.consumers import notify
 from crm.organisations.models import Organisation
@@ -46,19 +50,26 @@ def mail_key(rung: ReminderRung, owner_id: int) -> str:
 
 
 def rung_days(rung: ReminderRung, followup: FollowUp, recipient: User, now: datetime) -> int:
-    """Days until (before the due date) or since (overdue) the due date, on the recipient's calendar."""
-    name = rung.rung
-    if name.startswith("before-"):
-        return max(0, (local_date(followup.due_at, recipient.timezone) - local_date(now, recipient.timezone)).days)
-    if name.startswith("overdue-"):
-        return int(name.split("-", 1)[1])
-    if name == "escalation":
-        return max(1, (local_date(now, recipient.timezone) - local_date(followup.due_at, recipient.timezone)).days)
-    return 0
+    """The overdue day a rung stands for (what the next overdue rung counts from)."""
+    if rung.rung.startswith("overdue-"):
+        return int(rung.rung.split("-", 1)[1])
+    return max(0, -days_until(followup.due_at, now, recipient.timezone))
+
+
+def team_escalation_key(recipient_id: int, rungs: Sequence[ReminderRung], now: datetime, zone: str) -> str:
+    """Stable across a redelivered or re-run dispatch: the rungs of a group are marked sent
+    in the transaction that writes its ledger row, so the same group is only ever retried
+    whole, and then has the same key."""
+    ids = ",".join(str(i) for i in sorted(pk(r) for r in rungs))
+    digest = hashlib.sha256(ids.encode()).hexdigest()[:16]
+    return f"escalation:{recipient_id}:{local_date(now, zone).isoformat()}:{digest}"
 
 
 def dispatch_due_reminders(session: Session, *, now: datetime | None = None, limit: int = 500) -> int:
-    """Queue the mail of every due rung (up to ``limit``); commit; return how many were queued."""
+    """Queue the mail of every due rung (up to ``limit``); commit; return how many were queued.
+
+    The escalations of one run that go to the same person are one mail listing them all
+    ("5 follow-ups of your team are overdue"); a lone escalation is a reminder of its own."""
     now = now or utcnow()
     session.rollback()
     serialise_writers(session, "reminders")
@@ -86,9 +97,9 @@ def dispatch_due_reminders(session: Session, *, now: datetime | None = None, lim
         User,
         [r.recipient_id for r in rungs] + [f.owner_id for f in followups.values()],  # type: ignore[attr-defined]
     )
-    base_url = current_app.config["BASE_URL"]
     escalate_after = int(current_app.config.get("ESCALATION_AFTER_DAYS", 3))
     queued = 0
+    escalations: dict[int, list[tuple[ReminderRung, AgendaItem]]] = defaultdict(list)
     for rung in rungs:
         followup = followups.get(rung.followup_id)
         recipient = users.get(rung.recipient_id)
@@ -106,58 +117,89 @@ def dispatch_due_reminders(session: Session, *, now: datetime | None = None, lim
         owner = users[followup.owner_id]
         assert isinstance(owner, User)
         item = AgendaItem(followup, lead, orgs[lead.ma_organisation_id], orgs[lead.us_organisation_id], owner)  # type: ignore[arg-type]
-        key = mail_key(rung, pk(owner))
-        days = rung_days(rung, followup, recipient, now)
-        language = recipient.language.value
-        email = render_email(
-            "reminder",
-            language=language,
-            timezone=recipient.timezone,
-            rung=rung.rung,
-            days=days,
-            followup=followup,
-            lead=lead,
-            owner=owner,
-            ma_organisation=item.ma_organisation,
-            us_organisation=item.us_organisation,
-            stage_label=stage_label,
-        )
-        with force_locale(language):
-            ics = build_calendar([item], lambda lead_id: f"{base_url}/leads/{lead_id}")
-        if queue_mail(
-            session,
-            dedupe_key=key,
-            kind="reminder",
-            to=recipient.email,
-            to_name=recipient.name,
-            language=language,
-            subject=email.subject,
-            text=email.text,
-            html=email.html,
-            attachments=[Attachment(f"followup-{followup.id}.ics", "text/calendar", ics)],
-            user_id=recipient.id,
-        ):
-            queued += 1
-        notify(
-            session,
-            {pk(recipient)},
-            source=key,
-            kind=f"reminder.{rung.rung.split('-')[0]}",
-            lead_id=lead.id,
-            params={
-                "followup_id": followup.id,
-                "followup_title": followup.title,
-                "lead_title": lead.title,
-                "days": days,
-                "due_at": followup.due_at.isoformat(),
-            },
-        )
-        rung.status = RungStatus.SENT
-        rung.sent_at = now
+        if rung.rung == "escalation":
+            escalations[pk(recipient)].append((rung, item))
+            continue
+        queued += _queue_reminder(session, rung, item, recipient, now)
         if rung.rung.startswith("overdue-") and rung.recipient_id == followup.owner_id:
+            days = rung_days(rung, followup, recipient, now)
             _plan_next_overdue(session, followup, recipient, days, now, escalate_after)
+    for recipient_id, group in escalations.items():
+        recipient = users[recipient_id]
+        assert isinstance(recipient, User)
+        if len(group) == 1:
+            queued += _queue_reminder(session, group[0][0], group[0][1], recipient, now)
+        else:
+            queued += _queue_team_escalation(session, recipient, group, now)
     session.commit()
     return queued
+
+
+def _sent(
+    session: Session, rung: ReminderRung, item: AgendaItem, recipient: User, said: Wording, now: datetime
+) -> None:
+    """Mark ``rung`` sent (with its ledger row, in one transaction) and ring the bell."""
+    key = mail_key(rung, pk(item.owner))
+    notify(
+        session,
+        {pk(recipient)},
+        source=key,
+        kind=said.notification_kind,
+        lead_id=item.lead.id,
+        params={
+            "followup_id": item.followup.id,
+            "followup_title": item.followup.title,
+            "lead_title": item.lead.title,
+            "days": said.days,
+            "due_at": item.followup.due_at.isoformat(),
+        },
+    )
+    rung.status = RungStatus.SENT
+    rung.sent_at = now
+
+
+def _queue_reminder(session: Session, rung: ReminderRung, item: AgendaItem, recipient: User, now: datetime) -> int:
+    email, said = render_reminder(item, recipient, rung.rung, now)
+    language = recipient.language.value
+    with force_locale(language):
+        ics = build_calendar([item], lead_url)
+    written = queue_mail(
+        session,
+        dedupe_key=mail_key(rung, pk(item.owner)),
+        kind="reminder",
+        to=recipient.email,
+        to_name=recipient.name,
+        language=language,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        attachments=[Attachment(f"followup-{item.followup.id}.ics", "text/calendar", ics)],
+        user_id=recipient.id,
+    )
+    _sent(session, rung, item, recipient, said, now)
+    return int(written)
+
+
+def _queue_team_escalation(
+    session: Session, recipient: User, group: list[tuple[ReminderRung, AgendaItem]], now: datetime
+) -> int:
+    said = [(rung, item, wording(rung.rung, item.followup, recipient, now)) for rung, item in group]
+    email = render_team_escalation(recipient, [OverdueLine(item, w.days) for _rung, item, w in said])
+    written = queue_mail(
+        session,
+        dedupe_key=team_escalation_key(pk(recipient), [rung for rung, _item in group], now, recipient.timezone),
+        kind="reminder",
+        to=recipient.email,
+        to_name=recipient.name,
+        language=recipient.language.value,
+        subject=email.subject,
+        text=email.text,
+        html=email.html,
+        user_id=recipient.id,
+    )
+    for rung, item, w in said:
+        _sent(session, rung, item, recipient, w, now)
+    return int(written)
 
 
 def _plan_next_overdue(

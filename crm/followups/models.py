@@ -68,3 +68,17 @@ class ReminderRung(SQLModel, table=True):
     fire_at: datetime = Field(sa_type=UTCDateTime)
     status: RungStatus = Field(default=RungStatus.PENDING, sa_type=enum_column(RungStatus, 16))
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+
+class ReminderLinkUse(SQLModel, table=True):
+    """A one-click link of a reminder that was used: its digest is unique, so a link acts
+    once, and a second use (or two at once) finds this row and changes nothing."""
+
+    __tablename__ = "reminder_link_use"
+
+    id: int | None = Field(default=None, primary_key=True)
+    token_digest: str = Field(max_length=64, unique=True)
+    followup_id: int = Field(foreign_key="followup.id", ondelete="CASCADE", index=True)
+    user_id: int = Field(foreign_key="user_account.id", ondelete="CASCADE")
+    action: str = Field(max_length=32)
+    used_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

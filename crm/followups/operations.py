@@ -15,7 +15,8 @@ from crm.core.events import record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import to_utc, utcnow
 from crm.core.validation import clean_text, clean_zone
-from crm.followups.models import FollowUp, FollowUpStatus
+from crm.followups.links import DONE_NEXT_WEEK, SNOOZE, ReminderLink, link_problem, next_week_target, snooze_target
+from crm.followups.models import FollowUp, FollowUpStatus, ReminderLinkUse
 from crm.leads.models import Lead
 
 
@@ -161,4 +162,38 @@ def cancel_followup(session: Session, followup: FollowUp, *, actor: User | None 
         actor=actor,
         lead_id=followup.lead_id,
         payload={"reason": clean_text(reason, "reason", max_length=2000, required=False)},
+    )
+
+
+def follow_reminder_link(session: Session, followup: FollowUp, link: ReminderLink, actor: User) -> FollowUp | None:
+    """Do what a reminder's one-click link says, as its recipient, through the operations
+    above (so each change records its event); the next follow-up of "done, next in a week".
+
+    The link's use is written first and flushed: its digest is unique, so a second use at
+    the same moment fails there (``IntegrityError``) and the caller rolls back."""
+    problem = link_problem(session, followup, link, actor)
+    if problem is not None:
+        raise ValidationError.single("link", problem)
+    session.add(
+        ReminderLinkUse(token_digest=link.digest, followup_id=pk(followup), user_id=pk(actor), action=link.action)
+    )
+    session.flush()
+    now = utcnow()
+    if link.action == SNOOZE:
+        reschedule_followup(session, followup, due_local=snooze_target(followup, now), actor=actor)
+        return None
+    due_next = next_week_target(followup, now)
+    complete_followup(session, followup, actor=actor)
+    if link.action != DONE_NEXT_WEEK:
+        return None
+    lead = session.get(Lead, followup.lead_id)
+    assert lead is not None  # link_problem checked it
+    return schedule_followup(
+        session,
+        lead,
+        title=followup.title,
+        due_local=due_next,
+        timezone=followup.timezone,
+        owner_id=followup.owner_id,
+        actor=actor,
     )

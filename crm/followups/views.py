@@ -1,5 +1,6 @@
-"""Follow-up pages: "my follow-ups" by due date, everyone's for admins, and the
-iCalendar feed at a secret per-user URL (no login: calendar apps cannot log in)."""
+"""Follow-up pages: "my follow-ups" by due date, everyone's for admins, the iCalendar
+feed at a secret per-user URL (no login: calendar apps cannot log in), and the one-click
+links of reminder mail (no login: the signed link is the authority; see ``links``)."""
 
 from __future__ import annotations
 
@@ -8,14 +9,31 @@ from typing import Any
 from flask import Blueprint, Response, abort, redirect, render_template, request, url_for
 from flask_babel import force_locale
 from flask_login import current_user, login_required
+from sqlalchemy.exc import IntegrityError
 
-from crm.accounts.models import Role
+from crm.accounts.models import Role, User
 from crm.accounts.operations import find_user_by_calendar_token, generate_calendar_token
-from crm.core.db import db
+from crm.core.db import db, serialise_writers
+from crm.core.emails import format_local
+from crm.core.errors import ValidationError
+from crm.core.security import csrf
+from crm.core.time import to_utc, utcnow
 from crm.followups.agenda import agenda, open_followups
 from crm.followups.calendar import build_calendar
+from crm.followups.links import (
+    DONE_NEXT_WEEK,
+    NOT_YOURS,
+    SNOOZE,
+    USED,
+    ReminderLink,
+    link_problem,
+    next_week_target,
+    read_link,
+    snooze_target,
+    use_of,
+)
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.followups.operations import complete_followup
+from crm.followups.operations import complete_followup, follow_reminder_link
 from crm.leads.access import is_htmx, lead_or_404, require_writer
 
 bp = Blueprint("followups", __name__)
@@ -78,4 +96,66 @@ def calendar(token: str) -> Any:
         body = build_calendar(items, lambda lead_id: url_for("lead.show", lead_id=lead_id, _external=True))
     response = Response(body, mimetype="text/calendar")
     response.headers["Cache-Control"] = "private, max-age=300"
+    return response
+
+
+@bp.route("/followups/link/<token>", methods=["GET", "POST"])
+@csrf.exempt
+def reminder_link(token: str) -> Any:
+    """A reminder's one-click link: GET shows what it will do (mail scanners fetch links and
+    must change nothing), POST does it.  The page speaks the recipient's language."""
+    link = read_link(token)
+    if link is None:
+        return _link_page("invalid", 404)
+    if request.method == "POST":  # SQLite: one use at a time (PostgreSQL: the unique digest)
+        db.session.rollback()
+        serialise_writers(db.session, "reminder-links")
+    followup = db.session.get(FollowUp, link.followup_id)
+    reader = db.session.get(User, link.recipient_id)
+    if followup is None or reader is None:
+        return _link_page("gone", 404)
+    with force_locale(reader.language.value):
+        return _act_on_link(link, followup, reader)
+
+
+def _act_on_link(link: ReminderLink, followup: FollowUp, reader: User) -> Any:
+    language, zone = reader.language.value, reader.timezone
+
+    def when(instant: Any) -> str:
+        return format_local(instant, zone, language)
+
+    def target_of(action: str) -> str:
+        wall = snooze_target(followup, utcnow()) if action == SNOOZE else next_week_target(followup, utcnow())
+        return when(to_utc(wall, followup.timezone))
+
+    page = {"link": link, "followup": followup, "reader": reader, "when": when}
+    if link.expired:
+        return _link_page("expired", 410, **page)
+    problem = link_problem(db.session, followup, link, reader)
+    if problem == USED:
+        use = use_of(db.session, link)
+        return _link_page("used", 200, used_at=when(use.used_at) if use else "", **page)
+    if problem == NOT_YOURS:
+        return _link_page(NOT_YOURS, 403)
+    if problem is not None:
+        owner = db.session.get(User, followup.owner_id)
+        return _link_page("changed", 409, reason=problem, owner=owner, **page)
+    target = target_of(link.action) if link.action in (SNOOZE, DONE_NEXT_WEEK) else ""
+    if request.method == "GET":
+        return _link_page("confirm", 200, target=target, **page)
+    try:
+        follow_reminder_link(db.session, followup, link, reader)
+        db.session.commit()
+    except (IntegrityError, ValidationError):  # used, or changed, by a request at the same moment
+        db.session.rollback()
+        if link_problem(db.session, followup, link, reader) is not None:
+            return _act_on_link(link, followup, reader)  # now says what happened
+        return _link_page("used", 409, used_at="", **page)
+    return _link_page("acted", 200, target=target, **page)
+
+
+def _link_page(state: str, status: int, **context: Any) -> Any:
+    response = Response(render_template("followups/link.html", state=state, **context), status=status)
+    response.headers["Cache-Control"] = "no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
     return response
