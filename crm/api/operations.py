@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from crm.accounts.models import Role, User
+from crm.accounts.models import User
+from crm.accounts.permissions import owner_or_admin
 from crm.api.models import TOKEN_PREFIX, ApiToken, TokenScope, hash_secret
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import record_event
@@ -18,7 +19,7 @@ from crm.core.validation import clean_enum, clean_text
 
 def _may_manage(actor: User | None, user_id: int) -> bool:
     """The owner, an admin, or the system itself (``None``: the command line)."""
-    return actor is None or actor.id == user_id or actor.role == Role.ADMIN
+    return owner_or_admin(actor, user_id)
 
 
 def _new_prefix(session: Session) -> str:

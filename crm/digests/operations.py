@@ -7,7 +7,8 @@ from typing import Any
 from sqlmodel import Session
 
 from crm.accounts.models import Language, User
-from crm.core.errors import ValidationError
+from crm.accounts.permissions import owner_or_admin
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
@@ -18,6 +19,17 @@ from crm.organisations.models import Contact, Organisation
 FILTER_KEYS = frozenset(
     {"ma_organisation_ids", "us_organisation_ids", "sector_ids", "partnership_types", "owner_ids", "mission_ids"}
 )
+# What a digest tells and to whom: changed only by whoever set the subscription up, its
+# reader (the user it belongs to) and the administrators.
+DIRECTED_FIELDS = ("email", "filters", "include_confidential")
+DIRECTED = _l(
+    "Only whoever set up this subscription, its reader or an administrator can change "
+    "its address, its filters or whether it includes confidential leads."
+)
+
+
+def may_direct_subscription(user: User | None, subscription: Subscription) -> bool:
+    return owner_or_admin(user, subscription.created_by_id, subscription.user_id)
 
 
 def _clean_filters(filters: dict[str, Any]) -> dict[str, list[Any]]:
@@ -169,23 +181,24 @@ def update_subscription(
     if not 0 <= send_hour <= 23:
         raise ValidationError.single("send_hour", _l("Choose an hour between 00:00 and 23:00."))
     user = session.get(User, subscription.user_id) if subscription.user_id else None
-    _check_confidential(user, clean_email(email) or "", include_confidential, actor)
-    changes = changes_of(
-        subscription,
-        {
-            "name": clean_text(name, "name", max_length=200),
-            "email": clean_email(email) or "",
-            "language": Language(clean_language(language)),
-            "timezone": clean_zone(timezone),
-            "cadence": clean_enum(Cadence, cadence, "cadence"),
-            "weekday": weekday,
-            "send_hour": send_hour,
-            "filters": _clean_filters(filters),
-            "include_confidential": include_confidential,
-            "send_when_empty": send_when_empty,
-            "organisation_id": _clean_organisation(session, organisation_id),
-        },
-    )
+    cleaned = {
+        "name": clean_text(name, "name", max_length=200),
+        "email": clean_email(email) or "",
+        "language": Language(clean_language(language)),
+        "timezone": clean_zone(timezone),
+        "cadence": clean_enum(Cadence, cadence, "cadence"),
+        "weekday": weekday,
+        "send_hour": send_hour,
+        "filters": _clean_filters(filters),
+        "include_confidential": bool(include_confidential),
+        "send_when_empty": send_when_empty,
+        "organisation_id": _clean_organisation(session, organisation_id),
+    }
+    for key in DIRECTED_FIELDS:  # the same value again is no change (a form posts every field)
+        if cleaned[key] != getattr(subscription, key) and not may_direct_subscription(actor, subscription):
+            raise PermissionDenied("not a subscription of the actor", message=DIRECTED, field=key)
+    _check_confidential(user, cleaned["email"], include_confidential, actor)
+    changes = changes_of(subscription, cleaned)
     if changes:
         record_event(session, "subscription.updated", subscription, actor=actor, payload={"changes": changes})
     return changes
