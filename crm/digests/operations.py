@@ -7,7 +7,7 @@ from typing import Any
 from sqlmodel import Session
 
 from crm.accounts.models import Language, User
-from crm.accounts.permissions import owner_or_admin
+from crm.accounts.permissions import owner_or_admin, require_editor
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
@@ -91,6 +91,7 @@ def create_subscription(
     actor: User | None = None,
 ) -> Subscription:
     """Subscribe a user, a contact or any email address to a digest."""
+    require_editor(actor)
     user = session.get(User, user_id) if user_id else None
     contact = session.get(Contact, contact_id) if contact_id else None
     if user_id and user is None:
@@ -175,7 +176,9 @@ def update_subscription(
     organisation_id: int | None,
     actor: User | None = None,
 ) -> dict[str, list[Any]]:
-    """Change who, when and what; returns the changes (recorded as one event)."""
+    """Change who, when and what; returns the changes (recorded as one event).  The address,
+    the filters and the confidential leads are changed only by :func:`may_direct_subscription`."""
+    require_editor(actor)
     if not 0 <= weekday <= 6:
         raise ValidationError.single("weekday", _l("Not a valid choice."))
     if not 0 <= send_hour <= 23:

@@ -365,7 +365,7 @@ def save_filter(session: Session, user: User, *, name: str, query: str) -> Saved
 def delete_saved_filter(session: Session, saved: SavedFilter, *, actor: User) -> None:
     """A saved filter is its user's (and the administrators') to delete."""
     if not owner_or_admin(actor, saved.user_id):
-        raise PermissionDenied("not your saved filter")
+        raise PermissionDenied("not your saved filter", message=_l("Only its owner or an administrator can delete it."))
     record_event(session, "saved_filter.deleted", saved, actor=actor, payload={"name": saved.name})
     session.delete(saved)
 
