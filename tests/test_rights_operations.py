@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, func, select
 
+from crm.accounts.operations import hand_over_work
 from crm.api.models import ApiToken
 from crm.api.operations import revoke_api_token
 from crm.core.errors import PermissionDenied
@@ -132,6 +133,11 @@ OPERATIONS: dict[str, tuple[dict[str, str], set[str], Operation]] = {
         OWN_ROLES,
         {"owner", "admin"},
         lambda s, w, me: revoke_api_token(s, s.get(ApiToken, w.ids["token"]), actor=me),
+    ),
+    "hand_over_work": (  # a leaving officer's leads and follow-ups, all at once
+        {"admin": "admin", "owner": "owner", "supervisor": "supervisor", "other": "other", "viewer": "viewer"},
+        {"admin"},
+        lambda s, w, me: hand_over_work(s, w.users["owner"], w.id("spare"), actor=me),
     ),
     "update_webhook": (
         OWN_ROLES,
