@@ -529,3 +529,60 @@ def test_the_matrix_covers_every_role_action_and_channel() -> None:
     assert {200, 204, 302, 403, 404, 422, "update", "error"} <= outcomes
     refused = [c for c in CASES if c.expected() == 403 and c.role not in ("viewer",)]
     assert {c.action for c in refused} >= {"owner_id", "confidential", "delete", "reassign", "email", "filters"}
+
+
+def _disabled(page: str, tag: str, name: str) -> bool:
+    found = re.search(rf'<{tag}\b[^>]*\bname="{name}"[^>]*>', page)
+    assert found is not None, (tag, name)
+    return bool(re.search(r"\sdisabled(\s|>|=)", found.group(0)))
+
+
+def test_the_pages_offer_only_what_each_role_may_change(app: Any, session: Session) -> None:
+    """The edit forms show the managed fields disabled to the others; the lead page offers
+    them only themselves as a watcher, removing only themselves, and a follow-up's owner
+    stays in its select unless they may give it to someone else."""
+    world = build_rights_world(session)
+    lead, followup, sub = world.ids["lead"], world.ids["followup"], world.ids["subscription"]
+    seen = {}
+    for role, who in {**LEAD_ROLES, "followup_owner": "watcher", "bystander": "bystander"}.items():
+        if role == "viewer":
+            continue
+        client, me = client_of(app, world.users[who].email), world.id(who)
+        edit = client.get(f"/leads/{lead}/edit").get_data(as_text=True)
+        page = client.get(f"/leads/{lead}").get_data(as_text=True)
+        digest = client.get(f"/digests/subscriptions/{sub}/edit").get_data(as_text=True)
+        watch = re.search(r'<select[^>]*name="watcher-user_id"[^>]*>(.*?)</select>', page, re.S)
+        owner = re.search(rf'<select[^>]*name="r{followup}-owner_id"[^>]*>(.*?)</select>', page, re.S)
+        assert watch is not None and owner is not None
+        seen[role] = {
+            "edit form locked": all(
+                _disabled(edit, tag, name)
+                for tag, name in (("select", "owner_id"), ("select", "watcher_ids"), ("input", "confidential"))
+            ),
+            "offers as watchers": len(re.findall(r'<option[^>]*value="\d+"', watch.group(1))),
+            "removes others": f"/watchers/{world.id('watcher' if who == 'bystander' else 'bystander')}/remove" in page,
+            "removes themselves": f"/watchers/{me}/remove" in page,
+            "followup owners": len(re.findall(r'<option[^>]*value="\d+"', owner.group(1))),
+            "digest locked": _disabled(digest, "input", "email") and _disabled(digest, "select", "sector_ids"),
+        }
+    officers = len([p for p in world.users if p != "viewer"])
+    everyone = len(world.users)
+    manager = {
+        "edit form locked": False,
+        "offers as watchers": everyone,
+        "removes others": True,
+        "followup owners": officers,
+    }
+    watching = {"removes themselves": True}
+    other = {"edit form locked": True, "offers as watchers": 1, "removes others": False, "followup owners": 1}
+    expected = {
+        "admin": {**manager, "digest locked": False, "removes themselves": False},
+        "owner": {**manager, "digest locked": False, "removes themselves": False},  # who set the subscription up
+        "supervisor": {**manager, "digest locked": True, "removes themselves": False},
+        "other": {**other, "digest locked": True, "removes themselves": False},
+        # The watcher owns the follow-up and reads the digest.
+        "watcher": {**other, **watching, "followup owners": officers, "digest locked": False},
+        "followup_owner": {**other, **watching, "followup owners": officers, "digest locked": False},
+        "bystander": {**other, **watching, "digest locked": True},
+    }
+    assert seen == expected

@@ -64,10 +64,12 @@ def apply_errors(form: FlaskForm, exc: ValidationError) -> None:
             form.form_errors.append(str(message))  # type: ignore[attr-defined]
 
 
-def refuse_field(form: FlaskForm, exc: PermissionDenied) -> None:
-    """Say next to the field (or above the form) why an operation refused the user."""
+def refuse_field(form: FlaskForm, exc: PermissionDenied, rename: dict[str, str] | None = None) -> None:
+    """Say next to the field (or above the form) why an operation refused the user; ``rename``
+    maps the operation's field names to the form's."""
     message = exc.message if exc.message is not None else _l("You may not make this change.")
-    apply_errors(form, ValidationError({exc.field or "": message}))
+    name = (rename or {}).get(exc.field or "", exc.field or "")
+    apply_errors(form, ValidationError({name: message}))
 
 
 @dataclass(frozen=True)

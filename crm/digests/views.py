@@ -156,7 +156,7 @@ def edit(subscription_id: int) -> Any:
         for name in FILTER_FIELDS:
             getattr(form, name).data = subscription.filters.get(name, [])
     directs = may_direct_subscription(current_user, subscription)
-    status = 200
+    refused = False
     if form.validate_on_submit():
         fields = _fields(form)
         if not directs:  # the fields shown disabled, which the browser leaves out, stay as they are
@@ -170,11 +170,11 @@ def edit(subscription_id: int) -> Any:
         except PermissionDenied as exc:
             db.session.rollback()
             refuse_field(form, exc)
-            status = 403
+            refused = True
         else:
             flash(_("Subscription saved."), "success")
             return redirect(url_for("digests.index"))
-    status = status if status != 200 else (200 if not form.errors else 422)
+    status = 403 if refused else 422 if form.errors else 200
     return render_template("digests/form.html", form=form, subscription=subscription, directs=directs), status
 
 

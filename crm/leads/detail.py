@@ -126,8 +126,9 @@ def _failed(lead: Lead, key: str, form: FlaskForm, exc: ValidationError | Permis
     """The page again with the form's errors: 400, or 403 when an operation refused the user."""
     db.session.rollback()
     if isinstance(exc, PermissionDenied):
-        refuse_field(form, exc)
-        return render_lead(lead, {key: form}, 403)
+        refuse_field(form, exc, rename={"watcher_ids": "user_id"})  # the watcher form's one field
+        page, status = render_lead(lead, {key: form}, 403)
+        return page, status, {"X-Form-Refused": "true"}  # htmx shows it, as it shows a 400
     if exc is not None:
         apply_errors(form, exc)
     return render_lead(lead, {key: form}, 400)
@@ -218,8 +219,6 @@ def watch(lead_id: int) -> Any:
     try:
         add_watcher(db.session, lead, form.user_id.data, actor=current_user)
     except (ValidationError, PermissionDenied) as exc:
-        if isinstance(exc, PermissionDenied):
-            exc.field = "user_id"
         return _failed(lead, "watcher", form, exc)
     return _done(lead)
 
@@ -232,7 +231,6 @@ def unwatch(lead_id: int, user_id: int) -> Any:
     try:
         remove_watcher(db.session, lead, user_id, actor=current_user)
     except PermissionDenied as exc:
-        exc.field = "user_id"
         return _failed(lead, "watcher", WatcherForm(formdata=None, prefix="watcher"), exc)
     return _done(lead)
 
