@@ -51,7 +51,6 @@ READ_ONLY = {
     "accounts.find_user_by_email",
     "accounts.find_user_by_calendar_token",
     "accounts.work_of",
-    "leads.may_delete_lead",
     "digests.may_direct_subscription",
 }
 

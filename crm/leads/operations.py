@@ -30,7 +30,7 @@ from crm.leads.models import (
     SavedFilter,
     Stage,
 )
-from crm.leads.rights import check_lead_changes, check_lead_deletion, check_watcher_change, may_manage_lead
+from crm.leads.rights import check_lead_changes, check_lead_deletion, check_watcher_change
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
@@ -368,12 +368,6 @@ def delete_saved_filter(session: Session, saved: SavedFilter, *, actor: User) ->
         raise PermissionDenied("not your saved filter", message=_l("Only its owner or an administrator can delete it."))
     record_event(session, "saved_filter.deleted", saved, actor=actor, payload={"name": saved.name})
     session.delete(saved)
-
-
-def may_delete_lead(user: User, lead: Lead) -> bool:
-    """Its managers (owner, owner's supervisor, administrators): a lead logged by mistake,
-    or twice, goes away."""
-    return may_manage_lead(user, lead)
 
 
 def delete_lead(session: Session, lead: Lead, *, actor: User) -> None:

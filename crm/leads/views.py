@@ -23,7 +23,6 @@ from crm.leads.operations import (
     create_lead,
     delete_lead,
     delete_saved_filter,
-    may_delete_lead,
     save_filter,
     update_lead,
 )
@@ -170,7 +169,7 @@ def edit(lead_id: int) -> Any:
 def delete(lead_id: int) -> Any:
     """A page that says what goes with the lead, then deletes it on confirmation."""
     lead = lead_or_404(lead_id)
-    if not may_delete_lead(current_user, lead):
+    if not may_manage_lead(current_user, lead):
         raise PermissionDenied("not a manager of the lead: delete", message=DELETE)
     if request.method == "POST":
         form = FlaskForm()
@@ -183,7 +182,6 @@ def delete(lead_id: int) -> Any:
     return render_template("leads/delete.html", lead=lead, holds=lead_holdings(db.session, lead_id))
 
 
-bp.add_app_template_global(may_delete_lead)
 bp.add_app_template_global(may_manage_lead)
 
 
