@@ -617,3 +617,26 @@ def test_every_api_write_of_an_owner_like_field_is_in_the_matrix(app: Any) -> No
     assert touching == API_IN_THE_MATRIX | set(API_NOT_IN_THE_MATRIX)
     driven = {(c.kind, c.action) for c in CASES if c.channel == "api"}
     assert {("lead", "delete"), ("lead", "owner_id"), ("followup", "reassign"), ("subscription", "email")} <= driven
+
+
+def test_reverting_an_import_does_not_take_a_lead_back_from_its_new_owner(app: Any, session: Session) -> None:
+    """An owner who gave their lead away in a file cannot take it back by reverting the
+    import: the row is kept, and says why; the new owner keeps it."""
+    world = build_rights_world(session)
+    client = client_of(app, world.users["owner"].email)
+    uploaded = _upload(client, [["ID", "Owner"], [world.ids["lead"], world.users["spare"].email]])
+    mapping_url = uploaded.headers["Location"]
+    import_id = int(mapping_url.split("/")[2])
+    assert client.post(mapping_url, data={"mapping": ["id", "owner"]}).status_code == 302
+    assert client.post(f"/imports/{import_id}/confirm").status_code == 302
+    session.expire_all()
+    assert session.get(Lead, world.ids["lead"]).owner_id == world.id("spare")
+    before = Picture.take(session, world)
+    assert client.post(f"/imports/{import_id}/revert").status_code == 302
+    session.expire_all()
+    finished = session.get(DataImport, import_id)
+    assert finished is not None and (finished.status, finished.kept_count) == ("reverted", 1)
+    assert session.get(Lead, world.ids["lead"]).owner_id == world.id("spare")
+    assert before.rows["lead"] == Picture.take(session, world).rows["lead"]
+    results = html.unescape(client.get(f"/imports/{import_id}?show=all").get_data(as_text=True))
+    assert str(REASSIGN) in results
