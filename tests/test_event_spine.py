@@ -52,7 +52,7 @@ READ_ONLY = {
     "accounts.find_user_by_email",
     "accounts.find_user_by_calendar_token",
     "accounts.work_of",
-    "leads.may_delete_lead",
+    "digests.may_direct_subscription",
 }
 
 
@@ -137,7 +137,7 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         {"lead.deleted"},
     ),
     "accounts.hand_over_work": (
-        lambda s, c: accounts.hand_over_work(s, c["officer"], c["other"].id, actor=c["other"]),
+        lambda s, c: accounts.hand_over_work(s, c["officer"], c["other"].id, actor=None),
         {"lead.updated", "followup.reassigned"},
     ),
     "accounts.change_own_password": (

@@ -10,9 +10,10 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import Language, Role, User
+from crm.accounts.permissions import is_admin
 from crm.accounts.session_store import HANDLE_RE, store_for
 from crm.core.db import pk
-from crm.core.errors import ValidationError
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import Event, changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.security import hash_password, password_problem, verify_password
@@ -198,9 +199,12 @@ def work_of(session: Session, user: User) -> dict[str, list[int]]:
     }
 
 
-def hand_over_work(session: Session, user: User, successor_id: int, *, actor: User) -> dict[str, list[int]]:
+def hand_over_work(session: Session, user: User, successor_id: int, *, actor: User | None) -> dict[str, list[int]]:
     """Give ``user``'s leads, open follow-ups (their reminders follow) and supervised people
-    to the successor, each change with its own event.  Returns what moved."""
+    to the successor, each change with its own event.  Returns what moved.  Handing over
+    someone's whole work is the administrators' (``None`` is Jisr itself)."""
+    if actor is not None and not is_admin(actor):
+        raise PermissionDenied("not an administrator", message=_l("Only administrators hand over someone's work."))
     from crm.followups.models import FollowUp
     from crm.followups.operations import reassign_followup
     from crm.leads.models import Lead

@@ -23,7 +23,7 @@ from sqlalchemy.exc import DataError, IntegrityError
 
 from crm.accounts.models import User
 from crm.api.models import ApiToken, TokenScope
-from crm.api.problems import ApiError, invalid, operation_errors, pydantic_errors
+from crm.api.problems import ApiError, invalid, operation_errors, pydantic_errors, refused
 from crm.core.db import MAX_ID, db
 from crm.core.errors import NotFound, PermissionDenied, ValidationError
 from crm.core.i18n import lazy_gettext as _l
@@ -212,8 +212,8 @@ def _run(endpoint: Endpoint, handler: Callable[..., Any], path: dict[str, Any]) 
             db.session.commit()
     except ValidationError as exc:
         raise invalid(operation_errors(exc)) from None
-    except PermissionDenied:
-        raise ApiError(403) from None
+    except PermissionDenied as exc:
+        raise refused(exc) from None
     except NotFound:
         raise ApiError(404) from None
     except IntegrityError:  # a concurrent write won a race on a unique key or a reference

@@ -7,7 +7,8 @@ from datetime import datetime
 
 from sqlmodel import Session, select
 
-from crm.accounts.models import Role, User
+from crm.accounts.models import User
+from crm.accounts.permissions import owner_or_admin
 from crm.api.models import TOKEN_PREFIX, ApiToken, TokenScope, hash_secret
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import record_event
@@ -15,10 +16,12 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import ensure_utc, utcnow
 from crm.core.validation import clean_enum, clean_name
 
+NOT_YOURS = _l("Only its owner or an administrator can manage an API token.")
+
 
 def _may_manage(actor: User | None, user_id: int) -> bool:
     """The owner, an admin, or the system itself (``None``: the command line)."""
-    return actor is None or actor.id == user_id or actor.role == Role.ADMIN
+    return owner_or_admin(actor, user_id)
 
 
 def _new_prefix(session: Session) -> str:
@@ -40,7 +43,7 @@ def create_api_token(
     """A new token for ``user`` and its full text, which exists only in the return value:
     the caller shows it once, and only its hash is kept."""
     if not _may_manage(actor, user.id or 0):
-        raise PermissionDenied("not your account")
+        raise PermissionDenied("not your account", message=NOT_YOURS)
     if not user.is_active:
         raise ValidationError.single("user", _l("This account is deactivated."))
     token_name = clean_name(name, "name", max_length=100)
@@ -75,7 +78,7 @@ def create_api_token(
 def revoke_api_token(session: Session, token: ApiToken, *, actor: User | None = None) -> bool:
     """Stop a token for good; revoking it again changes nothing."""
     if not _may_manage(actor, token.user_id):
-        raise PermissionDenied("not your token")
+        raise PermissionDenied("not your token", message=NOT_YOURS)
     if token.revoked_at is not None:
         return False
     token.revoked_at = utcnow()

@@ -16,7 +16,7 @@ from typing import Any
 import pydantic
 from flask import Response, current_app
 
-from crm.core.errors import ValidationError
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.i18n import lazy_gettext as _l
 
 PROBLEM_TYPE = "application/problem+json"
@@ -180,3 +180,11 @@ def operation_errors(
 
 def invalid(errors: Iterable[dict[str, Any]]) -> ApiError:
     return ApiError(422, errors=list(errors))
+
+
+def refused(exc: PermissionDenied) -> ApiError:
+    """An operation's refusal: 403, saying why and naming the field it refused (if any)."""
+    errors = []
+    if exc.field is not None and exc.message is not None:
+        errors.append({"loc": ["body", exc.field], "message": exc.message, "type": "forbidden"})
+    return ApiError(403, detail=exc.message, errors=errors)

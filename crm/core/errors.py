@@ -23,4 +23,13 @@ class NotFound(LookupError):
 
 
 class PermissionDenied(PermissionError):
-    """The actor may not do this."""
+    """The actor may not do this; nothing was written.
+
+    ``message`` says why to the user (a translatable string, shown by the pages, the API's
+    problem document and an import's preview) and ``field`` names what was refused; a bare
+    reason (plain English, for the logs) is shown as a plain "access denied"."""
+
+    def __init__(self, reason: Any = "", *, message: Any = None, field: str | None = None) -> None:
+        super().__init__(reason if isinstance(reason, str) else "")
+        self.message = message
+        self.field = field

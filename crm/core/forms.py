@@ -16,7 +16,8 @@ from wtforms.fields import SelectChoice
 from wtforms.meta import DefaultMeta
 
 from crm.core.db import db, parse_id
-from crm.core.errors import ValidationError
+from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.i18n import lazy_gettext as _l
 
 T = TypeVar("T")
 
@@ -61,6 +62,14 @@ def apply_errors(form: FlaskForm, exc: ValidationError) -> None:
             field.errors = [*list(field.errors or []), str(message)]
         else:
             form.form_errors.append(str(message))  # type: ignore[attr-defined]
+
+
+def refuse_field(form: FlaskForm, exc: PermissionDenied, rename: dict[str, str] | None = None) -> None:
+    """Say next to the field (or above the form) why an operation refused the user; ``rename``
+    maps the operation's field names to the form's."""
+    message = exc.message if exc.message is not None else _l("You may not make this change.")
+    name = (rename or {}).get(exc.field or "", exc.field or "")
+    apply_errors(form, ValidationError({name: message}))
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from crm.config import PROJECT_ROOT
 from crm.core.db import MAX_ID, db
+from crm.core.errors import PermissionDenied
 from crm.core.i18n import FORMAT_LOCALES, current_language
 from crm.core.i18n import lazy_gettext as _l
 
@@ -129,6 +130,15 @@ def init_app(app: Flask) -> None:
             return exc
         answer = _json_errors(exc)
         return answer if answer is not None else _error_page(exc.code or 500)
+
+    @app.errorhandler(PermissionDenied)
+    def _refused(exc: PermissionDenied) -> Any:
+        """An operation refused the user (a form the page did not offer, or a race): 403."""
+        answer = _json_errors(exc)
+        if answer is not None:
+            return answer
+        db.session.rollback()
+        return _error_page(403, exc.message)
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception) -> Any:

@@ -7,7 +7,8 @@ from typing import Any
 from sqlmodel import Session
 
 from crm.accounts.models import Language, User
-from crm.core.errors import ValidationError
+from crm.accounts.permissions import owner_or_admin, require_editor
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
@@ -19,6 +20,17 @@ from crm.organisations.models import Contact, Organisation
 FILTER_KEYS = frozenset(
     {"ma_organisation_ids", "us_organisation_ids", "sector_ids", "partnership_types", "owner_ids", "mission_ids"}
 )
+# What a digest tells and to whom: changed only by whoever set the subscription up, its
+# reader (the user it belongs to) and the administrators.
+DIRECTED_FIELDS = ("email", "filters", "include_confidential")
+DIRECTED = _l(
+    "Only whoever set up this subscription, its reader or an administrator can change "
+    "its address, its filters or whether it includes confidential leads."
+)
+
+
+def may_direct_subscription(user: User | None, subscription: Subscription) -> bool:
+    return owner_or_admin(user, subscription.created_by_id, subscription.user_id)
 
 
 def _clean_filters(filters: dict[str, Any]) -> dict[str, list[Any]]:
@@ -80,6 +92,7 @@ def create_subscription(
     actor: User | None = None,
 ) -> Subscription:
     """Subscribe a user, a contact or any email address to a digest."""
+    require_editor(actor)
     user = session.get(User, user_id) if user_id else None
     contact = session.get(Contact, contact_id) if contact_id else None
     if user_id and user is None:
@@ -166,29 +179,32 @@ def update_subscription(
     organisation_id: int | None,
     actor: User | None = None,
 ) -> dict[str, list[Any]]:
-    """Change who, when and what; returns the changes (recorded as one event)."""
+    """Change who, when and what; returns the changes (recorded as one event).  The address,
+    the filters and the confidential leads are changed only by :func:`may_direct_subscription`."""
+    require_editor(actor)
     if not 0 <= weekday <= 6:
         raise ValidationError.single("weekday", _l("Not a valid choice."))
     if not 0 <= send_hour <= 23:
         raise ValidationError.single("send_hour", _l("Choose an hour between 00:00 and 23:00."))
     user = session.get(User, subscription.user_id) if subscription.user_id else None
-    _check_confidential(user, clean_email(email) or "", include_confidential, actor)
-    changes = changes_of(
-        subscription,
-        {
-            "name": clean_name(name, "name", max_length=200),
-            "email": clean_email(email) or "",
-            "language": Language(clean_language(language)),
-            "timezone": clean_zone(timezone),
-            "cadence": clean_enum(Cadence, cadence, "cadence"),
-            "weekday": weekday,
-            "send_hour": send_hour,
-            "filters": _clean_filters(filters),
-            "include_confidential": include_confidential,
-            "send_when_empty": send_when_empty,
-            "organisation_id": _clean_organisation(session, organisation_id),
-        },
-    )
+    cleaned = {
+        "name": clean_name(name, "name", max_length=200),
+        "email": clean_email(email) or "",
+        "language": Language(clean_language(language)),
+        "timezone": clean_zone(timezone),
+        "cadence": clean_enum(Cadence, cadence, "cadence"),
+        "weekday": weekday,
+        "send_hour": send_hour,
+        "filters": _clean_filters(filters),
+        "include_confidential": bool(include_confidential),
+        "send_when_empty": send_when_empty,
+        "organisation_id": _clean_organisation(session, organisation_id),
+    }
+    for key in DIRECTED_FIELDS:  # the same value again is no change (a form posts every field)
+        if cleaned[key] != getattr(subscription, key) and not may_direct_subscription(actor, subscription):
+            raise PermissionDenied("not a subscription of the actor", message=DIRECTED, field=key)
+    _check_confidential(user, cleaned["email"], include_confidential, actor)
+    changes = changes_of(subscription, cleaned)
     if changes:
         record_event(session, "subscription.updated", subscription, actor=actor, payload={"changes": changes})
     return changes

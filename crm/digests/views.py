@@ -12,8 +12,8 @@ from sqlmodel import col, select
 
 from crm.accounts.models import Role, User
 from crm.core.db import db, pk
-from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors, options
+from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.forms import apply_errors, options, refuse_field
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.core.ledger import Attachment
@@ -23,7 +23,13 @@ from crm.digests.compile import compile_digest
 from crm.digests.dispatch import due_period, send_digest_now
 from crm.digests.forms import FILTER_FIELDS, SubscriptionForm
 from crm.digests.models import DigestRun, Subscription
-from crm.digests.operations import create_subscription, resubscribe, unsubscribe, update_subscription
+from crm.digests.operations import (
+    create_subscription,
+    may_direct_subscription,
+    resubscribe,
+    unsubscribe,
+    update_subscription,
+)
 from crm.digests.periods import Period, parse_period
 from crm.digests.render import DigestEmail, chart_attachment, render_digest, subscription_of_token
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
@@ -149,17 +155,39 @@ def edit(subscription_id: int) -> Any:
         form.cadence.data = subscription.cadence.value
         for name in FILTER_FIELDS:
             getattr(form, name).data = subscription.filters.get(name, [])
+    directs = may_direct_subscription(current_user, subscription)
+    refused = False
     if form.validate_on_submit():
+        fields = _fields(form)
+        if not directs:  # the fields shown disabled, which the browser leaves out, stay as they are
+            fields.update(_kept(subscription, request.form))
         try:
-            update_subscription(db.session, subscription, actor=current_user, **_fields(form))
+            update_subscription(db.session, subscription, actor=current_user, **fields)
             db.session.commit()
         except ValidationError as exc:
             db.session.rollback()
             apply_errors(form, exc)
+        except PermissionDenied as exc:
+            db.session.rollback()
+            refuse_field(form, exc)
+            refused = True
         else:
             flash(_("Subscription saved."), "success")
             return redirect(url_for("digests.index"))
-    return render_template("digests/form.html", form=form, subscription=subscription), 200 if not form.errors else 422
+    status = 403 if refused else 422 if form.errors else 200
+    return render_template("digests/form.html", form=form, subscription=subscription, directs=directs), status
+
+
+def _kept(subscription: Subscription, sent: Any) -> dict[str, Any]:
+    """The directed fields (address, filters, confidential leads) the form did not send, as they are."""
+    kept: dict[str, Any] = {}
+    if "email" not in sent:
+        kept["email"] = subscription.email
+    if "include_confidential" not in sent:
+        kept["include_confidential"] = subscription.include_confidential
+    if not any(name in sent for name in FILTER_FIELDS):
+        kept["filters"] = dict(subscription.filters)
+    return kept
 
 
 @bp.route("/subscriptions/<int:subscription_id>/deactivate", methods=["POST"])

@@ -18,7 +18,7 @@ from typing import Any, TypeVar
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
-from crm.core.errors import ValidationError
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.i18n import gettext, list_separator
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import isolate, normalise
@@ -279,6 +279,10 @@ class Planner:
         except ValidationError as exc:
             name, message = next(iter(exc.errors.items()))
             raise RowFailed(plan.number, Problem.of(name, message)) from None
+        except PermissionDenied as exc:
+            if exc.message is None:  # the author may no longer write at all
+                raise
+            raise RowFailed(plan.number, Problem.of(exc.field, exc.message)) from None
 
     def plan(self, rows: list[SourceRow]) -> list[RowPlan]:
         self.prepare(rows)

@@ -45,6 +45,7 @@ from crm.exchange.vocabulary import (
 from crm.leads.models import Lead
 from crm.leads.operations import create_lead, create_leads, move_lead_to_stage, update_lead
 from crm.leads.queries import visible_to
+from crm.leads.rights import MANAGED_FIELDS, refused_field
 from crm.missions.models import Meeting
 from crm.organisations.models import Country
 
@@ -247,6 +248,11 @@ class LeadPlanner(Planner):
             if value is not None and getattr(lead, key) != value:
                 plan.values[key] = value
                 plan.changes[key] = [jsonable(getattr(lead, key)), jsonable(value)]
+        # The owner and confidentiality of a lead are its managers' to change, in a file too.
+        if refused_field(self.actor, lead, plan.values) is not None:
+            for key, message in MANAGED_FIELDS.items():
+                if key in plan.values:
+                    plan.problem(COLUMNS[key], message)
 
     def _check_repeats(self, plan: RowPlan, lead: Lead | None, key: tuple[Any, ...] | None) -> None:
         if lead is not None:

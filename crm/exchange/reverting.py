@@ -15,7 +15,7 @@ from typing import Any
 from sqlmodel import Session, col, delete, select
 
 from crm.accounts.models import User
-from crm.core.errors import ValidationError
+from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import Event, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.digests.models import Subscription
@@ -48,6 +48,7 @@ REFERENCES: dict[ImportKind, tuple[Any, ...]] = {
 CHANGED = _l("It was changed in Jisr after the import.")
 REFERRED = _l("Other records now refer to it.")
 GONE = _l("It no longer exists in Jisr.")
+REFUSED = _l("You may not make this change.")
 
 
 @dataclass
@@ -194,6 +195,8 @@ def restore_rows(
                 _restore(session, kind, objects[row.entity_id], before, actor)
             except ValidationError as exc:
                 kept.append((row, Problem.of(None, next(iter(exc.errors.values())))))
+            except PermissionDenied as exc:  # e.g. the lead's owner, which the reverter no longer manages
+                kept.append((row, Problem.of(None, exc.message or REFUSED)))
             else:
                 restored.append(row)
     return restored, kept

@@ -18,6 +18,7 @@ from crm.core.validation import clean_text, clean_zone
 from crm.followups.links import DONE_NEXT_WEEK, SNOOZE, ReminderLink, link_problem, next_week_target, snooze_target
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderLinkUse
 from crm.leads.models import Lead
+from crm.leads.rights import check_followup_reassignment
 
 
 def _check_owner(session: Session, owner_id: int) -> User:
@@ -114,11 +115,16 @@ def reschedule_followup(
 
 
 def reassign_followup(session: Session, followup: FollowUp, owner_id: int, *, actor: User | None = None) -> bool:
+    """Give the follow-up to someone else: its owner or the lead's managers may."""
     require_editor(actor)
     _require_open(followup)
     owner = _check_owner(session, owner_id)
     if owner.id == followup.owner_id:
         return False
+    lead = session.get(Lead, followup.lead_id)
+    if lead is None:
+        raise ValidationError.single("lead_id", _l("Unknown lead."))
+    check_followup_reassignment(actor, followup.owner_id, lead)
     old = followup.owner_id
     followup.owner_id = pk(owner)
     followup.updated_at = utcnow()

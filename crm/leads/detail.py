@@ -16,8 +16,8 @@ from flask_wtf import FlaskForm
 
 from crm.accounts.models import User
 from crm.core.db import db, parse_id, pk
-from crm.core.errors import ValidationError
-from crm.core.forms import apply_errors, options
+from crm.core.errors import PermissionDenied, ValidationError
+from crm.core.forms import apply_errors, options, refuse_field
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
@@ -33,6 +33,7 @@ from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageFor
 from crm.leads.models import Lead
 from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, remove_watcher
 from crm.leads.queries import active_users, lead_detail
+from crm.leads.rights import may_manage_lead, may_reassign_followup
 from crm.leads.timeline import lead_timeline
 
 bp = Blueprint("lead", __name__)
@@ -52,6 +53,20 @@ def _people() -> tuple[list[User], list[User]]:
     return users, [u for u in users if u.can_edit()]
 
 
+def _watcher_choices(lead: Lead, users: list[User]) -> list[Any]:
+    """Whom the user may make watch the lead: anyone, for its managers; else themselves."""
+    if not may_manage_lead(current_user, lead):
+        users = [u for u in users if u.id == current_user.id]
+    return options([("", "—"), *((u.id, u.display_name) for u in users)])
+
+
+def _owner_choices(lead: Lead, followup_owner_id: int, officers: list[User]) -> list[Any]:
+    """Whom a follow-up may be given to: any officer, if the user may reassign it; else it stays."""
+    if not may_reassign_followup(current_user, followup_owner_id, lead):
+        officers = [u for u in officers if u.id == followup_owner_id]
+    return options([(u.id, u.display_name) for u in officers])
+
+
 def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], officers: list[User]) -> dict[str, Any]:
     """The page's forms: the submitted one as posted (with its errors), the others fresh."""
     forms: dict[str, Any] = {
@@ -64,7 +79,7 @@ def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], offic
     }
     forms.update(submitted)
     forms["followup"].owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in officers)])
-    forms["watcher"].user_id.choices = options([("", "—"), *((u.id, u.display_name) for u in users)])
+    forms["watcher"].user_id.choices = _watcher_choices(lead, users)
     return forms
 
 
@@ -84,8 +99,8 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
             else:  # closed meanwhile: its form is gone from the page, its errors are not
                 closed_errors += [*form.form_errors, *(e for f in form for e in f.errors)]
     users, officers = _people()
-    for form in reschedule.values():
-        form.owner_id.choices = options([(u.id, u.display_name) for u in officers])
+    for f, _owner in detail.open_followups:
+        reschedule[pk(f)].owner_id.choices = _owner_choices(lead, f.owner_id, officers)
     context = {
         "d": detail,
         "lead": lead,
@@ -94,6 +109,7 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
         "reschedule": reschedule,
         "closed_errors": closed_errors,
         "now": utcnow(),
+        "manages": may_manage_lead(current_user, lead),
     }
     template = "leads/_live.html" if is_htmx() else "leads/detail.html"
     return render_template(template, **context), status
@@ -106,8 +122,13 @@ def _done(lead: Lead) -> Any:
     return redirect(url_for("lead.show", lead_id=lead.id))
 
 
-def _failed(lead: Lead, key: str, form: FlaskForm, exc: ValidationError | None = None) -> Any:
+def _failed(lead: Lead, key: str, form: FlaskForm, exc: ValidationError | PermissionDenied | None = None) -> Any:
+    """The page again with the form's errors: 400, or 403 when an operation refused the user."""
     db.session.rollback()
+    if isinstance(exc, PermissionDenied):
+        refuse_field(form, exc, rename={"watcher_ids": "user_id"})  # the watcher form's one field
+        page, status = render_lead(lead, {key: form}, 403)
+        return page, status, {"X-Form-Refused": "true"}  # htmx shows it, as it shows a 400
     if exc is not None:
         apply_errors(form, exc)
     return render_lead(lead, {key: form}, 400)
@@ -197,7 +218,7 @@ def watch(lead_id: int) -> Any:
         return _failed(lead, "watcher", form)
     try:
         add_watcher(db.session, lead, form.user_id.data, actor=current_user)
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied) as exc:
         return _failed(lead, "watcher", form, exc)
     return _done(lead)
 
@@ -207,7 +228,10 @@ def watch(lead_id: int) -> Any:
 def unwatch(lead_id: int, user_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
-    remove_watcher(db.session, lead, user_id, actor=current_user)
+    try:
+        remove_watcher(db.session, lead, user_id, actor=current_user)
+    except PermissionDenied as exc:
+        return _failed(lead, "watcher", WatcherForm(formdata=None, prefix="watcher"), exc)
     return _done(lead)
 
 
@@ -250,7 +274,7 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
     form = RescheduleForm(prefix=key)
     if followup.status != FollowUpStatus.OPEN:
         return _failed(lead, key, form, ValidationError.single("status", _l("This follow-up is already closed.")))
-    form.owner_id.choices = options([(u.id, u.display_name) for u in _people()[1]])
+    form.owner_id.choices = options([(u.id, u.display_name) for u in _people()[1]])  # the operation decides
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, key, form)
     try:
@@ -263,6 +287,6 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
         )
         if form.owner_id.data and form.owner_id.data != followup.owner_id:
             reassign_followup(db.session, followup, form.owner_id.data, actor=current_user)
-    except ValidationError as exc:
+    except (ValidationError, PermissionDenied) as exc:
         return _failed(lead, key, form, exc)
     return _done(lead)

@@ -10,8 +10,8 @@ from sqlalchemy import delete as sa_delete
 from sqlalchemy import func as sa_func
 from sqlmodel import Session, col, select
 
-from crm.accounts.models import Role, User
-from crm.accounts.permissions import require_editor
+from crm.accounts.models import User
+from crm.accounts.permissions import owner_or_admin, require_editor
 from crm.core.db import pk
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, jsonable, record_event
@@ -30,6 +30,7 @@ from crm.leads.models import (
     SavedFilter,
     Stage,
 )
+from crm.leads.rights import check_lead_changes, check_lead_deletion, check_watcher_change
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
@@ -165,8 +166,8 @@ def create_lead(
         lead_id=lead.id,
         payload={**fields, "stage": lead.stage, "mission_id": lead.mission_id},
     )
-    for user_id in dict.fromkeys([*watcher_ids]):
-        add_watcher(session, lead, user_id, actor=actor)
+    for user_id in dict.fromkeys([*watcher_ids]):  # whoever creates a lead chooses its first watchers
+        _link_watcher(session, lead, user_id, actor=actor)
     return lead
 
 
@@ -216,13 +217,20 @@ def update_lead(
 ) -> dict[str, list[Any]]:
     """Change plain fields of a lead (not its stage: see :func:`move_lead_to_stage`).
 
-    With ``watcher_ids`` the watchers become exactly those users (the edit form's list)."""
+    With ``watcher_ids`` the watchers become exactly those users (the edit form's list).
+    Its owner, confidentiality and other watchers change only by its managers
+    (:mod:`crm.leads.rights`); a refusal raises PermissionDenied before anything changes."""
     require_editor(actor)
     unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
         raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
     cleaned = _clean_lead(session, fields)
     wanted = _clean_watchers(session, watcher_ids) if watcher_ids is not None else None
+    check_lead_changes(actor, lead, cleaned)
+    if wanted is not None:
+        current = set(session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all())
+        for user_id in sorted(current ^ set(wanted)):
+            check_watcher_change(actor, lead, user_id)
     changes = changes_of(lead, cleaned)
     _check_consistency(session, lead)
     if changes:
@@ -230,7 +238,6 @@ def update_lead(
         lead.updated_at = utcnow()
         record_event(session, "lead.updated", lead, actor=actor, lead_id=lead.id, payload={"changes": changes})
     if wanted is not None:
-        current = set(session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all())
         for user_id in sorted(current - set(wanted)):
             remove_watcher(session, lead, user_id, actor=actor)
         for user_id in wanted:
@@ -277,6 +284,13 @@ def move_lead_to_stage(
 
 
 def add_watcher(session: Session, lead: Lead, user_id: int, *, actor: User | None = None) -> bool:
+    """Watch the lead (anyone who works on it), or make another user watch it (its managers)."""
+    require_editor(actor)
+    check_watcher_change(actor, lead, user_id)
+    return _link_watcher(session, lead, user_id, actor=actor)
+
+
+def _link_watcher(session: Session, lead: Lead, user_id: int, *, actor: User | None) -> bool:
     user = session.get(User, user_id)
     if user is None or not user.is_active:
         raise ValidationError.single("watcher_ids", _l("Unknown user."))
@@ -288,6 +302,9 @@ def add_watcher(session: Session, lead: Lead, user_id: int, *, actor: User | Non
 
 
 def remove_watcher(session: Session, lead: Lead, user_id: int, *, actor: User | None = None) -> bool:
+    """Stop watching the lead (anyone), or stop another user watching it (its managers)."""
+    require_editor(actor)
+    check_watcher_change(actor, lead, user_id)
     link = session.get(LeadWatcher, (lead.id, user_id))
     if link is None:
         return False
@@ -348,15 +365,11 @@ def save_filter(session: Session, user: User, *, name: str, query: str) -> Saved
 
 
 def delete_saved_filter(session: Session, saved: SavedFilter, *, actor: User) -> None:
-    if saved.user_id != actor.id:
-        raise PermissionDenied("not your saved filter")
+    """A saved filter is its user's (and the administrators') to delete."""
+    if not owner_or_admin(actor, saved.user_id):
+        raise PermissionDenied("not your saved filter", message=_l("Only its owner or an administrator can delete it."))
     record_event(session, "saved_filter.deleted", saved, actor=actor, payload={"name": saved.name})
     session.delete(saved)
-
-
-def may_delete_lead(user: User, lead: Lead) -> bool:
-    """Its owner or an administrator: a lead logged by mistake, or twice, goes away."""
-    return user.can_edit() and (user.role == Role.ADMIN or lead.owner_id == user.id)
 
 
 def delete_lead(session: Session, lead: Lead, *, actor: User) -> None:
@@ -365,8 +378,7 @@ def delete_lead(session: Session, lead: Lead, *, actor: User) -> None:
     the lead was (and whether it was confidential, which decides who may hear of it)."""
     from crm.followups.models import FollowUp, FollowUpStatus
 
-    if not may_delete_lead(actor, lead):
-        raise PermissionDenied("only the lead's owner or an administrator deletes it")
+    check_lead_deletion(actor, lead)
     lead_id = pk(lead)
     open_followups = session.exec(
         select(sa_func.count()).where(FollowUp.lead_id == lead_id, FollowUp.status == FollowUpStatus.OPEN)

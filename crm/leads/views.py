@@ -10,7 +10,8 @@ from flask_wtf import FlaskForm
 from sqlmodel import select
 
 from crm.core.db import db
-from crm.core.forms import save_form
+from crm.core.errors import PermissionDenied
+from crm.core.forms import refuse_field, save_form
 from crm.core.i18n import gettext as _
 from crm.core.paging import page_arg
 from crm.core.time import utcnow
@@ -22,11 +23,11 @@ from crm.leads.operations import (
     create_lead,
     delete_lead,
     delete_saved_filter,
-    may_delete_lead,
     save_filter,
     update_lead,
 )
 from crm.leads.queries import choices, lead_holdings, lead_page, saved_filters
+from crm.leads.rights import DELETE, may_manage_lead
 
 bp = Blueprint("leads", __name__)
 
@@ -121,31 +122,46 @@ def new() -> Any:
 def edit(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
+    manages = may_manage_lead(current_user, lead)
     form = LeadForm(obj=lead)
     form.fill_choices(choices(db.session, with_meetings=True), creating=False)
+    watching = list(db.session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all())
+    # The fields only the lead's managers change are shown disabled to the others, so the
+    # browser leaves them out: what is left out stays as it is (what is sent is checked).
+    sent = request.form if request.method == "POST" else {}
+    kept = set() if manages else {name for name in ("owner_id", "confidential", "watcher_ids") if name not in sent}
+    if request.method == "GET" or "watcher_ids" in kept:
+        form.watcher_ids.data = watching
     if request.method == "GET":
-        watching = db.session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all()
-        form.watcher_ids.data = list(watching)
         form.partnership_type.data = lead.partnership_type.value
         form.priority.data = lead.priority.value
         form.currency.data = lead.currency.value if lead.currency else ""
         form.estimated_value.data = str(lead.estimated_value) if lead.estimated_value is not None else ""
-    elif form.validate_on_submit():
-        saved = save_form(
-            form,
-            lambda: update_lead(
-                db.session,
-                lead,
-                actor=current_user,
-                watcher_ids=list(form.watcher_ids.data or []),
-                **form.lead_fields(),
-            ),
-            _("The lead is saved."),
-        )
-        if saved:
-            return redirect(url_for("lead.show", lead_id=lead.id))
+    for name, value in (("owner_id", lead.owner_id), ("confidential", lead.confidential)):
+        if name in kept:
+            getattr(form, name).data, getattr(form, name).raw_data = value, [str(value)]
     status = 400 if request.method == "POST" else 200
-    return render_template("leads/form.html", form=form, lead=lead), status
+    if request.method == "POST" and form.validate_on_submit():
+        try:
+            saved = save_form(
+                form,
+                lambda: update_lead(
+                    db.session,
+                    lead,
+                    actor=current_user,
+                    watcher_ids=None if "watcher_ids" in kept else list(form.watcher_ids.data or []),
+                    **form.lead_fields(),
+                ),
+                _("The lead is saved."),
+            )
+        except PermissionDenied as exc:
+            db.session.rollback()
+            refuse_field(form, exc)
+            status = 403
+        else:
+            if saved:
+                return redirect(url_for("lead.show", lead_id=lead.id))
+    return render_template("leads/form.html", form=form, lead=lead, manages=manages), status
 
 
 @bp.route("/leads/<int:lead_id>/delete", methods=["GET", "POST"])
@@ -153,8 +169,8 @@ def edit(lead_id: int) -> Any:
 def delete(lead_id: int) -> Any:
     """A page that says what goes with the lead, then deletes it on confirmation."""
     lead = lead_or_404(lead_id)
-    if not may_delete_lead(current_user, lead):
-        abort(403)
+    if not may_manage_lead(current_user, lead):
+        raise PermissionDenied("not a manager of the lead: delete", message=DELETE)
     if request.method == "POST":
         form = FlaskForm()
         if form.validate_on_submit():
@@ -166,7 +182,7 @@ def delete(lead_id: int) -> Any:
     return render_template("leads/delete.html", lead=lead, holds=lead_holdings(db.session, lead_id))
 
 
-bp.add_app_template_global(may_delete_lead)
+bp.add_app_template_global(may_manage_lead)
 
 
 @bp.app_template_global()

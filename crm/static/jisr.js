@@ -10,9 +10,11 @@
     }
   });
 
-  // Invalid input answers 400 with the form and its errors: show it like a success.
+  // Invalid input answers 400 with the form and its errors, and a change the user may not
+  // make answers 403 with the form and the reason: show either like a success.
   document.addEventListener("htmx:beforeSwap", function (event) {
-    if (event.detail.xhr.status === 400) {
+    var xhr = event.detail.xhr;
+    if (xhr.status === 400 || (xhr.status === 403 && xhr.getResponseHeader("X-Form-Refused") === "true")) {
       event.detail.shouldSwap = true;
       event.detail.isError = false;
     }

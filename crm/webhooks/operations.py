@@ -30,7 +30,7 @@ SECRET_GRACE = timedelta(hours=24)
 def _require_admin(actor: User | None) -> None:
     """``None`` is Jisr itself (e.g. the sender disabling a failing endpoint)."""
     if actor is not None and actor.role != Role.ADMIN:
-        raise PermissionDenied("only administrators manage webhooks")
+        raise PermissionDenied("not an administrator", message=_l("Only administrators manage webhooks."))
 
 
 def _policy(policy: AddressPolicy | None) -> AddressPolicy:

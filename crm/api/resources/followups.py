@@ -119,7 +119,9 @@ def schedule_followup_endpoint(call: Call) -> Any:
     conditional=True,
 )
 def update_followup(call: Call, followup_id: int) -> Any:
-    """A new due time starts a new reminder ladder; closing it stops the reminders."""
+    """A new due time starts a new reminder ladder; closing it stops the reminders.  A new
+    ``owner_id`` is given only by the follow-up's owner, the lead's owner, the owner's
+    supervisor or an administrator (403 for anyone else)."""
     followup = _followup(call.user, followup_id)
     call.require_match(FollowUpOut.model_validate(followup))
     body: FollowUpUpdate = call.body

@@ -186,6 +186,11 @@ def create_lead_endpoint(call: Call) -> Any:
     conditional=True,
 )
 def update_lead_endpoint(call: Call, lead_id: int) -> Any:
+    """Any officer who sees the lead changes its working fields, and adds or removes
+    themselves in ``watcher_ids``.  Its ``owner_id``, ``confidential`` and the other
+    watchers change only by its owner, the owner's supervisor or an administrator: anyone
+    else gets 403, naming the field, and nothing changes.  Sending a field's current value
+    is no change."""
     lead = seen_lead(call.user, lead_id)
     call.require_match(one_lead(lead))
     fields = call.changes()
@@ -204,7 +209,7 @@ def update_lead_endpoint(call: Call, lead_id: int) -> Any:
 )
 def delete_lead_endpoint(call: Call, lead_id: int) -> Any:
     """Deletes the lead with its follow-ups, activities and watchers, as the lead page does:
-    only its owner or an administrator may.  Its events stay in the feed, ``lead.deleted``
+    only its owner, the owner's supervisor or an administrator may.  Its events stay in the feed, ``lead.deleted``
     last.  To end a lead but keep it, move it to ``closed_no_go``."""
     lead = seen_lead(call.user, lead_id)
     call.require_match(one_lead(lead))

@@ -129,6 +129,8 @@ def create_subscription_endpoint(call: Call) -> Any:
     conditional=True,
 )
 def update_subscription_endpoint(call: Call, subscription_id: int) -> Any:
+    """Its ``email``, ``filters`` and ``include_confidential`` change only by whoever set it
+    up, its reader (the user it belongs to) or an administrator (403 for anyone else)."""
     subscription = _subscription(call.user, subscription_id)
     current = subscription_out(subscription)
     call.require_match(current)

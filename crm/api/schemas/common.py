@@ -188,4 +188,4 @@ class Problem(BaseModel):
     code: str = Field(description="A stable name of the error, for programs.")
     title: str = Field(description="A short summary in the caller's language.")
     detail: str | None = Field(description="What happened, in the caller's language.")
-    errors: list[FieldError] = Field(description="The fields in error (bad input only).")
+    errors: list[FieldError] = Field(description="The fields in error (bad input), or the one refused (403).")
