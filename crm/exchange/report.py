@@ -13,7 +13,7 @@ from crm.core.i18n import gettext as _
 from crm.exchange.display import problem_text
 from crm.exchange.models import DataImport, ImportStatus, RowAction
 from crm.exchange.plan import Problem
-from crm.exchange.queries import error_row_numbers, plan_import, read_import
+from crm.exchange.queries import error_row_numbers, plan_import, read_import, stored_plan_problems
 from crm.exchange.writing import csv_chunks, xlsx_bytes
 
 FINISHED = (ImportStatus.COMPLETED, ImportStatus.REVERTED)
@@ -33,6 +33,8 @@ def error_report(session: Session, data_import: DataImport, actor: User) -> Repo
         problems = {
             n: [Problem.from_json(p) for p in found] for n, found in error_row_numbers(session, data_import).items()
         }
+    elif data_import.planned_at is not None:  # a large file: as the worker planned it
+        problems = stored_plan_problems(session, data_import)
     else:
         problems = {
             plan.number: plan.problems
