@@ -22,7 +22,6 @@ from crm.core.events import Event
 from crm.core.time import utcnow
 from crm.exchange import jobs, operations
 from crm.exchange.models import DataImport, ImportFile, ImportPlanRow, ImportStatus
-from crm.exchange.planning import start_planning
 from crm.leads.models import Lead
 from tests.conftest import TEST_REDIS_URL, make_test_app
 from tests.exchange_helpers import csv_bytes, mixed_leads_file, seed_mission_organisations
@@ -261,7 +260,7 @@ def test_a_lost_planning_message_is_handed_over_again_and_given_up_after_workers
     assert sweep(utcnow() + LATER) == [import_id]
     assert sent == [("planning", import_id, task_id)]  # the planning task, with the same id
     # A worker takes it and dies on it, twice more.
-    assert start_planning(session, current(session, import_id))
+    assert operations.start_planning(session, current(session, import_id))
     session.commit()
     assert sweep(utcnow() + 2 * LATER) == [import_id]
     assert sweep(utcnow() + 3 * LATER) == []

@@ -32,11 +32,13 @@ from crm.exchange.operations import (
     Progress,
     apply_import,
     fail_import,
+    fail_planning,
     import_author,
     start_import,
+    start_planning,
+    store_plan,
 )
 from crm.exchange.plan import Problem, source_rows
-from crm.exchange.planning import fail_planning, start_planning, store_plan
 from crm.exchange.queries import PLANNERS, read_import, read_seconds
 
 log = logging.getLogger(__name__)

@@ -27,7 +27,7 @@ from crm.exchange.fields import check_mapping, header_signature, suggest_mapping
 from crm.exchange.labels import human_size
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportRow, ImportStatus, RowAction
 from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked, source_rows
-from crm.exchange.planning import forget_plan
+from crm.exchange.planning import forget_plan, keep_plan
 from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_file, read_import, read_seconds
 from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format
 from crm.exchange.reverting import lock_records, remove_rows, restore_rows, revert_check
@@ -294,6 +294,44 @@ def fail_import(session: Session, data_import: DataImport, problem: Problem, *, 
     data_import.failure = {"row": row, **problem.to_json()}
     data_import.finished_at = utcnow()
     record_event(session, "import.failed", data_import, actor=None, payload=data_import.failure)
+
+
+# --- the preview of a large file, planned by a worker -----------------------------------
+
+
+def start_planning(session: Session, data_import: DataImport) -> bool:
+    """A worker takes the planning (counted by the sweep: a file that kills workers fails)."""
+    if data_import.status != ImportStatus.PLANNING or data_import.started_at is not None:
+        return False
+    data_import.started_at = utcnow()
+    record_event(session, "import.planning_started", data_import, actor=None, payload={})
+    return True
+
+
+def store_plan(session: Session, import_id: int, task_id: str, plans: list[RowPlan]) -> DataImport | None:
+    """Keep the plan as the import's preview, if the import still waits for this task's plan
+    (not cancelled, mapped again, or planned already by another run of it); then it can be
+    confirmed.  Returns the import when the plan was stored."""
+    serialise_writers(session, f"import:{import_id}")
+    locked = session.exec(
+        select(DataImport).where(DataImport.id == import_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if locked is None or locked.status != ImportStatus.PLANNING or locked.task_id != task_id:
+        return None
+    keep_plan(session, locked, plans)
+    locked.status = ImportStatus.MAPPED
+    counts = {action.value: sum(1 for p in plans if p.action == action) for action in RowAction}
+    record_event(session, "import.planned", locked, actor=None, payload={"rows": len(plans), **counts})
+    return locked
+
+
+def fail_planning(session: Session, data_import: DataImport, problem: Problem) -> None:
+    """Record why the preview could not be planned: the import goes back to its columns,
+    which say why; mapping them again plans again."""
+    forget_plan(session, data_import)
+    data_import.status = ImportStatus.UPLOADED
+    data_import.failure = problem.to_json()
+    record_event(session, "import.planning_failed", data_import, actor=None, payload=data_import.failure)
 
 
 def cancel_import(session: Session, data_import: DataImport, *, actor: User) -> None:
