@@ -166,6 +166,8 @@ def test_changing_the_mapping_or_the_reading_plans_again_and_a_late_plan_is_thro
     assert data_import.planned_at is None and plan_rows(session, import_id) == 0
     assert client.post(f"/imports/{import_id}/confirm").status_code == 302  # not yet: nothing runs
     assert current(session, import_id).status == ImportStatus.PLANNING
+    report = client.get(f"/imports/{import_id}/errors", follow_redirects=True)  # not yet either
+    assert report.mimetype == "text/html" and "The preview is being prepared." in report.get_data(as_text=True)
     # The first task, delivered again late, plans nothing for a mapping that is gone.
     assert plan_as_the_worker_does(session, import_id, first_task) == ImportStatus.PLANNING
     assert plan_rows(session, import_id) == 0

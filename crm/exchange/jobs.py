@@ -194,14 +194,16 @@ def requeue_stalled_imports(
 ) -> list[int]:
     """Hand again to a worker each confirmed import that is queued or running, and each
     large file whose preview is being planned, but that no worker holds, ``STALLED_AFTER``
-    after it was last handed over.  One that workers started
-    ``MAX_HANDOVERS`` times without finishing is marked failed instead (it can be confirmed
-    again); one that no worker ever started (workers down, its message lost) is handed over
-    until one does.  Returns the ids handed over.
+    after it was last handed over.  One that workers started ``MAX_HANDOVERS`` times without
+    finishing is marked failed instead (it can be confirmed, or its columns mapped, again);
+    one that no worker ever started (workers down, its message lost) is handed over until
+    one does.  Returns the ids handed over.
 
     An import being written holds its row locked (PostgreSQL) or the write lock (SQLite)
     until it commits, so the sweep never takes one that a worker is running.  The tasks are
-    sent before the commit: if the broker cannot be reached, nothing is counted."""
+    sent before the commit: if the broker cannot be reached, nothing is counted.  A planning
+    holds no lock while it reads the file; one handed over again while it still runs is
+    harmless, as only the first plan stored is kept."""
     now = now or utcnow()
     stalled = (
         col(DataImport.status).in_([ImportStatus.QUEUED, ImportStatus.RUNNING, ImportStatus.PLANNING]),

@@ -8,8 +8,10 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.core.errors import ValidationError
 from crm.core.i18n import current_language, text_direction
 from crm.core.i18n import gettext as _
+from crm.core.i18n import lazy_gettext as _l
 from crm.exchange.display import problem_text
 from crm.exchange.models import DataImport, ImportStatus, RowAction
 from crm.exchange.plan import Problem
@@ -28,6 +30,8 @@ class Report:
 
 def error_report(session: Session, data_import: DataImport, actor: User) -> Report:
     """The failed rows of a finished import, or of the preview before it is confirmed."""
+    if data_import.status == ImportStatus.PLANNING:  # its worker has not said yet which rows fail
+        raise ValidationError.single("status", _l("The preview is being prepared."))
     table = read_import(session, data_import)
     if data_import.status in FINISHED:
         problems = {
