@@ -7,7 +7,7 @@ from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
-from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportRow
+from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.leads.models import (
     Activity,
@@ -63,6 +63,7 @@ __all__ = [
     "FollowUpStatus",
     "ImportFile",
     "ImportMapping",
+    "ImportPlanRow",
     "ImportRow",
     "Language",
     "Lead",

@@ -149,8 +149,10 @@ def mixed_leads_file(count: int, bad_every: int | None = None, *, bad_count: int
 
 def one_lead_import(session: Session, ctx: dict[str, Any], until: str) -> Any:
     """An import of one lead, taken through its steps up to ``until`` (for the event scenarios)."""
+    from crm.core.db import pk
     from crm.exchange import operations as exchange
     from crm.exchange.plan import Problem
+    from crm.exchange.queries import plan_import
 
     lead = ctx["lead"]
     ma = session.get(Organisation, lead.ma_organisation_id)
@@ -168,6 +170,14 @@ def one_lead_import(session: Session, ctx: dict[str, Any], until: str) -> Any:
         "reread": lambda: exchange.reread_import(session, data_import, actor=officer, encoding="utf-8"),
         "cancelled": lambda: exchange.cancel_import(session, data_import, actor=officer),
         "mapped": lambda: exchange.map_import_columns(session, data_import, mapping=data_import.mapping, actor=officer),
+        "planning": lambda: exchange.map_import_columns(
+            session, data_import, mapping=data_import.mapping, actor=officer, plan_in_worker=True
+        ),
+        "planning_started": lambda: exchange.start_planning(session, data_import),
+        "planned": lambda: exchange.store_plan(
+            session, pk(data_import), data_import.task_id or "", plan_import(session, data_import, officer)
+        ),
+        "planning_failed": lambda: exchange.fail_planning(session, data_import, Problem(None, "It stopped.")),
         "confirmed": lambda: exchange.confirm_import(session, data_import, actor=officer, background=False),
         "started": lambda: exchange.start_import(session, data_import),
         "failed": lambda: exchange.fail_import(session, data_import, Problem(None, "The import failed.")),
@@ -179,6 +189,9 @@ def one_lead_import(session: Session, ctx: dict[str, Any], until: str) -> Any:
         "reread": ["reread"],
         "cancelled": ["cancelled"],
         "mapped": ["mapped"],
+        "planning_started": ["planning", "planning_started"],
+        "planned": ["planning", "planned"],
+        "planning_failed": ["planning", "planning_failed"],
         "confirmed": ["mapped", "confirmed"],
         "started": ["mapped", "confirmed", "started"],
         "failed": ["mapped", "confirmed", "started", "failed"],

@@ -53,6 +53,7 @@ READ_ONLY = {
     "accounts.find_user_by_calendar_token",
     "accounts.work_of",
     "digests.may_direct_subscription",
+    "exchange.import_author",
 }
 
 
@@ -423,6 +424,18 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "exchange.map_import_columns": (
         lambda s, c: one_lead_import(s, c, "mapped"),
         {"import.uploaded", "import.mapped"},
+    ),
+    "exchange.start_planning": (
+        lambda s, c: one_lead_import(s, c, "planning_started"),
+        {"import.uploaded", "import.mapped", "import.planning_started"},
+    ),
+    "exchange.store_plan": (
+        lambda s, c: one_lead_import(s, c, "planned"),
+        {"import.uploaded", "import.mapped", "import.planned"},
+    ),
+    "exchange.fail_planning": (
+        lambda s, c: one_lead_import(s, c, "planning_failed"),
+        {"import.uploaded", "import.mapped", "import.planning_failed"},
     ),
     "exchange.confirm_import": (
         lambda s, c: one_lead_import(s, c, "confirmed"),

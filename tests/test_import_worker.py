@@ -20,6 +20,7 @@ from tests.exchange_helpers import mixed_leads_file, seed_mission_organisations
 from tests.factories import make_user
 from tests.processes import app_for, start_worker, stop
 from tests.test_import_leads import upload_and_map
+from tests.test_import_planning import wait_for_preview
 from tests.web_helpers import login
 
 HX = {"HX-Request": "true"}
@@ -51,7 +52,7 @@ def test_a_large_import_runs_in_a_worker_and_the_fragment_follows_it(
         client = app.test_client()
         login(client, "officer@jisr.example")
         import_id = upload_and_map(client, mixed_leads_file(600, bad_count=10).content)
-        preview = client.get(f"/imports/{import_id}/preview").get_data(as_text=True)
+        preview = wait_for_preview(client, import_id, log)  # planned by the worker too
         assert "the import runs in the background" in preview
         assert client.post(f"/imports/{import_id}/confirm").status_code == 302
         page = client.get(f"/imports/{import_id}").get_data(as_text=True)

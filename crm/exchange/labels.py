@@ -12,6 +12,7 @@ from crm.exchange.models import ImportKind, ImportStatus, RowAction
 
 STATUS_LABELS = {
     ImportStatus.UPLOADED: _l("Columns to map"),
+    ImportStatus.PLANNING: _l("Preparing the preview"),
     ImportStatus.MAPPED: _l("Ready to confirm"),
     ImportStatus.QUEUED: _l("Waiting for a worker"),
     ImportStatus.RUNNING: _l("Importing"),
@@ -25,6 +26,7 @@ STATUS_STYLES = {
     ImportStatus.FAILED: "danger",
     ImportStatus.REVERTED: "secondary",
     ImportStatus.CANCELLED: "light",
+    ImportStatus.PLANNING: "info",
     ImportStatus.QUEUED: "info",
     ImportStatus.RUNNING: "info",
 }

@@ -22,6 +22,8 @@ class ImportKind(enum.StrEnum):
 
 class ImportStatus(enum.StrEnum):
     UPLOADED = "uploaded"  # the file is kept; its columns are not mapped yet
+    # Columns mapped, a large file: a worker is planning its rows (the preview waits for it).
+    PLANNING = "planning"
     MAPPED = "mapped"  # columns mapped: the preview can be shown and confirmed
     QUEUED = "queued"  # confirmed; waiting for a worker
     RUNNING = "running"
@@ -33,7 +35,7 @@ class ImportStatus(enum.StrEnum):
     @property
     def is_open(self) -> bool:
         """Still being prepared: the mapping and preview may change."""
-        return self in (ImportStatus.UPLOADED, ImportStatus.MAPPED, ImportStatus.FAILED)
+        return self in (ImportStatus.UPLOADED, ImportStatus.PLANNING, ImportStatus.MAPPED, ImportStatus.FAILED)
 
     @property
     def is_working(self) -> bool:
@@ -84,6 +86,9 @@ class DataImport(Audited, SQLModel, table=True):
     # When it was last handed to a worker (or, run in the request, confirmed).
     queued_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     started_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # When a worker stored the plan of a large file (its preview); None while the preview is
+    # planned on each view (a small file) or has to be planned again.
+    planned_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     finished_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     reverted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
@@ -119,6 +124,31 @@ class ImportRow(SQLModel, table=True):
     reverted_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
     # Why the revert kept this row (same shape as a problem).
     kept_because: dict[str, Any] | None = Field(default=None, sa_type=sa.JSON)
+
+
+class ImportPlanRow(SQLModel, table=True):
+    """What one row of a large file will do, as a worker planned it for the preview: the
+    preview pages through these rather than reading the file again.  Deleted when the
+    mapping or the reading options change, when the import is cancelled and once it is
+    written (its log is then :class:`ImportRow`)."""
+
+    __tablename__ = "import_plan_row"
+    __table_args__ = (
+        sa.Index("ix_import_plan_row_import_number", "data_import_id", "row_number"),
+        sa.Index("ix_import_plan_row_import_action", "data_import_id", "action", "row_number"),
+    )
+
+    id: int | None = Field(default=None, primary_key=True)
+    data_import_id: int = Field(foreign_key="data_import.id", ondelete="CASCADE")
+    row_number: int
+    action: RowAction = Field(sa_type=enum_column(RowAction, 16))
+    label: str = Field(default="", max_length=300)
+    target_id: int | None = Field(default=None)
+    # The values a created row would be given (JSON values), and {field: [before, after]} of an update.
+    values: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    changes: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    problems: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
+    notes: list[dict[str, Any]] = Field(default_factory=list, sa_type=sa.JSON)
 
 
 class ImportMapping(Audited, SQLModel, table=True):

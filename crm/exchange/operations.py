@@ -27,6 +27,7 @@ from crm.exchange.fields import check_mapping, header_signature, suggest_mapping
 from crm.exchange.labels import human_size
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportRow, ImportStatus, RowAction
 from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked, source_rows
+from crm.exchange.planning import forget_plan, keep_plan
 from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_file, read_import, read_seconds
 from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format
 from crm.exchange.reverting import lock_records, remove_rows, restore_rows, revert_check
@@ -144,19 +145,36 @@ def reread_import(
     options = {"sheet": sheet} if data_import.file_format == "xlsx" else {"encoding": encoding, "delimiter": delimiter}
     table = read_file(import_content(session, data_import), options=options)
     _take_table(session, data_import, table)
+    forget_plan(session, data_import)
     data_import.status = ImportStatus.UPLOADED
+    data_import.failure = {}
     record_event(session, "import.reread", data_import, actor=actor, payload={"options": data_import.options})
     return data_import
 
 
-def map_import_columns(session: Session, data_import: DataImport, *, mapping: list[str], actor: User) -> DataImport:
-    """Decide which field each column fills; the mapping is remembered for these headers."""
+def map_import_columns(
+    session: Session, data_import: DataImport, *, mapping: list[str], actor: User, plan_in_worker: bool = False
+) -> DataImport:
+    """Decide which field each column fills; the mapping is remembered for these headers.
+
+    With ``plan_in_worker`` (a large file) the preview is planned by a worker, which the
+    caller hands the import to once this is committed (see ``jobs.queue_planning``); a
+    plan stored for an earlier mapping is forgotten either way."""
     _require_manager(actor, data_import)
     if not data_import.status.is_open:
         raise ValidationError.single("status", _l("This import can no longer be changed."))
     cleaned = check_mapping(data_import.kind, mapping, len(data_import.headers))
     data_import.mapping = cleaned
-    data_import.status = ImportStatus.MAPPED
+    forget_plan(session, data_import)
+    data_import.failure = {}
+    if plan_in_worker:
+        data_import.status = ImportStatus.PLANNING
+        data_import.task_id = uuid.uuid4().hex
+        data_import.handovers = 1
+        data_import.queued_at = utcnow()
+        data_import.started_at = data_import.finished_at = None
+    else:
+        data_import.status = ImportStatus.MAPPED
     signature = header_signature(data_import.kind, data_import.headers)
     remembered = session.exec(
         select(ImportMapping).where(ImportMapping.kind == data_import.kind, ImportMapping.signature == signature)
@@ -166,12 +184,16 @@ def map_import_columns(session: Session, data_import: DataImport, *, mapping: li
     elif remembered.mapping != cleaned:
         remembered.mapping = cleaned
         remembered.updated_at = utcnow()
-    record_event(session, "import.mapped", data_import, actor=actor, payload={"mapping": cleaned})
+    record_event(
+        session, "import.mapped", data_import, actor=actor, payload={"mapping": cleaned, "planning": plan_in_worker}
+    )
     return data_import
 
 
 def confirm_import(session: Session, data_import: DataImport, *, actor: User, background: bool) -> DataImport:
     _require_manager(actor, data_import)
+    if data_import.status == ImportStatus.PLANNING:
+        raise ValidationError.single("status", _l("The preview is still being prepared: confirm it once it is shown."))
     if data_import.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
         raise ValidationError.single("status", _l("This import has already been confirmed."))
     data_import.status = ImportStatus.QUEUED
@@ -194,7 +216,7 @@ def start_import(session: Session, data_import: DataImport) -> bool:
     return True
 
 
-def _author(session: Session, data_import: DataImport) -> User:
+def import_author(session: Session, data_import: DataImport) -> User:
     author = session.get(User, data_import.author_id)
     if author is None or not author.is_active or not author.can_edit():
         raise ImportFailure(Problem.of(None, _l("The author of this import may no longer import.")))
@@ -231,7 +253,7 @@ def apply_import(session: Session, data_import: DataImport, *, progress: Progres
     ).one()
     if locked.status != ImportStatus.RUNNING:
         return locked
-    author = _author(session, locked)
+    author = import_author(session, locked)
     # The file was read within IMPORT_READ_SECONDS when it was uploaded; a worker busy with
     # other work is given more time to read it again, still a bounded time.
     table = read_import(session, locked, seconds=WORKER_READ_FACTOR * read_seconds())
@@ -253,6 +275,7 @@ def apply_import(session: Session, data_import: DataImport, *, progress: Progres
     locked.row_count = total
     locked.status = ImportStatus.COMPLETED
     locked.finished_at = utcnow()
+    forget_plan(session, locked)  # its log is kept instead
     record_event(
         session,
         "import.completed",
@@ -273,12 +296,51 @@ def fail_import(session: Session, data_import: DataImport, problem: Problem, *, 
     record_event(session, "import.failed", data_import, actor=None, payload=data_import.failure)
 
 
+# --- the preview of a large file, planned by a worker -----------------------------------
+
+
+def start_planning(session: Session, data_import: DataImport) -> bool:
+    """A worker takes the planning (counted by the sweep: a file that kills workers fails)."""
+    if data_import.status != ImportStatus.PLANNING or data_import.started_at is not None:
+        return False
+    data_import.started_at = utcnow()
+    record_event(session, "import.planning_started", data_import, actor=None, payload={})
+    return True
+
+
+def store_plan(session: Session, import_id: int, task_id: str, plans: list[RowPlan]) -> DataImport | None:
+    """Keep the plan as the import's preview, if the import still waits for this task's plan
+    (not cancelled, mapped again, or planned already by another run of it); then it can be
+    confirmed.  Returns the import when the plan was stored."""
+    serialise_writers(session, f"import:{import_id}")
+    locked = session.exec(
+        select(DataImport).where(DataImport.id == import_id).with_for_update().execution_options(populate_existing=True)
+    ).one_or_none()
+    if locked is None or locked.status != ImportStatus.PLANNING or locked.task_id != task_id:
+        return None
+    keep_plan(session, locked, plans)
+    locked.status = ImportStatus.MAPPED
+    counts = {action.value: sum(1 for p in plans if p.action == action) for action in RowAction}
+    record_event(session, "import.planned", locked, actor=None, payload={"rows": len(plans), **counts})
+    return locked
+
+
+def fail_planning(session: Session, data_import: DataImport, problem: Problem) -> None:
+    """Record why the preview could not be planned: the import goes back to its columns,
+    which say why; mapping them again plans again."""
+    forget_plan(session, data_import)
+    data_import.status = ImportStatus.UPLOADED
+    data_import.failure = problem.to_json()
+    record_event(session, "import.planning_failed", data_import, actor=None, payload=data_import.failure)
+
+
 def cancel_import(session: Session, data_import: DataImport, *, actor: User) -> None:
     """Abandon an import before it is confirmed; its file is deleted."""
     _require_manager(actor, data_import)
     if not data_import.status.is_open:
         raise ValidationError.single("status", _l("This import can no longer be cancelled."))
     data_import.status = ImportStatus.CANCELLED
+    forget_plan(session, data_import)
     stored = session.get(ImportFile, data_import.id)
     if stored is not None:
         session.delete(stored)

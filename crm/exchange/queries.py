@@ -12,8 +12,8 @@ from crm.accounts.models import Role, User
 from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.paging import Page, page_within
-from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportRow, RowAction
-from crm.exchange.plan import Planner, RowPlan, source_rows
+from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportPlanRow, ImportRow, RowAction
+from crm.exchange.plan import Planner, Problem, RowPlan, source_rows
 from crm.exchange.plan_contacts import ContactPlanner
 from crm.exchange.plan_leads import LeadPlanner
 from crm.exchange.plan_organisations import OrganisationPlanner
@@ -92,6 +92,58 @@ def plan_import(session: Session, data_import: DataImport, actor: User) -> list[
 def plan_counts(plans: list[RowPlan]) -> dict[str, int]:
     counts = Counter(plan.action.value for plan in plans)
     return {action.value: counts.get(action.value, 0) for action in RowAction}
+
+
+def stored_plan_counts(session: Session, data_import: DataImport) -> dict[str, int]:
+    """How many rows of the stored plan will be created, updated, left as they are or left out."""
+    found = session.exec(
+        select(ImportPlanRow.action, func.count())
+        .where(ImportPlanRow.data_import_id == data_import.id)
+        .group_by(ImportPlanRow.action)
+    ).all()
+    counts = {RowAction(action).value: int(n) for action, n in found}
+    return {action.value: counts.get(action.value, 0) for action in RowAction}
+
+
+def _planned(row: ImportPlanRow) -> RowPlan:
+    return RowPlan(
+        number=row.row_number,
+        action=RowAction(row.action),
+        label=row.label,
+        target_id=row.target_id,
+        values=dict(row.values),
+        changes=dict(row.changes),
+        problems=[Problem.from_json(p) for p in row.problems],
+        notes=[Problem.from_json(p) for p in row.notes],
+    )
+
+
+def stored_plan_page(
+    session: Session, data_import: DataImport, *, action: RowAction | None, total: int, page: int, per_page: int = 100
+) -> Page[RowPlan]:
+    """One page of the stored plan (of the rows with ``action``, ``total`` of them), in file order."""
+    conditions: list[Any] = [ImportPlanRow.data_import_id == data_import.id]
+    if action is not None:
+        conditions.append(ImportPlanRow.action == action)
+    page = page_within(page, total, per_page)
+    rows = session.exec(
+        select(ImportPlanRow)
+        .where(*conditions)
+        .order_by(col(ImportPlanRow.row_number))
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return Page(rows=[_planned(row) for row in rows], total=total, page=page, per_page=per_page)
+
+
+def stored_plan_problems(session: Session, data_import: DataImport) -> dict[int, list[Problem]]:
+    """The problems of each row that the stored plan leaves out, by row number."""
+    rows = session.exec(
+        select(ImportPlanRow.row_number, ImportPlanRow.problems).where(
+            ImportPlanRow.data_import_id == data_import.id, ImportPlanRow.action == RowAction.ERROR
+        )
+    ).all()
+    return {number: [Problem.from_json(p) for p in problems] for number, problems in rows}
 
 
 def import_rows(

@@ -8,12 +8,14 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from crm.accounts.models import User
+from crm.core.errors import ValidationError
 from crm.core.i18n import current_language, text_direction
 from crm.core.i18n import gettext as _
+from crm.core.i18n import lazy_gettext as _l
 from crm.exchange.display import problem_text
 from crm.exchange.models import DataImport, ImportStatus, RowAction
 from crm.exchange.plan import Problem
-from crm.exchange.queries import error_row_numbers, plan_import, read_import
+from crm.exchange.queries import error_row_numbers, plan_import, read_import, stored_plan_problems
 from crm.exchange.writing import csv_chunks, xlsx_bytes
 
 FINISHED = (ImportStatus.COMPLETED, ImportStatus.REVERTED)
@@ -28,11 +30,15 @@ class Report:
 
 def error_report(session: Session, data_import: DataImport, actor: User) -> Report:
     """The failed rows of a finished import, or of the preview before it is confirmed."""
+    if data_import.status == ImportStatus.PLANNING:  # its worker has not said yet which rows fail
+        raise ValidationError.single("status", _l("The preview is being prepared."))
     table = read_import(session, data_import)
     if data_import.status in FINISHED:
         problems = {
             n: [Problem.from_json(p) for p in found] for n, found in error_row_numbers(session, data_import).items()
         }
+    elif data_import.planned_at is not None:  # a large file: as the worker planned it
+        problems = stored_plan_problems(session, data_import)
     else:
         problems = {
             plan.number: plan.problems

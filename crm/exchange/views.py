@@ -19,7 +19,7 @@ from crm.core.paging import page_arg, page_count, page_within
 from crm.exchange.display import plan_views, problem_text, row_views
 from crm.exchange.fields import FIELDS, header_signature
 from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
-from crm.exchange.jobs import execute_import, job_progress, queue_import
+from crm.exchange.jobs import execute_import, job_progress, queue_import, queue_planning
 from crm.exchange.labels import human_size
 from crm.exchange.models import DataImport, ImportMapping, ImportStatus, RowAction
 from crm.exchange.operations import (
@@ -32,7 +32,17 @@ from crm.exchange.operations import (
     upload_import,
 )
 from crm.exchange.plan import Problem
-from crm.exchange.queries import import_rows, imports_for, limit, plan_counts, plan_import, read_import, visible_import
+from crm.exchange.queries import (
+    import_rows,
+    imports_for,
+    limit,
+    plan_counts,
+    plan_import,
+    read_import,
+    stored_plan_counts,
+    stored_plan_page,
+    visible_import,
+)
 from crm.exchange.read_limits import MAX_FIELD_BYTES
 from crm.exchange.reading import DELIMITERS, ENCODINGS
 from crm.exchange.report import error_report
@@ -142,12 +152,16 @@ def mapping(import_id: int) -> Any:
         return _mapping_page(data_import, form, [])
     if not ActionForm().validate_on_submit():
         abort(400)
+    in_worker = data_import.row_count > limit("IMPORT_INLINE_ROWS")  # a large file: planned by a worker
+    mapping = request.form.getlist("mapping")
     try:
-        map_import_columns(db.session, data_import, mapping=request.form.getlist("mapping"), actor=current_user)
+        map_import_columns(db.session, data_import, mapping=mapping, actor=current_user, plan_in_worker=in_worker)
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
         return _mapping_page(data_import, form, [str(m) for m in exc.errors.values()], 400)
+    if in_worker:
+        queue_planning(db.session, data_import)
     return redirect(url_for("imports.preview", import_id=import_id))
 
 
@@ -181,24 +195,30 @@ def reading(import_id: int) -> Any:
 @login_required
 def preview(import_id: int) -> Any:
     data_import = _import(import_id)
+    if data_import.status == ImportStatus.PLANNING:  # a worker is planning it: this page follows it
+        return render_template("exchange/planning.html", **_status_context(data_import))
     if data_import.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
         return redirect(
             url_for("imports.show" if not data_import.status.is_open else "imports.mapping", import_id=import_id)
         )
-    try:
-        plans = plan_import(db.session, data_import, current_user)
-    except ValidationError as exc:  # the file cannot be read within the limits now
-        flash(" ".join(str(m) for m in exc.errors.values()), "danger")
-        return redirect(url_for("imports.mapping", import_id=import_id))
-    counts = plan_counts(plans)
-    show = request.args.get("show", "problems" if counts["error"] else "all")
-    show = show if show in SHOW else "all"
-    if show != "all":
-        wanted = RowAction.ERROR if show == "problems" else RowAction(show)
-        plans = [p for p in plans if p.action == wanted]
-    pages = page_count(len(plans), PER_PAGE)
-    page = page_within(_page(), len(plans), PER_PAGE)
-    shown = plans[(page - 1) * PER_PAGE : page * PER_PAGE]
+    if data_import.planned_at is not None:  # a large file: the plan its worker stored
+        counts = stored_plan_counts(db.session, data_import)
+        show, wanted = _shown(counts)
+        total = counts[wanted.value] if wanted else sum(counts.values())
+        stored = stored_plan_page(db.session, data_import, action=wanted, total=total, page=_page(), per_page=PER_PAGE)
+        shown, page, pages = stored.rows, stored.page, stored.pages
+    else:
+        try:
+            plans = plan_import(db.session, data_import, current_user)
+        except ValidationError as exc:  # the file cannot be read within the limits now
+            flash(" ".join(str(m) for m in exc.errors.values()), "danger")
+            return redirect(url_for("imports.mapping", import_id=import_id))
+        counts = plan_counts(plans)
+        show, wanted = _shown(counts)
+        plans = [p for p in plans if wanted is None or p.action == wanted]
+        pages = page_count(len(plans), PER_PAGE)
+        page = page_within(_page(), len(plans), PER_PAGE)
+        shown = plans[(page - 1) * PER_PAGE : page * PER_PAGE]
     return render_template(
         "exchange/preview.html",
         data_import=data_import,
@@ -210,6 +230,13 @@ def preview(import_id: int) -> Any:
         form=ActionForm(formdata=None),
         background=data_import.row_count > limit("IMPORT_INLINE_ROWS"),
     )
+
+
+def _shown(counts: dict[str, int]) -> tuple[str, RowAction | None]:
+    """The preview's tab (the rows with errors first when there are some) and its rows' action."""
+    show = request.args.get("show", "problems" if counts["error"] else "all")
+    show = show if show in SHOW else "all"
+    return show, None if show == "all" else (RowAction.ERROR if show == "problems" else RowAction(show))
 
 
 @bp.route("/<int:import_id>/confirm", methods=["POST"])
@@ -243,6 +270,8 @@ def _status_context(data_import: DataImport) -> dict[str, Any]:
 @login_required
 def show(import_id: int) -> Any:
     data_import = _import(import_id)
+    if data_import.status == ImportStatus.PLANNING:
+        return redirect(url_for("imports.preview", import_id=import_id))
     if data_import.status.is_open and data_import.status != ImportStatus.FAILED:
         return redirect(url_for("imports.mapping", import_id=import_id))
     show = request.args.get("show", "all")
@@ -265,8 +294,9 @@ def status(import_id: int) -> Any:
     """The progress fragment that the results page polls while the import runs."""
     data_import = _import(import_id)
     response = Response(render_template("exchange/_status.html", **_status_context(data_import)))
-    if is_htmx() and not data_import.status.is_working and request.args.get("was") in ("queued", "running"):
-        response.headers["HX-Refresh"] = "true"  # finished: show the results
+    waiting = data_import.status.is_working or data_import.status == ImportStatus.PLANNING
+    if is_htmx() and not waiting and request.args.get("was") in ("queued", "running", "planning"):
+        response.headers["HX-Refresh"] = "true"  # finished: show the results (or the preview)
     return response
 
 

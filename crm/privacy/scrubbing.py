@@ -22,6 +22,7 @@ from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.text import search_blob
 from crm.digests.models import DigestRun, Subscription
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportRow, ImportStatus
+from crm.exchange.planning import forget_plan
 from crm.exchange.queries import limit
 from crm.exchange.reading import read_table
 from crm.followups.models import FollowUp
@@ -197,6 +198,7 @@ class Scrubber:
             if stored is not None:
                 self.session.delete(stored)
                 self.counts["import_files"] += 1
+            forget_plan(self.session, data_import)  # the preview planned from the file names them too
             if data_import.status.is_open:
                 data_import.status = ImportStatus.CANCELLED
 
