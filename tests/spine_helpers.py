@@ -62,10 +62,20 @@ def awake(zone: str, minutes_ahead: int = 0) -> bool:
     return 7 <= to_local(utcnow() + timedelta(minutes=minutes_ahead), zone).hour < 21
 
 
+def before_send_hour(zone: str, minutes_ahead: int, send_hour: int = 9) -> bool:
+    """Whether the default send hour comes within the next ``minutes_ahead`` minutes: a
+    follow-up due just after it is then reminded at the send hour, not at once."""
+    from crm.core.time import to_local
+
+    now, later = to_local(utcnow(), zone), to_local(utcnow() + timedelta(minutes=minutes_ahead), zone)
+    return now.hour < send_hour <= later.hour
+
+
 def waking_zone() -> str:
-    """A zone where it is daytime now and in 15 minutes (reminders are never sent at night)."""
+    """A zone where it is daytime now and in 15 minutes (reminders are never sent at night),
+    and not just before the send hour (a follow-up due in ten minutes is reminded at once)."""
     for zone in ("Africa/Casablanca", "America/Chicago", "Asia/Tokyo", "Pacific/Auckland", "Asia/Kolkata"):
-        if awake(zone) and awake(zone, 15):
+        if awake(zone) and awake(zone, 15) and not before_send_hour(zone, 15):
             return zone
     raise AssertionError("no candidate zone is awake")
 

@@ -103,7 +103,45 @@ def _failed_delivery(s: Session) -> Any:
     return endpoint
 
 
+def _ended_session(s: Session, c: dict[str, Any]) -> Any:
+    """A login session of the officer on another device, ended from the settings page."""
+    from crm.accounts.session_store import LoginSessionRecord, handle_of, store_for
+    from crm.core.time import utcnow
+
+    handle = handle_of("another-device")
+    now = utcnow()
+    store_for(s).open(LoginSessionRecord(handle, int(c["officer"].id), now, now, "Firefox, Linux", "203.0.113.7"))
+    return accounts.log_out_session(s, c["officer"], handle)
+
+
+def _reminder_link_followed(s: Session, c: dict[str, Any]) -> Any:
+    """The owner's "done" link from a reminder, followed."""
+    from crm.followups.links import DONE, link_token, read_link
+
+    link = read_link(link_token(c["followup"], int(c["officer"].id), DONE))
+    assert link is not None
+    return followups.follow_reminder_link(s, c["followup"], link, c["officer"])
+
+
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
+    "accounts.log_out_other_sessions": (
+        lambda s, c: accounts.log_out_other_sessions(s, c["officer"], keep_session=None),
+        {"user.other_sessions_ended"},
+    ),
+    "accounts.log_out_session": (_ended_session, {"user.session_ended"}),
+    "accounts.record_login_throttled": (
+        lambda s, c: accounts.record_login_throttled(
+            s,
+            c["officer"],
+            email=c["officer"].email,
+            address="203.0.113.7",
+            scope="account",
+            failures=5,
+            wait_seconds=2,
+        ),
+        {"user.login_throttled"},
+    ),
+    "followups.follow_reminder_link": (_reminder_link_followed, {"followup.done"}),
     "accounts.create_user": (
         lambda s, c: accounts.create_user(s, email="new@jisr.example", password="Another-Secret-9"),
         {"user.created"},

@@ -93,6 +93,7 @@ def test_lead_export_is_in_the_readers_language_and_time_zone(session: Session, 
         session.commit()
         login(client, "officer@jisr.example")
         response = client.get("/leads/export?format=csv")
+        workbook = client.get("/leads/export?format=xlsx").data  # within the session's lifetime
     assert response.headers["Content-Disposition"] == 'attachment; filename="jisr-leads-2026-11-30.csv"'
     header, row = csv_rows(response)
     assert header[:6] == ["المعرف", "عنوان الفرصة", "المؤسسة المغربية", "المؤسسة الأمريكية", "نوع الشراكة", "المرحلة"]
@@ -104,7 +105,7 @@ def test_lead_export_is_in_the_readers_language_and_time_zone(session: Session, 
     assert values["القيمة التقديرية"] == "1250000,50" and values["العملة"] == "MAD"
     assert values["سرية"] == "نعم"
     assert values["تاريخ الإنشاء"] == "2026-11-30 19:30"  # 03:30 UTC is the evening before in Los Angeles
-    sheet = openpyxl.load_workbook(io.BytesIO(client.get("/leads/export?format=xlsx").data)).active
+    sheet = openpyxl.load_workbook(io.BytesIO(workbook)).active
     assert sheet.sheet_view.rightToLeft
     created = [c.value for c in sheet[1]].index("تاريخ الإنشاء")
     assert sheet.cell(row=2, column=created + 1).value == datetime(2026, 11, 30, 19, 30)

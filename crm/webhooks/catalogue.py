@@ -85,6 +85,8 @@ NOT_OFFERED: dict[str, str] = {
     "user.reactivated": "accounts",
     "user.logged_in": "security",
     "user.login_throttled": "security",
+    "user.session_ended": "security",
+    "user.other_sessions_ended": "security",
     "user.calendar_token_generated": "security",
     "saved_filter.created": "personal",
     "saved_filter.deleted": "personal",
