@@ -13,8 +13,9 @@ from crm.core.events import Event
 from crm.digests.models import Subscription
 from crm.digests.operations import create_subscription
 from crm.followups.models import FollowUp
+from crm.followups.operations import cancel_followup, complete_followup
 from crm.leads.models import Lead
-from crm.leads.operations import move_lead_to_stage
+from crm.leads.operations import move_lead_to_stage, update_lead
 from crm.missions.operations import log_meeting
 from crm.organisations.operations import create_contact
 from crm.reference.operations import create_sector
@@ -152,3 +153,41 @@ def prepare_week(session: Session, *, language: str = "ar", lead_count: int = 0)
     session.refresh(subscription)
     assert meeting.id
     return Week(officer, subscription, in_week, signed, confidential, other, cold, meeting.title)
+
+
+def update_at(session: Session, lead: Lead, when: datetime, actor: Any, **fields: Any) -> None:
+    """Change plain fields of the lead as if it had been done at ``when`` (if they change)."""
+    if not update_lead(session, lead, actor=actor, **fields):
+        return
+    session.flush()
+    last = session.execute(
+        sa.select(sa.func.max(Event.id)).where(Event.lead_id == lead.id, Event.type == "lead.updated")
+    ).scalar_one()
+    session.execute(sa.update(Event).where(col(Event.id) == last).values(occurred_at=when))
+    session.execute(sa.update(Lead).where(col(Lead.id) == lead.id).values(updated_at=when))
+    session.expire(lead)
+
+
+def followup_at(session: Session, lead: Lead, created: datetime, due: datetime, actor: Any, *, title: str) -> FollowUp:
+    """A follow-up scheduled at ``created`` (UTC), due at ``due`` (UTC)."""
+    followup = make_followup(session, lead, due.replace(tzinfo=None), "UTC", title=title, actor=actor)
+    session.flush()
+    session.execute(
+        sa.update(FollowUp).where(col(FollowUp.id) == followup.id).values(created_at=created, updated_at=created)
+    )
+    session.expire(followup)
+    return followup
+
+
+def close_at(session: Session, followup: FollowUp, when: datetime, actor: Any, *, done: bool) -> None:
+    """Mark the follow-up done (or cancel it) as if at ``when``."""
+    if done:
+        complete_followup(session, followup, actor=actor)
+    else:
+        cancel_followup(session, followup, actor=actor)
+    session.flush()
+    values: dict[str, Any] = {"updated_at": when}
+    if done:
+        values["completed_at"] = when
+    session.execute(sa.update(FollowUp).where(col(FollowUp.id) == followup.id).values(**values))
+    session.expire(followup)
