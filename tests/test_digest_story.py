@@ -13,11 +13,9 @@ the same figure a period earlier.
 
 from __future__ import annotations
 
-import random
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -32,124 +30,18 @@ from crm.core.events import Event
 from crm.core.i18n import gettext
 from crm.digests.compile import ATTENTION_LIMIT, QUIET_AFTER, UPCOMING, compile_digest
 from crm.digests.content import Digest
-from crm.digests.models import Cadence, Subscription
-from crm.digests.operations import create_subscription
-from crm.digests.periods import Period, latest_due_period
+from crm.digests.models import Cadence
+from crm.digests.periods import Period, period_containing
 from crm.digests.render import render_digest
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.labels import stage_label
 from crm.leads.models import PIPELINE, Lead, Stage
-from crm.missions.operations import create_mission, log_meeting
-from tests.digest_helpers import SEND_AT, backdate, close_at, followup_at, move_at, update_at
-from tests.factories import make_lead, make_organisation, make_user
+from tests.digest_helpers import SEND_AT, World, build_fortnight
 
 ZONE = "UTC"
 SIGNED = Stage.AGREEMENT_SIGNED.value
 PIPELINE_STAGES = [s.value for s in PIPELINE]
 OPEN_STAGES = [s.value for s in PIPELINE if not s.is_closed]
-AMOUNTS = [(None, None), ("150000", "MAD"), ("90000", "MAD"), ("25000", "USD"), ("400000", "MAD"), ("60000", "USD")]
-
-
-@dataclass
-class World:
-    subscription: Subscription
-    period: Period
-    previous: Period
-    now: datetime
-    mission_ids: list[int]
-
-
-def _moment(rng: random.Random, start: datetime, end: datetime) -> datetime:
-    """A whole second in ``[start, end)``."""
-    return start + timedelta(seconds=rng.randrange(int((end - start).total_seconds())))
-
-
-def build_fortnight(
-    session: Session, seed: int, scope: str, late: timedelta, count: int = 16, language: str = "en"
-) -> World:
-    """Leads created at random moments (long before, the week before, the week, after its
-    end), moved, re-valued, with follow-ups scheduled, done, cancelled or left open, all
-    backdated; some are out of the subscription's scope or confidential."""
-    rng = random.Random(seed)
-    officer = make_user(session, name="Salma Officer")
-    ours = make_organisation(session, "MA", name_en="Digital Development Agency", acronym="ADD")
-    theirs = make_organisation(session, "MA", name_en="Another ministry")
-    us = make_organisation(session, "US", name_en="Oracle")
-    period = latest_due_period(SEND_AT, Cadence.WEEKLY, ZONE, 0, 8)
-    previous = period.previous(Cadence.WEEKLY, ZONE, 0, 8)
-    now = SEND_AT + late
-    mission = create_mission(
-        session, name="Houston tech mission", starts_on=date(2026, 11, 16), ends_on=date(2026, 11, 27), actor=officer
-    )
-    meetings = [
-        log_meeting(
-            session,
-            title=f"Houston meeting {n}",
-            starts_local=when.replace(tzinfo=None),
-            timezone=ZONE,
-            mission_id=mission.id,
-            organisation_ids=[ours.id, us.id],
-            actor=officer,
-        )
-        for n, when in enumerate([previous.start + timedelta(days=2), period.start + timedelta(days=3), now])
-    ]
-    beginning = previous.start - timedelta(days=70)
-    buckets = [(beginning, previous.start), (previous.start, period.start), (period.start, period.end)]
-    buckets.append((period.end, now - timedelta(minutes=30)))
-    dues = [(previous.start, period.end), (period.end, now), (now, now + timedelta(days=10))]
-    for n in range(count):
-        start, end = rng.choice(buckets)
-        created = _moment(rng, start, end)
-        amount, currency = rng.choice(AMOUNTS)
-        extra: dict[str, Any] = {}
-        if amount:
-            extra.update(estimated_value=amount, currency=currency)
-        if scope == "mission" and rng.random() < 0.7:
-            extra["meeting_id"] = rng.choice(meetings[:2]).id
-        lead = make_lead(
-            session,
-            title=f"Lead {seed}-{n}",
-            owner=officer,
-            ma_organisation_id=ours.id if rng.random() < 0.8 else theirs.id,
-            us_organisation_id=us.id,
-            stage=rng.choice(["identified", "identified", "contacted", "proposal"]),
-            confidential=rng.random() < 0.1,
-            **extra,
-        )
-        backdate(session, lead, created)
-        actions = [("move", _moment(rng, created, now)) for _ in range(rng.randrange(4))]
-        actions += [("value", _moment(rng, created, now)) for _ in range(rng.randrange(3))]
-        for kind, when in sorted(actions, key=lambda action: action[1]):
-            if kind == "move":
-                current = session.get(Lead, lead.id)
-                assert current is not None
-                rank = current.stage.rank
-                ahead = PIPELINE[rank + 1] if 0 <= rank < len(PIPELINE) - 1 else None
-                stage = ahead if ahead and rng.random() < 0.6 else rng.choice([s for s in Stage if s != current.stage])
-                move_at(session, lead, stage.value, when, officer)
-            else:
-                amount, currency = rng.choice(AMOUNTS[1:])
-                update_at(session, lead, when, officer, estimated_value=Decimal(amount), currency=currency)
-        for m in range(rng.randrange(3)):
-            scheduled = _moment(rng, created, now)
-            start, end = rng.choice(dues)
-            due = _moment(rng, max(start, scheduled - timedelta(days=3)), max(end, scheduled))
-            followup = followup_at(session, lead, scheduled, due, officer, title=f"Follow-up {seed}-{n}-{m}")
-            fate = rng.random()
-            if fate < 0.4:
-                close_at(session, followup, _moment(rng, scheduled, now), officer, done=fate < 0.3)
-    filters = {"mission_ids": [mission.id]} if scope == "mission" else {"ma_organisation_ids": [ours.id]}
-    subscription = create_subscription(
-        session,
-        name="Nadia Focal",
-        email="nadia@add.example",
-        language=language,
-        timezone=ZONE,
-        filters=filters,
-        actor=officer,
-    )
-    session.commit()
-    return World(subscription, period, previous, now, [int(mission.id or 0)] if scope == "mission" else [])
 
 
 # --- the independent computation --------------------------------------------------------
@@ -426,3 +318,36 @@ def _check_rendering(
         assert (more in text) == (total > len(listed))
         for card in cards:
             assert f'data-mission="{world.mission_ids[0]}"' in html and card["name"] in text
+
+
+@pytest.mark.parametrize("language", ["ar", "fr", "en"])
+@pytest.mark.parametrize(
+    ("cadence", "phrase", "same"),
+    [
+        ("daily", "%(change)s vs previous day", "same as previous day"),
+        ("weekly", "%(change)s vs previous week", "same as previous week"),
+        ("monthly", "%(change)s vs previous month", "same as previous month"),
+    ],
+)
+def test_changes_are_told_against_the_previous_day_week_or_month(
+    app: Any, session: Session, cadence: str, phrase: str, same: str, language: str
+) -> None:
+    from tests.digest_helpers import prepare_week
+
+    week = prepare_week(session, language=language)
+    subscription = week.subscription
+    subscription.cadence = Cadence(cadence)
+    # The day the MoU was signed, the week, or the month: one agreement signed, none before.
+    when = datetime(2026, 11, 26, 12, tzinfo=SEND_AT.tzinfo)
+    period = period_containing(when, cadence, "Africa/Casablanca", 0, 8)
+    digest = compile_digest(session, subscription, period, now=period.end + timedelta(hours=8))
+    assert digest.figures["signed"] == 1 and digest.previous["signed"] == 0
+    text = render_digest(digest, subscription).email.text
+    with force_locale(language):
+        signed = gettext("Agreements signed")
+        expected = gettext(phrase, change="+" + str(format_decimal(1, locale=format_locale(language))))
+        unchanged = gettext(same)
+    colon = "\u00a0:" if language == "fr" else ":"
+    assert f"\n{signed}{colon} 1 ({expected})\n" in text
+    if any(not digest.change(name) for name in digest.figures):
+        assert unchanged in text
