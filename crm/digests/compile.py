@@ -197,7 +197,7 @@ def _compile(
     history = History(facts.stage_changes(previous.start, now), facts.amount_changes(previous.start, now))
     mission_ids = set((subscription.filters or {}).get("mission_ids") or [])
     cards = {m.mission_id: MissionTally(m) for m in facts.missions(mission_ids, period.end)} if mission_ids else {}
-    signers = {lead_id for lead_id, changes in history.stages.items() if any(c.signed for c in changes)}
+    signers = facts.signers(previous.start, now)
     amount_now: dict[int, tuple[Any, Any]] = {}
     by_stage = {stage.value: 0 for stage in PIPELINE}
     value: dict[str, Decimal] = {}

@@ -87,6 +87,7 @@ class DigestFacts:
 
     session: Session
     _changes: dict[tuple[datetime, datetime], dict[int, list[StageChange]]] = field(default_factory=dict)
+    _signers: dict[tuple[datetime, datetime], frozenset[int]] = field(default_factory=dict)
     _amounts: dict[tuple[datetime, datetime], dict[int, list[AmountChange]]] = field(default_factory=dict)
     _followups: dict[tuple[datetime, datetime], dict[int, list[DueFollowUp]]] = field(default_factory=dict)
     _missions: dict[tuple[frozenset[int], datetime], list[MissionFacts]] = field(default_factory=dict)
@@ -135,6 +136,14 @@ class DigestFacts:
                 by_lead.setdefault(lead_id, []).append(change)
             self._changes[key] = by_lead
         return self._changes[key]
+
+    def signers(self, start: datetime, end: datetime) -> frozenset[int]:
+        """Leads with an agreement signed in ``[start, end)``."""
+        key = (start, end)
+        if key not in self._signers:
+            changes = self.stage_changes(start, end)
+            self._signers[key] = frozenset(i for i, found in changes.items() if any(c.signed for c in found))
+        return self._signers[key]
 
     def amount_changes(self, start: datetime, end: datetime) -> dict[int, list[AmountChange]]:
         """Changes of leads' estimated value or currency recorded in ``[start, end)``, by
