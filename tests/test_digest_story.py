@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_plus_sign_symbol
 from flask_babel import force_locale
 from sqlmodel import Session, col, select
 
@@ -267,7 +267,8 @@ def _check_rendering(
         def versus(difference: int | Decimal, shown: str) -> str:
             if not difference:
                 return gettext("same as previous week")
-            return gettext("%(change)s vs previous week", change=("+" if difference > 0 else "") + shown)
+            plus = get_plus_sign_symbol(locale) if difference > 0 else ""
+            return gettext("%(change)s vs previous week", change=plus + shown)
 
         labels = {
             "new_leads": gettext("New leads"),
@@ -345,7 +346,8 @@ def test_changes_are_told_against_the_previous_day_week_or_month(
     text = render_digest(digest, subscription).email.text
     with force_locale(language):
         signed = gettext("Agreements signed")
-        expected = gettext(phrase, change="+" + str(format_decimal(1, locale=format_locale(language))))
+        locale = format_locale(language)
+        expected = gettext(phrase, change=get_plus_sign_symbol(locale) + str(format_decimal(1, locale=locale)))
         unchanged = gettext(same)
     colon = "\u00a0:" if language == "fr" else ":"
     assert f"\n{signed}{colon} 1 ({expected})\n" in text

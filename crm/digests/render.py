@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_plus_sign_symbol
 from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
@@ -68,8 +68,10 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
     def number(value: int) -> str:
         return str(format_decimal(value, locale=locale))
 
+    plus = get_plus_sign_symbol(locale)  # with a left-to-right mark in Arabic
+
     def signed(text: str, value: int | Decimal) -> str:
-        return "+" + text if value > 0 else text
+        return plus + text if value > 0 else text
 
     def versus(difference: int | Decimal, text: str) -> str:
         """``+3 vs previous week``, or ``same as previous week`` (in the reader's language)."""
