@@ -353,3 +353,41 @@ def test_changes_are_told_against_the_previous_day_week_or_month(
     assert f"\n{signed}{colon} 1 ({expected})\n" in text
     if any(not digest.change(name) for name in digest.figures):
         assert unchanged in text
+
+
+def test_a_mission_digest_reads_as_many_statements_for_seven_leads_as_for_forty(app: Any, session: Session) -> None:
+    """The scorecard comes out of the same lead scan: more leads, no more statements."""
+    from crm.accounts.models import User
+    from tests.digest_helpers import backdate
+    from tests.factories import make_lead
+    from tests.test_digests import count_statements
+
+    world = build_fortnight(session, 21, "mission", timedelta(hours=8), 10)
+    period = world.period
+    small = count_statements(session, lambda: compile_digest(session, world.subscription, period, now=world.now))
+    mission_id = world.mission_ids[0]
+    some = session.exec(select(Lead).where(Lead.mission_id == mission_id)).first()
+    assert some is not None
+    owner = session.get(User, some.owner_id)
+    for n in range(33):
+        lead = make_lead(
+            session,
+            title=f"Another lead {n}",
+            owner=owner,
+            ma_organisation_id=some.ma_organisation_id,
+            us_organisation_id=some.us_organisation_id,
+            meeting_id=some.meeting_id,
+            estimated_value="1000",
+            currency="USD",
+        )
+        backdate(session, lead, period.start + timedelta(days=1, minutes=n))
+    session.commit()
+    found: list[Digest] = []
+    big = count_statements(
+        session, lambda: found.append(compile_digest(session, world.subscription, period, now=world.now))
+    )
+    assert big == small
+    card = found[0].missions[0]
+    expected = Oracle(session, world).missions(session)[0]
+    assert (card.leads, card.value) == (expected["leads"], expected["value"])
+    assert found[0].figures["new_leads"] >= 33
