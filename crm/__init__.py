@@ -29,7 +29,11 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "IMPORT_MAX_BYTES": 10 * 1024 * 1024,  # uploads for import; the request limit is 16 MB
     "IMPORT_MAX_ROWS": 20_000,
     "IMPORT_INLINE_ROWS": 500,  # a confirmed import with more rows runs in a worker
+    "IMPORT_READ_SECONDS": 20.0,  # reading an uploaded file is given up after this long
     "TRUSTED_PROXIES": 0,  # reverse proxies in front whose X-Forwarded-* headers are believed
+    "SESSION_IDLE_MINUTES": 12 * 60,  # a login session unused this long ends
+    "SESSION_MAX_HOURS": 7 * 24,  # and any ends this long after the login
+    "LOGIN_SESSION_REDIS_PREFIX": "jisr:login-session:",
 }
 
 
@@ -72,6 +76,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.leads.views import bp as leads_bp
 
     init_auth(app)
+    from crm.accounts.throttle import init_app as init_login_throttle
+
+    init_login_throttle(app)
     from crm.notifications.views import init_app as init_notifications
 
     init_notifications(app)
@@ -109,6 +116,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(system_bp)
+    from crm.privacy.views import bp as privacy_bp
+
+    app.register_blueprint(privacy_bp)
 
     from crm.cli import crm_cli
 

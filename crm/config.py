@@ -184,7 +184,10 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "IMPORT_MAX_BYTES": (int, 1024, 15 * 1024 * 1024),
     "IMPORT_MAX_ROWS": (int, 1, 200_000),
     "IMPORT_INLINE_ROWS": (int, 0, 200_000),
+    "IMPORT_READ_SECONDS": (float, 1, 600),
     "TRUSTED_PROXIES": (int, 0, 5),
+    "SESSION_IDLE_MINUTES": (int, 5, 30 * 24 * 60),
+    "SESSION_MAX_HOURS": (int, 1, 90 * 24),
 }
 
 

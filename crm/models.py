@@ -1,6 +1,6 @@
 """Every table, imported once so that SQLModel's metadata (and Alembic) sees them all."""
 
-from crm.accounts.models import Language, Role, User
+from crm.accounts.models import Language, LoginSession, Role, User
 from crm.api.models import ApiToken, ApiTokenUse, TokenScope
 from crm.core.consumers import ConsumedEvent
 from crm.core.events import Event
@@ -67,6 +67,7 @@ __all__ = [
     "Language",
     "Lead",
     "LeadWatcher",
+    "LoginSession",
     "MailStatus",
     "Meeting",
     "MeetingContact",

@@ -9,6 +9,7 @@ and each request's answer with what it wrote (the forms the pages offer are read
 from __future__ import annotations
 
 import logging
+import secrets
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -19,11 +20,14 @@ from flask_login import login_user
 from sqlmodel import Session, SQLModel, select
 from werkzeug.routing import Rule
 
-from crm.accounts.models import Role
+from crm.accounts.login_sessions import open_login_session
+from crm.accounts.models import Role, User
 from crm.accounts.operations import find_user_by_email, generate_calendar_token
+from crm.accounts.session_store import LoginSessionRecord, handle_of, store_for
 from crm.accounts.tokens import set_password_url
 from crm.api.operations import create_api_token
 from crm.core.db import db
+from crm.core.time import utcnow
 from crm.digests.dispatch import send_digest_now
 from crm.digests.models import DigestRun
 from crm.digests.operations import create_subscription
@@ -47,7 +51,17 @@ SECRET_MARKERS = (SECRET_TITLE, SECRET_FOLLOWUP, SECRET_ACTIVITY)
 # URL arguments naming something that belongs to officer A alone (or to A and the lead's
 # watchers and the admins): another officer must not reach what they name.
 PRIVATE_ARGUMENTS = frozenset(
-    {"lead_id", "followup_id", "activity_id", "import_id", "filter_id", "token_id", "subscription_id", "run_id"}
+    {
+        "lead_id",
+        "followup_id",
+        "activity_id",
+        "import_id",
+        "filter_id",
+        "token_id",
+        "subscription_id",
+        "run_id",
+        "handle",
+    }
 )
 
 
@@ -144,6 +158,7 @@ def build_world(session: Session) -> World:
     )
     session.flush()
     run_id = session.exec(select(DigestRun.id)).one()  # A's confidential digest, archived
+    a_elsewhere = _login_session_elsewhere(session, officer_a)  # A logged in on another device
     shared = {
         "user_id": watcher.id,
         "contact_id": contact.id,
@@ -156,6 +171,7 @@ def build_world(session: Session) -> World:
         "import_id": data_import.id,
         "filter_id": saved.id,
         "token_id": token.id,
+        "handle": a_elsewhere,
     }
     secret = {**shared, **rows["secret"], "subscription_id": private_digest.id, "run_id": run_id}
     opened = {**shared, **rows["open"], "subscription_id": open_digest.id, "run_id": run_id}
@@ -175,6 +191,14 @@ def build_world(session: Session) -> World:
     return World(emails=emails, secret=secret, open=opened, api_tokens=api_tokens, public=public)
 
 
+def _login_session_elsewhere(session: Session, user: User) -> str:
+    """The handle of a login session of ``user`` opened on some other device."""
+    now = utcnow()
+    handle = handle_of(secrets.token_urlsafe(32))
+    store_for(session).open(LoginSessionRecord(handle, int(user.id or 0), now, now, "Firefox, Linux", "192.0.2.7"))
+    return handle
+
+
 def client_of(app: Any, email: str | None) -> Any:
     """A test client, logged in as ``email`` (through Flask-Login, without the password check
     the login page makes, which the login tests cover) or anonymous."""
@@ -182,7 +206,10 @@ def client_of(app: Any, email: str | None) -> Any:
     if email is not None:
         with app.test_request_context(environ_base=client.environ_base):
             user = find_user_by_email(db.session, email)
-            assert user is not None and login_user(user), email
+            assert user is not None, email
+            open_login_session(db.session, user)
+            assert login_user(user), email
+            db.session.commit()
             logged_in = dict(cookie)
         with client.session_transaction() as kept:
             kept.update(logged_in)

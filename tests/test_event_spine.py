@@ -24,6 +24,7 @@ from crm.leads.models import Lead, Stage
 from crm.missions import operations as missions
 from crm.organisations import operations as organisations
 from crm.organisations.models import Country, Organisation
+from crm.privacy import operations as privacy
 from crm.reference import operations as reference
 from crm.webhooks import operations as webhooks
 from tests.exchange_helpers import one_lead_import
@@ -71,6 +72,15 @@ def _stopped(subscription: Any, s: Session) -> Any:
 
 def _sector(s: Session, c: dict[str, Any]) -> Any:
     return reference.create_sector(s, code="cloud", name_ar="الحوسبة السحابية", name_fr="Cloud", name_en="Cloud")
+
+
+def _person(s: Session, c: dict[str, Any]) -> Any:
+    """A contact named in an activity, for the personal data rights."""
+    contact = organisations.create_contact(
+        s, organisation_id=c["lead"].ma_organisation_id, name="Salma Benjelloun", email="salma@add.gov.ma"
+    )
+    leads.log_activity(s, c["lead"], kind="call", body="Called Salma Benjelloun")
+    return contact
 
 
 def _endpoint(s: Session) -> Any:
@@ -436,6 +446,18 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
             *("import.uploaded", "import.mapped", "import.confirmed", "import.started", "lead.created"),
             *("import.completed", "lead.deleted", "import.reverted"),
         },
+    ),
+    "privacy.export_contact_data": (
+        lambda s, c: privacy.export_contact_data(s, _person(s, c), actor=make_user(s, Role.ADMIN)),
+        {"contact.created", "activity.logged", "user.created", "contact.data_exported"},
+    ),
+    "privacy.erase_contact": (
+        lambda s, c: privacy.erase_contact(s, _person(s, c), actor=make_user(s, Role.ADMIN)),
+        {"contact.created", "activity.logged", "user.created", "contact.erased"},
+    ),
+    "privacy.delete_contact": (
+        lambda s, c: privacy.delete_contact(s, _person(s, c), actor=make_user(s, Role.ADMIN)),
+        {"contact.created", "activity.logged", "user.created", "contact.deleted"},
     ),
 }
 

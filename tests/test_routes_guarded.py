@@ -45,13 +45,15 @@ PUBLIC = {
     "api.openapi_json": "the API's OpenAPI document: a description, no data",
     "api.docs": "the API's readable documentation: a description, no data",
 }
-# What a viewer may post: their own session, language, preferences, API tokens, calendar
+# What a viewer may post: their own sessions, language, preferences, API tokens, calendar
 # address, notification marks and saved filters.
 VIEWER_MAY_POST = {
     "accounts.logout",
     "accounts.switch_language",
     "accounts.settings",
     "accounts.change_password",
+    "login_sessions.log_out_others",
+    "login_sessions.log_out_one",
     "api_tokens.create",
     "api_tokens.revoke",
     "followups.new_calendar_token",
@@ -59,7 +61,7 @@ VIEWER_MAY_POST = {
     "leads.save_current_filter",
     "leads.delete_filter",
 }
-VIEWER_OWN_ROWS = {"user_account", "api_token", "saved_filter"}
+VIEWER_OWN_ROWS = {"user_account", "api_token", "saved_filter", "login_session"}
 # Pages that only administrators open, beyond the /admin/ addresses.
 ADMIN_ONLY_ADDRESSES = ["/followups?owner=all"]
 REFUSED = (403, 404)
@@ -217,7 +219,8 @@ def test_officers_and_viewers_get_403_on_every_admin_page(app: Any, session: Ses
     for who in ("b", "viewer"):
         walk = Walk(session, client_of(app, world.emails[who]))
         for rule in web_rules(app):
-            if not rule.rule.startswith("/admin"):
+            # The admin pages, and a contact's personal data (export, erasure, deletion).
+            if not (rule.rule.startswith("/admin") or rule.endpoint.startswith("privacy.")):
                 continue
             url = fill(rule, world.values())
             for method in methods_of(rule):

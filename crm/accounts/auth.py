@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Callable
 from functools import wraps
 from typing import Any, TypeVar
 
-from flask import Flask, abort, g
+from flask import Flask, abort, current_app, flash, g, redirect, request
+from flask_babel import force_locale
 from flask_babel import refresh as refresh_babel
 from flask_login import LoginManager, current_user
+from flask_login.utils import login_url
 
+from crm.accounts.login_sessions import expired_session_user, resume_login_session
 from crm.accounts.models import Role, User
-from crm.core.db import db, parse_id
+from crm.core.db import db
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.security import password_stamp
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -25,18 +26,36 @@ login_manager.session_protection = "strong"
 F = TypeVar("F", bound=Callable[..., Any])
 
 
+SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
-    raw_id, _, stamp = session_id.partition(":")
-    user_id = parse_id(raw_id)
-    if user_id is None or not stamp:
+    """The user of a live server-side session (see ``crm.accounts.login_sessions``):
+    a revoked, expired, unknown or malformed one is nobody's."""
+    record = resume_login_session(db.session, session_id)
+    if record is None:
         return None
-    user = db.session.get(User, user_id)
+    user = record.user or db.session.get(User, record.user_id)
     if user is None or not user.is_active:
         return None
-    if not hmac.compare_digest(stamp, password_stamp(user.password_hash, "session")):
-        return None  # the password changed since this session was opened
     return user
+
+
+@login_manager.unauthorized_handler
+def _unauthorized() -> Any:
+    """Flask-Login's answer (a message, then the login page); when the session expired it
+    says so, and the login page speaks the language its user chose."""
+    response = redirect(login_url(str(login_manager.login_view), next_url=request.url))
+    expired_user_id = expired_session_user()
+    user = db.session.get(User, expired_user_id) if expired_user_id is not None else None
+    if user is None:
+        flash(str(login_manager.login_message), login_manager.login_message_category)
+        return response
+    with force_locale(user.language.value):
+        flash(str(SESSION_EXPIRED), login_manager.login_message_category)
+    response.set_cookie("lang", user.language.value, max_age=365 * 86400, samesite="Lax", httponly=True)
+    return response
 
 
 def _remember_user() -> None:
@@ -47,7 +66,26 @@ def _remember_user() -> None:
     g.pop("_login_user", None)
     user = current_user._get_current_object() if current_user else None  # type: ignore[attr-defined]
     g.jisr_user = user if isinstance(user, User) else None
+    request.environ[_REMEMBERED] = True
     refresh_babel()
+
+
+_REMEMBERED = "jisr.user_remembered"
+
+
+def _remember_user_for_error_page() -> None:
+    """An error met before ``_remember_user`` ran (the CSRF check refusing a form or
+    finding its body too large, the rate limiter's 429) is still shown in the user's
+    language, not in the cookie's or the browser's."""
+    if request.environ.get(_REMEMBERED):
+        return
+    g.pop("jisr_language", None)  # a choice of the JSON API's, left on a shared ``g``
+    try:
+        _remember_user()
+    except Exception:  # the database is down: the page still shows, in the cookie's language
+        current_app.logger.warning("could not load the user for an error page", exc_info=True)
+        g.jisr_user = None
+        refresh_babel()
 
 
 def role_required(*roles: Role) -> Callable[[F], F]:
@@ -66,5 +104,11 @@ def role_required(*roles: Role) -> Callable[[F], F]:
 
 
 def init_app(app: Flask) -> None:
+    from crm.accounts.session_views import bp as login_sessions_bp
+    from crm.accounts.session_views import init_templates
+
     login_manager.init_app(app)
     app.before_request(_remember_user)
+    app.extensions.setdefault("jisr.before_error_page", []).append(_remember_user_for_error_page)
+    app.register_blueprint(login_sessions_bp)
+    init_templates(app)

@@ -5,15 +5,12 @@ from __future__ import annotations
 
 from sqlmodel import Session
 
+from crm.accounts.mail import email_user
 from crm.accounts.models import User
 from crm.accounts.operations import PasswordLinkReason
 from crm.accounts.tokens import MAX_AGE, set_password_url
 from crm.core.consumers import consumer
-from crm.core.emails import render_email
-from crm.core.events import Event, kick_after_commit
-from crm.core.ledger import queue_mail
-
-MAIL_SWEEP = "crm.mail.sweep"
+from crm.core.events import Event
 
 
 @consumer("account_mail", "user.password_link_requested")
@@ -26,28 +23,15 @@ def on_password_link_requested(session: Session, event: Event) -> None:
     except ValueError:
         reason = PasswordLinkReason.FORGOTTEN
     actor = session.get(User, event.actor_id) if event.actor_id is not None else None
-    language = user.language.value
-    email = render_email(
+    email_user(
+        session,
+        user,
         "password_link",
-        language=language,
-        timezone=user.timezone,
+        dedupe_key=f"password-link:{event.id}",
+        kind="password_link",
         reason=reason.value,
         actor_name=actor.display_name if actor is not None else "",
         link=set_password_url(user, for_email=True),
         days=MAX_AGE // 86400,
         email=user.email,
     )
-    queued = queue_mail(
-        session,
-        dedupe_key=f"password-link:{event.id}",
-        kind="password_link",
-        to=user.email,
-        to_name=user.name,
-        language=language,
-        subject=email.subject,
-        text=email.text,
-        html=email.html,
-        user_id=user.id,
-    )
-    if queued:
-        kick_after_commit(session, MAIL_SWEEP)

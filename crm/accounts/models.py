@@ -57,10 +57,11 @@ class User(Audited, SQLModel, table=True):
         return False
 
     def get_id(self) -> str:
-        """The login session's id: a new password ends every session opened with the old one."""
-        from crm.core.security import password_stamp
+        """The id of the login session this request opened or resumed (a server-side record
+        that logging out, a new password or deactivation revoke), or "" outside one."""
+        from crm.accounts.login_sessions import login_session_id
 
-        return f"{self.id}:{password_stamp(self.password_hash, 'session')}"
+        return login_session_id(self)
 
     @property
     def display_name(self) -> str:
@@ -68,3 +69,19 @@ class User(Audited, SQLModel, table=True):
 
     def can_edit(self) -> bool:
         return self.role in (Role.ADMIN, Role.OFFICER)
+
+
+class LoginSession(SQLModel, table=True):
+    """A login, kept on the server in the embedded mode (Redis keeps them in production):
+    the session cookie only names it, so deleting the row ends the session for any copy of
+    the cookie.  The row holds a SHA-256 of the id the cookie carries, never the id."""
+
+    __tablename__ = "login_session"
+
+    id: int | None = Field(default=None, primary_key=True)
+    handle: str = Field(max_length=64, unique=True)
+    user_id: int = Field(foreign_key="user_account.id", index=True, ondelete="CASCADE")
+    created_at: datetime = Field(sa_type=UTCDateTime)
+    last_seen_at: datetime = Field(sa_type=UTCDateTime)
+    device: str = Field(default="", max_length=100)
+    ip_address: str = Field(default="", max_length=45)

@@ -10,9 +10,10 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import Language, Role, User
+from crm.accounts.session_store import HANDLE_RE, store_for
 from crm.core.db import pk
 from crm.core.errors import ValidationError
-from crm.core.events import changes_of, record_event
+from crm.core.events import Event, changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.security import hash_password, password_problem, verify_password
 from crm.core.time import utcnow
@@ -138,10 +139,13 @@ def set_user_supervisor(session: Session, user: User, supervisor_id: int | None,
 
 
 def set_user_password(session: Session, user: User, password: str, *, actor: User | None) -> None:
+    """A new password ends every login session of the user (one changing their own
+    password goes on under a new session)."""
     problem = password_problem(password, user.email)
     if problem:
         raise ValidationError.single("password", problem)
     user.password_hash = hash_password(password)
+    store_for(session).revoke_all(pk(user))
     record_event(session, "user.password_changed", user, actor=actor)
 
 
@@ -175,6 +179,7 @@ def deactivate_user(session: Session, user: User, *, actor: User | None) -> None
     if user.is_active:
         user.is_active = False
         record_event(session, "user.deactivated", user, actor=actor)
+    store_for(session).revoke_all(pk(user))
 
 
 def work_of(session: Session, user: User) -> dict[str, list[int]]:
@@ -223,6 +228,38 @@ def reactivate_user(session: Session, user: User, *, actor: User | None) -> None
 def record_login(session: Session, user: User) -> None:
     user.last_login_at = utcnow()
     record_event(session, "user.logged_in", user, actor=user)
+
+
+def record_login_throttled(
+    session: Session, user: User | None, *, email: str, address: str, scope: str, failures: int, wait_seconds: int
+) -> None:
+    """A login limit starts holding attempts back: a security event, about the account when
+    the typed address is one (the log is the administrators' to read; the login page tells
+    nobody whether it is)."""
+    payload: dict[str, Any] = {"scope": scope, "address": address, "failures": failures, "wait_seconds": wait_seconds}
+    about = None  # an address held back on every account is about no one account
+    if scope != "address":
+        payload["email"] = email
+        about = user.id if user is not None else None
+    session.add(Event(type="user.login_throttled", payload=payload, entity_type=User.__tablename__, entity_id=about))
+
+
+def log_out_other_sessions(session: Session, user: User, *, keep_session: str | None) -> int:
+    """End every login session of ``user`` but the one they ask from; how many ended."""
+    ended = store_for(session).revoke_all(pk(user), keep=keep_session)
+    record_event(session, "user.other_sessions_ended", user, actor=user, payload={"sessions": ended})
+    return ended
+
+
+def log_out_session(session: Session, user: User, handle: str) -> bool:
+    """End one of ``user``'s own login sessions (a lost phone, a shared computer)."""
+    store = store_for(session)
+    record = store.find(handle) if HANDLE_RE.fullmatch(handle) else None
+    if record is None or record.user_id != user.id or not store.revoke(pk(user), handle):
+        return False
+    payload = {"device": record.device, "ip_address": record.ip_address, "started_at": record.created_at}
+    record_event(session, "user.session_ended", user, actor=user, payload=payload)
+    return True
 
 
 def _calendar_token_hash(token: str) -> str:

@@ -9,6 +9,7 @@ from flask import Blueprint, flash, g, redirect, render_template, request, url_f
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm
+from crm.accounts.login_sessions import end_current_session, open_login_session
 from crm.accounts.models import User
 from crm.accounts.operations import (
     PasswordLinkReason,
@@ -18,6 +19,7 @@ from crm.accounts.operations import (
     request_password_link,
     update_user_preferences,
 )
+from crm.accounts.throttle import count_failure, count_success, held_back, held_back_message, login_attempt
 from crm.core.db import db
 from crm.core.forms import save_form
 from crm.core.i18n import LANGUAGES
@@ -37,37 +39,44 @@ def _safe_next(target: str | None) -> str:
     return url_for("leads.index")
 
 
-def _login_limit_key() -> str:
-    return f"login:{(request.form.get('email') or '').strip().lower()}"
-
-
 def _forgot_limit_key() -> str:
     return f"forgot:{(request.form.get('email') or '').strip().lower()}"
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit("10 per minute", methods=["POST"])
-@limiter.limit("20 per hour", methods=["POST"], key_func=_login_limit_key)
 def login() -> Any:
     if current_user.is_authenticated:
         return redirect(_safe_next(request.args.get("next")))
     form = LoginForm()
     if form.validate_on_submit():
+        attempt = login_attempt(form.email.data or "")
+        wait = held_back(attempt)  # before the password is even looked at
+        if wait:
+            form.password.errors = [held_back_message(wait)]
+            page = render_template("accounts/login.html", form=form)
+            return page, 429, {"Retry-After": str(wait)}
         user = find_user_by_email(db.session, form.email.data or "")
         password = form.password.data or ""
         ok = verify_password(user.password_hash if user else _DUMMY_HASH, password)
         if user is not None and ok and user.is_active:
+            count_success(attempt)
+            open_login_session(db.session, user)
             login_user(user)
             g.jisr_user = user
             record_login(db.session, user)
             db.session.commit()
             return redirect(_safe_next(request.args.get("next")))
+        count_failure(db.session, attempt, user)
+        db.session.commit()
         form.password.errors = [_("Wrong email or password.")]
     return render_template("accounts/login.html", form=form), (400 if request.method == "POST" else 200)
 
 
 @bp.route("/logout", methods=["POST"])
 def logout() -> Any:
+    """The session's record goes: a copy of the cookie opens nothing after this."""
+    if end_current_session(db.session):
+        db.session.commit()
     logout_user()
     return redirect(url_for("accounts.login"))
 
@@ -157,24 +166,24 @@ def settings() -> Any:
 @login_required
 @limiter.limit("10 per hour", key_func=lambda: f"password:{current_user.id}")
 def change_password() -> Any:
-    """A new password ends every other session of the user; this one goes on."""
+    """A new password ends every session of the user; this browser goes on under a new
+    one, so that a copy of its cookie taken before stops working too."""
     user: User = current_user
     password_form = ChangePasswordForm()
+
+    def change() -> None:
+        change_own_password(
+            db.session,
+            user,
+            current=password_form.current_password.data or "",
+            new=password_form.password.data or "",
+        )
+        open_login_session(db.session, user)
+
     if password_form.validate_on_submit():
         if password_form.password.data != password_form.confirm.data:
             password_form.confirm.errors = [_("The two passwords differ.")]
-        else:
-            saved = save_form(
-                password_form,
-                lambda: change_own_password(
-                    db.session,
-                    user,
-                    current=password_form.current_password.data or "",
-                    new=password_form.password.data or "",
-                ),
-                _("Your password is changed. Your other sessions are logged out."),
-            )
-            if saved:
-                login_user(user)  # this session, under the new password
-                return redirect(url_for("accounts.settings"))
+        elif save_form(password_form, change, _("Your password is changed. Your other sessions are logged out.")):
+            login_user(user)
+            return redirect(url_for("accounts.settings"))
     return _settings_page(_preferences_form(user, submitted=False), password_form, 400)

@@ -70,14 +70,36 @@ def _unauthenticated() -> ApiError:
     return ApiError(401, detail=detail, headers={"WWW-Authenticate": challenge})
 
 
+def _speak_to(user: User | None) -> None:
+    """The answer's language from now on: the caller's Accept-Language, else ``user``'s."""
+    g.jisr_user = user
+    g.jisr_language = _language(user)
+    request.environ[_LANGUAGE_CHOSEN] = True
+    refresh_babel()
+
+
+_LANGUAGE_CHOSEN = "jisr.api_language_chosen"
+
+
+def choose_error_language() -> None:
+    """For an error met before the blueprint's own check ran (the rate limiter's 429, an
+    unknown address, a wrong method): the token's owner, never the web session's user."""
+    if request.environ.get(_LANGUAGE_CHOSEN):
+        return
+    try:
+        auth = current_auth()
+    except Exception:  # the database is down: the caller's Accept-Language, else the default
+        current_app.logger.warning("could not look the API token up for an error", exc_info=True)
+        auth = None
+    _speak_to(auth.user if auth is not None else None)
+
+
 @bp.before_request
 def _authenticate() -> None:
     if request.endpoint in PUBLIC:  # pages for people, in the web pages' language
         return
     # The web session's user never reaches the API (nor its language).
-    g.jisr_user = None
-    g.jisr_language = _language(None)
-    refresh_babel()
+    _speak_to(None)
     if request.method == "OPTIONS":
         return
     endpoint = ENDPOINTS.get((request.endpoint or "").removeprefix("api."))
@@ -85,9 +107,7 @@ def _authenticate() -> None:
     if auth is None:
         raise _unauthenticated()
     token, user = auth.token, auth.user
-    g.jisr_user = user
-    g.jisr_language = _language(user)
-    refresh_babel()
+    _speak_to(user)
     if endpoint is not None and endpoint.scope is not None and not token.scope.allows(endpoint.scope):
         raise ApiError(
             403,

@@ -9,6 +9,7 @@ from typing import Any
 from flask import current_app, request
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 
+from crm.api.auth import choose_error_language
 from crm.api.framework import bp
 from crm.api.problems import ApiError, problem_response
 from crm.core.db import db
@@ -20,6 +21,7 @@ def handle_error(exc: BaseException) -> Any:
         db.session.rollback()
     except Exception:  # the database itself failed: the answer is still JSON
         current_app.logger.warning("rollback failed", exc_info=True)
+    choose_error_language()
     if isinstance(exc, ApiError):
         return problem_response(exc)
     if isinstance(exc, HTTPException):

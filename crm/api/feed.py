@@ -30,6 +30,8 @@ from crm.leads.queries import visible_to
 
 # Events about these rows concern everyone who uses the app (no lead, no account).
 SHARED_ENTITIES = ("organisation", "contact", "mission", "meeting", "sector")
+# ...but for these, which only administrators do and need to know of.
+ADMIN_ONLY_TYPES = ("contact.data_exported",)
 
 
 def settled_before(session: Session) -> datetime | None:
@@ -60,7 +62,11 @@ def visible_events(user: User) -> Any:
     if user.role == Role.ADMIN:
         return sa.true()
     lead_seen = sa.exists().where(col(Lead.id) == col(Event.lead_id), visible_to(user))
-    shared = sa.and_(col(Event.lead_id).is_(None), col(Event.entity_type).in_(SHARED_ENTITIES))
+    shared = sa.and_(
+        col(Event.lead_id).is_(None),
+        col(Event.entity_type).in_(SHARED_ENTITIES),
+        col(Event.type).not_in(ADMIN_ONLY_TYPES),
+    )
     own = sa.or_(
         sa.and_(col(Event.entity_type) == User.__tablename__, col(Event.entity_id) == user.id),
         sa.and_(col(Event.entity_type) == SavedFilter.__tablename__, col(Event.actor_id) == user.id),

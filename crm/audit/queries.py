@@ -168,7 +168,7 @@ _RECORDS: dict[str, tuple[Any, Callable[[Any], str], Callable[[Any], str | None]
     "followup": (FollowUp, lambda r: r.title, lambda r: url_for("lead.show", lead_id=r.lead_id)),
     "activity": (Activity, lambda r: _excerpt(r.body), lambda r: url_for("lead.show", lead_id=r.lead_id)),
     "organisation": (Organisation, lambda r: r.short_name(), lambda r: url_for("organisations.detail", org_id=r.id)),
-    "contact": (Contact, lambda r: r.name, lambda r: url_for("contacts.detail", contact_id=r.id)),
+    "contact": (Contact, lambda r: r.display_name, lambda r: url_for("contacts.detail", contact_id=r.id)),
     "mission": (Mission, lambda r: r.name, lambda r: url_for("missions.detail", mission_id=r.id)),
     "meeting": (Meeting, lambda r: r.title, lambda r: url_for("missions.edit_meeting", meeting_id=r.id)),
     "sector": (Sector, lambda r: r.name(), lambda r: None),

@@ -97,6 +97,10 @@ ERROR_TEXTS = {
 
 
 def _error_page(code: int, text: Any = None) -> tuple[str, int]:
+    # Some errors come before the request's user is known (a body too large for the CSRF
+    # check, the rate limiter's 429): the features that know it make it known now.
+    for prepare in current_app.extensions.get("jisr.before_error_page", []):
+        prepare()
     title = ERROR_TITLES.get(code, ERROR_TITLES[500])
     return render_template("error.html", code=code, title=title, text=text or ERROR_TEXTS.get(code, "")), code
 

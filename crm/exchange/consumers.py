@@ -6,15 +6,12 @@ from __future__ import annotations
 from flask_babel import force_locale
 from sqlmodel import Session
 
+from crm.accounts.mail import email_user
 from crm.accounts.models import User
 from crm.core.consumers import consumer
-from crm.core.emails import render_email
-from crm.core.events import Event, kick_after_commit
-from crm.core.ledger import queue_mail
+from crm.core.events import Event
 from crm.exchange.labels import kind_label
 from crm.exchange.models import DataImport
-
-MAIL_SWEEP = "crm.mail.sweep"
 
 
 @consumer("import_mail", "import.completed", "import.failed")
@@ -30,28 +27,16 @@ def on_import_finished(session: Session, event: Event) -> None:
     language = author.language.value
     with force_locale(language):
         failure = failure_text(data_import) if event.type == "import.failed" else ""
-        kind = kind_label(data_import.kind)
-    email = render_email(
+        import_kind = kind_label(data_import.kind)
+    email_user(
+        session,
+        author,
         "import_report",
-        language=language,
-        timezone=author.timezone,
+        dedupe_key=f"import-report:{event.id}",
+        kind="import_report",
         data_import=data_import,
         completed=event.type == "import.completed",
         counts=event.payload,
         failure=failure,
-        kind=kind,
+        import_kind=import_kind,
     )
-    if queue_mail(
-        session,
-        dedupe_key=f"import-report:{event.id}",
-        kind="import_report",
-        to=author.email,
-        to_name=author.name,
-        language=language,
-        subject=email.subject,
-        text=email.text,
-        html=email.html,
-        user_id=author.id,
-    ):
-        kick_after_commit(session, MAIL_SWEEP)
-

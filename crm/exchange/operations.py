@@ -27,11 +27,12 @@ from crm.exchange.fields import check_mapping, header_signature, suggest_mapping
 from crm.exchange.labels import human_size
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportRow, ImportStatus, RowAction
 from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked, source_rows
-from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_import
-from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format, read_table
+from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_file, read_import, read_seconds
+from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format
 from crm.exchange.reverting import lock_records, remove_rows, restore_rows, revert_check
 
 Progress = Callable[[int, int], None]
+WORKER_READ_FACTOR = 5
 
 
 class FileTooLarge(ValidationError):
@@ -102,7 +103,7 @@ def upload_import(
         file_format=file_format(content),
         size_bytes=len(content),
     )
-    table = read_table(content, max_rows=limit("IMPORT_MAX_ROWS"))
+    table = read_file(content)
     remembered = _take_table(session, data_import, table)
     session.add(data_import)
     session.flush()
@@ -141,7 +142,7 @@ def reread_import(
     if delimiter and delimiter not in DELIMITERS:
         raise ValidationError.single("delimiter", _l("Not a valid choice."))
     options = {"sheet": sheet} if data_import.file_format == "xlsx" else {"encoding": encoding, "delimiter": delimiter}
-    table = read_table(import_content(session, data_import), options=options, max_rows=limit("IMPORT_MAX_ROWS"))
+    table = read_file(import_content(session, data_import), options=options)
     _take_table(session, data_import, table)
     data_import.status = ImportStatus.UPLOADED
     record_event(session, "import.reread", data_import, actor=actor, payload={"options": data_import.options})
@@ -231,7 +232,9 @@ def apply_import(session: Session, data_import: DataImport, *, progress: Progres
     if locked.status != ImportStatus.RUNNING:
         return locked
     author = _author(session, locked)
-    table = read_import(session, locked)
+    # The file was read within IMPORT_READ_SECONDS when it was uploaded; a worker busy with
+    # other work is given more time to read it again, still a bounded time.
+    table = read_import(session, locked, seconds=WORKER_READ_FACTOR * read_seconds())
     planner = PLANNERS[locked.kind](session, author)
     plans = planner.plan(source_rows(table.rows, locked.mapping))
     try:

@@ -17,6 +17,7 @@ from crm.exchange.plan import Planner, RowPlan, source_rows
 from crm.exchange.plan_contacts import ContactPlanner
 from crm.exchange.plan_leads import LeadPlanner
 from crm.exchange.plan_organisations import OrganisationPlanner
+from crm.exchange.read_limits import READ_SECONDS
 from crm.exchange.reading import Table, read_table
 
 PLANNERS: dict[ImportKind, type[Planner]] = {
@@ -30,6 +31,20 @@ DEFAULT_LIMITS = {"IMPORT_MAX_BYTES": 10 * 1024 * 1024, "IMPORT_MAX_ROWS": 20_00
 
 def limit(name: str) -> int:
     return int(current_app.config.get(name, DEFAULT_LIMITS[name]))
+
+
+def read_seconds() -> float:
+    """How long reading an uploaded file may take (``IMPORT_READ_SECONDS``)."""
+    return float(current_app.config.get("IMPORT_READ_SECONDS", READ_SECONDS))
+
+
+def read_file(
+    content: bytes, *, options: dict[str, Any] | None = None, first: int | None = None, seconds: float | None = None
+) -> Table:
+    """An uploaded file's rows, within the configured limits."""
+    return read_table(
+        content, options=options, max_rows=limit("IMPORT_MAX_ROWS"), seconds=seconds or read_seconds(), first=first
+    )
 
 
 def may_manage(user: User, data_import: DataImport) -> bool:
@@ -60,10 +75,11 @@ def import_content(session: Session, data_import: DataImport) -> bytes:
     return stored.content
 
 
-def read_import(session: Session, data_import: DataImport) -> Table:
-    return read_table(
-        import_content(session, data_import), options=data_import.options, max_rows=limit("IMPORT_MAX_ROWS")
-    )
+def read_import(
+    session: Session, data_import: DataImport, *, first: int | None = None, seconds: float | None = None
+) -> Table:
+    """The import's file read again with its options (only its first rows with ``first``)."""
+    return read_file(import_content(session, data_import), options=data_import.options, first=first, seconds=seconds)
 
 
 def plan_import(session: Session, data_import: DataImport, actor: User) -> list[RowPlan]:

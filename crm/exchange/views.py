@@ -33,6 +33,7 @@ from crm.exchange.operations import (
 )
 from crm.exchange.plan import Problem
 from crm.exchange.queries import import_rows, imports_for, limit, plan_counts, plan_import, read_import, visible_import
+from crm.exchange.read_limits import MAX_FIELD_BYTES
 from crm.exchange.reading import DELIMITERS, ENCODINGS
 from crm.exchange.report import error_report
 from crm.exchange.reverting import revert_check
@@ -62,6 +63,7 @@ def _index(form: UploadForm, status: int = 200) -> Any:
         imports=imports_for(db.session, current_user),
         max_size=human_size(limit("IMPORT_MAX_BYTES")),
         max_rows=limit("IMPORT_MAX_ROWS"),
+        max_field=human_size(MAX_FIELD_BYTES),
     ), status
 
 
@@ -98,7 +100,10 @@ def upload() -> Any:
 
 
 def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str], status: int = 200) -> Any:
-    table = read_import(db.session, data_import)
+    try:  # a few rows to show under each header: the file is not read past them
+        samples = [cells for _, cells in read_import(db.session, data_import, first=3).rows]
+    except ValidationError as exc:
+        samples, errors, status = [], [*errors, *(str(m) for m in exc.errors.values())], 400
     form.sheet.choices = options([(s, s) for s in data_import.detected.get("sheets", [])])
     if request.method == "GET":
         form.encoding.data = data_import.options.get("encoding") or ""
@@ -110,7 +115,6 @@ def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str],
             ImportMapping.signature == header_signature(data_import.kind, data_import.headers),
         )
     ).first()
-    samples = [cells for _, cells in table.rows[:3]]
     columns = [
         (i, header, [row[i] if i < len(row) else "" for row in samples], data_import.mapping[i])
         for i, header in enumerate(data_import.headers)
@@ -181,7 +185,11 @@ def preview(import_id: int) -> Any:
         return redirect(
             url_for("imports.show" if not data_import.status.is_open else "imports.mapping", import_id=import_id)
         )
-    plans = plan_import(db.session, data_import, current_user)
+    try:
+        plans = plan_import(db.session, data_import, current_user)
+    except ValidationError as exc:  # the file cannot be read within the limits now
+        flash(" ".join(str(m) for m in exc.errors.values()), "danger")
+        return redirect(url_for("imports.mapping", import_id=import_id))
     counts = plan_counts(plans)
     show = request.args.get("show", "problems" if counts["error"] else "all")
     show = show if show in SHOW else "all"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, abort, redirect, render_template, request, url_for
+from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.core.db import db, parse_id, pk
@@ -99,6 +99,9 @@ def edit(contact_id: int) -> Any:
     contact = db.session.get(Contact, contact_id)
     if contact is None:
         abort(404)
+    if contact.is_erased:  # erased for good: nothing to edit
+        flash(_("This contact's personal data was erased; it cannot be changed."), "warning")
+        return redirect(url_for("contacts.detail", contact_id=contact_id))
     form = _form(contact)
     if request.method == "GET":
         return _render(form, contact, 200)

@@ -11,7 +11,7 @@ from sqlmodel import Field, SQLModel
 from crm.accounts.models import Language
 from crm.core.db import UTCDateTime, enum_column
 from crm.core.events import Audited
-from crm.core.i18n import pick_name
+from crm.core.i18n import gettext, pick_name
 from crm.core.time import utcnow
 
 
@@ -81,3 +81,17 @@ class Contact(Audited, SQLModel, table=True):
     search_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
+    # When the person's data was erased at their request (law 09-08, GDPR): the row stays
+    # for the records that point to it, with no name, title, email or phone, for good.
+    erased_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+
+    @property
+    def is_erased(self) -> bool:
+        return self.erased_at is not None
+
+    @property
+    def display_name(self) -> str:
+        """The name to show: an erased contact is named in the reader's language."""
+        if self.erased_at is None:
+            return self.name
+        return gettext("Erased contact #%(id)d", id=self.id or 0)

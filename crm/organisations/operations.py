@@ -244,6 +244,8 @@ def update_contact(
     session: Session, contact: Contact, *, actor: User | None = None, **fields: Any
 ) -> dict[str, list[Any]]:
     require_editor(actor)
+    if contact.erased_at is not None:
+        raise ValidationError.single("name", _l("This contact's personal data was erased; it cannot be changed."))
     allowed = {"organisation_id", "name", "title", "email", "phone", "language", "timezone"}
     unknown = set(fields) - allowed
     if unknown:

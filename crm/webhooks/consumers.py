@@ -14,11 +14,10 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from crm.accounts.mail import email_user
 from crm.accounts.models import Role, User
 from crm.core.consumers import consumer
-from crm.core.emails import render_email
 from crm.core.events import Event, kick, kick_after_commit
-from crm.core.ledger import queue_mail
 from crm.core.text import isolate
 from crm.leads.models import Lead
 from crm.notifications.consumers import notify
@@ -27,7 +26,6 @@ from crm.webhooks.ledger import write_deliveries
 from crm.webhooks.models import WebhookEndpoint
 
 SENDER = "crm.webhooks.sweep"
-MAIL_SWEEP = "crm.mail.sweep"
 
 
 def endpoints_for(session: Session, event: Event) -> list[WebhookEndpoint]:
@@ -78,31 +76,17 @@ def on_endpoint_disabled(session: Session, event: Event) -> None:
 def _mail_admins(session: Session, event: Event, admin_ids: list[int], params: dict[str, Any]) -> None:
     """Each administrator is also told by email, in their language: a disabled endpoint
     means a system outside Jisr stops hearing of changes until someone acts."""
-    queued = False
     for admin in session.exec(select(User).where(col(User.id).in_(admin_ids)).order_by(col(User.id))).all():
-        language = admin.language.value
-        email = render_email(
+        email_user(
+            session,
+            admin,
             "webhook_disabled",
-            language=language,
-            timezone=admin.timezone,
+            dedupe_key=f"webhook-disabled:{event.id}:{admin.id}",
+            kind="webhook_disabled",
             url=isolate(str(params["url"])),
             failures=int(params["consecutive_failures"] or 0),
             endpoint_id=params["endpoint_id"],
         )
-        queued |= queue_mail(
-            session,
-            dedupe_key=f"webhook-disabled:{event.id}:{admin.id}",
-            kind="webhook_disabled",
-            to=admin.email,
-            to_name=admin.name,
-            language=language,
-            subject=email.subject,
-            text=email.text,
-            html=email.html,
-            user_id=admin.id,
-        )
-    if queued:
-        kick_after_commit(session, MAIL_SWEEP)
 
 
 def kick_sender() -> None:

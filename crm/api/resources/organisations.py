@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import exists, func, select
 from sqlmodel import col
 
-from crm.api.framework import Call, created, endpoint
+from crm.api.framework import Call, Reply, created, endpoint
 from crm.api.listing import links_of, list_page, order_clauses
 from crm.api.problems import ApiError, invalid
 from crm.api.schemas.organisations import (
@@ -34,6 +34,7 @@ from crm.organisations.operations import (
     update_contact,
     update_organisation,
 )
+from crm.privacy.operations import delete_contact
 
 
 def organisation_out(orgs: list[Organisation]) -> list[OrganisationOut]:
@@ -245,3 +246,25 @@ def update_contact_endpoint(call: Call, contact_id: int) -> Any:
     call.require_match(ContactOut.model_validate(contact))
     update_contact(db.session, contact, actor=call.user, **call.changes())
     return ContactOut.model_validate(contact)
+
+
+@endpoint(
+    "DELETE",
+    "/contacts/<int:contact_id>",
+    name="delete_contact",
+    tag="contacts",
+    summary="Delete a contact",
+    status=204,
+    conditional=True,
+)
+def delete_contact_endpoint(call: Call, contact_id: int) -> Any:
+    """Deletes the contact as the contact page does, for the person's right to erasure
+    (law 09-08, GDPR): only an administrator may.  Their name, email address and phone
+    number leave every record that held them (event payloads included, so the feed's
+    earlier ``contact.*`` events come back without them); their places at meetings and on
+    missions go; activities and leads that named them stay without their name.
+    ``contact.deleted`` records it, with no personal data."""
+    contact = _contact(contact_id)
+    call.require_match(ContactOut.model_validate(contact))
+    delete_contact(db.session, contact, actor=call.user)
+    return Reply(None, 204)

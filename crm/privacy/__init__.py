@@ -1,0 +1,1 @@
+"""Personal data rights of contacts (law 09-08, GDPR): export, erasure, deletion."""
