@@ -391,3 +391,25 @@ def test_a_mission_digest_reads_as_many_statements_for_seven_leads_as_for_forty(
     expected = Oracle(session, world).missions(session)[0]
     assert (card.leads, card.value) == (expected["leads"], expected["value"])
     assert found[0].figures["new_leads"] >= 33
+
+
+@pytest.mark.parametrize("language", ["ar", "fr", "en"])
+def test_a_preview_of_a_week_not_over_tells_the_pipeline_at_that_moment(
+    app: Any, session: Session, language: str
+) -> None:
+    from tests.digest_helpers import prepare_week
+
+    week = prepare_week(session, language=language)
+    moment = datetime(2026, 11, 28, 12, tzinfo=SEND_AT.tzinfo)  # Saturday of week 48
+    period = period_containing(moment, "weekly", "Africa/Casablanca", 0, 8)
+    digest = compile_digest(session, week.subscription, period, now=moment)
+    assert (digest.as_of, digest.finished) == (moment, False)
+    assert digest.pipeline == {"identified": 1, "contacted": 1, **dict.fromkeys(PIPELINE_STAGES[2:5], 0), SIGNED: 1}
+    assert [d.title for d in digest.overdue] == ["Send the workshop agenda"]
+    assert [d.title for d in digest.upcoming] == ["Confirm the trainers"]
+    text = render_digest(digest, week.subscription).email.text
+    with force_locale(language):
+        shown = format_local(moment, "Africa/Casablanca", language, "short")
+        heading = gettext("Pipeline by stage on %(moment)s", moment=shown)
+        overdue = gettext("Overdue follow-ups on %(moment)s", moment=shown)
+    assert f"== {heading} ==" in text and f"== {overdue} ==" in text

@@ -159,14 +159,14 @@ def compile_digest(
     facts: DigestFacts | None = None,
 ) -> Digest:
     """The digest of ``subscription`` for ``period``, compiled for sending at ``now``
-    (follow-ups and leads needing attention are counted from then; never before the
-    period's end).
+    (follow-ups and leads needing attention are counted from then).  The pipeline is the
+    one at the period's end, or at ``now`` for a period not over yet (a preview).
 
     The statements do not depend on the number of leads: one for the subscription's
     leads, one for the names of those the digest lists, and the shared facts (read once
     per ``facts``, i.e. once per dispatch chunk)."""
     facts = facts or DigestFacts(session)
-    now = max(now or utcnow(), period.end)
+    now = now or utcnow()
     user = facts.user(subscription.user_id)
     previous = period.previous(
         subscription.cadence, subscription.timezone, subscription.weekday, subscription.send_hour
@@ -191,12 +191,13 @@ def _compile(
     # _lead_figures), so building result rows and running type processors per row, which
     # costs more than everything else done here, is skipped.
     statement = _lead_figures(subscription, user, period, previous, now)
+    as_of = min(period.end, now)
     leads = session.connection().execute(statement).cursor.fetchall()
     ids: set[int] = set()
     meeting_ids: set[int] = set()
     history = History(facts.stage_changes(previous.start, now), facts.amount_changes(previous.start, now))
     mission_ids = set((subscription.filters or {}).get("mission_ids") or [])
-    cards = {m.mission_id: MissionTally(m) for m in facts.missions(mission_ids, period.end)} if mission_ids else {}
+    cards = {m.mission_id: MissionTally(m) for m in facts.missions(mission_ids, as_of)} if mission_ids else {}
     signers = facts.signers(previous.start, now)
     amount_now: dict[int, tuple[Any, Any]] = {}
     by_stage = {stage.value: 0 for stage in PIPELINE}
@@ -221,14 +222,14 @@ def _compile(
             amount_now[lead_id] = (amount, currency)
         if born == AFTER_END:
             continue
-        at_end = history.stage_at(lead_id, stage, period.end)
+        at_end = history.stage_at(lead_id, stage, as_of)
         if at_end in by_stage:
             by_stage[at_end] += 1
             if at_end != SIGNED:
-                add_amount(value, *history.amount_at(lead_id, amount, currency, period.end))
+                add_amount(value, *history.amount_at(lead_id, amount, currency, as_of))
         card = cards.get(mission_id)
         if card is not None:
-            card.count(at_end, *history.amount_at(lead_id, amount, currency, period.end))
+            card.count(at_end, *history.amount_at(lead_id, amount, currency, as_of))
         if born != IN_PERIOD:
             at_previous_end = history.stage_at(lead_id, stage, previous.end)
             if at_previous_end in by_stage and at_previous_end != SIGNED:
@@ -278,6 +279,7 @@ def _compile(
         subscription_id=int(subscription.id or 0),
         period=period,
         now=now,
+        as_of=as_of,
         figures=now_figures,
         previous=before,
         pipeline=by_stage,

@@ -84,6 +84,7 @@ class Digest:
     subscription_id: int
     period: Period
     now: datetime  # the moment the digest is compiled for sending
+    as_of: datetime  # the instant the pipeline describes: the period's end, or ``now`` before it
     figures: dict[str, int]  # this period: new_leads, moves, signed; overdue at ``now``
     previous: dict[str, int]  # the same, a period earlier
     pipeline: dict[str, int]  # leads by stage at the period's end (pipeline order)
@@ -104,9 +105,9 @@ class Digest:
     links: bool = False
 
     @property
-    def as_of(self) -> datetime:
-        """The instant the pipeline figures describe (the period's exclusive end)."""
-        return self.period.end
+    def finished(self) -> bool:
+        """The period is over at the moment of compiling (always so for a digest sent)."""
+        return self.as_of >= self.period.end
 
     @property
     def is_empty(self) -> bool:

@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 
-from crm.core.emails import RenderedEmail, format_locale, render_email
+from crm.core.emails import RenderedEmail, format_local, format_locale, render_email
 from crm.core.i18n import gettext as _
 from crm.core.i18n import text_direction
 from crm.core.ledger import Attachment
@@ -109,6 +109,11 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         difference = digest.signed_value_change(currency)
         return versus(difference, signed(money(difference, currency), difference))
 
+    # The pipeline's moment: the period's last day, or this very moment in a preview.
+    if digest.finished:
+        as_of = day(digest.as_of, True)
+    else:
+        as_of = format_local(digest.as_of, subscription.timezone, language, "short")
     email = render_email(
         "digest",
         language=language,
@@ -124,7 +129,7 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         value_change=value_change,
         signed_change=signed_change,
         day=day,
-        as_of=day(digest.as_of, True),
+        as_of=as_of,
         org=lambda names: names.get(language) or names.get("en", ""),
         chart_cid=CHART_CID,
         chart_width=WIDTH,
