@@ -95,9 +95,10 @@ def test_daily_and_monthly_periods_and_a_zone_with_an_offset() -> None:
 def test_compiled_week_lists_exactly_the_expected_leads_and_figures(session: Session) -> None:
     week = prepare_week(session)
     period = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
-    digest = compile_digest(session, week.subscription, period)
-    assert digest.figures == {"new_leads": 1, "advances": 2, "signed": 1}
-    assert digest.previous == {"new_leads": 1, "advances": 0, "signed": 0}
+    digest = compile_digest(session, week.subscription, period, now=SEND_AT)
+    assert digest.figures == {"new_leads": 1, "moves": 2, "signed": 1, "overdue": 1}
+    assert digest.previous == {"new_leads": 1, "moves": 0, "signed": 0, "overdue": 0}
+    assert digest.signed_value == {"MAD": "500000.00"} and digest.previous_signed_value == {}
     assert [m.lead.title for m in digest.moves] == ["SOC workshop", "Cyber training MoU"]
     assert [(m.from_stage, m.to_stage, m.actor) for m in digest.moves][1] == (
         "identified",
@@ -108,7 +109,7 @@ def test_compiled_week_lists_exactly_the_expected_leads_and_figures(session: Ses
     assert [d.title for d in digest.overdue] == ["Send the workshop agenda"]
     assert [d.title for d in digest.upcoming] == ["Confirm the trainers"]
     assert [m.title for m in digest.meetings] == [week.meeting_title]
-    assert [lead.title for lead in digest.cold] == ["Threat intel sharing"]
+    assert [(a.lead.title, a.overdue) for a in digest.attention] == [("SOC workshop", 1), ("Threat intel sharing", 0)]
     assert digest.pipeline["identified"] == 1 and digest.pipeline["contacted"] == 1
     assert digest.pipeline["agreement_signed"] == 1
     assert digest.value == {"USD": "20000.00"}  # signed agreements are out of the open pipeline
@@ -125,7 +126,7 @@ def test_confidential_leads_reach_only_users_allowed_to_see_them(session: Sessio
         filters=week.subscription.filters,
         include_confidential=True,
     )
-    owner_digest = compile_digest(session, owner_sub, period)
+    owner_digest = compile_digest(session, owner_sub, period, now=SEND_AT)
     assert "Secret audit" in [lead.title for lead in owner_digest.new_leads] and owner_digest.links
     from tests.factories import make_user
 
@@ -137,7 +138,9 @@ def test_confidential_leads_reach_only_users_allowed_to_see_them(session: Sessio
         filters=week.subscription.filters,
         include_confidential=True,
     )
-    assert "Secret audit" not in [lead.title for lead in compile_digest(session, other_sub, period).new_leads]
+    assert "Secret audit" not in [
+        lead.title for lead in compile_digest(session, other_sub, period, now=SEND_AT).new_leads
+    ]
 
 
 def count_statements(session: Session, action: Any) -> int:
@@ -158,7 +161,7 @@ def count_statements(session: Session, action: Any) -> int:
 def test_query_count_is_the_same_for_one_lead_and_fifty(app: Any, session: Session) -> None:
     week = prepare_week(session, lead_count=0)
     period = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
-    small = count_statements(session, lambda: compile_digest(session, week.subscription, period))
+    small = count_statements(session, lambda: compile_digest(session, week.subscription, period, now=SEND_AT))
     from tests.digest_helpers import backdate, utc
     from tests.factories import make_lead
 
@@ -176,7 +179,9 @@ def test_query_count_is_the_same_for_one_lead_and_fifty(app: Any, session: Sessi
     session.expire_all()
     subscription = session.get(Subscription, week.subscription.id)
     big_digest: list[Any] = []
-    big = count_statements(session, lambda: big_digest.append(compile_digest(session, subscription, period)))
+    big = count_statements(
+        session, lambda: big_digest.append(compile_digest(session, subscription, period, now=SEND_AT))
+    )
     assert big_digest[0].figures["new_leads"] == 51
     assert big == small
 
@@ -222,7 +227,7 @@ def _facts(html: str) -> list[str]:
 def test_french_and_english_versions_tell_the_same_facts(app: Any, session: Session) -> None:
     week = prepare_week(session)
     period = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
-    digest = compile_digest(session, week.subscription, period)
+    digest = compile_digest(session, week.subscription, period, now=SEND_AT)
     versions = {lang: render_digest(digest, week.subscription, lang).email for lang in ("ar", "fr", "en")}
     assert _facts(versions["ar"].html) == _facts(versions["fr"].html) == _facts(versions["en"].html)
     assert 'dir="ltr"' in versions["fr"].html and 'lang="fr"' in versions["fr"].html
@@ -357,7 +362,7 @@ def test_digests_compiled_together_share_facts_but_each_reader_sees_only_its_lea
     digests = []
     for reader in readers:
         reader.filters = week.subscription.filters
-        digests.append(compile_digest(session, reader, period, facts=facts))
+        digests.append(compile_digest(session, reader, period, facts=facts, now=SEND_AT))
     titles = [[lead.title for lead in d.new_leads] for d in digests]
     assert "Secret audit" in titles[0]
     assert all("Secret audit" not in t for t in titles[1:])
@@ -405,22 +410,21 @@ def test_pipeline_chart_labels_stages_in_the_reader_language_right_to_left_for_a
     assert ink(french, 0, PAD + LABELS - 1, 0)[1] == 0
 
 
-def test_pipeline_value_is_compared_with_the_previous_digest(app: Any, session: Session) -> None:
+def test_pipeline_value_is_compared_with_its_value_at_the_previous_periods_end(app: Any, session: Session) -> None:
     week = prepare_week(session, language="en")
-    assert run_schedule(session, SEND_AT) == {"queued": 1}
-    first = session.exec(select(DigestRun)).one()
-    assert first.figures["value"] == {"USD": "20000.00"}
     from crm.leads.operations import update_lead
 
-    update_lead(session, week.cold, estimated_value="50000", actor=week.officer)
-    session.commit()
+    with time_machine.travel(SEND_AT + timedelta(days=2)):
+        update_lead(session, week.cold, estimated_value="50000", actor=week.officer)
+        session.commit()
     following = latest_due_period(SEND_AT + timedelta(days=7), Cadence.WEEKLY, CASA, 0, 8)
-    digest = compile_digest(session, week.subscription, following)
+    digest = compile_digest(session, week.subscription, following, now=following.due_at)
     assert digest.previous_value == {"USD": "20000.00"} and digest.value == {"USD": "50000.00"}
     text = render_digest(digest, week.subscription).email.text
-    assert "Open pipeline value (USD): $50,000.00 (vs previous period: +$30,000.00)" in text
+    assert "Open pipeline value (USD): $50,000.00 (+$30,000.00 vs previous week)" in text
+    # Week 48, compiled after the change, still tells the value at its own end.
     week_one = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
-    assert compile_digest(session, week.subscription, week_one).previous_value is None  # nothing archived before
+    assert compile_digest(session, week.subscription, week_one, now=following.due_at).value == {"USD": "20000.00"}
 
 
 def test_a_resubscribed_reader_gets_the_next_digest_not_the_one_missed_while_stopped(session: Session) -> None:

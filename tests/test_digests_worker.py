@@ -71,9 +71,9 @@ def test_a_real_worker_sends_the_arabic_weekly_digest_once_at_monday_0800(
                 assert message["To"].addresses[0].addr_spec == "nadia@dgssi.example"
                 html = message.get_body(("html",)).get_content()
                 assert 'dir="rtl"' in html and 'lang="ar"' in html
-                # SOC workshop: moved, new, an overdue and an upcoming follow-up; the MoU moved
-                # (signed); threat intel sharing is going cold.
-                listed = [week.in_week] * 4 + [week.signed, week.cold]
+                # SOC workshop: moved, new, an overdue and an upcoming follow-up, and needing
+                # attention (overdue); the MoU moved (signed); threat intel sharing is quiet.
+                listed = [week.in_week] * 5 + [week.signed, week.cold]
                 assert sorted(re.findall(r'data-lead="(\d+)"', html)) == sorted(str(lead.id) for lead in listed)
                 assert "Secret audit" not in html and "Cloud migration" not in html
                 assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"

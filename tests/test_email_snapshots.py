@@ -161,7 +161,7 @@ def test_weekly_digest_email_matches_its_snapshot(app: Any, session: Any, langua
     app.config["BASE_URL"] = "https://jisr.example.org"
     week = prepare_week(session, language=language)
     period = latest_due_period(SEND_AT, Cadence.WEEKLY, "Africa/Casablanca", 0, 8)
-    email = render_digest(compile_digest(session, week.subscription, period), week.subscription).email
+    email = render_digest(compile_digest(session, week.subscription, period, now=SEND_AT), week.subscription).email
     rendered = re.sub(
         r"/digests/unsubscribe/\S+", "/digests/unsubscribe/<token>", f"Subject: {email.subject}\n\n{email.text}"
     )

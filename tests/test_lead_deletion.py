@@ -167,7 +167,7 @@ def test_a_digest_compiled_after_a_deletion_leaves_the_lead_out(session: Session
     delete_lead(session, week.in_week, actor=week.officer)
     session.commit()
     period = latest_due_period(SEND_AT, Cadence.WEEKLY, "Africa/Casablanca", 0, 8)
-    digest = compile_digest(session, week.subscription, period)
+    digest = compile_digest(session, week.subscription, period, now=SEND_AT)
     assert "SOC workshop" not in [m.lead.title for m in digest.moves]
     assert [lead.title for lead in digest.new_leads] == []
     assert digest.figures["new_leads"] == 0

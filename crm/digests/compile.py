@@ -1,12 +1,19 @@
 """What a digest says, as plain data, from the event log and the current state.
 
 One statement reads the subscription's leads (ids and the few columns the figures need,
-through its filters and the reader's visibility); the period's stage changes, follow-ups
-and meetings come from :class:`~crm.digests.facts.DigestFacts`, read once per chunk and
-matched to those ids in memory; one more statement fetches the names of the leads the
-digest lists.  So the number of statements per digest is the same for one lead or fifty
-thousand.  Names of organisations are kept in the three languages, so the same facts
-render in Arabic, French or English.
+through its filters and the reader's visibility); the stage and value changes since the
+previous period began, the follow-ups falling due and the meetings come from
+:class:`~crm.digests.facts.DigestFacts`, read once per chunk and matched to those ids in
+memory; one more statement fetches the names of the leads the digest lists.  So the
+number of statements per digest is the same for one lead or fifty thousand.  Names of
+organisations are kept in the three languages, so the same facts render in Arabic,
+French or English.
+
+The pipeline at a period's end is read back from the leads' state now and the changes
+recorded since (see :mod:`crm.digests.history`): a lead created after the end is not in
+it.  A deleted lead is gone from every figure, past periods' included: its row, which
+says which subscriptions it belonged to, is gone (its events stay in the log for the
+audit trail only).  The subscription's leads are those its filters match now.
 """
 
 from __future__ import annotations
@@ -14,8 +21,8 @@ from __future__ import annotations
 import heapq
 import json
 import operator
-from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any, TypeVar
 
@@ -23,101 +30,32 @@ import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
-from crm.digests.facts import DigestFacts
-from crm.digests.models import DigestRun, Subscription
+from crm.core.time import utcnow
+from crm.digests.content import (
+    Attention,
+    Digest,
+    Due,
+    LeadItem,
+    MeetingItem,
+    MissionCard,
+    Move,
+    money,
+)
+from crm.digests.facts import DigestFacts, DueFollowUp
+from crm.digests.history import History, MissionTally, add_amount
+from crm.digests.models import Subscription
 from crm.digests.periods import Period
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.queries import visible_to
 
+__all__ = ["Attention", "Digest", "Due", "LeadItem", "MeetingItem", "MissionCard", "Move", "compile_digest"]
+
 T = TypeVar("T")
 LANGUAGES = ("ar", "fr", "en")
 LIST_LIMIT = 25
-COLD_AFTER = timedelta(days=30)
+ATTENTION_LIMIT = 10
+QUIET_AFTER = timedelta(days=30)  # an open lead with no recorded change for this long needs attention
 UPCOMING = timedelta(days=7)
-
-
-@dataclass(frozen=True)
-class LeadItem:
-    lead_id: int
-    title: str
-    ma: dict[str, str]
-    us: dict[str, str]
-    stage: str
-    owner: str
-
-
-@dataclass(frozen=True)
-class Move:
-    lead: LeadItem
-    from_stage: str
-    to_stage: str
-    actor: str
-    at: datetime
-
-
-@dataclass(frozen=True)
-class Due:
-    lead: LeadItem
-    title: str
-    due_at: datetime
-    owner: str
-
-
-@dataclass(frozen=True)
-class MeetingItem:
-    meeting_id: int
-    title: str
-    starts_at: datetime
-    place: str
-
-
-@dataclass
-class Digest:
-    subscription_id: int
-    period: Period
-    figures: dict[str, int]  # this period
-    previous: dict[str, int]  # the period before
-    pipeline: dict[str, int]  # open leads by stage (pipeline order)
-    value: dict[str, str]  # open pipeline value by currency, e.g. {"MAD": "1200000.00"}
-    moves: list[Move] = field(default_factory=list)
-    new_leads: list[LeadItem] = field(default_factory=list)
-    overdue: list[Due] = field(default_factory=list)
-    upcoming: list[Due] = field(default_factory=list)
-    meetings: list[MeetingItem] = field(default_factory=list)
-    cold: list[LeadItem] = field(default_factory=list)
-    links: bool = False
-    # The open pipeline value that the previous period's digest of this subscription told
-    # (from the archive); None when there was none.
-    previous_value: dict[str, str] | None = None
-
-    @property
-    def is_empty(self) -> bool:
-        """Nothing happened and nothing is due: such a digest is not sent (unless asked)."""
-        return not (any(self.figures.values()) or self.moves or self.meetings or self.overdue or self.upcoming)
-
-    def change(self, name: str) -> int:
-        return self.figures.get(name, 0) - self.previous.get(name, 0)
-
-    def value_change(self, currency: str) -> Decimal | None:
-        """Against the value the previous digest told, when there was one."""
-        if self.previous_value is None:
-            return None
-        return Decimal(self.value.get(currency, "0")) - Decimal(self.previous_value.get(currency, "0"))
-
-    def summary(self) -> dict[str, Any]:
-        """The figures kept in the archive."""
-        return {
-            "figures": self.figures,
-            "previous": self.previous,
-            "pipeline": self.pipeline,
-            "value": self.value,
-            "moved_lead_ids": [m.lead.lead_id for m in self.moves],
-            "new_lead_ids": [i.lead_id for i in self.new_leads],
-            "overdue": len(self.overdue),
-            "upcoming": len(self.upcoming),
-            "meetings": len(self.meetings),
-            "cold": len(self.cold),
-        }
 
 
 def lead_scope(subscription: Subscription, user: User | None) -> list[Any]:
@@ -154,25 +92,37 @@ def _visibility(subscription: Subscription, user: User | None) -> tuple[Any, ...
     return ("user", user.id, subscription.include_confidential)
 
 
-def _signature(subscription: Subscription, user: User | None, period: Period, previous: Period) -> tuple[Any, ...]:
+def _signature(
+    subscription: Subscription, user: User | None, period: Period, previous: Period, now: datetime
+) -> tuple[Any, ...]:
     filters = json.dumps(subscription.filters or {}, sort_keys=True, default=str)
-    return (period.key, period.start, period.end, previous.start, filters, _visibility(subscription, user))
+    return (period.key, period.start, period.end, previous.start, now, filters, _visibility(subscription, user))
 
 
 SIGNED = Stage.AGREEMENT_SIGNED.value
 OPEN_STAGES = [stage.value for stage in PIPELINE if not stage.is_closed]
+# When a lead was created, as the lead scan tells it: before the previous period, in it,
+# in the period, or after the period's end.
+EARLIER, IN_PREVIOUS, IN_PERIOD, AFTER_END = 0, 1, 2, 3
 
 
-def _lead_figures(subscription: Subscription, user: User | None, period: Period, previous: Period) -> Any:
+def _lead_figures(
+    subscription: Subscription, user: User | None, period: Period, previous: Period, now: datetime
+) -> Any:
     """One row per lead of the subscription with what the figures and lists need.  This
     is the read that grows with the leads, so it is one scan, and each row is a few small
     values: the database compares the instants with the period and hands them over as
-    whole seconds (converting timestamps row by row is what costs most here)."""
-    created, changed, active = col(Lead.created_at), col(Lead.stage_changed_at), col(Lead.last_activity_at)
+    small numbers or whole seconds (converting timestamps row by row is what costs most
+    here)."""
+    created, updated, active = col(Lead.created_at), col(Lead.updated_at), col(Lead.last_activity_at)
     stage = sa.type_coerce(col(Lead.stage), sa.String)
-    cutoff = period.end - COLD_AFTER
-    going_cold = sa.and_(
-        stage.in_(OPEN_STAGES), created < cutoff, changed < cutoff, sa.or_(active.is_(None), active < cutoff)
+    cutoff = now - QUIET_AFTER
+    quiet = sa.and_(
+        stage.in_(OPEN_STAGES),
+        created < cutoff,
+        col(Lead.stage_changed_at) < cutoff,
+        updated < cutoff,
+        sa.or_(active.is_(None), active < cutoff),
     )
 
     def seconds(instant: Any) -> Any:
@@ -181,12 +131,21 @@ def _lead_figures(subscription: Subscription, user: User | None, period: Period,
     return sa.select(
         col(Lead.id),
         col(Lead.meeting_id),
+        col(Lead.mission_id),
         stage,
         sa.type_coerce(col(Lead.currency), sa.String),
         col(Lead.estimated_value),
+        sa.case(
+            (created >= period.end, AFTER_END),
+            (created >= period.start, IN_PERIOD),
+            (created >= previous.start, IN_PREVIOUS),
+            else_=EARLIER,
+        ),
         sa.case((sa.and_(created >= period.start, created < period.end), seconds(created)), else_=None),
-        sa.case((sa.and_(created >= previous.start, created < previous.end), 1), else_=0),
-        sa.case((going_cold, seconds(changed)), else_=None),
+        sa.case(
+            (quiet, seconds(sa.case((sa.and_(active.is_not(None), active > updated), active), else_=updated))),
+            else_=None,
+        ),
     ).where(*lead_scope(subscription, user))
 
 
@@ -195,44 +154,28 @@ def compile_digest(
     subscription: Subscription,
     period: Period,
     *,
+    now: datetime | None = None,
     base_links: bool = True,
     facts: DigestFacts | None = None,
 ) -> Digest:
-    """The digest of ``subscription`` for ``period``.
+    """The digest of ``subscription`` for ``period``, compiled for sending at ``now``
+    (follow-ups and leads needing attention are counted from then).  The pipeline is the
+    one at the period's end, or at ``now`` for a period not over yet (a preview).
 
     The statements do not depend on the number of leads: one for the subscription's
-    leads, one for the names of those the digest lists, and the period's shared facts
-    (read once per ``facts``, i.e. once per dispatch chunk)."""
+    leads, one for the names of those the digest lists, and the shared facts (read once
+    per ``facts``, i.e. once per dispatch chunk)."""
     facts = facts or DigestFacts(session)
+    now = now or utcnow()
     user = facts.user(subscription.user_id)
     previous = period.previous(
         subscription.cadence, subscription.timezone, subscription.weekday, subscription.send_hour
     )
-    signature = _signature(subscription, user, period, previous)
+    signature = _signature(subscription, user, period, previous, now)
     shared = facts.compiled.get(signature)
     if shared is None:
-        shared = facts.compiled[signature] = _compile(session, facts, subscription, user, period, previous)
-    return replace(
-        shared,
-        subscription_id=int(subscription.id or 0),
-        links=base_links and user is not None,
-        previous_value=_archived_value(session, subscription, previous),
-    )
-
-
-def _archived_value(session: Session, subscription: Subscription, previous: Period) -> dict[str, str] | None:
-    """The pipeline value of the digest archived for the previous period (one statement):
-    the value of leads at a past instant is not in the event log, but the last digest
-    told it."""
-    if subscription.id is None:
-        return None
-    figures = session.execute(
-        sa.select(col(DigestRun.figures)).where(
-            col(DigestRun.subscription_id) == subscription.id, col(DigestRun.period) == previous.key
-        )
-    ).scalar_one_or_none()
-    value = (figures or {}).get("value")
-    return {str(k): str(v) for k, v in value.items()} if isinstance(value, dict) else None
+        shared = facts.compiled[signature] = _compile(session, facts, subscription, user, period, previous, now)
+    return replace(shared, subscription_id=int(subscription.id or 0), links=base_links and user is not None)
 
 
 def _compile(
@@ -242,74 +185,137 @@ def _compile(
     user: User | None,
     period: Period,
     previous: Period,
+    now: datetime,
 ) -> Digest:
     # The driver's own tuples: every value is a plain int, str or number already (see
     # _lead_figures), so building result rows and running type processors per row, which
     # costs more than everything else done here, is skipped.
-    leads = session.connection().execute(_lead_figures(subscription, user, period, previous)).cursor.fetchall()
+    statement = _lead_figures(subscription, user, period, previous, now)
+    as_of = min(period.end, now)
+    leads = session.connection().execute(statement).cursor.fetchall()
     ids: set[int] = set()
     meeting_ids: set[int] = set()
+    history = History(facts.stage_changes(previous.start, now), facts.amount_changes(previous.start, now))
+    mission_ids = set((subscription.filters or {}).get("mission_ids") or [])
+    cards = {m.mission_id: MissionTally(m) for m in facts.missions(mission_ids, as_of)} if mission_ids else {}
+    signers = facts.signers(previous.start, now)
+    amount_now: dict[int, tuple[Any, Any]] = {}
     by_stage = {stage.value: 0 for stage in PIPELINE}
     value: dict[str, Decimal] = {}
-    now = {"new_leads": 0, "advances": 0, "signed": 0}
-    before = dict(now)
-    new_leads, cold = [], []
-    for lead_id, meeting_id, stage, currency, amount, new_at, was_new, cold_since in leads:
+    previous_value: dict[str, Decimal] = {}
+    now_figures = {"new_leads": 0, "moves": 0, "signed": 0, "overdue": 0}
+    before = dict(now_figures)
+    new_leads, quiet, stage_now = [], [], {}
+    for lead_id, meeting_id, mission_id, stage, currency, amount, born, new_at, quiet_since in leads:
         ids.add(lead_id)
+        stage_now[lead_id] = stage
         if meeting_id is not None:
             meeting_ids.add(meeting_id)
-        if stage in by_stage:
-            by_stage[stage] += 1
-            if currency is not None and amount is not None and stage != SIGNED:
-                # SQLite hands NUMERIC values over as int or float: read them as written.
-                value[currency] = value.get(currency, Decimal(0)) + Decimal(str(amount))
-        if new_at is not None:
-            now["new_leads"] += 1
+        if born == IN_PERIOD:
+            now_figures["new_leads"] += 1
             new_leads.append((new_at, lead_id))
-        elif was_new:
+        elif born == IN_PREVIOUS:
             before["new_leads"] += 1
-        if cold_since is not None:
-            cold.append((cold_since, lead_id))
-    new_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, new_leads)]
-    cold_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, cold)]
+        if quiet_since is not None:
+            quiet.append((quiet_since, lead_id))
+        if lead_id in signers:
+            amount_now[lead_id] = (amount, currency)
+        if born == AFTER_END:
+            continue
+        at_end = history.stage_at(lead_id, stage, as_of)
+        if at_end in by_stage:
+            by_stage[at_end] += 1
+            if at_end != SIGNED:
+                add_amount(value, *history.amount_at(lead_id, amount, currency, as_of))
+        card = cards.get(mission_id)
+        if card is not None:
+            card.count(at_end, *history.amount_at(lead_id, amount, currency, as_of))
+        if born != IN_PERIOD:
+            at_previous_end = history.stage_at(lead_id, stage, previous.end)
+            if at_previous_end in by_stage and at_previous_end != SIGNED:
+                add_amount(previous_value, *history.amount_at(lead_id, amount, currency, previous.end))
 
     moved, start = [], period.start
-    for change in _of_leads(facts.stage_changes(previous.start, period.end), ids):
-        if change.occurred_at >= start:
+    signed_value: dict[str, Decimal] = {}
+    signed_before: dict[str, Decimal] = {}
+    for change in _of_leads(facts.stage_changes(previous.start, now), ids):
+        if change.occurred_at >= period.end:
+            continue
+        this_period = change.occurred_at >= start
+        figures = now_figures if this_period else before
+        figures["moves"] += 1
+        if change.signed:
+            figures["signed"] += 1
+            after = change.occurred_at + timedelta(microseconds=1)
+            amount, currency = history.amount_at(change.lead_id, *amount_now[change.lead_id], after)
+            add_amount(signed_value if this_period else signed_before, amount, currency)
+        if this_period:
             moved.append(change)
-            now["advances"] += change.advanced
-            now["signed"] += change.signed
-        else:
-            before["advances"] += change.advanced
-            before["signed"] += change.signed
     moves = heapq.nsmallest(LIST_LIMIT, moved, key=lambda c: (c.occurred_at, c.event_id))
-    dues = _of_leads(facts.open_followups(period.end + UPCOMING), ids)
-    key = operator.attrgetter("due_at", "followup_id")
-    overdue = heapq.nsmallest(LIST_LIMIT, (f for f in dues if f.due_at < period.end), key=key)
-    upcoming = heapq.nsmallest(LIST_LIMIT, (f for f in dues if f.due_at >= period.end), key=key)
 
-    shown = {c.lead_id for c in moves} | {f.lead_id for f in overdue + upcoming} | set(new_ids) | set(cold_ids)
-    items = _items(session, facts, shown)
+    a_period_ago = now - (period.end - previous.end)
+    dues = _of_leads(facts.followups(now + UPCOMING, a_period_ago), ids)
+    key = operator.attrgetter("due_at", "followup_id")
+    overdue_all = sorted((f for f in dues if f.closed_at is None and f.due_at < now), key=key)
+    upcoming_all = sorted((f for f in dues if f.closed_at is None and f.due_at >= now), key=key)
+    now_figures["overdue"] = len(overdue_all)
+    before["overdue"] = sum(1 for f in dues if f.overdue_at(a_period_ago))
+    overdue, upcoming = overdue_all[:LIST_LIMIT], upcoming_all[:LIST_LIMIT]
+
+    attention, attention_total = _needing_attention(overdue_all, quiet, stage_now)
+    new_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, new_leads)]
+    shown = {c.lead_id for c in moves} | {f.lead_id for f in overdue + upcoming} | set(new_ids)
+    items = _items(session, facts, shown | {lead_id for lead_id, _n, _q in attention})
     people = facts.users([c.actor_id for c in moves] + [f.owner_id for f in overdue + upcoming])
 
     def name_of(user_id: int | None) -> str:
         person = people.get(user_id) if user_id is not None else None
         return person.display_name if person else ""
 
+    def due(f: DueFollowUp) -> Due:
+        return Due(items[f.lead_id], f.title, f.due_at, name_of(f.owner_id))
+
     return Digest(
         subscription_id=int(subscription.id or 0),
         period=period,
-        figures=now,
+        now=now,
+        as_of=as_of,
+        figures=now_figures,
         previous=before,
         pipeline=by_stage,
-        value={code: f"{amount:.2f}" for code, amount in sorted(value.items())},
+        value=money(value),
+        previous_value=money(previous_value),
+        signed_value=money(signed_value),
+        previous_signed_value=money(signed_before),
         moves=[Move(items[c.lead_id], c.from_stage, c.to_stage, name_of(c.actor_id), c.occurred_at) for c in moves],
         new_leads=[items[i] for i in new_ids],
-        overdue=[Due(items[f.lead_id], f.title, f.due_at, name_of(f.owner_id)) for f in overdue],
-        upcoming=[Due(items[f.lead_id], f.title, f.due_at, name_of(f.owner_id)) for f in upcoming],
+        overdue=[due(f) for f in overdue],
+        upcoming=[due(f) for f in upcoming],
+        overdue_more=len(overdue_all) - len(overdue),
+        upcoming_more=len(upcoming_all) - len(upcoming),
         meetings=_meetings(facts, subscription, meeting_ids, period),
-        cold=[items[i] for i in cold_ids],
+        attention=[Attention(items[lead_id], n, since) for lead_id, n, since in attention],
+        attention_more=attention_total - len(attention),
+        missions=[card.card() for card in cards.values()],
     )
+
+
+def _needing_attention(
+    overdue: list[DueFollowUp], quiet: list[tuple[int, int]], stage_now: dict[int, str]
+) -> tuple[list[tuple[int, int, datetime | None]], int]:
+    """Open leads with follow-ups overdue now (the longest overdue first), then open leads
+    with no recorded change for :data:`QUIET_AFTER` (the quietest first): the first
+    :data:`ATTENTION_LIMIT` of them, and how many there are in all."""
+    late: dict[int, int] = {}
+    for f in overdue:  # soonest due first
+        if stage_now.get(f.lead_id) in OPEN_STAGES:
+            late[f.lead_id] = late.get(f.lead_id, 0) + 1
+    quiet_ids = [(since, lead_id) for since, lead_id in quiet if lead_id not in late]
+    total = len(late) + len(quiet_ids)
+    listed: list[tuple[int, int, datetime | None]] = [(lead_id, n, None) for lead_id, n in late.items()]
+    for since, lead_id in heapq.nsmallest(max(0, ATTENTION_LIMIT - len(listed)), quiet_ids):
+        listed.append((lead_id, 0, datetime.fromtimestamp(since, UTC)))
+    return listed[:ATTENTION_LIMIT], total
 
 
 def _of_leads(by_lead: dict[int, list[T]], ids: set[int]) -> list[T]:

@@ -114,10 +114,11 @@ def prepare_digest(
     *,
     force: bool = False,
     facts: DigestFacts | None = None,
+    now: datetime | None = None,
 ) -> PreparedDigest:
-    """Compile and render (reads only).  ``force`` renders even an empty digest (an
-    officer's "send now"); ``facts`` are shared by the digests of one chunk."""
-    digest = compile_digest(session, subscription, period, facts=facts)
+    """Compile and render (reads only) for sending at ``now``.  ``force`` renders even an
+    empty digest (an officer's "send now"); ``facts`` are shared by the digests of one chunk."""
+    digest = compile_digest(session, subscription, period, facts=facts, now=now)
     empty = digest.is_empty and not (subscription.send_when_empty or force)
     return PreparedDigest(subscription, period, digest, None if empty else render_digest(digest, subscription))
 
@@ -169,9 +170,10 @@ def send_digest(
     *,
     force: bool = False,
     facts: DigestFacts | None = None,
+    now: datetime | None = None,
 ) -> str:
     """Compile, archive and queue one digest; the caller commits (see :func:`store_digest`)."""
-    return store_digest(session, prepare_digest(session, subscription, period, force=force, facts=facts))
+    return store_digest(session, prepare_digest(session, subscription, period, force=force, facts=facts, now=now))
 
 
 def send_digest_now(session: Session, subscription: Subscription, period: Period, *, again: bool = False) -> str:
@@ -222,7 +224,7 @@ def dispatch_chunk(session: Session, subscription_ids: list[int], now: datetime 
     facts = DigestFacts(session)
     position = {sid: n for n, sid in enumerate(subscription_ids)}
     for subscription in sorted(subscriptions, key=lambda s: position[int(s.id or 0)]):
-        prepared = prepare_digest(session, subscription, due_period(subscription, now), facts=facts)
+        prepared = prepare_digest(session, subscription, due_period(subscription, now), facts=facts, now=now)
         # Compiling only reads: end that transaction, and take SQLite's single write lock
         # just for the two inserts, so that workers compile side by side.
         session.commit()

@@ -1,7 +1,8 @@
 """What the digests compiled together share, loaded once for all of them.
 
 A dispatch run compiles a chunk of subscriptions for (mostly) the same period.  The
-period's stage changes, the open follow-ups falling due, the meetings held and the names
+period's stage changes and value changes (from the period before to the moment of
+sending), the follow-ups falling due, the meetings held and the names
 of organisations and people are the same for every one of them, so they are read once
 per chunk, by period, with one query each; a subscription then needs only the ids and
 figures of its own leads (one query) and the names it shows.  Subscriptions with the same
@@ -22,7 +23,7 @@ from crm.accounts.models import User
 from crm.core.events import Event
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Stage
-from crm.missions.models import Meeting, MeetingOrganisation
+from crm.missions.models import Meeting, MeetingOrganisation, Mission
 from crm.organisations.models import Organisation
 
 SIGNED = Stage.AGREEMENT_SIGNED.value
@@ -40,12 +41,35 @@ class StageChange(NamedTuple):
     actor_id: int | None
 
 
-class OpenFollowUp(NamedTuple):
+class AmountChange(NamedTuple):
+    """What a ``lead.updated`` event changed of a lead's value: the values before it
+    (``None`` in a field it left alone; the old amount itself may be ``None``)."""
+
+    occurred_at: datetime
+    value: tuple[Any, ...] | None  # (old estimated value,) when it changed
+    currency: tuple[Any, ...] | None  # (old currency,) when it changed
+
+
+class DueFollowUp(NamedTuple):
     followup_id: int
     lead_id: int
     title: str
     due_at: datetime
     owner_id: int
+    created_at: datetime
+    closed_at: datetime | None  # None while open; when it was done or cancelled
+
+    def overdue_at(self, instant: datetime) -> bool:
+        """Open and past due at ``instant``."""
+        open_then = self.closed_at is None or self.closed_at > instant
+        return self.created_at <= instant and self.due_at < instant and open_then
+
+
+@dataclass(frozen=True)
+class MissionFacts:
+    mission_id: int
+    name: str
+    meetings_held: int
 
 
 @dataclass(frozen=True)
@@ -63,7 +87,10 @@ class DigestFacts:
 
     session: Session
     _changes: dict[tuple[datetime, datetime], dict[int, list[StageChange]]] = field(default_factory=dict)
-    _followups: dict[datetime, dict[int, list[OpenFollowUp]]] = field(default_factory=dict)
+    _signers: dict[tuple[datetime, datetime], frozenset[int]] = field(default_factory=dict)
+    _amounts: dict[tuple[datetime, datetime], dict[int, list[AmountChange]]] = field(default_factory=dict)
+    _followups: dict[tuple[datetime, datetime], dict[int, list[DueFollowUp]]] = field(default_factory=dict)
+    _missions: dict[tuple[frozenset[int], datetime], list[MissionFacts]] = field(default_factory=dict)
     _meetings: dict[tuple[datetime, datetime], list[HeldMeeting]] = field(default_factory=dict)
     _organisations: dict[int, Organisation] = field(default_factory=dict)
     _names: dict[int, dict[str, str]] = field(default_factory=dict)
@@ -110,9 +137,55 @@ class DigestFacts:
             self._changes[key] = by_lead
         return self._changes[key]
 
-    def open_followups(self, before: datetime) -> dict[int, list[OpenFollowUp]]:
-        """Open follow-ups due before ``before`` (overdue ones included), by lead id."""
-        if before not in self._followups:
+    def signers(self, start: datetime, end: datetime) -> frozenset[int]:
+        """Leads with an agreement signed in ``[start, end)``."""
+        key = (start, end)
+        if key not in self._signers:
+            changes = self.stage_changes(start, end)
+            self._signers[key] = frozenset(i for i, found in changes.items() if any(c.signed for c in found))
+        return self._signers[key]
+
+    def amount_changes(self, start: datetime, end: datetime) -> dict[int, list[AmountChange]]:
+        """Changes of leads' estimated value or currency recorded in ``[start, end)``, by
+        lead id, oldest first: with them a lead's value at an instant is read back from
+        its value now."""
+        key = (start, end)
+        if key not in self._amounts:
+            rows = self.session.execute(
+                sa.select(col(Event.lead_id), col(Event.occurred_at), Event.payload["changes"])
+                .where(
+                    col(Event.type) == "lead.updated",
+                    col(Event.occurred_at) >= start,
+                    col(Event.occurred_at) < end,
+                    col(Event.lead_id).is_not(None),
+                )
+                .order_by(col(Event.occurred_at), col(Event.id))
+            ).all()
+            by_lead: dict[int, list[AmountChange]] = {}
+            for lead_id, occurred_at, changes in rows:
+                if not isinstance(changes, dict):
+                    continue
+                value, currency = changes.get("estimated_value"), changes.get("currency")
+                if value is None and currency is None:
+                    continue
+                by_lead.setdefault(lead_id, []).append(
+                    AmountChange(
+                        occurred_at,
+                        (value[0],) if isinstance(value, list) else None,
+                        (currency[0],) if isinstance(currency, list) else None,
+                    )
+                )
+            self._amounts[key] = by_lead
+        return self._amounts[key]
+
+    def followups(self, before: datetime, closed_since: datetime) -> dict[int, list[DueFollowUp]]:
+        """Follow-ups due before ``before`` that are open, or were closed (done or
+        cancelled) at or after ``closed_since`` (so were open then), by lead id, soonest
+        due first.  A cancelled follow-up has no completion time: its last change is when
+        it was cancelled."""
+        key = (before, closed_since)
+        if key not in self._followups:
+            closed_at = sa.func.coalesce(col(FollowUp.completed_at), col(FollowUp.updated_at))
             rows = self.session.execute(
                 sa.select(
                     col(FollowUp.id),
@@ -120,15 +193,48 @@ class DigestFacts:
                     col(FollowUp.title),
                     col(FollowUp.due_at),
                     col(FollowUp.owner_id),
+                    col(FollowUp.created_at),
+                    col(FollowUp.status),
+                    col(FollowUp.completed_at),
+                    col(FollowUp.updated_at),
                 )
-                .where(col(FollowUp.status) == FollowUpStatus.OPEN, col(FollowUp.due_at) < before)
+                .where(
+                    col(FollowUp.due_at) < before,
+                    sa.or_(col(FollowUp.status) == FollowUpStatus.OPEN, closed_at >= closed_since),
+                )
                 .order_by(col(FollowUp.due_at), col(FollowUp.id))
             ).all()
-            by_lead: dict[int, list[OpenFollowUp]] = {}
-            for followup_id, lead_id, title, due_at, owner_id in rows:
-                by_lead.setdefault(lead_id, []).append(OpenFollowUp(followup_id, lead_id, title, due_at, owner_id))
-            self._followups[before] = by_lead
-        return self._followups[before]
+            by_lead: dict[int, list[DueFollowUp]] = {}
+            for followup_id, lead_id, title, due_at, owner_id, created_at, status, completed, updated in rows:
+                closed = None if status == FollowUpStatus.OPEN else (completed or updated)
+                by_lead.setdefault(lead_id, []).append(
+                    DueFollowUp(followup_id, lead_id, title, due_at, owner_id, created_at, closed)
+                )
+            self._followups[key] = by_lead
+        return self._followups[key]
+
+    def missions(self, ids: Iterable[int], end: datetime) -> list[MissionFacts]:
+        """Missions by id, with the number of their meetings held before ``end``."""
+        key = (frozenset(ids), end)
+        if key not in self._missions:
+            held = (
+                sa.select(sa.func.count())
+                .select_from(Meeting)
+                .where(col(Meeting.mission_id) == col(Mission.id), col(Meeting.starts_at) < end)
+                .correlate(Mission)
+                .scalar_subquery()
+            )
+            rows = (
+                self.session.execute(
+                    sa.select(col(Mission.id), col(Mission.name), held)
+                    .where(col(Mission.id).in_(key[0]))
+                    .order_by(col(Mission.starts_on), col(Mission.id))
+                ).all()
+                if key[0]
+                else []
+            )
+            self._missions[key] = [MissionFacts(int(m_id), name, int(n)) for m_id, name, n in rows]
+        return self._missions[key]
 
     def meetings(self, start: datetime, end: datetime) -> list[HeldMeeting]:
         """Meetings that started in ``[start, end)``, with the organisations that took part."""

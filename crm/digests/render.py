@@ -8,19 +8,20 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, get_plus_sign_symbol
 from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 
-from crm.core.emails import RenderedEmail, format_locale, render_email
+from crm.core.emails import RenderedEmail, format_local, format_locale, render_email
+from crm.core.i18n import gettext as _
 from crm.core.i18n import text_direction
 from crm.core.ledger import Attachment
 from crm.core.time import to_local
 from crm.digests.chart import CHART_CID, WIDTH, chart_height, pipeline_chart
-from crm.digests.compile import Digest, LeadItem
-from crm.digests.models import Subscription
+from crm.digests.content import Digest, LeadItem
+from crm.digests.models import Cadence, Subscription
 from crm.leads.labels import stage_label
 from crm.leads.models import Stage
 
@@ -67,8 +68,22 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
     def number(value: int) -> str:
         return str(format_decimal(value, locale=locale))
 
-    def change(value: int) -> str:
-        return ("+" if value > 0 else "") + number(value) if value else "="
+    plus = get_plus_sign_symbol(locale)  # with a left-to-right mark in Arabic
+
+    def signed(text: str, value: int | Decimal) -> str:
+        return plus + text if value > 0 else text
+
+    def versus(difference: int | Decimal, text: str) -> str:
+        """``+3 vs previous week``, or ``same as previous week`` (in the reader's language)."""
+        if subscription.cadence == Cadence.DAILY:
+            return _("%(change)s vs previous day", change=text) if difference else _("same as previous day")
+        if subscription.cadence == Cadence.MONTHLY:
+            return _("%(change)s vs previous month", change=text) if difference else _("same as previous month")
+        return _("%(change)s vs previous week", change=text) if difference else _("same as previous week")
+
+    def figure_change(name: str) -> str:
+        difference = digest.change(name)
+        return versus(difference, signed(number(difference), difference))
 
     def day(instant: datetime, last: bool = False) -> str:
         """A local calendar day; ``last`` for the exclusive end of a period."""
@@ -85,13 +100,20 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
     def money(amount: str | Decimal, currency: str) -> str:
         return str(format_currency(Decimal(amount), currency, locale=locale))
 
-    def money_change(currency: str) -> str | None:
-        """``+250 000,00 MAD``, ``=`` or ``None`` (no previous digest to compare with)."""
+    def value_change(currency: str) -> str:
+        """The open value at the period's end against the previous period's end."""
         difference = digest.value_change(currency)
-        if difference is None:
-            return None
-        return ("+" if difference > 0 else "") + money(difference, currency) if difference else "="
+        return versus(difference, signed(money(difference, currency), difference))
 
+    def signed_change(currency: str) -> str:
+        difference = digest.signed_value_change(currency)
+        return versus(difference, signed(money(difference, currency), difference))
+
+    # The pipeline's moment: the period's last day, or this very moment in a preview.
+    if digest.finished:
+        as_of = day(digest.as_of, True)
+    else:
+        as_of = format_local(digest.as_of, subscription.timezone, language, "short")
     email = render_email(
         "digest",
         language=language,
@@ -100,12 +122,14 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         subscription=subscription,
         stage_label=lambda value: stage_names.get(str(value), str(value)),
         number=number,
-        change=change,
+        figure_change=figure_change,
         money=money,
         title=title,
         markup=Markup,
-        money_change=money_change,
+        value_change=value_change,
+        signed_change=signed_change,
         day=day,
+        as_of=as_of,
         org=lambda names: names.get(language) or names.get("en", ""),
         chart_cid=CHART_CID,
         chart_width=WIDTH,
