@@ -52,9 +52,9 @@ def test_send_now_refuses_an_unfinished_or_unknown_period(session: Session, clie
     headers = bearer(make_token(session, week.officer), language="fr")
     sid = week.subscription.id
     for period, message in (
-        ("2099-W01", "Cette période n’est pas encore terminée."),
-        ("2026-11", "Ce n’est pas une période de la fréquence de cet abonnement."),
-        ("9999-W52", "Ce n’est pas une période de la fréquence de cet abonnement."),
+        ("2099-W01", "Cette période n'est pas encore terminée."),
+        ("2026-11", "Ce n'est pas une période de la fréquence de cet abonnement."),
+        ("9999-W52", "Ce n'est pas une période de la fréquence de cet abonnement."),
     ):
         answer = client.post(f"/api/v1/subscriptions/{sid}/send", json={"period": period}, headers=headers)
         assert answer.status_code == 422, period

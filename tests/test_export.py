@@ -100,7 +100,7 @@ def test_lead_export_is_in_the_readers_language_and_time_zone(session: Session, 
     values = dict(zip(header, row, strict=True))
     assert values["عنوان الفرصة"] == "نقل السحابة"
     assert values["المؤسسة المغربية"] == "ADD"
-    assert values["المرحلة"] == "عرض"
+    assert values["المرحلة"] == "مقترح"
     assert values["نوع الشراكة"] == "شراكة تكنولوجية"
     assert values["القيمة التقديرية"] == "1250000,50" and values["العملة"] == "MAD"
     assert values["سرية"] == "نعم"

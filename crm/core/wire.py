@@ -199,9 +199,22 @@ def _body(text: str, html: str, attachments: list[dict[str, str]]) -> EmailMessa
             continue
         maintype, subtype = item["content_type"].split("/", 1)
         body.add_attachment(
-            base64.b64decode(item["data"]), maintype=maintype, subtype=subtype, filename=item["filename"]
+            base64.b64decode(item["data"]),
+            maintype=maintype,
+            subtype=subtype,
+            filename=item["filename"],
+            params=_type_params(item["content_type"]),
         )
     return body
+
+
+def _type_params(content_type: str) -> dict[str, str]:
+    """Parameters a part's ``Content-Type`` needs besides its type: an iCalendar file is
+    UTF-8 text published for information (RFC 6047), so that Outlook shows "Add to
+    calendar" and every client reads its accents right."""
+    if content_type.lower() == "text/calendar":
+        return {"charset": "utf-8", "method": "PUBLISH"}
+    return {}
 
 
 def compose(

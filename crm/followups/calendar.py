@@ -1,10 +1,21 @@
 """iCalendar for follow-ups: the feed of a user's open follow-ups (at a secret URL) and the
-.ics attached to each reminder."""
+.ics attached to each reminder.
+
+Times are written in UTC (``DTSTART:20260921T100000Z``), with no ``TZID`` and no
+``VTIMEZONE``.  Every client (Outlook, Google Calendar, Apple Calendar, Thunderbird) reads a
+UTC instant the same way and shows it in its reader's own zone, whereas a ``VTIMEZONE`` for
+Africa/Casablanca would freeze the rules known when the file was written (Morocco left
+UTC+1 and Ramadan switches for permanent UTC+0 on 2026-09-20; Outlook takes the rules from
+the file, not from its own database) and some clients ignore it for their own.  A follow-up
+is an instant, due at ``due_at``, so nothing is lost.  ``METHOD:PUBLISH`` says the file
+informs: clients offer to add the entry, not to answer an invitation.  The text is UTF-8;
+``icalendar`` folds lines at 75 octets without splitting a character.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 from icalendar import Calendar, Event
 
@@ -13,6 +24,11 @@ from crm.core.time import utcnow
 from crm.followups.agenda import AgendaItem
 
 DURATION = timedelta(minutes=30)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """An aware UTC datetime (a naive one, as SQLite gives back, is UTC): written with ``Z``."""
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
 def followup_uid(item: AgendaItem) -> str:
@@ -26,15 +42,18 @@ def build_calendar(items: list[AgendaItem], lead_url: Callable[[int], str]) -> b
     calendar = Calendar()
     calendar.add("prodid", "-//Jisr//Follow-ups//EN")
     calendar.add("version", "2.0")
+    calendar.add("method", "PUBLISH")
+    calendar.add("calscale", "GREGORIAN")
     calendar.add("x-wr-calname", _("Jisr follow-ups"))
     stamp = utcnow()
     for item in items:
         followup, lead = item.followup, item.lead
         event = Event()
         event.add("uid", followup_uid(item))
-        event.add("dtstamp", stamp)
-        event.add("dtstart", followup.due_at)
-        event.add("dtend", followup.due_at + DURATION)
+        event.add("dtstamp", as_utc(stamp))
+        start = as_utc(followup.due_at)
+        event.add("dtstart", start)
+        event.add("dtend", start + DURATION)
         event.add("summary", f"{followup.title} — {lead.title}")
         url = lead_url(lead.id or 0)
         event.add(
