@@ -189,6 +189,8 @@ def test_calendar_feed_lists_open_follow_ups_with_their_details(session: Session
     client.post("/logout")  # the feed needs no session
     response = client.get(url.removeprefix("http://jisr.test"))
     assert response.status_code == 200 and response.mimetype == "text/calendar"
+    assert response.mimetype_params == {"charset": "utf-8"}
+    assert b"\r\nMETHOD:PUBLISH\r\n" in response.data and b"\r\nDTSTART:20300315T140000Z\r\n" in response.data
     calendar = Calendar.from_ical(response.data)
     events = [c for c in calendar.walk() if c.name == "VEVENT"]
     assert len(events) == 1
