@@ -383,7 +383,7 @@ def test_pipeline_chart_labels_stages_in_the_reader_language_right_to_left_for_a
     assert _font().layout_engine == ImageFont.Layout.RAQM
     counts = [12, 7, 5, 3, 2, 1]
     arabic = Image.open(
-        BytesIO(pipeline_chart(counts, ["محدَّدة", "تم التواصل", "عُقد اجتماع", "عرض", "تفاوض", "اتفاقية"], rtl=True))
+        BytesIO(pipeline_chart(counts, ["محدَّدة", "تم التواصل", "عُقد اجتماع", "مقترح", "تفاوض", "اتفاقية"], rtl=True))
     )
     french = Image.open(
         BytesIO(pipeline_chart(counts, ["Identifiée", "Contactée", "Réunion", "Proposition", "Négo", "Accord"]))
