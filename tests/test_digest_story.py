@@ -259,16 +259,26 @@ def _check_rendering(
     def number(n: int) -> str:
         return str(format_decimal(n, locale=locale))
 
-    def money(amount: str | Decimal, currency: str) -> str:
+    def amount_text(amount: str | Decimal, currency: str) -> str:
         return str(format_currency(Decimal(amount), currency, locale=locale))
+
+    def isolated(shown: str) -> str:
+        """Arabic keeps an amount left to right: in isolates, without Babel's bidi marks."""
+        if language != "ar":
+            return shown
+        return "\u2066" + shown.translate(dict.fromkeys(map(ord, "\u200e\u200f\u061c"))) + "\u2069"
+
+    def money(amount: str | Decimal, currency: str) -> str:
+        return isolated(amount_text(amount, currency))
 
     with app.app_context(), force_locale(language):
 
-        def versus(difference: int | Decimal, shown: str) -> str:
+        def versus(difference: int | Decimal, shown: str, amount: bool = False) -> str:
             if not difference:
                 return gettext("same as previous week")
             plus = get_plus_sign_symbol(locale) if difference > 0 else ""
-            return gettext("%(change)s vs previous week", change=plus + shown)
+            change = isolated(plus + shown) if amount else plus + shown
+            return gettext("%(change)s vs previous week", change=change)
 
         labels = {
             "new_leads": gettext("New leads"),
@@ -279,7 +289,7 @@ def _check_rendering(
         hello = gettext("Hello %(name)s,", name="Nadia Focal")
         as_of = format_date((world.period.end - timedelta(seconds=1)).date(), "d MMMM y", locale=locale)
         pipeline_heading = gettext("Pipeline by stage at the end of %(day)s", day=as_of)
-        sending = format_local(world.now, ZONE, language, "short")
+        sending = format_local(world.now, ZONE, language, "short", offset=False)  # the reader's own zone
         overdue_heading = gettext("Overdue follow-ups on %(moment)s", moment=sending)
         stages = {stage: stage_label(stage) for stage in PIPELINE_STAGES}
         value_label, signed_label = gettext("Open pipeline value"), gettext("Value signed")
@@ -293,11 +303,12 @@ def _check_rendering(
             phrase = versus(difference, number(difference))
             assert f"\n{label}{colon} {number(n)} ({phrase})\n" in text, (language, name)
             row = re.search(rf'data-figure="{name}">(.*?)</tr>', html, re.S)
-            assert row and re.findall(r">([^<>]*)</td>", row.group(1)) == [label, number(n), phrase]
+            # The label, then the figure with its change below it.
+            assert row and re.findall(r">([^<>]+)<", row.group(1)) == [label, number(n), phrase]
         for currency in sorted(set(digest.signed_value) | set(digest.previous_signed_value)):
             amount = Decimal(digest.signed_value.get(currency, "0"))
             difference = amount - Decimal(digest.previous_signed_value.get(currency, "0"))
-            phrase = versus(difference, money(difference, currency))
+            phrase = versus(difference, amount_text(difference, currency), amount=True)
             assert f"\n{signed_label} ({currency}){colon} {money(amount, currency)} ({phrase})\n" in text
         assert f"== {pipeline_heading} ==" in text and pipeline_heading in html
         for stage, label in stages.items():
@@ -306,7 +317,7 @@ def _check_rendering(
         for currency in sorted(set(digest.value) | set(digest.previous_value)):
             amount = Decimal(digest.value.get(currency, "0"))
             difference = amount - Decimal(digest.previous_value.get(currency, "0"))
-            phrase = versus(difference, money(difference, currency))
+            phrase = versus(difference, amount_text(difference, currency), amount=True)
             assert f"\n{value_label} ({currency}){colon} {money(amount, currency)} ({phrase})\n" in text
         overdue_rows = re.search(r'<table id="overdue"(.*?)</table>', html, re.S)
         assert (overdue_rows is not None) == bool(digest.overdue) == (overdue_heading in text)
@@ -409,7 +420,7 @@ def test_a_preview_of_a_week_not_over_tells_the_pipeline_at_that_moment(
     assert [d.title for d in digest.upcoming] == ["Confirm the trainers"]
     text = render_digest(digest, week.subscription).email.text
     with force_locale(language):
-        shown = format_local(moment, "Africa/Casablanca", language, "short")
+        shown = format_local(moment, "Africa/Casablanca", language, "short", offset=False)
         heading = gettext("Pipeline by stage on %(moment)s", moment=shown)
         overdue = gettext("Overdue follow-ups on %(moment)s", moment=shown)
     assert f"== {heading} ==" in text and f"== {overdue} ==" in text

@@ -4,10 +4,30 @@ Each email is a trio of templates, ``emails/<name>.subject.txt``, ``.txt`` and `
 (the HTML extends ``emails/base.html``, which sets ``dir="rtl"`` for Arabic).  Rendering
 happens inside ``force_locale`` in the app context, so a worker renders Arabic for an
 Arabic reader; dates are formatted in the reader's zone by the ``local`` filter.
+
+Times, as the templates write them:
+
+- ``local(instant)``: in the reader's own zone, without an offset: it is their clock.  The
+  offset ("(UTC-04:00)") is kept only when the wall time happens twice in their zone (the
+  hour a daylight-saving change repeats), where the clock alone would be ambiguous.
+- ``casablanca(instant)``: in Casablanca's zone; as a zone other than the reader's, always
+  with its offset.  Shown (on its own line) only when ``differs_from_casablanca``.
+- ``beside_casablanca(instant)``: for a deadline in a compact place (a table cell, a list
+  line): "" when the reader's clock agrees with Casablanca's at that instant, otherwise
+  " (21 sept. 2026, 10:00 à Casablanca)".  The partnership's meetings and deadlines are kept
+  on Casablanca's clock, so a reader in the United States sees both.
+
+Right-to-left readers: ``arrow`` points in the reading direction ("←" in Arabic, "→"
+otherwise), and amounts are isolated so bidi does not reorder "60.000,00 US$": ``ltr(text)``
+wraps a fragment in U+2066 … U+2069 (LEFT-TO-RIGHT ISOLATE … POP DIRECTIONAL ISOLATE) in
+Arabic.  The text part keeps those characters; in the HTML part each such pair around plain
+text becomes ``<span dir="ltr">…</span>``, which mail clients honour (Gmail and Outlook ignore
+``<bdi>``).
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -19,6 +39,7 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 
 from crm.core.i18n import FORMAT_LOCALES, list_separator, text_direction
+from crm.core.i18n import gettext as _
 from crm.core.time import CASABLANCA, to_local, zone
 
 
@@ -35,27 +56,72 @@ def format_locale(language: str) -> Locale:
     return Locale.parse(FORMAT_LOCALES[language])
 
 
+LTR_ISOLATE, POP_ISOLATE = "\u2066", "\u2069"
+# A left-to-right isolate around plain text (no tag, no other isolate inside).
+ISOLATED = re.compile(f"{LTR_ISOLATE}([^{LTR_ISOLATE}\u2067\u2068{POP_ISOLATE}<>]*){POP_ISOLATE}")
+BIDI_MARKS = dict.fromkeys(map(ord, "\u200e\u200f\u061c"))
+LTR_SPAN = r'<span dir="ltr" style="white-space:nowrap;">\1</span>'
+
+
 @lru_cache(maxsize=4096)  # the same instants recur in the digests of many readers
-def format_local(instant: datetime, zone_name: str, language: str, fmt: str = "full") -> str:
+def format_local(instant: datetime, zone_name: str, language: str, fmt: str = "full", offset: bool = True) -> str:
     """An instant as a reader in ``zone_name`` reads it, e.g. "lundi 21 septembre 2026, 10:00 (UTC+00:00)",
-    with the date, the time and the separator between them as the reader's language writes them."""
+    with the date, the time and the separator between them as the reader's language writes them.
+    ``offset=False`` leaves the "(UTC+hh:mm)" out unless the wall time occurs twice in the zone."""
     locale = format_locale(language)
     local = to_local(instant, zone_name)
     date_text = format_date(local, "full" if fmt == "full" else "medium", locale=locale)
     time_text = format_time(local, "HH:mm", tzinfo=zone(zone_name), locale=locale)
-    text = locale.datetime_formats["medium"].format(time_text, date_text)
+    text: str = locale.datetime_formats["medium"].format(time_text, date_text)
+    if not offset and not _repeated(local):
+        return text
+    return f"{text} ({utc_offset(local)})"
+
+
+def _repeated(local: datetime) -> bool:
+    """True when this wall time happens twice in its zone (a daylight-saving fall-back)."""
+    return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
+
+
+def utc_offset(local: datetime) -> str:
+    """ "UTC+01:00" for an aware local time."""
     offset = local.utcoffset()
     minutes = int(offset.total_seconds() // 60) if offset is not None else 0
     sign = "+" if minutes >= 0 else "-"
-    return f"{text} (UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d})"
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
 
 
 def differs_from_casablanca(instant: datetime, zone_name: str) -> bool:
     return to_local(instant, zone_name).utcoffset() != to_local(instant, CASABLANCA).utcoffset()
 
 
+def beside_casablanca(instant: datetime, zone_name: str, language: str) -> str:
+    """ " (21 sept. 2026, 10:00 à Casablanca)" for a reader whose clock differs then, else ""."""
+    if not differs_from_casablanca(instant, zone_name):
+        return ""
+    moment = format_local(instant, CASABLANCA, language, "short", offset=False)
+    beside = _("%(moment)s in Casablanca", moment=moment)  # outside the f-string, for the extractor
+    return f" ({beside})"
+
+
+def isolate_ltr(text: str, language: str) -> str:
+    """``text`` (an amount, a code) kept left to right inside a right-to-left sentence.  The
+    marks Babel puts into Arabic numbers (U+200E, U+200F, U+061C) are dropped: inside a
+    left-to-right isolate they would turn the figures' run right to left again."""
+    if not text or text_direction(language) != "rtl":
+        return text
+    return f"{LTR_ISOLATE}{text.translate(BIDI_MARKS)}{POP_ISOLATE}"
+
+
+def spans_for_isolates(html: str) -> str:
+    """The HTML part with its left-to-right isolates (in the body) as ``<span dir="ltr">``."""
+    head, marker, body = html.partition("<body")
+    return head + marker + ISOLATED.sub(LTR_SPAN, body) if marker else html
+
+
 def render_email(name: str, *, language: str, timezone: str, **context: Any) -> RenderedEmail:
     base_url = current_app.config["BASE_URL"]
+    rtl = text_direction(language) == "rtl"
     with force_locale(language):
         ctx = {
             **context,
@@ -66,12 +132,15 @@ def render_email(name: str, *, language: str, timezone: str, **context: Any) -> 
             "comma": list_separator(language),
             "timezone": timezone,
             "base_url": base_url,
-            "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt),
+            "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt, offset=False),
             "casablanca": lambda instant, fmt="full": format_local(instant, CASABLANCA, language, fmt),
             "differs_from_casablanca": lambda instant: differs_from_casablanca(instant, timezone),
+            "beside_casablanca": lambda instant: beside_casablanca(instant, timezone, language),
+            "arrow": "←" if rtl else "→",
+            "ltr": lambda text: isolate_ltr(str(text), language),
         }
         subject = " ".join(render_template(f"emails/{name}.subject.txt", **ctx).split())
         ctx["subject"] = subject
         text = render_template(f"emails/{name}.txt", **ctx)
-        html = render_template(f"emails/{name}.html", **ctx)
+        html = spans_for_isolates(render_template(f"emails/{name}.html", **ctx))
     return RenderedEmail(subject, text.strip() + "\n", html)

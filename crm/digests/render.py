@@ -14,7 +14,7 @@ from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
 from markupsafe import Markup, escape
 
-from crm.core.emails import RenderedEmail, format_local, format_locale, render_email
+from crm.core.emails import RenderedEmail, format_local, format_locale, isolate_ltr, render_email
 from crm.core.i18n import gettext as _
 from crm.core.i18n import text_direction
 from crm.core.ledger import Attachment
@@ -97,23 +97,27 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
         """A lead's title, a link for readers who have an account (a function: macros are slow)."""
         return link.format(base_url, lead.lead_id, lead.title) if digest.links else escape(lead.title)
 
-    def money(amount: str | Decimal, currency: str) -> str:
-        return str(format_currency(Decimal(amount), currency, locale=locale))
+    def amount(value: str | Decimal, currency: str) -> str:
+        return str(format_currency(Decimal(value), currency, locale=locale))
+
+    def money(value: str | Decimal, currency: str) -> str:
+        """An amount with its currency, kept in one left-to-right piece in Arabic."""
+        return isolate_ltr(amount(value, currency), language)
 
     def value_change(currency: str) -> str:
         """The open value at the period's end against the previous period's end."""
         difference = digest.value_change(currency)
-        return versus(difference, signed(money(difference, currency), difference))
+        return versus(difference, isolate_ltr(signed(amount(difference, currency), difference), language))
 
     def signed_change(currency: str) -> str:
         difference = digest.signed_value_change(currency)
-        return versus(difference, signed(money(difference, currency), difference))
+        return versus(difference, isolate_ltr(signed(amount(difference, currency), difference), language))
 
     # The pipeline's moment: the period's last day, or this very moment in a preview.
     if digest.finished:
         as_of = day(digest.as_of, True)
     else:
-        as_of = format_local(digest.as_of, subscription.timezone, language, "short")
+        as_of = format_local(digest.as_of, subscription.timezone, language, "short", offset=False)
     email = render_email(
         "digest",
         language=language,
