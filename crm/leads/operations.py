@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from datetime import datetime
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from sqlalchemy import delete as sa_delete
@@ -19,21 +18,17 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import search_blob
 from crm.core.time import ensure_utc, utcnow
 from crm.core.validation import clean_enum, clean_name, clean_text
+from crm.leads.fields import check_consistency, clean_lead
 from crm.leads.models import (
     Activity,
     ActivityKind,
-    Currency,
     Lead,
     LeadWatcher,
     PartnershipType,
-    Priority,
     SavedFilter,
     Stage,
 )
 from crm.leads.rights import check_lead_changes, check_lead_deletion, check_watcher_change
-from crm.missions.models import Meeting, Mission
-from crm.organisations.models import Country, Organisation
-from crm.reference.models import Sector
 
 LEAD_FIELDS = (
     "title",
@@ -50,75 +45,6 @@ LEAD_FIELDS = (
     "currency",
     "confidential",
 )
-
-
-def _clean_value(value: Any) -> Decimal | None:
-    if value in (None, ""):
-        return None
-    try:
-        amount = Decimal(str(value).replace(" ", "").replace("\u202f", "").replace(",", "."))
-    except InvalidOperation:
-        raise ValidationError.single("estimated_value", _l("Enter an amount, e.g. 250000.")) from None
-    if not amount.is_finite() or amount < 0 or amount >= Decimal("1e14"):
-        raise ValidationError.single("estimated_value", _l("Enter an amount, e.g. 250000."))
-    return amount.quantize(Decimal("0.01"))
-
-
-def _clean_lead(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
-    clean: dict[str, Any] = {}
-    if "title" in fields:
-        clean["title"] = clean_text(fields["title"], "title", max_length=300)
-    if "description" in fields:
-        clean["description"] = clean_text(fields["description"], "description", max_length=50000, required=False)
-    for key, country, message in (
-        ("ma_organisation_id", Country.MA, _l("Choose a Moroccan organisation.")),
-        ("us_organisation_id", Country.US, _l("Choose a US organisation.")),
-    ):
-        if key in fields:
-            org = session.get(Organisation, fields[key]) if fields[key] else None
-            if org is None or org.country != country:
-                raise ValidationError.single(key, message)
-            clean[key] = org.id
-    for key, model, message in (
-        ("mission_id", Mission, _l("Unknown mission.")),
-        ("meeting_id", Meeting, _l("Unknown meeting.")),
-        ("sector_id", Sector, _l("Unknown sector.")),
-    ):
-        if key in fields:
-            if fields[key] in (None, ""):
-                clean[key] = None
-            elif session.get(model, fields[key]) is None:
-                raise ValidationError.single(key, message)
-            else:
-                clean[key] = int(fields[key])
-    if "owner_id" in fields:
-        owner = session.get(User, fields["owner_id"]) if fields["owner_id"] else None
-        if owner is None or not owner.is_active or not owner.can_edit():
-            raise ValidationError.single("owner_id", _l("The owner must be an active officer or admin."))
-        clean["owner_id"] = owner.id
-    if "partnership_type" in fields:
-        clean["partnership_type"] = clean_enum(PartnershipType, fields["partnership_type"], "partnership_type")
-    if "priority" in fields:
-        clean["priority"] = clean_enum(Priority, fields["priority"], "priority")
-    if "estimated_value" in fields:
-        clean["estimated_value"] = _clean_value(fields["estimated_value"])
-    if "currency" in fields:
-        clean["currency"] = clean_enum(Currency, fields["currency"], "currency") if fields["currency"] else None
-    if "confidential" in fields:
-        clean["confidential"] = bool(fields["confidential"])
-    return clean
-
-
-def _check_consistency(session: Session, lead: Lead) -> None:
-    if lead.estimated_value is not None and lead.currency is None:
-        raise ValidationError.single("currency", _l("Choose the currency of the value."))
-    if lead.meeting_id is not None:
-        meeting = session.get(Meeting, lead.meeting_id)
-        if meeting is not None and meeting.mission_id is not None:
-            if lead.mission_id is None:
-                lead.mission_id = meeting.mission_id
-            elif lead.mission_id != meeting.mission_id:
-                raise ValidationError.single("meeting_id", _l("This meeting belongs to another mission."))
 
 
 def _refresh_search_text(session: Session, lead: Lead) -> None:
@@ -142,7 +68,7 @@ def create_lead(
     unknown = set(optional) - set(LEAD_FIELDS)
     if unknown:
         raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
-    fields = _clean_lead(
+    fields = clean_lead(
         session,
         {
             "title": title,
@@ -154,7 +80,7 @@ def create_lead(
         },
     )
     lead = Lead(stage=clean_enum(Stage, stage, "stage"), **fields)
-    _check_consistency(session, lead)
+    check_consistency(session, lead)
     _refresh_search_text(session, lead)
     session.add(lead)
     session.flush()
@@ -185,12 +111,12 @@ def create_leads(session: Session, leads: list[dict[str, Any]], *, actor: User |
         unknown = set(fields) - set(LEAD_FIELDS)
         if unknown:
             raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
-        cleaned = _clean_lead(session, fields)
+        cleaned = clean_lead(session, fields)
         # One moment for the whole batch (and no default factory run per lead).
         lead = Lead(
             stage=clean_enum(Stage, stage, "stage"), stage_changed_at=now, created_at=now, updated_at=now, **cleaned
         )
-        _check_consistency(session, lead)
+        check_consistency(session, lead)
         _refresh_search_text(session, lead)
         built.append((lead, cleaned))
     session.add_all([lead for lead, _ in built])
@@ -224,7 +150,7 @@ def update_lead(
     unknown = set(fields) - set(LEAD_FIELDS)
     if unknown:
         raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
-    cleaned = _clean_lead(session, fields)
+    cleaned = clean_lead(session, fields)
     wanted = _clean_watchers(session, watcher_ids) if watcher_ids is not None else None
     check_lead_changes(actor, lead, cleaned)
     if wanted is not None:
@@ -232,7 +158,7 @@ def update_lead(
         for user_id in sorted(current ^ set(wanted)):
             check_watcher_change(actor, lead, user_id)
     changes = changes_of(lead, cleaned)
-    _check_consistency(session, lead)
+    check_consistency(session, lead)
     if changes:
         _refresh_search_text(session, lead)
         lead.updated_at = utcnow()
