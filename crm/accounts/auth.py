@@ -82,8 +82,9 @@ def _remember_user_for_error_page() -> None:
     g.pop("jisr_language", None)  # a choice of the JSON API's, left on a shared ``g``
     try:
         _remember_user()
-    except Exception:  # the database is down: the page still shows, in the cookie's language
+    except Exception:  # the database or Redis is down: the page still shows, in the cookie's language
         current_app.logger.warning("could not load the user for an error page", exc_info=True)
+        g._login_user = login_manager.anonymous_user()  # the page's ``current_user`` must not try again
         g.jisr_user = None
         refresh_babel()
 

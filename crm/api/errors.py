@@ -14,6 +14,7 @@ from crm.api.framework import bp
 from crm.api.problems import ApiError, problem_response
 from crm.core.db import db
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.outage import RETRY_AFTER_SECONDS, unavailable_service
 
 
 def handle_error(exc: BaseException) -> Any:
@@ -33,6 +34,16 @@ def handle_error(exc: BaseException) -> Any:
         if code == 400:
             detail = _l("The request could not be understood.")
         return problem_response(ApiError(code, detail=detail, headers=headers))
+    service = unavailable_service(exc)
+    if service:
+        current_app.logger.error("%s unavailable on %s: %s", service, request.path, exc)
+        return problem_response(
+            ApiError(
+                503,
+                detail=_l("A service is unreachable: retry later."),
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
+        )
     current_app.logger.exception("unhandled error on %s", request.path)
     return problem_response(ApiError(500))
 

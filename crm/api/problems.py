@@ -34,6 +34,7 @@ TITLES: dict[int, Any] = {
     422: _l("Invalid data"),
     429: _l("Too many requests"),
     500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 CODES = {
     400: "bad_request",
@@ -48,6 +49,7 @@ CODES = {
     422: "validation_failed",
     429: "rate_limited",
     500: "server_error",
+    503: "unavailable",
 }
 
 

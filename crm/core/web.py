@@ -19,6 +19,7 @@ from crm.core.db import MAX_ID, db
 from crm.core.errors import PermissionDenied
 from crm.core.i18n import FORMAT_LOCALES, current_language
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.outage import RETRY_AFTER_SECONDS, unavailable_service
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 # The only files of node_modules served, by package: (folder inside the package, suffixes).
@@ -85,6 +86,7 @@ ERROR_TITLES = {
     413: _l("The file is too large"),
     429: _l("Too many attempts"),
     500: _l("Something went wrong"),
+    503: _l("Temporarily unavailable"),
 }
 ERROR_TEXTS = {
     400: _l("The request could not be understood. Check what you entered and try again."),
@@ -94,6 +96,7 @@ ERROR_TEXTS = {
     413: _l("The file is too large."),
     429: _l("Too many attempts. Wait a minute and try again."),
     500: _l("The error has been logged. Try again in a moment."),
+    503: _l("Jisr cannot reach one of its services right now. Try again in a minute."),
 }
 
 
@@ -145,11 +148,18 @@ def init_app(app: Flask) -> None:
         answer = _json_errors(exc)
         if answer is not None:
             return answer
-        app.logger.exception("unhandled error on %s", request.path)
+        service = unavailable_service(exc)
+        if service:
+            app.logger.error("%s unavailable on %s: %s", service, request.path, exc)
+        else:
+            app.logger.exception("unhandled error on %s", request.path)
         try:  # a failed statement leaves PostgreSQL's transaction unusable for the page's own reads
             db.session.rollback()
         except Exception:
             app.logger.warning("could not roll back after an error on %s", request.path, exc_info=True)
+        if service:
+            body, code = _error_page(503)
+            return body, code, {"Retry-After": str(RETRY_AFTER_SECONDS)}
         return _error_page(500)
 
 
