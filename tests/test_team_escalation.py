@@ -65,6 +65,24 @@ def test_five_overdue_followups_of_a_team_are_one_mail_to_the_supervisor_and_onl
     assert all(len(_mails_to(session, officer)) in (2, 3) for officer in officers)
 
 
+def test_a_full_batch_still_sends_a_supervisor_one_mail_for_the_whole_team(session: Session) -> None:
+    """The batch limit falls in the middle of the escalations: the rest of the group joins
+    the run instead of becoming a second mail in the next one."""
+    boss, _officers, followups = _team_overdue(session, 6)
+    owners_rungs = session.exec(select(ReminderRung).where(ReminderRung.rung != "escalation")).all()
+    limit = len(owners_rungs) + 2  # the owners' reminders come first (fired earlier), then two escalations
+
+    dispatch_due_reminders(session, limit=limit)
+
+    (mail,) = _mails_to(session, boss)
+    assert mail.subject == "6 relances de votre équipe sont en retard"
+    assert all(followup.title in mail.text_body for followup in followups)
+    escalations = session.exec(select(ReminderRung).where(ReminderRung.rung == "escalation")).all()
+    assert {r.status for r in escalations} == {RungStatus.SENT}
+    dispatch_due_reminders(session, now=utcnow() + timedelta(minutes=5))
+    assert len(_mails_to(session, boss)) == 1
+
+
 def test_a_dispatch_that_dies_before_its_commit_is_redone_with_the_same_key(session: Session) -> None:
     boss, _officers, _followups = _team_overdue(session, 3)
     rungs = session.exec(select(ReminderRung).where(ReminderRung.rung == "escalation")).all()

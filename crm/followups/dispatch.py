@@ -85,6 +85,8 @@ def dispatch_due_reminders(session: Session, *, now: datetime | None = None, lim
     if not rungs:
         session.commit()
         return 0
+    if len(rungs) == limit:
+        rungs += _rest_of_escalation_groups(session, rungs, now)
     followups = _by_id(session, FollowUp, (r.followup_id for r in rungs))
     leads = _by_id(session, Lead, (f.lead_id for f in followups.values()))  # type: ignore[attr-defined]
     orgs = _by_id(
@@ -133,6 +135,24 @@ def dispatch_due_reminders(session: Session, *, now: datetime | None = None, lim
             queued += _queue_team_escalation(session, recipient, group, now)
     session.commit()
     return queued
+
+
+def _rest_of_escalation_groups(session: Session, rungs: list[ReminderRung], now: datetime) -> list[ReminderRung]:
+    """The due escalations that a full batch cut off from its recipients' groups: one
+    person gets one mail per run, however the batch limit falls."""
+    recipients = {r.recipient_id for r in rungs if r.rung == "escalation"}
+    if not recipients:
+        return []
+    query = select(ReminderRung).where(
+        ReminderRung.status == RungStatus.PENDING,
+        col(ReminderRung.fire_at) <= now,
+        ReminderRung.rung == "escalation",
+        col(ReminderRung.recipient_id).in_(sorted(recipients)),
+        col(ReminderRung.id).not_in([pk(r) for r in rungs]),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        query = query.with_for_update(skip_locked=True)
+    return list(session.exec(query).all())
 
 
 def _sent(
