@@ -10,6 +10,7 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from urllib.parse import quote, quote_plus, urlencode
 
 import pytest
 import sqlalchemy as sa
@@ -25,7 +26,7 @@ from crm.digests.operations import create_subscription
 from crm.exchange import operations as exchange
 from crm.exchange.models import ImportFile
 from crm.leads.models import Activity
-from crm.leads.operations import log_activity
+from crm.leads.operations import log_activity, save_filter
 from crm.missions.models import MeetingContact
 from crm.missions.operations import log_meeting
 from crm.organisations.models import Contact
@@ -61,7 +62,7 @@ class Person:
         """What must not survive an erasure, in any case, with or without separators."""
         return (
             *(self.name, self.email, self.previous_email, self.e164, self.phone, self.e164[-9:]),
-            *(self.surname, self.written),
+            *(self.surname, self.written, quote_plus(self.name), quote(self.name), quote_plus(self.email)),
         )
 
 
@@ -146,6 +147,8 @@ def _world(session: Session, person: Person = SALMA) -> dict[str, Any]:
     )
     mailed = log_activity(session, lead, kind="email", body=f"Sent the deck to {person.email}.", actor=officer)
     create_subscription(session, name="", contact_id=salma.id, actor=officer)
+    save_filter(session, officer, name=f"With {person.name}", query=urlencode({"q": person.name, "stage": "proposal"}))
+    save_filter(session, officer, name="Her mail", query="q=" + quote(person.email))
     for n, status in enumerate(("sent", "queued")):
         queue_mail(
             session,
@@ -441,6 +444,8 @@ def _written_forms(person: Person) -> list[str]:
         f"Call {person.phone}",
         f"Call {person.e164}",
         f"Call 00{person.e164[1:]}",
+        "/leads?" + urlencode({"q": name, "sort": "title"}),
+        f"/leads?q={quote(name)}&stage=proposal",
     ]
 
 
@@ -461,7 +466,7 @@ def test_every_written_form_of_the_person_is_found_by_the_database_and_replaced(
     assert sorted(a.id for a in found) == sorted(written)
     for activity in found:
         scrubbed = traces.scrub(activity.body)
-        assert "[#7]" in scrubbed
+        assert "[#7]" in scrubbed or quote_plus("[#7]") in scrubbed  # a link keeps a working address
         assert not [t for t in person.traces if t.lower() in scrubbed.lower()], (written[activity.id], scrubbed)
     assert traces.scrub(bystander.body) == bystander.body
 

@@ -26,7 +26,7 @@ from crm.exchange.planning import forget_plan
 from crm.exchange.queries import limit
 from crm.exchange.reading import read_table
 from crm.followups.models import FollowUp
-from crm.leads.models import Activity, Lead
+from crm.leads.models import Activity, Lead, SavedFilter
 from crm.missions.models import Meeting, Mission
 from crm.notifications.models import Notification
 from crm.organisations.models import Contact
@@ -49,6 +49,7 @@ FREE_TEXT: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (WebhookAttempt, ("response_excerpt", "error")),
     (WebhookDelivery, ("last_error",)),
     (DataImport, ("filename", "failure")),
+    (SavedFilter, ("name", "query")),  # a search for the person, kept URL-encoded
 )
 log = logging.getLogger(__name__)
 IMPORT_ROW_COLUMNS = ("label", "changes", "problems", "notes", "kept_because")

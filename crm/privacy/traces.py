@@ -15,6 +15,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import Any
+from urllib.parse import quote, quote_plus
 
 import phonenumbers
 import sqlalchemy as sa
@@ -60,6 +61,12 @@ def _phone_regex(country_code: str, national: str) -> str:
     return rf"(?<![\d+]){prefix}{digits}(?!\d)"
 
 
+def _url_encoded(text: str) -> tuple[str, ...]:
+    """``text`` as a query string holds it (a saved filter, a link in a mail), when that
+    differs from the text itself."""
+    return tuple(e for e in dict.fromkeys((quote_plus(text), quote(text))) if e != text)
+
+
 def _json_escaped(text: str) -> str:
     """``text`` as it sits inside a JSON document written with ASCII escapes."""
     return json.dumps(text)[1:-1]
@@ -88,19 +95,32 @@ class Traces:
         return [parts for phone in self.phones if (parts := _phone_parts(phone))]
 
     @cached_property
-    def pattern(self) -> re.Pattern[str] | None:
-        parts: list[str] = []
+    def _parts(self) -> list[tuple[str, bool]]:
+        """The regular expressions of every written form, each with whether it is the
+        URL-encoded form (then the marker replacing it is URL-encoded too)."""
+        parts: list[tuple[str, bool]] = []
         for name in self.searchable_names:
             # As written, and as HTML mail and JSON text (a document kept as text) write it.
-            parts += [_name_regex(n) for n in dict.fromkeys((name, html.escape(name), _json_escaped(name)))]
+            parts += [(_name_regex(n), False) for n in dict.fromkeys((name, html.escape(name), _json_escaped(name)))]
         for email in self.emails:
-            parts += [re.escape(e) for e in dict.fromkeys((email, html.escape(email)))]
-        parts += [_phone_regex(*phone) for phone in self.phone_parts]
-        if not parts:
-            return None
+            parts += [(re.escape(e), False) for e in dict.fromkeys((email, html.escape(email)))]
+        for written in [*self.searchable_names, *self.emails]:
+            parts += [(r"(?<!\w)" + re.escape(e) + r"(?!\w)", True) for e in _url_encoded(written)]
+        parts += [(_phone_regex(*phone), False) for phone in self.phone_parts]
         # The longest first, so that "Salma Benjelloun-Tazi" goes whole, not as "[#1]-Tazi".
-        parts.sort(key=len, reverse=True)
-        return re.compile("|".join(f"(?:{p})" for p in parts), re.IGNORECASE)
+        parts.sort(key=lambda part: len(part[0]), reverse=True)
+        return parts
+
+    @cached_property
+    def pattern(self) -> re.Pattern[str] | None:
+        if not self._parts:
+            return None
+        # One named group per form (the forms themselves only use non-capturing groups).
+        return re.compile("|".join(f"(?P<f{n}>{p})" for n, (p, _) in enumerate(self._parts)), re.IGNORECASE)
+
+    def _replace(self, match: re.Match[str]) -> str:
+        encoded = self._parts[int((match.lastgroup or "f0")[1:])][1]
+        return quote_plus(self.replacement) if encoded else self.replacement
 
     # --- finding -----------------------------------------------------------------------
 
@@ -111,7 +131,7 @@ class Traces:
         C locale), so a name with accented letters is also looked for with a wildcard in
         place of each of them ("ÉLISE DUPRÉ" is ``%lise dupr%``)."""
         for word in [*self.searchable_names, *self.emails]:
-            for variant in (word, word.lower(), html.escape(word)):
+            for variant in (word, word.lower(), html.escape(word), *_url_encoded(word)):
                 for written in (variant, _json_escaped(variant)):
                     yield "%" + "%".join(_ascii_lower(_like_escaped(part)) for part in written.split()) + "%"
             if not word.isascii() and sum(c.isascii() and c.isalpha() for c in word) >= MIN_NAME_LENGTH:
@@ -151,7 +171,7 @@ class Traces:
         if pattern is None:
             return value
         if isinstance(value, str):
-            return pattern.sub(self.replacement, value)
+            return pattern.sub(self._replace, value)
         if isinstance(value, dict):
             return {self.scrub(k): self.scrub(v) for k, v in value.items()}
         if isinstance(value, list):
