@@ -188,6 +188,7 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "TRUSTED_PROXIES": (int, 0, 5),
     "SESSION_IDLE_MINUTES": (int, 5, 30 * 24 * 60),
     "SESSION_MAX_HOURS": (int, 1, 90 * 24),
+    "BEAT_LOCK_SECONDS": (float, 1, 600),
 }
 
 

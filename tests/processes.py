@@ -32,6 +32,7 @@ def start_worker(
     concurrency: int = 1,
     app: str = "workers.celery_app",
     clock: datetime | None = None,
+    queues: str | None = None,
 ) -> subprocess.Popen[bytes]:
     """A ``celery worker`` process configured only by ``env`` (like production); ``app``
     names the Celery application module (a test may bring its own ``create_app`` config);
@@ -40,9 +41,22 @@ def start_worker(
     full.update(env)
     pool = ["--pool=solo"] if concurrency == 1 else ["--pool=prefork", f"--concurrency={concurrency}"]
     at = ["tests.clock", clock.isoformat()] if clock is not None else []
+    only = ["-Q", queues] if queues else []
     return subprocess.Popen(
-        [sys.executable, "-m", *at, "celery", "-A", app, "worker", *pool,
+        [sys.executable, "-m", *at, "celery", "-A", app, "worker", *pool, *only,
          "--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel=INFO"],
+        cwd=ROOT, env=full, stdout=log.open("ab"), stderr=subprocess.STDOUT,
+    )  # fmt: skip
+
+
+def start_beat(
+    env: dict[str, str], log: Path, schedule: Path, *, app: str = "workers.celery_app"
+) -> subprocess.Popen[bytes]:
+    """A ``celery beat`` process configured only by ``env``, keeping its state in ``schedule``."""
+    full = {k: v for k, v in os.environ.items() if k not in SERVER_VARIABLES}
+    full.update(env)
+    return subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", app, "beat", "--loglevel=INFO", "--schedule", str(schedule)],
         cwd=ROOT, env=full, stdout=log.open("ab"), stderr=subprocess.STDOUT,
     )  # fmt: skip
 

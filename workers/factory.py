@@ -16,6 +16,7 @@ def celery_init_app(app: Flask) -> Celery:
                 return self.run(*args, **kwargs)
 
     celery = Celery(app.import_name, task_cls=FlaskTask)
+    from workers.queues import celery_queue_settings
     from workers.schedule import BEAT_SCHEDULE
 
     celery.conf.update(
@@ -33,6 +34,8 @@ def celery_init_app(app: Flask) -> Celery:
         timezone="UTC",
         enable_utc=True,
         beat_schedule=BEAT_SCHEDULE,
+        beat_scheduler="workers.beat:SingleBeat",
+        jisr_flask_app=app,
         worker_hijack_root_logger=False,
         imports=(
             "workers.tasks",
@@ -44,6 +47,7 @@ def celery_init_app(app: Flask) -> Celery:
             "workers.exchange",
         ),
     )
+    celery.conf.update(celery_queue_settings(app.config["BROKER_URL"]))
     if app.config["BROKER_URL"].startswith("redis"):
         # Redis redelivers an unacknowledged task after this long: longer than any task.
         celery.conf.broker_transport_options = {"visibility_timeout": 3600}

@@ -9,6 +9,7 @@ from flask import current_app
 
 from crm.core.db import db
 from crm.core.ledger import MailStatus, due_mail_ids, requeue_expired_leases, send_one
+from workers.queues import mail_queue
 
 MAX_COUNTDOWN = 60.0  # longer waits are the sweeper's job, never a broker ETA
 
@@ -41,10 +42,15 @@ def send_mail(mail_ids: list[int]) -> dict[str, int]:
 
 
 def enqueue_due_mail() -> int:
-    ids = due_mail_ids(db.session, stale_after=timedelta(seconds=float(current_app.config["MAIL_LEASE_SECONDS"])))
-    for start in range(0, len(ids), BATCH):
-        send_mail.apply_async((ids[start : start + BATCH],), retry=True)
-    return len(ids)
+    """One send task per batch of due rows, on the queue of their kind (digests apart)."""
+    due = due_mail_ids(db.session, stale_after=timedelta(seconds=float(current_app.config["MAIL_LEASE_SECONDS"])))
+    by_queue: dict[str | None, list[int]] = {}
+    for mail_id, kind in due:
+        by_queue.setdefault(mail_queue(kind, current_app.config["BROKER_URL"]), []).append(mail_id)
+    for queue, ids in by_queue.items():
+        for start in range(0, len(ids), BATCH):
+            send_mail.apply_async((ids[start : start + BATCH],), retry=True, queue=queue)
+    return len(due)
 
 
 @shared_task(name="crm.mail.sweep")

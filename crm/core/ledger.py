@@ -223,11 +223,12 @@ def requeue_expired_leases(session: Session) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
-def due_mail_ids(session: Session, *, stale_after: timedelta, limit: int = 1000) -> list[int]:
-    """Rows ready to send whose task was never enqueued or was enqueued long ago; marks them."""
+def due_mail_ids(session: Session, *, stale_after: timedelta, limit: int = 1000) -> list[tuple[int, str]]:
+    """(id, kind) of the rows ready to send whose task was never enqueued or was enqueued
+    long ago; marks them."""
     now = utcnow()
     query = (
-        select(OutboundMail.id)
+        select(OutboundMail.id, OutboundMail.kind)
         .where(
             col(OutboundMail.status).in_([MailStatus.QUEUED, MailStatus.RETRY]),
             col(OutboundMail.next_attempt_at) <= now,
@@ -238,11 +239,12 @@ def due_mail_ids(session: Session, *, stale_after: timedelta, limit: int = 1000)
     )
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
-    ids = [int(i) for i in session.exec(query).all() if i is not None]
+    due = [(int(i), str(kind)) for i, kind in session.exec(query).all() if i is not None]
+    ids = [i for i, _ in due]
     if ids:
         session.execute(sa.update(OutboundMail).where(col(OutboundMail.id).in_(ids)).values(enqueued_at=now))
     session.commit()
-    return ids
+    return due
 
 
 def counts_by_status(session: Session) -> dict[str, int]:

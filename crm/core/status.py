@@ -22,19 +22,25 @@ class SystemStatus:
     last_beat: datetime | None
     oldest_unpublished: datetime | None
     relay_lag_seconds: float | None
-    queue_depth: int | None
+    queue_depths: dict[str, int | None]  # by queue name (one queue with the embedded broker)
     mail_counts: dict[str, int]
     mail_errors: list[OutboundMail]
 
 
-def system_status(session: Session, broker_url: str) -> SystemStatus:
+def queues_of(celery: Any) -> list[str]:
+    """The queues the Celery app declares (its default one when it declares none)."""
+    declared = celery.conf.task_queues or []
+    return [q.name for q in declared] or [celery.conf.task_default_queue]
+
+
+def system_status(session: Session, broker_url: str, queues: list[str]) -> SystemStatus:
     tick = get_state(session, "beat.last_tick")
     oldest = oldest_unpublished(session)
     return SystemStatus(
         last_beat=tick.updated_at if tick else None,
         oldest_unpublished=oldest,
         relay_lag_seconds=(utcnow() - oldest).total_seconds() if oldest else None,
-        queue_depth=queue_depth(broker_url),
+        queue_depths={queue: queue_depth(broker_url, queue) for queue in queues},
         mail_counts=counts_by_status(session),
         mail_errors=last_errors(session),
     )

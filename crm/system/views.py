@@ -13,7 +13,7 @@ from crm.accounts.models import Role
 from crm.core.db import db
 from crm.core.i18n import ngettext
 from crm.core.mail import list_outbox, read_outbox_message
-from crm.core.status import retry_failed_mail, system_status
+from crm.core.status import queues_of, retry_failed_mail, system_status
 
 bp = Blueprint("system", __name__)
 
@@ -44,7 +44,9 @@ def outbox_message(name: str) -> Any:
 @bp.route("/admin/status")
 @role_required(Role.ADMIN)
 def status() -> Any:
-    return render_template("system/status.html", status=system_status(db.session, current_app.config["BROKER_URL"]))
+    queues = queues_of(current_app.extensions["celery"])
+    found = system_status(db.session, current_app.config["BROKER_URL"], queues)
+    return render_template("system/status.html", status=found)
 
 
 @bp.route("/admin/status/retry-failed", methods=["POST"])
