@@ -182,3 +182,22 @@ def test_two_beats_send_as_one_and_the_other_takes_over_when_it_dies(spine: dict
             stop(beat)
         if redis_server is not None:
             redis_server.stop()
+
+
+def test_the_status_page_shows_each_queues_depth(redis_env: dict[str, Any]) -> None:
+    from tests.factories import make_user
+    from tests.web_helpers import login
+
+    app = app_for(redis_env)
+    celery = app.extensions["celery"]
+    for _ in range(3):
+        celery.send_task("crm.digests.send_chunk", args=[[]])
+    celery.send_task("crm.exchange.requeue_stalled")
+    with app.app_context():
+        make_user(db.session, role="admin", email="admin@jisr.example")
+        db.session.commit()
+    client = app.test_client()
+    login(client, "admin@jisr.example")
+    page = client.get("/admin/status").get_data(as_text=True)
+    depths = dict(re.findall(r'data-queue="(\w+)">(\d+)<', page))
+    assert depths == {"events": "0", "mail": "0", "digests": "3", "imports": "1", "webhooks": "0"}
