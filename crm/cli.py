@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
+from typing import NoReturn
 
 import click
 from flask.cli import AppGroup
@@ -43,7 +45,7 @@ def cli_language() -> str:
     return language if language in LANGUAGES else "en"
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     click.echo(f"Error: {message}", err=True)
     sys.exit(1)
 
@@ -121,3 +123,43 @@ def migrate_command() -> None:
 
     upgrade(current_app.config["DATABASE_URL"])
     click.echo("ok: database schema is up to date")
+
+
+@crm_cli.command("backup")
+@click.option("--output", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The archive to write.")
+def backup_command(output: Path) -> None:
+    """Write the database and the instance files to one archive (see crm/system/backup.py)."""
+    from flask import current_app
+
+    from crm.system.backup import BackupError, backup
+
+    try:
+        manifest = backup(current_app.config["DATABASE_URL"], Path(current_app.instance_path), output)
+    except (BackupError, OSError) as exc:
+        _fail(str(exc))
+    rows = sum(manifest["tables"].values())
+    click.echo(
+        f"ok: {output}: {manifest['database']}, {len(manifest['tables'])} tables, {rows} rows, "
+        f"last event {manifest['last_event_id']}, {len(manifest['instance_files'])} instance files"
+    )
+
+
+@crm_cli.command("restore")
+@click.option("--input", "input_", required=True, type=click.Path(dir_okay=False, path_type=Path), help="The archive.")
+@click.option("--force", is_flag=True, help="Replace a database that holds data, and differing instance files.")
+def restore_command(input_: Path, force: bool) -> None:
+    """Restore an archive of ``crm backup`` into the database of DATABASE_URL and the
+    instance folder, then check every table's count and the last event id."""
+    from flask import current_app
+
+    from crm.system.backup import BackupError, restore
+
+    db.engine.dispose()  # no connection of this process may hold a table the restore replaces
+    try:
+        manifest = restore(current_app.config["DATABASE_URL"], Path(current_app.instance_path), input_, force=force)
+    except (BackupError, OSError) as exc:
+        _fail(str(exc))
+    click.echo(
+        f"ok: restored the backup of {manifest['created_at']}: {len(manifest['tables'])} tables and "
+        f"last event {manifest['last_event_id']} match"
+    )
