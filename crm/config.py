@@ -189,6 +189,13 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "SESSION_IDLE_MINUTES": (int, 5, 30 * 24 * 60),
     "SESSION_MAX_HOURS": (int, 1, 90 * 24),
     "BEAT_LOCK_SECONDS": (float, 1, 600),
+    # Retention (crm/system/retention.py): 0 keeps for ever.
+    "MAIL_BODY_RETENTION_DAYS": (int, 0, 36500),
+    "WEBHOOK_LOG_RETENTION_DAYS": (int, 0, 36500),
+    "IMPORT_FILE_RETENTION_DAYS": (int, 0, 36500),
+    "NOTIFICATION_RETENTION_DAYS": (int, 0, 36500),
+    "BROKER_RETENTION_HOURS": (int, 0, 24 * 365),
+    "EVENT_RETENTION_DAYS": (int, 0, 36500),
 }
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from celery.schedules import crontab
+
 BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "beat-heartbeat": {"task": "crm.core.beat_tick", "schedule": 30.0},
     "relay-events": {"task": "crm.events.relay", "schedule": 5.0},
@@ -12,7 +14,8 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "dispatch-digests": {"task": "crm.digests.dispatch_due", "schedule": 900.0},
     "sweep-mail": {"task": "crm.mail.sweep", "schedule": 30.0},
     "purge-embedded-broker": {"task": "crm.core.purge_embedded_broker", "schedule": 3600.0},
+    # Every night at 02:30 UTC (03:30 in Casablanca): the retention settings.
+    "apply-retention": {"task": "crm.core.apply_retention", "schedule": crontab(hour=2, minute=30)},
     "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
-    "purge-webhook-log": {"task": "crm.webhooks.purge_log", "schedule": 3600.0},
     "requeue-stalled-imports": {"task": "crm.exchange.requeue_stalled", "schedule": 300.0},
 }

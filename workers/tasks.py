@@ -32,3 +32,13 @@ def purge_embedded_broker() -> int:
     from crm.core.broker import purge_delivered_messages
 
     return purge_delivered_messages(current_app.config["BROKER_URL"])
+
+
+@shared_task(name="crm.core.apply_retention")
+def apply_retention() -> dict[str, int]:
+    """Every night: remove what the retention settings no longer keep."""
+    from flask import current_app
+
+    from crm.system.retention import apply_retention as apply
+
+    return apply(db.session, current_app.config, current_app.config["BROKER_URL"])

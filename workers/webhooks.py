@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from celery import shared_task
 from flask import current_app
 
 from crm.core.db import db
 from crm.webhooks.delivery import DeliverySettings, send_delivery
-from crm.webhooks.ledger import due_delivery_ids, purge_finished, requeue_expired_leases
+from crm.webhooks.ledger import due_delivery_ids, requeue_expired_leases
 from crm.webhooks.models import DeliveryStatus
 
 MAX_COUNTDOWN = 60.0  # longer waits are the sweeper's job, never a broker ETA
 BATCH = 10
-LOG_DAYS = 30
 
 
 @shared_task(name="crm.webhooks.send")
@@ -44,9 +41,3 @@ def sweep() -> int:
     for start in range(0, len(ids), BATCH):
         send_deliveries.apply_async((ids[start : start + BATCH],), retry=True)
     return len(ids)
-
-
-@shared_task(name="crm.webhooks.purge_log")
-def purge_log() -> int:
-    """The delivery log keeps finished deliveries for 30 days."""
-    return purge_finished(db.session, older_than=timedelta(days=LOG_DAYS))

@@ -34,6 +34,7 @@ EVENT_LABELS: dict[str, Any] = {
     "subscription.unsubscribed": _l("Unsubscribed from a digest"),
     "subscription.resubscribed": _l("Digest subscription started again"),
     "mail.retry_requested": _l("Failed mail sent again"),
+    "retention.applied": _l("Old records removed (retention)"),
     "import.uploaded": _l("Import file uploaded"),
     "import.reread": _l("Import file read again"),
     "import.mapped": _l("Import columns chosen"),

@@ -95,6 +95,7 @@ NOT_OFFERED: dict[str, str] = {
     "subscription.unsubscribed": "digest recipients",
     "subscription.resubscribed": "digest recipients",
     "mail.retry_requested": "machinery",
+    "retention.applied": "machinery",
     "contact.data_exported": "personal data requests (the export stays with the administrator)",
     "import.uploaded": "import machinery (what an import writes is sent as its own events)",
     "import.reread": "import machinery (what an import writes is sent as its own events)",
