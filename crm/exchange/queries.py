@@ -82,11 +82,19 @@ def read_import(
     return read_file(import_content(session, data_import), options=data_import.options, first=first, seconds=seconds)
 
 
+def planner_for(session: Session, data_import: DataImport, actor: User) -> Planner:
+    """The planner of the import's kind, with the import's values for all rows."""
+    return PLANNERS[data_import.kind](session, actor, data_import.defaults)
+
+
+def plan_rows(planner: Planner, data_import: DataImport, table: Table) -> list[RowPlan]:
+    return planner.plan(source_rows(table.rows, data_import.mapping))
+
+
 def plan_import(session: Session, data_import: DataImport, actor: User) -> list[RowPlan]:
     """What the import would do now, row by row; it only reads (this is the preview)."""
     table = read_import(session, data_import)
-    planner = PLANNERS[data_import.kind](session, actor)
-    return planner.plan(source_rows(table.rows, data_import.mapping))
+    return plan_rows(planner_for(session, data_import, actor), data_import, table)
 
 
 def plan_counts(plans: list[RowPlan]) -> dict[str, int]:
