@@ -7,7 +7,6 @@ so each row records the same events as a change made in the pages.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -24,8 +23,8 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.core.validation import clean_enum
 from crm.exchange.defaults import check_defaults
-from crm.exchange.fields import check_mapping, header_signature, suggest_mapping
-from crm.exchange.labels import human_size
+from crm.exchange.fields import check_mapping, header_signature
+from crm.exchange.labels import display_filename, human_size
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportRow, ImportStatus, RowAction
 from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked
 from crm.exchange.planning import forget_plan, keep_plan
@@ -38,6 +37,7 @@ from crm.exchange.queries import (
     read_file,
     read_import,
     read_seconds,
+    remembered_mapping,
 )
 from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format
 from crm.exchange.reverting import lock_records, remove_rows, restore_rows, revert_check
@@ -65,31 +65,12 @@ def _require_manager(actor: User, data_import: DataImport) -> None:
         raise PermissionDenied("not your import")
 
 
-def _display_name(filename: str) -> str:
-    """The uploaded file's name for display only: no folders, no control characters."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
-    return name[:255]
-
-
-def _suggest(session: Session, kind: ImportKind, headers: list[str]) -> tuple[list[str], bool]:
-    """The remembered mapping for these headers, else one recognised from the headers."""
-    remembered = session.exec(
-        select(ImportMapping).where(
-            ImportMapping.kind == kind, ImportMapping.signature == header_signature(kind, headers)
-        )
-    ).first()
-    if remembered is not None and len(remembered.mapping) == len(headers):
-        return list(remembered.mapping), True
-    return suggest_mapping(kind, headers), False
-
-
 def _take_table(session: Session, data_import: DataImport, table: Table) -> bool:
     data_import.headers = table.headers
     data_import.row_count = len(table.rows)
     data_import.options = table.options
     data_import.detected = {**table.options, "sheets": table.sheets}
-    data_import.mapping, remembered = _suggest(session, data_import.kind, table.headers)
+    data_import.mapping, remembered = remembered_mapping(session, data_import.kind, table.headers)
     return remembered
 
 
@@ -110,7 +91,7 @@ def upload_import(
     data_import = DataImport(
         kind=import_kind,
         author_id=pk(actor),
-        filename=_display_name(filename),
+        filename=display_filename(filename),
         file_format=file_format(content),
         size_bytes=len(content),
     )

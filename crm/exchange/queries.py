@@ -12,7 +12,8 @@ from crm.accounts.models import Role, User
 from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.paging import Page, page_within
-from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportPlanRow, ImportRow, RowAction
+from crm.exchange.fields import header_signature, suggest_mapping
+from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportPlanRow, ImportRow, RowAction
 from crm.exchange.plan import Planner, Problem, RowPlan, source_rows
 from crm.exchange.plan_contacts import ContactPlanner
 from crm.exchange.plan_leads import LeadPlanner
@@ -180,3 +181,15 @@ def error_row_numbers(session: Session, data_import: DataImport) -> dict[int, li
         )
     ).all()
     return {number: list(problems) for number, problems in rows}
+
+
+def remembered_mapping(session: Session, kind: ImportKind, headers: list[str]) -> tuple[list[str], bool]:
+    """The remembered mapping for these headers, else one recognised from the headers."""
+    remembered = session.exec(
+        select(ImportMapping).where(
+            ImportMapping.kind == kind, ImportMapping.signature == header_signature(kind, headers)
+        )
+    ).first()
+    if remembered is not None and len(remembered.mapping) == len(headers):
+        return list(remembered.mapping), True
+    return suggest_mapping(kind, headers), False

@@ -12,7 +12,6 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.core.errors import ValidationError
-from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
 from crm.exchange.display import problem_text
 from crm.exchange.models import DataImport, ImportPlanRow, ImportStatus, RowAction
@@ -54,7 +53,7 @@ def _reasons(data_import: DataImport, problems: Iterable[Problem]) -> list[str]:
         seen[key] += 1
         example.setdefault(key, problem)
     return [
-        _("%(reason)s (%(rows)s)", reason=text, rows=ngettext("%(num)d row", "%(num)d rows", n))
+        f"{text} ({ngettext('%(num)d row', '%(num)d rows', n)})"
         for key, n in seen.most_common(REASONS)
         if (text := problem_text(data_import.kind, example[key], data_import.headers, data_import.mapping))
     ]
