@@ -63,14 +63,19 @@ def _open_dashboard(new_page: Callable[..., Any], lang: str, size: str, **option
     return page
 
 
+def language_back(new_page: Callable[..., Any], email: str, code: str) -> None:
+    """Give a demo user their language back (the language buttons save it for them)."""
+    page = new_page()
+    login(page, email)
+    if page.locator("html").get_attribute("lang") != code:
+        switch_language(page, code)
+
+
 @pytest.fixture
 def restore_language(new_page: Callable[..., Any]) -> Any:
     """The demo admin's language is English again after the test (others expect it)."""
     yield
-    page = new_page()
-    login(page, ADMIN)
-    if page.locator("html").get_attribute("lang") != "en":
-        switch_language(page, "en")
+    language_back(new_page, ADMIN, "en")
 
 
 @pytest.mark.parametrize("size", ["desk", "phone"])

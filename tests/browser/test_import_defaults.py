@@ -14,6 +14,7 @@ import pytest
 
 from tests.browser.conftest import OFFICER, Console, login, screenshot, switch_language
 from tests.browser.test_accessibility import AXE, RUN_AXE
+from tests.browser.test_dashboard_charts import language_back
 
 pytestmark = pytest.mark.browser
 
@@ -39,10 +40,7 @@ def _csv() -> bytes:
 def restore_language(new_page: Callable[..., Any]) -> Any:
     """The demo officer's language is French again after the test."""
     yield
-    page = new_page()
-    login(page, OFFICER)
-    if page.locator("html").get_attribute("lang") != "fr":
-        switch_language(page, "fr")
+    language_back(new_page, OFFICER, "fr")
 
 
 @pytest.mark.parametrize("lang", ["fr", "ar"])
