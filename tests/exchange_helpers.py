@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from sqlmodel import Session
@@ -203,3 +204,18 @@ def one_lead_import(session: Session, ctx: dict[str, Any], until: str) -> Any:
         if step == "applied":
             session.flush()
     return data_import
+
+
+def worker_env(tmp_path: Path, database_url: str, backend: str) -> dict[str, str]:
+    """The environment of an app and a Celery worker process that plan and run imports of
+    more than 100 rows (over Redis on PostgreSQL, skipped without it)."""
+    import pytest
+
+    from tests.conftest import TEST_REDIS_URL
+
+    env = {"JISR_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": database_url, "IMPORT_INLINE_ROWS": "100"}
+    if backend == "postgresql":
+        if not TEST_REDIS_URL:
+            pytest.skip("the PostgreSQL suite runs its workers over Redis: set REDIS_URL")
+        env["REDIS_URL"] = TEST_REDIS_URL
+    return env

@@ -249,11 +249,11 @@ def test_password_link_email_matches_its_snapshot(app: Any, language: str, reaso
 @pytest.mark.parametrize("language", LANGUAGES)
 @pytest.mark.parametrize("completed", [True, False], ids=["completed", "failed"])
 def test_import_report_email_matches_its_snapshot(app: Any, language: str, completed: bool) -> None:
+    from crm.exchange.display import failure_text
     from crm.exchange.jobs import GAVE_UP
     from crm.exchange.labels import kind_label
     from crm.exchange.models import DataImport, ImportKind, ImportStatus
     from crm.exchange.plan import Problem
-    from crm.exchange.views import failure_text
 
     data_import = DataImport(
         id=42,

@@ -23,8 +23,8 @@ from crm.core.time import utcnow
 from crm.exchange import jobs, operations
 from crm.exchange.models import DataImport, ImportFile, ImportPlanRow, ImportStatus
 from crm.leads.models import Lead
-from tests.conftest import TEST_REDIS_URL, make_test_app
-from tests.exchange_helpers import csv_bytes, mixed_leads_file, seed_mission_organisations
+from tests.conftest import make_test_app
+from tests.exchange_helpers import csv_bytes, mixed_leads_file, seed_mission_organisations, worker_env
 from tests.factories import make_organisation, make_user
 from tests.processes import app_for, free_port, start_worker, stop
 from tests.test_import_leads import upload_and_map
@@ -366,11 +366,7 @@ def wait_for_preview(client: Any, import_id: int, log: Path) -> str:
 def test_a_worker_plans_the_preview_of_a_large_file_and_of_one_whose_message_was_lost(
     tmp_path: Path, database_url: str, backend: str
 ) -> None:
-    env = {"JISR_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": database_url, "IMPORT_INLINE_ROWS": "100"}
-    if backend == "postgresql":
-        if not TEST_REDIS_URL:
-            pytest.skip("the PostgreSQL suite runs its workers over Redis: set REDIS_URL")
-        env["REDIS_URL"] = TEST_REDIS_URL
+    env = worker_env(tmp_path, database_url, backend)
     app = app_for(env)
     log = tmp_path / "worker.log"
     worker = start_worker(env, log)

@@ -15,8 +15,7 @@ from crm.core.db import db
 from crm.exchange import operations
 from crm.exchange.models import DataImport, ImportStatus
 from crm.leads.models import Lead
-from tests.conftest import TEST_REDIS_URL
-from tests.exchange_helpers import mixed_leads_file, seed_mission_organisations
+from tests.exchange_helpers import mixed_leads_file, seed_mission_organisations, worker_env
 from tests.factories import make_user
 from tests.processes import app_for, start_worker, stop
 from tests.test_import_leads import upload_and_map
@@ -36,11 +35,7 @@ def status_of(fragment: str) -> str:
 def test_a_large_import_runs_in_a_worker_and_the_fragment_follows_it(
     tmp_path: Path, database_url: str, backend: str
 ) -> None:
-    env = {"JISR_INSTANCE_PATH": str(tmp_path / "instance"), "DATABASE_URL": database_url, "IMPORT_INLINE_ROWS": "100"}
-    if backend == "postgresql":
-        if not TEST_REDIS_URL:
-            pytest.skip("the PostgreSQL suite runs its workers over Redis: set REDIS_URL")
-        env["REDIS_URL"] = TEST_REDIS_URL
+    env = worker_env(tmp_path, database_url, backend)
     app = app_for(env)
     log = tmp_path / "worker.log"
     worker = start_worker(env, log)

@@ -25,6 +25,7 @@ def chart_data(figures: dict[str, Any]) -> dict[str, Any]:
     locale = FORMAT_LOCALES[current_language()]
     stages = figures["stages"]
     weeks = figures["movements"].weeks
+    stage_labels = [stage_label(s.stage) for s in stages]
     return {
         "locale": locale.replace("_", "-"),
         # The tables' separators (Babel's CLDR), so that the charts' numbers read the same
@@ -34,17 +35,23 @@ def chart_data(figures: dict[str, Any]) -> dict[str, Any]:
         "charts": {
             "pipeline": {
                 "type": "bar",
-                "labels": [stage_label(s.stage) for s in stages],
+                "horizontal": True,
+                "labels": stage_labels,
                 "datasets": [{"label": _("Leads"), "data": [s.count for s in stages]}],
             },
+            # One chart per currency: never converted, never on one scale, and each chart's
+            # stage axis has only one value axis to share the height with.
             "pipeline-value": {
                 "type": "bar",
-                "labels": [stage_label(s.stage) for s in stages],
-                "datasets": [
-                    {"label": _("Value in MAD"), "data": [float(s.value_mad) for s in stages]},
-                    # Never converted, never on one scale: USD has its own axis.
-                    {"label": _("Value in USD"), "data": [float(s.value_usd) for s in stages], "axis": "usd"},
-                ],
+                "horizontal": True,
+                "labels": stage_labels,
+                "datasets": [{"label": _("Value in MAD"), "data": [float(s.value_mad) for s in stages]}],
+            },
+            "pipeline-value-usd": {
+                "type": "bar",
+                "horizontal": True,
+                "labels": stage_labels,
+                "datasets": [{"label": _("Value in USD"), "data": [float(s.value_usd) for s in stages]}],
             },
             "sectors": {
                 "type": "bar",

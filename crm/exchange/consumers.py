@@ -22,7 +22,7 @@ def on_import_finished(session: Session, event: Event) -> None:
     author = session.get(User, data_import.author_id)
     if author is None or not author.is_active:
         return
-    from crm.exchange.views import failure_text
+    from crm.exchange.display import failure_text
 
     language = author.language.value
     with force_locale(language):

@@ -17,8 +17,9 @@ from crm.core.i18n import gettext as _
 from crm.core.text import isolate
 from crm.core.web import format_number
 from crm.exchange.fields import FIELDS, spec
-from crm.exchange.models import ImportKind, ImportRow, RowAction
+from crm.exchange.models import DataImport, ImportKind, ImportRow, RowAction
 from crm.exchange.plan import Problem, RowPlan
+from crm.exchange.reading import DELIMITERS, ENCODINGS
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
 from crm.missions.models import Mission
 from crm.organisations.labels import country_label, kind_label
@@ -240,3 +241,31 @@ def row_views(
             )
         )
     return views
+
+
+def failure_text(data_import: DataImport) -> str:
+    """Why the import failed, in the reader's language, with the row when one was to blame."""
+    if not data_import.failure:
+        return ""
+    text = problem_text(
+        data_import.kind, Problem.from_json(data_import.failure), data_import.headers, data_import.mapping
+    )
+    row = data_import.failure.get("row")
+    return _("Row %(row)d: %(problem)s", row=row, problem=text) if row else text
+
+
+def template_helpers() -> dict[str, Any]:
+    """What the import pages' templates call."""
+    from crm.core.db import db
+    from crm.exchange import labels
+    from crm.exchange.defaults import described_defaults
+
+    return {
+        "import_labels": labels,
+        "import_kind_label": labels.kind_label,
+        "import_status_label": labels.status_label,
+        "import_encoding_label": lambda code: str(ENCODINGS.get(code or "", code or "")),
+        "import_delimiter_label": lambda code: str(DELIMITERS.get(code or "", code or "")),
+        "import_failure_text": failure_text,
+        "import_defaults": lambda data_import: described_defaults(db.session, data_import.kind, data_import.defaults),
+    }

@@ -38,8 +38,8 @@ from crm.exchange.operations import (
     start_planning,
     store_plan,
 )
-from crm.exchange.plan import Problem, source_rows
-from crm.exchange.queries import PLANNERS, read_import, read_seconds
+from crm.exchange.plan import Problem
+from crm.exchange.queries import plan_rows, planner_for, read_import, read_seconds
 
 log = logging.getLogger(__name__)
 TASK = "crm.exchange.run_import"
@@ -136,8 +136,7 @@ def execute_planning(session: Session, import_id: int, task_id: str) -> ImportSt
         author = import_author(session, data_import)
         # More time than the request had to read it (a busy worker), still a bounded time.
         table = read_import(session, data_import, seconds=WORKER_READ_FACTOR * read_seconds())
-        planner = PLANNERS[data_import.kind](session, author)
-        plans = planner.plan(source_rows(table.rows, data_import.mapping))
+        plans = plan_rows(planner_for(session, data_import, author), data_import, table)
         session.rollback()  # only read so far: the plan is stored under the import's lock
         store_plan(session, import_id, task_id, plans)
         session.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from crm.core.i18n import gettext as _
@@ -81,3 +82,10 @@ def human_size(size: int) -> str:
     if size >= 2**20:
         return _("%(size)s MB", size=format_number(round(size / 2**20, 1)))
     return _("%(size)s KB", size=format_number(max(1, size // 1024)))
+
+
+def display_filename(filename: str) -> str:
+    """The uploaded file's name for display only: no folders, no control characters."""
+    name = re.split(r"[\\/]", filename or "")[-1]
+    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
+    return name[:255]

@@ -67,6 +67,11 @@ class DataImport(Audited, SQLModel, table=True):
     headers: list[str] = Field(default_factory=list, sa_type=sa.JSON)
     # The field each column goes to, by column position ("" leaves the column out).
     mapping: list[str] = Field(default_factory=list, sa_type=sa.JSON)
+    # {field: value} for the fields the file leaves out or empty on a row that creates a
+    # record (a code, or an owner's email), chosen on the mapping page.
+    defaults: dict[str, str] = Field(
+        default_factory=dict, sa_type=sa.JSON, sa_column_kwargs={"server_default": sa.text("'{}'")}
+    )
     row_count: int = Field(default=0)
     created_count: int = Field(default=0)
     updated_count: int = Field(default=0)

@@ -7,7 +7,6 @@ so each row records the same events as a change made in the pages.
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -23,12 +22,23 @@ from crm.core.events import Event, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.core.validation import clean_enum
-from crm.exchange.fields import check_mapping, header_signature, suggest_mapping
-from crm.exchange.labels import human_size
+from crm.exchange.defaults import check_defaults
+from crm.exchange.fields import check_mapping, header_signature
+from crm.exchange.labels import display_filename, human_size
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportRow, ImportStatus, RowAction
-from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked, source_rows
+from crm.exchange.plan import Problem, RowFailed, RowPlan, chunked
 from crm.exchange.planning import forget_plan, keep_plan
-from crm.exchange.queries import PLANNERS, import_content, limit, may_manage, read_file, read_import, read_seconds
+from crm.exchange.queries import (
+    import_content,
+    limit,
+    may_manage,
+    plan_rows,
+    planner_for,
+    read_file,
+    read_import,
+    read_seconds,
+    remembered_mapping,
+)
 from crm.exchange.reading import DELIMITERS, ENCODINGS, Table, file_format
 from crm.exchange.reverting import lock_records, remove_rows, restore_rows, revert_check
 
@@ -55,31 +65,12 @@ def _require_manager(actor: User, data_import: DataImport) -> None:
         raise PermissionDenied("not your import")
 
 
-def _display_name(filename: str) -> str:
-    """The uploaded file's name for display only: no folders, no control characters."""
-    name = re.split(r"[\\/]", filename or "")[-1]
-    name = re.sub(r"[\x00-\x1f\x7f]", "", name).strip()
-    return name[:255]
-
-
-def _suggest(session: Session, kind: ImportKind, headers: list[str]) -> tuple[list[str], bool]:
-    """The remembered mapping for these headers, else one recognised from the headers."""
-    remembered = session.exec(
-        select(ImportMapping).where(
-            ImportMapping.kind == kind, ImportMapping.signature == header_signature(kind, headers)
-        )
-    ).first()
-    if remembered is not None and len(remembered.mapping) == len(headers):
-        return list(remembered.mapping), True
-    return suggest_mapping(kind, headers), False
-
-
 def _take_table(session: Session, data_import: DataImport, table: Table) -> bool:
     data_import.headers = table.headers
     data_import.row_count = len(table.rows)
     data_import.options = table.options
     data_import.detected = {**table.options, "sheets": table.sheets}
-    data_import.mapping, remembered = _suggest(session, data_import.kind, table.headers)
+    data_import.mapping, remembered = remembered_mapping(session, data_import.kind, table.headers)
     return remembered
 
 
@@ -100,7 +91,7 @@ def upload_import(
     data_import = DataImport(
         kind=import_kind,
         author_id=pk(actor),
-        filename=_display_name(filename),
+        filename=display_filename(filename),
         file_format=file_format(content),
         size_bytes=len(content),
     )
@@ -153,9 +144,16 @@ def reread_import(
 
 
 def map_import_columns(
-    session: Session, data_import: DataImport, *, mapping: list[str], actor: User, plan_in_worker: bool = False
+    session: Session,
+    data_import: DataImport,
+    *,
+    mapping: list[str],
+    actor: User,
+    plan_in_worker: bool = False,
+    defaults: dict[str, str] | None = None,
 ) -> DataImport:
-    """Decide which field each column fills; the mapping is remembered for these headers.
+    """Decide which field each column fills, and the values for all rows of the fields the
+    file leaves out (see ``crm.exchange.defaults``); the mapping is remembered for these headers.
 
     With ``plan_in_worker`` (a large file) the preview is planned by a worker, which the
     caller hands the import to once this is committed (see ``jobs.queue_planning``); a
@@ -164,6 +162,7 @@ def map_import_columns(
     if not data_import.status.is_open:
         raise ValidationError.single("status", _l("This import can no longer be changed."))
     cleaned = check_mapping(data_import.kind, mapping, len(data_import.headers))
+    data_import.defaults = check_defaults(session, data_import.kind, cleaned, defaults or {})
     data_import.mapping = cleaned
     forget_plan(session, data_import)
     data_import.failure = {}
@@ -185,7 +184,11 @@ def map_import_columns(
         remembered.mapping = cleaned
         remembered.updated_at = utcnow()
     record_event(
-        session, "import.mapped", data_import, actor=actor, payload={"mapping": cleaned, "planning": plan_in_worker}
+        session,
+        "import.mapped",
+        data_import,
+        actor=actor,
+        payload={"mapping": cleaned, "defaults": data_import.defaults, "planning": plan_in_worker},
     )
     return data_import
 
@@ -257,8 +260,8 @@ def apply_import(session: Session, data_import: DataImport, *, progress: Progres
     # The file was read within IMPORT_READ_SECONDS when it was uploaded; a worker busy with
     # other work is given more time to read it again, still a bounded time.
     table = read_import(session, locked, seconds=WORKER_READ_FACTOR * read_seconds())
-    planner = PLANNERS[locked.kind](session, author)
-    plans = planner.plan(source_rows(table.rows, locked.mapping))
+    planner = planner_for(session, locked, author)
+    plans = plan_rows(planner, locked, table)
     try:
         ids = planner.apply_all(plans, progress)
     except RowFailed as exc:

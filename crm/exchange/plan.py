@@ -247,9 +247,11 @@ class Planner:
 
     kind: ImportKind
 
-    def __init__(self, session: Session, actor: User) -> None:
+    def __init__(self, session: Session, actor: User, defaults: dict[str, str] | None = None) -> None:
         self.session = session
         self.actor = actor
+        # {field: text}: what a row that creates a record is given where its cell is empty.
+        self.defaults = dict(defaults or {})
 
     def prepare(self, rows: list[SourceRow]) -> None:
         raise NotImplementedError

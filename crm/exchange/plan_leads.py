@@ -21,6 +21,7 @@ from crm.core.events import jsonable
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
 from crm.core.validation import clean_text
+from crm.exchange.defaults import DEFAULT_NOTE
 from crm.exchange.models import ImportKind, RowAction
 from crm.exchange.plan import (
     OrganisationIndex,
@@ -215,6 +216,7 @@ class LeadPlanner(Planner):
         if lead is None and raw_id:
             plan.label = wanted.get("title") or ""
         elif lead is None:
+            self._fill_defaults(plan, row, wanted)
             self._plan_create(plan, wanted)
         else:
             self._plan_update(plan, lead, wanted)
@@ -222,6 +224,16 @@ class LeadPlanner(Planner):
         if not plan.problems:
             self._check_repeats(plan, lead, key)
         return plan
+
+    def _fill_defaults(self, plan: RowPlan, row: SourceRow, wanted: dict[str, Any]) -> None:
+        """The values for all rows, where this new lead's cell is empty (read as a cell is)."""
+        given = {name: text for name, text in self.defaults.items() if not row.get(name)}
+        if not given:
+            return
+        for key, value in self._wanted(plan, SourceRow(row.number, given)).items():
+            if key not in wanted:
+                wanted[key] = value
+                plan.note(COLUMNS.get(key, key), DEFAULT_NOTE)
 
     def _plan_create(self, plan: RowPlan, wanted: dict[str, Any]) -> None:
         plan.action = RowAction.CREATE

@@ -12,7 +12,8 @@ from crm.accounts.models import Role, User
 from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.paging import Page, page_within
-from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportPlanRow, ImportRow, RowAction
+from crm.exchange.fields import header_signature, suggest_mapping
+from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportMapping, ImportPlanRow, ImportRow, RowAction
 from crm.exchange.plan import Planner, Problem, RowPlan, source_rows
 from crm.exchange.plan_contacts import ContactPlanner
 from crm.exchange.plan_leads import LeadPlanner
@@ -82,11 +83,19 @@ def read_import(
     return read_file(import_content(session, data_import), options=data_import.options, first=first, seconds=seconds)
 
 
+def planner_for(session: Session, data_import: DataImport, actor: User) -> Planner:
+    """The planner of the import's kind, with the import's values for all rows."""
+    return PLANNERS[data_import.kind](session, actor, data_import.defaults)
+
+
+def plan_rows(planner: Planner, data_import: DataImport, table: Table) -> list[RowPlan]:
+    return planner.plan(source_rows(table.rows, data_import.mapping))
+
+
 def plan_import(session: Session, data_import: DataImport, actor: User) -> list[RowPlan]:
     """What the import would do now, row by row; it only reads (this is the preview)."""
     table = read_import(session, data_import)
-    planner = PLANNERS[data_import.kind](session, actor)
-    return planner.plan(source_rows(table.rows, data_import.mapping))
+    return plan_rows(planner_for(session, data_import, actor), data_import, table)
 
 
 def plan_counts(plans: list[RowPlan]) -> dict[str, int]:
@@ -172,3 +181,15 @@ def error_row_numbers(session: Session, data_import: DataImport) -> dict[int, li
         )
     ).all()
     return {number: list(problems) for number, problems in rows}
+
+
+def remembered_mapping(session: Session, kind: ImportKind, headers: list[str]) -> tuple[list[str], bool]:
+    """The remembered mapping for these headers, else one recognised from the headers."""
+    remembered = session.exec(
+        select(ImportMapping).where(
+            ImportMapping.kind == kind, ImportMapping.signature == header_signature(kind, headers)
+        )
+    ).first()
+    if remembered is not None and len(remembered.mapping) == len(headers):
+        return list(remembered.mapping), True
+    return suggest_mapping(kind, headers), False

@@ -16,7 +16,8 @@ from crm.core.forms import apply_errors, options
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
 from crm.core.paging import page_arg, page_count, page_within
-from crm.exchange.display import plan_views, problem_text, row_views
+from crm.exchange.defaults import DEFAULTABLE, default_fields, field_key
+from crm.exchange.display import plan_views, row_views, template_helpers
 from crm.exchange.fields import FIELDS, header_signature
 from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
 from crm.exchange.jobs import execute_import, job_progress, queue_import, queue_planning
@@ -31,7 +32,6 @@ from crm.exchange.operations import (
     revert_import,
     upload_import,
 )
-from crm.exchange.plan import Problem
 from crm.exchange.queries import (
     import_rows,
     imports_for,
@@ -44,7 +44,7 @@ from crm.exchange.queries import (
     visible_import,
 )
 from crm.exchange.read_limits import MAX_FIELD_BYTES
-from crm.exchange.reading import DELIMITERS, ENCODINGS
+from crm.exchange.rejections import ACCEPT_FIELD, mostly_rejected, rejection_warning
 from crm.exchange.report import error_report
 from crm.exchange.reverting import revert_check
 from crm.leads.access import is_htmx, require_writer
@@ -109,7 +109,17 @@ def upload() -> Any:
     return redirect(url_for("imports.mapping", import_id=pk(data_import)))
 
 
-def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str], status: int = 200) -> Any:
+def _mapping_page(
+    data_import: DataImport,
+    form: ReadingForm,
+    errors: list[str],
+    status: int = 200,
+    posted: tuple[list[str], dict[str, str]] | None = None,
+    field_errors: dict[str, str] | None = None,
+) -> Any:
+    """The columns and the values for all rows: those of the import, or those just posted
+    (``posted``, shown again with ``field_errors`` when they were refused)."""
+    mapping, defaults = posted or (data_import.mapping, data_import.defaults)
     try:  # a few rows to show under each header: the file is not read past them
         samples = [cells for _, cells in read_import(db.session, data_import, first=3).rows]
     except ValidationError as exc:
@@ -126,7 +136,7 @@ def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str],
         )
     ).first()
     columns = [
-        (i, header, [row[i] if i < len(row) else "" for row in samples], data_import.mapping[i])
+        (i, header, [row[i] if i < len(row) else "" for row in samples], mapping[i] if i < len(mapping) else "")
         for i, header in enumerate(data_import.headers)
     ]
     return render_template(
@@ -138,6 +148,8 @@ def _mapping_page(data_import: DataImport, form: ReadingForm, errors: list[str],
         fields=FIELDS[data_import.kind],
         remembered=remembered is not None,
         errors=errors,
+        defaults=default_fields(db.session, data_import.kind, mapping, defaults),
+        field_errors=field_errors or {},
     ), status
 
 
@@ -154,12 +166,16 @@ def mapping(import_id: int) -> Any:
         abort(400)
     in_worker = data_import.row_count > limit("IMPORT_INLINE_ROWS")  # a large file: planned by a worker
     mapping = request.form.getlist("mapping")
+    defaults = {name: request.form.get(field_key(name), "") for name in DEFAULTABLE[data_import.kind]}
     try:
-        map_import_columns(db.session, data_import, mapping=mapping, actor=current_user, plan_in_worker=in_worker)
+        map_import_columns(
+            db.session, data_import, mapping=mapping, defaults=defaults, actor=current_user, plan_in_worker=in_worker
+        )
         db.session.commit()
     except ValidationError as exc:
         db.session.rollback()
-        return _mapping_page(data_import, form, [str(m) for m in exc.errors.values()], 400)
+        errors = {key: str(message) for key, message in exc.errors.items()}
+        return _mapping_page(data_import, form, list(errors.values()), 400, (mapping, defaults), errors)
     if in_worker:
         queue_planning(db.session, data_import)
     return redirect(url_for("imports.preview", import_id=import_id))
@@ -194,7 +210,13 @@ def reading(import_id: int) -> Any:
 @bp.route("/<int:import_id>/preview")
 @login_required
 def preview(import_id: int) -> Any:
-    data_import = _import(import_id)
+    return _preview_page(_import(import_id))
+
+
+def _preview_page(data_import: DataImport, status: int = 200, must_accept: bool = False) -> Any:
+    """The preview; ``must_accept`` when confirming without accepting that most rows are left out."""
+    import_id = pk(data_import)
+    plans = None
     if data_import.status == ImportStatus.PLANNING:  # a worker is planning it: this page follows it
         return render_template("exchange/planning.html", **_status_context(data_import))
     if data_import.status not in (ImportStatus.MAPPED, ImportStatus.FAILED):
@@ -215,10 +237,10 @@ def preview(import_id: int) -> Any:
             return redirect(url_for("imports.mapping", import_id=import_id))
         counts = plan_counts(plans)
         show, wanted = _shown(counts)
-        plans = [p for p in plans if wanted is None or p.action == wanted]
-        pages = page_count(len(plans), PER_PAGE)
-        page = page_within(_page(), len(plans), PER_PAGE)
-        shown = plans[(page - 1) * PER_PAGE : page * PER_PAGE]
+        listed = [p for p in plans if wanted is None or p.action == wanted]
+        pages = page_count(len(listed), PER_PAGE)
+        page = page_within(_page(), len(listed), PER_PAGE)
+        shown = listed[(page - 1) * PER_PAGE : page * PER_PAGE]
     return render_template(
         "exchange/preview.html",
         data_import=data_import,
@@ -229,7 +251,10 @@ def preview(import_id: int) -> Any:
         pages=pages,
         form=ActionForm(formdata=None),
         background=data_import.row_count > limit("IMPORT_INLINE_ROWS"),
-    )
+        warning=rejection_warning(db.session, data_import, counts, plans),
+        accept_field=ACCEPT_FIELD,
+        must_accept=must_accept,
+    ), status
 
 
 def _shown(counts: dict[str, int]) -> tuple[str, RowAction | None]:
@@ -245,6 +270,8 @@ def confirm(import_id: int) -> Any:
     data_import = _import(import_id)
     if not ActionForm().validate_on_submit():
         abort(400)
+    if not request.form.get(ACCEPT_FIELD) and mostly_rejected(db.session, data_import, current_user):
+        return _preview_page(data_import, 400, must_accept=True)
     background = data_import.row_count > limit("IMPORT_INLINE_ROWS")
     try:
         confirm_import(db.session, data_import, actor=current_user, background=background)
@@ -372,26 +399,4 @@ def revert(import_id: int) -> Any:
     )
 
 
-@bp.app_context_processor
-def _labels() -> dict[str, Any]:
-    from crm.exchange import labels
-
-    return {
-        "import_labels": labels,
-        "import_kind_label": labels.kind_label,
-        "import_status_label": labels.status_label,
-        "import_encoding_label": lambda code: str(ENCODINGS.get(code or "", code or "")),
-        "import_delimiter_label": lambda code: str(DELIMITERS.get(code or "", code or "")),
-        "import_failure_text": failure_text,
-    }
-
-
-def failure_text(data_import: DataImport) -> str:
-    """Why the import failed, in the reader's language, with the row when one was to blame."""
-    if not data_import.failure:
-        return ""
-    text = problem_text(
-        data_import.kind, Problem.from_json(data_import.failure), data_import.headers, data_import.mapping
-    )
-    row = data_import.failure.get("row")
-    return _("Row %(row)d: %(problem)s", row=row, problem=text) if row else text
+bp.app_context_processor(template_helpers)
