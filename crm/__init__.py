@@ -116,6 +116,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     app.register_blueprint(audit_bp)
     app.register_blueprint(system_bp)
+    from crm.system.metrics import init_app as init_metrics
+
+    init_metrics(app)
     from crm.privacy.views import bp as privacy_bp
 
     app.register_blueprint(privacy_bp)

@@ -8,6 +8,7 @@ value stops the program at start with one line naming the variable.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import secrets
@@ -273,5 +274,20 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         default_language=language,
         default_timezone=zone,
         rate_limit_storage=redis_url or "memory://",
-        extra=_knobs(env),
+        extra={**_knobs(env), **_metrics_access(env)},
     )
+
+
+def _metrics_access(env: Mapping[str, str]) -> dict[str, str]:
+    """Who may read ``/metrics``: a bearer token (at least 16 characters) and/or client
+    addresses or networks; with neither the page does not exist (404)."""
+    token = env.get("METRICS_TOKEN", "").strip()
+    if token and len(token) < 16:
+        raise ConfigError("METRICS_TOKEN: must be at least 16 characters")
+    allow = [a.strip() for a in env.get("METRICS_ALLOW", "").split(",") if a.strip()]
+    for address in allow:
+        try:
+            ipaddress.ip_network(address, strict=False)
+        except ValueError:
+            raise ConfigError(f"METRICS_ALLOW: {address!r} is not an address or a network") from None
+    return {"METRICS_TOKEN": token, "METRICS_ALLOW": ",".join(allow)}
