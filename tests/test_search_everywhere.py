@@ -398,3 +398,22 @@ def test_erased_contacts_stay_unsearchable_after_a_rebuild(session: Session, wor
     session.commit()
     assert search(session, world["officer"], "karim").contacts.count == 0
     assert search(session, world["officer"], "erased").contacts.count == 0
+
+
+def test_the_lead_count_stops_past_its_cap(
+    session: Session, world: dict[str, Any], client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from crm.search import queries, views
+
+    for n in range(6):
+        make_lead(session, owner=world["officer"], title=f"Digital lead {n}", ma_organisation_id=world["add"].id)
+    session.commit()
+    monkeypatch.setattr(queries, "LEAD_COUNT_CAP", 5)
+    monkeypatch.setattr(views, "LEAD_COUNT_CAP", 5)
+    found = search(session, world["officer"], "ADD", limit=3)
+    assert found.leads.capped and found.capped and len(found.leads) == 3
+    newest = search(session, world["officer"], "ADD", limit=20)
+    assert [lead.title for lead, _ma, _us in newest.leads][:3] == [lead.title for lead, _ma, _us in found.leads]
+    login(client, "officer@jisr.example")
+    page = unescape(client.get("/search?q=ADD").get_data(as_text=True))
+    assert "More than 5 results for" in page and ">5+</span>" in page

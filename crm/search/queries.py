@@ -28,9 +28,10 @@ from crm.organisations.models import Contact, Organisation
 from crm.reference.models import Sector
 from crm.search.matching import MAX_WORDS, exact_first, query_words, words_match
 
-__all__ = ["LIMIT", "MAX_WORDS", "Group", "SearchResults", "search", "search_words"]
+__all__ = ["LEAD_COUNT_CAP", "LIMIT", "MAX_WORDS", "Group", "SearchResults", "search", "search_words"]
 
 LIMIT = 20
+LEAD_COUNT_CAP = 100
 search_words = query_words  # the name the tests and older callers know
 
 
@@ -40,6 +41,7 @@ class Group:
 
     rows: list[Any] = field(default_factory=list)
     count: int = 0
+    capped: bool = False  # count is a lower bound: more than LEAD_COUNT_CAP match
 
     def __bool__(self) -> bool:
         return bool(self.rows)
@@ -67,6 +69,10 @@ class SearchResults:
     def total(self) -> int:
         return self.leads.count + self.organisations.count + self.contacts.count + self.meetings.count
 
+    @property
+    def capped(self) -> bool:
+        return self.leads.capped
+
 
 def _lead_word(session: Session, word: str) -> Any:
     """A lead matches ``word`` in its title, its organisations (names, acronyms, aliases,
@@ -87,6 +93,31 @@ def _lead_word(session: Session, word: str) -> Any:
     )
 
 
+def _leads_query(session: Session, user: User, words: list[str]) -> Any:
+    """The newest matching leads, counted up to ``LEAD_COUNT_CAP + 1``.
+
+    The leads are read newest first along ``ix_lead_updated_at`` until enough match, so a
+    word found in thousands of leads costs little; counting them all would read them all
+    (hundreds of milliseconds for a word in a fifth of 100,000 leads), so the count stops past
+    the cap and the page says "more than 100"."""
+    newest = (
+        select(Lead.id, Lead.updated_at)
+        .where(*(_lead_word(session, w) for w in words), visible_to(user))
+        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        .limit(LEAD_COUNT_CAP + 1)
+        .subquery()
+    )
+    ma, us = aliased(Organisation), aliased(Organisation)
+    return (
+        select(Lead, ma, us, func.count().over())
+        .select_from(newest)
+        .join(Lead, col(Lead.id) == newest.c.id)
+        .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
+        .join(us, col(us.id) == col(Lead.us_organisation_id))
+        .order_by(newest.c.updated_at.desc(), newest.c.id.desc())
+    )
+
+
 def _group(session: Session, query: Any, limit: int) -> Group:
     """Run ``query`` (whose last column is ``count(*) OVER ()``) for its first ``limit`` rows."""
     rows = session.exec(query.limit(limit)).all()
@@ -103,16 +134,8 @@ def search(session: Session, user: User, query: str, *, limit: int = LIMIT) -> S
     if not words:
         return results
     total = func.count().over()
-    ma, us = aliased(Organisation), aliased(Organisation)
-    results.leads = _group(
-        session,
-        select(Lead, ma, us, total)
-        .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
-        .join(us, col(us.id) == col(Lead.us_organisation_id))
-        .where(*(_lead_word(session, w) for w in words), visible_to(user))
-        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc()),
-        limit,
-    )
+    results.leads = _group(session, _leads_query(session, user, words), limit)
+    results.leads.capped = results.leads.count > LEAD_COUNT_CAP
     results.organisations = _group(
         session,
         select(Organisation, total)

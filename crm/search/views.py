@@ -10,7 +10,7 @@ from markupsafe import Markup
 
 from crm.core.db import db
 from crm.search.labels import organisation_label
-from crm.search.queries import search
+from crm.search.queries import LEAD_COUNT_CAP, search
 
 bp = Blueprint("search", __name__)
 
@@ -26,4 +26,5 @@ def index() -> Any:
         query=query,
         typed=Markup("<bdi>%s</bdi>") % query,
         organisation_label=organisation_label,
+        lead_count_cap=LEAD_COUNT_CAP,
     )
