@@ -4,8 +4,9 @@ returning its first rows and the number of all its matches.
 A query matches a row when every word of it (:func:`crm.search.matching.query_words`)
 occurs in the row's ``search_text``.  A lead matches a word through its title, or through
 the names, acronyms and aliases of its two organisations, the people of those
-organisations, its sector, or the people of the meeting it was born in: "ADD" lists ADD's
-leads, "ADD cloud" ADD's cloud leads.  Those are found at query time through the indexed
+organisations, or its sector: "ADD" lists ADD's leads, "ADD cloud" ADD's cloud leads.
+(Not through the people of the meeting it was born in: one ADD person at a meeting of
+five organisations would make "ADD" list the other four's leads.)  Those are found at query time through the indexed
 ``search_text`` of each (not copied into the lead), so a renamed organisation finds its
 leads at once.  Confidential leads are left out exactly as in the lead list
 (:func:`crm.leads.queries.visible_to`).
@@ -23,7 +24,7 @@ from sqlmodel import Session, col, func, select
 from crm.accounts.models import User
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
-from crm.missions.models import Meeting, MeetingContact, Mission
+from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Contact, Organisation
 from crm.reference.models import Sector
 from crm.search.matching import MAX_WORDS, exact_first, query_words, words_match
@@ -76,20 +77,18 @@ class SearchResults:
 
 def _lead_word(session: Session, word: str) -> Any:
     """A lead matches ``word`` in its title, its organisations (names, acronyms, aliases,
-    their people), its sector or the people of its meeting."""
+    their people) or its sector."""
     contacts = select(Contact.id).where(words_match(session, Contact, [word]))
     organisations: Any = sa.union(
         select(Organisation.id).where(words_match(session, Organisation, [word])),
         select(Contact.organisation_id).where(col(Contact.id).in_(contacts)),
     )
     sectors = select(Sector.id).where(words_match(session, Sector, [word]))
-    meetings = select(MeetingContact.meeting_id).where(col(MeetingContact.contact_id).in_(contacts))
     return sa.or_(
         words_match(session, Lead, [word]),
         col(Lead.ma_organisation_id).in_(organisations),
         col(Lead.us_organisation_id).in_(organisations),
         col(Lead.sector_id).in_(sectors),
-        col(Lead.meeting_id).in_(meetings),
     )
 
 

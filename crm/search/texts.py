@@ -5,8 +5,8 @@ Each builder takes the row (a model instance, or a row of a plain ``SELECT`` in 
 migration: only the attributes named are read).
 
 A lead's ``search_text`` is its title alone, normalised: the import recognises a lead by
-it (``crm.exchange.plan_leads``).  Its organisations, their contacts, its sector and the
-people of its meeting find it at query time, through their own indexed ``search_text``
+it (``crm.exchange.plan_leads``).  Its organisations, their contacts and its sector find it
+at query time, through their own indexed ``search_text``
 (:mod:`crm.search.queries`), so a renamed organisation finds its leads at once, with
 nothing to copy into thousands of leads.
 """
