@@ -16,6 +16,7 @@ from crm.api.cli import tokens_cli
 from crm.core.db import db
 from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGES
+from crm.search.cli import search_cli
 
 
 @click.pass_context
@@ -37,6 +38,7 @@ crm_cli = AppGroup("crm", help="Jisr administration commands.", callback=_server
 users_cli = AppGroup("users", help="Manage user accounts.")
 crm_cli.add_command(users_cli)
 crm_cli.add_command(tokens_cli)
+crm_cli.add_command(search_cli)
 
 
 def cli_language() -> str:

@@ -113,7 +113,7 @@ def _users(scale: Scale, t0: datetime) -> list[dict[str, Any]]:
 
 
 def _organisation(i: int, scale: Scale, t0: datetime) -> dict[str, Any]:
-    from crm.core.text import search_blob
+    from crm.core.text import searchable
 
     moroccan = i < scale.organisations // 2
     row = {
@@ -140,12 +140,12 @@ def _organisation(i: int, scale: Scale, t0: datetime) -> dict[str, Any]:
             name_fr, name_ar, acronym = f"{topic} Systems {i}", f"أنظمة {topic_ar} {i}", f"US{i}"
             name_en = name_fr
         row |= {"name_fr": name_fr, "name_ar": name_ar, "name_en": name_en, "acronym": acronym}
-        row["search_text"] = search_blob(acronym, name_ar, name_fr, name_en)
+        row["search_text"] = searchable(acronym, name_ar, name_fr, name_en)
     return row
 
 
 def _contacts(scale: Scale, t0: datetime) -> list[dict[str, Any]]:
-    from crm.core.text import search_blob
+    from crm.core.text import searchable
 
     rows = []
     for i in range(scale.contacts):
@@ -160,7 +160,7 @@ def _contacts(scale: Scale, t0: datetime) -> list[dict[str, Any]]:
                 "email": email,
                 "language": "ar" if arabic else "fr",
                 "timezone": "Africa/Casablanca",
-                "search_text": search_blob(name, "Director" if i % 2 else "", email),
+                "search_text": searchable(name, "Director" if i % 2 else "", email),
                 "created_at": t0,
                 "updated_at": t0,
             }
@@ -272,6 +272,7 @@ def populate(engine: sa.Engine, scale: Scale) -> None:
     """Insert ``scale``'s rows into the empty tables of ``engine``'s database."""
     from crm.accounts.models import User
     from crm.core.events import Event
+    from crm.core.text import searchable
     from crm.followups.models import FollowUp
     from crm.leads.models import Activity, Lead, LeadWatcher
     from crm.missions.models import Mission
@@ -292,6 +293,7 @@ def populate(engine: sa.Engine, scale: Scale) -> None:
                 "name_en": f"Sector {i}",
                 "position": i,
                 "is_active": True,
+                "search_text": searchable(f"قطاع {i}", f"Secteur {i}", f"Sector {i}"),
             }
             for i in range(10)
         ]

@@ -1,6 +1,7 @@
 """Text normalisation so that names match across scripts, case, accents and Arabic
 spelling variants ("Agence de Développement" ~ "agence de developpement",
-"وكالة" ~ "وكاله", "أمن" ~ "امن")."""
+"وكالة" ~ "وكاله", "أمن" ~ "امن"), and the forms search looks for: names written joined
+("paloalto") and Arabic words without their article ("وكالة" for "الوكالة")."""
 
 from __future__ import annotations
 
@@ -45,6 +46,45 @@ def search_blob(*values: str | None) -> str:
         if norm and norm not in seen:
             seen.append(norm)
     return " | ".join(seen)
+
+
+def joined_forms(*values: str | None) -> list[str]:
+    """Each value of several words written as one ("Palo Alto" -> "paloalto", "عبد الرحمن"
+    -> "عبدالرحمن"), normalised, so that a name typed joined finds it written apart (a
+    name typed apart already finds it written joined: each word is in it)."""
+    forms: list[str] = []
+    for value in values:
+        norm = normalise(value)
+        if " " in norm:
+            form = norm.replace(" ", "")
+            if form not in forms:
+                forms.append(form)
+    return forms
+
+
+def searchable(*values: str | None) -> str:
+    """:func:`search_blob` of the values followed by their :func:`joined_forms`: the
+    ``search_text`` of a row found by its names (organisations, contacts, meetings, sectors)."""
+    return search_blob(*values, *joined_forms(*values))
+
+
+# The Arabic definite article with the prefixes that glue to it: "ال", "وال" (and the),
+# "بال" (with the), "فال", "كال", "لل" (for the).  Longest first.
+_ARABIC_ARTICLES = ("وال", "بال", "فال", "كال", "ال", "لل")
+_ARABIC_LETTERS = re.compile("^[\u0621-\u064a]+$")
+
+
+def without_article(word: str) -> str:
+    """A normalised Arabic word without its leading definite article ("الوكاله" -> "وكاله",
+    "للتنميه" -> "تنميه") when at least three letters remain; any other word unchanged.
+    What remains is a part of the word, so a search for it still finds the word with the
+    article, and finds it without."""
+    if not _ARABIC_LETTERS.match(word):
+        return word
+    for article in _ARABIC_ARTICLES:
+        if word.startswith(article) and len(word) - len(article) >= 3:
+            return word[len(article) :]
+    return word
 
 
 def isolate(value: object) -> str:

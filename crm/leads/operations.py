@@ -15,7 +15,6 @@ from crm.core.db import pk
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, jsonable, record_event
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.text import search_blob
 from crm.core.time import ensure_utc, utcnow
 from crm.core.validation import clean_enum, clean_name, clean_text
 from crm.leads.fields import check_consistency, clean_lead
@@ -29,6 +28,7 @@ from crm.leads.models import (
     Stage,
 )
 from crm.leads.rights import check_lead_changes, check_lead_deletion, check_watcher_change
+from crm.search.texts import lead_text
 
 LEAD_FIELDS = (
     "title",
@@ -48,7 +48,7 @@ LEAD_FIELDS = (
 
 
 def _refresh_search_text(session: Session, lead: Lead) -> None:
-    lead.search_text = search_blob(lead.title)
+    lead.search_text = lead_text(lead)
 
 
 def create_lead(

@@ -66,5 +66,7 @@ class Meeting(Audited, SQLModel, table=True):
     starts_at: datetime = Field(sa_type=UTCDateTime, index=True)
     place: str = Field(default="", max_length=300)
     notes: str = Field(default="", sa_type=sa.Text)
+    # Title and place, normalised for search (crm.search.texts).
+    search_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

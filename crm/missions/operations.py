@@ -24,6 +24,7 @@ from crm.missions.models import (
     MissionOrganiser,
 )
 from crm.organisations.models import Contact, Organisation
+from crm.search.texts import meeting_text
 
 
 def _check_ids(session: Session, model: Any, ids: Iterable[int], field: str) -> list[int]:
@@ -190,6 +191,7 @@ def log_meeting(
         place=clean_text(place, "place", max_length=300, required=False),
         notes=clean_text(notes, "notes", max_length=50000, required=False),
     )
+    meeting.search_text = meeting_text(meeting)
     session.add(meeting)
     session.flush()
     for org_id in orgs:
@@ -268,6 +270,7 @@ def update_meeting(
         if changed is not None:
             changes[f"{column}s"] = changed
     if changes:
+        meeting.search_text = meeting_text(meeting)
         meeting.updated_at = utcnow()
         record_event(session, "meeting.updated", meeting, actor=actor, payload={"changes": changes})
     return changes

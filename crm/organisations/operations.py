@@ -13,7 +13,6 @@ from crm.core.db import pk
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.text import search_blob
 from crm.core.time import utcnow
 from crm.core.validation import (
     clean_email,
@@ -26,6 +25,7 @@ from crm.core.validation import (
 )
 from crm.organisations.models import Contact, Country, Organisation, OrganisationKind, OrganisationSector
 from crm.reference.models import Sector
+from crm.search.texts import contact_text, organisation_text
 
 ORGANISATION_FIELDS = ("country", "kind", "name_ar", "name_fr", "name_en", "acronym", "aliases", "website")
 
@@ -56,7 +56,7 @@ def _clean_organisation(fields: dict[str, Any]) -> dict[str, Any]:
 
 
 def _refresh_search_text(org: Organisation) -> None:
-    org.search_text = search_blob(org.acronym, org.name_ar, org.name_fr, org.name_en, *org.aliases)
+    org.search_text = organisation_text(org)
 
 
 def _set_sectors(session: Session, org: Organisation, sector_ids: Iterable[int]) -> list[str]:
@@ -200,7 +200,7 @@ def _clean_contact(session: Session, fields: dict[str, Any], region: str) -> dic
 
 
 def _refresh_contact_search_text(contact: Contact) -> None:
-    contact.search_text = search_blob(contact.name, contact.title, contact.email)
+    contact.search_text = contact_text(contact)
 
 
 def create_contact(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from sqlmodel import Field, SQLModel
 
 from crm.core.events import Audited
@@ -18,6 +19,8 @@ class Sector(Audited, SQLModel, table=True):
     name_en: str = Field(max_length=120)
     position: int = Field(default=0)
     is_active: bool = Field(default=True)
+    # The three names, normalised for search (crm.search.texts).
+    search_text: str = Field(default="", sa_type=sa.Text, sa_column_kwargs={"server_default": ""})
 
     def name(self, language: str | None = None) -> str:
         return pick_name(self, language)

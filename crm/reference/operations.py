@@ -11,6 +11,7 @@ from crm.core.errors import ValidationError
 from crm.core.events import changes_of, record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.reference.models import Sector
+from crm.search.texts import sector_text
 
 CODE_RE = re.compile(r"^[a-z][a-z0-9_]{1,39}$")
 
@@ -36,6 +37,7 @@ def create_sector(
     sector = Sector(
         code=code, position=position, name_ar=names["name_ar"], name_fr=names["name_fr"], name_en=names["name_en"]
     )
+    sector.search_text = sector_text(sector)
     session.add(sector)
     record_event(session, "sector.created", sector, actor=actor, payload={"code": code, **names})
     return sector
@@ -48,5 +50,6 @@ def update_sector(session: Session, sector: Sector, *, actor: Any = None, **fiel
         raise ValidationError.single(sorted(unknown)[0], _l("This field cannot be changed."))
     changes = changes_of(sector, fields)
     if changes:
+        sector.search_text = sector_text(sector)
         record_event(session, "sector.updated", sector, actor=actor, payload={"changes": changes})
     return sector

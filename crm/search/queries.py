@@ -1,13 +1,15 @@
-"""Search across leads, organisations and contacts.
+"""Search across leads, organisations, contacts and meetings: one query per group, each
+returning its first rows and the number of all its matches.
 
-Every searched row keeps a normalised ``search_text`` (case, French accents and Arabic
-diacritics / hamza / taa marbuta folded by :func:`crm.core.text.normalise`).  A query is
-normalised the same way and split into words; a row matches when every word occurs in
-its ``search_text`` (for a lead, in its title or its organisations' names).  The index
-behind that ``LIKE '%word%'`` depends on the backend: PostgreSQL uses GIN trigram indexes
-(``pg_trgm``), SQLite uses FTS5 trigram tables kept in sync by triggers (see the
-migration ``contact search text and search indexes``).
-Both give the same answers; only the index differs.
+A query matches a row when every word of it (:func:`crm.search.matching.query_words`)
+occurs in the row's ``search_text``.  A lead matches a word through its title, or through
+the names, acronyms and aliases of its two organisations, the people of those
+organisations, or its sector: "ADD" lists ADD's leads, "ADD cloud" ADD's cloud leads.
+(Not through the people of the meeting it was born in: one ADD person at a meeting of
+five organisations would make "ADD" list the other four's leads.)  Those are found at query time through the indexed
+``search_text`` of each (not copied into the lead), so a renamed organisation finds its
+leads at once.  Confidential leads are left out exactly as in the lead list
+(:func:`crm.leads.queries.visible_to`).
 """
 
 from __future__ import annotations
@@ -16,102 +18,144 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import Session, col, select
+from sqlalchemy.orm import aliased
+from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
-from crm.core.text import normalise
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
+from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Contact, Organisation
+from crm.reference.models import Sector
+from crm.search.matching import MAX_WORDS, exact_first, query_words, words_match
 
-MAX_WORDS = 8
+__all__ = ["LEAD_COUNT_CAP", "LIMIT", "MAX_WORDS", "Group", "SearchResults", "search", "search_words"]
+
 LIMIT = 20
+LEAD_COUNT_CAP = 100
+search_words = query_words  # the name the tests and older callers know
+
+
+@dataclass
+class Group:
+    """The first rows of one kind of result and how many match in all."""
+
+    rows: list[Any] = field(default_factory=list)
+    count: int = 0
+    capped: bool = False  # count is a lower bound: more than LEAD_COUNT_CAP match
+
+    def __bool__(self) -> bool:
+        return bool(self.rows)
+
+    def __iter__(self) -> Any:
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    @property
+    def more(self) -> int:
+        return self.count - len(self.rows)
 
 
 @dataclass
 class SearchResults:
     query: str
-    organisations: list[Organisation] = field(default_factory=list)
-    contacts: list[tuple[Contact, Organisation]] = field(default_factory=list)
-    leads: list[Lead] = field(default_factory=list)
+    leads: Group = field(default_factory=Group)  # rows: (lead, its Moroccan and its US organisation)
+    organisations: Group = field(default_factory=Group)
+    contacts: Group = field(default_factory=Group)  # rows: (contact, organisation)
+    meetings: Group = field(default_factory=Group)  # rows: (meeting, mission or None)
 
     @property
     def total(self) -> int:
-        return len(self.organisations) + len(self.contacts) + len(self.leads)
+        return self.leads.count + self.organisations.count + self.contacts.count + self.meetings.count
+
+    @property
+    def capped(self) -> bool:
+        return self.leads.capped
 
 
-def search_words(query: str) -> list[str]:
-    """The normalised words of ``query`` (LIKE wildcards dropped), at most ``MAX_WORDS``."""
-    words = normalise(query).replace("_", " ").replace("%", " ").split()
-    return list(dict.fromkeys(w for w in words if w != "|"))[:MAX_WORDS]
-
-
-def _matching(session: Session, model: Any, words: list[str]) -> Any:
-    """A condition on ``model`` that every word occurs in its ``search_text``."""
-    plain = [col(model.search_text).contains(w, autoescape=True) for w in words]
-    if session.get_bind().dialect.name != "sqlite":
-        return sa.and_(*plain)
-    # FTS5's trigram index answers LIKE for words of 3 characters or more; SQLite 3.40
-    # crashes when a shorter pattern is ANDed with them, so short words filter the rows
-    # the index found, on the table itself.
-    long_words = [w for w in words if len(w) >= 3]
-    if not long_words:
-        return sa.and_(*plain)
-    fts = sa.table(f"fts_{model.__tablename__}", sa.column("rowid"), sa.column("search_text"))
-    ids = select(fts.c.rowid).where(*[fts.c.search_text.like(f"%{w}%") for w in long_words])
-    short = [condition for w, condition in zip(words, plain, strict=True) if len(w) < 3]
-    return sa.and_(col(model.id).in_(ids), *short)
-
-
-def _lead_matching(session: Session, word: str) -> Any:
-    """A lead matches a word in its title or in its organisations' names, acronyms and
-    aliases: "DGSSI" finds DGSSI's leads, "ADD cloud" ADD's cloud leads."""
-    organisations = select(Organisation.id).where(_matching(session, Organisation, [word]))
+def _lead_word(session: Session, word: str) -> Any:
+    """A lead matches ``word`` in its title, its organisations (names, acronyms, aliases,
+    their people) or its sector."""
+    contacts = select(Contact.id).where(words_match(session, Contact, [word]))
+    organisations: Any = sa.union(
+        select(Organisation.id).where(words_match(session, Organisation, [word])),
+        select(Contact.organisation_id).where(col(Contact.id).in_(contacts)),
+    )
+    sectors = select(Sector.id).where(words_match(session, Sector, [word]))
     return sa.or_(
-        _matching(session, Lead, [word]),
+        words_match(session, Lead, [word]),
         col(Lead.ma_organisation_id).in_(organisations),
         col(Lead.us_organisation_id).in_(organisations),
+        col(Lead.sector_id).in_(sectors),
     )
 
 
-def _exact_first(model: Any, words: list[str]) -> Any:
-    """Rows whose name or acronym is exactly the query come first (e.g. "ADD")."""
-    phrase = " ".join(words)
-    text = col(model.search_text)
-    return sa.case(
-        (sa.or_(text == phrase, text.startswith(phrase + " | "), text.contains(" | " + phrase + " | ")), 0),
-        else_=1,
+def _leads_query(session: Session, user: User, words: list[str]) -> Any:
+    """The newest matching leads, counted up to ``LEAD_COUNT_CAP + 1``.
+
+    The leads are read newest first along ``ix_lead_updated_at`` until enough match, so a
+    word found in thousands of leads costs little; counting them all would read them all
+    (hundreds of milliseconds for a word in a fifth of 100,000 leads), so the count stops past
+    the cap and the page says "more than 100"."""
+    newest = (
+        select(Lead.id, Lead.updated_at)
+        .where(*(_lead_word(session, w) for w in words), visible_to(user))
+        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
+        .limit(LEAD_COUNT_CAP + 1)
+        .subquery()
     )
+    ma, us = aliased(Organisation), aliased(Organisation)
+    return (
+        select(Lead, ma, us, func.count().over())
+        .select_from(newest)
+        .join(Lead, col(Lead.id) == newest.c.id)
+        .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
+        .join(us, col(us.id) == col(Lead.us_organisation_id))
+        .order_by(newest.c.updated_at.desc(), newest.c.id.desc())
+    )
+
+
+def _group(session: Session, query: Any, limit: int) -> Group:
+    """Run ``query`` (whose last column is ``count(*) OVER ()``) for its first ``limit`` rows."""
+    rows = session.exec(query.limit(limit)).all()
+    if not rows:
+        return Group()
+    return Group(rows=[row[0] if len(row) == 2 else tuple(row[:-1]) for row in rows], count=int(rows[0][-1]))
 
 
 def search(session: Session, user: User, query: str, *, limit: int = LIMIT) -> SearchResults:
-    """Organisations, contacts and leads (only those ``user`` may see) matching ``query``."""
-    words = search_words(query)
+    """Leads (only those ``user`` may see), organisations, contacts and meetings matching
+    ``query``: four statements whatever the number of rows."""
+    words = query_words(query)
     results = SearchResults(query=query)
     if not words:
         return results
-    results.organisations = list(
-        session.exec(
-            select(Organisation)
-            .where(_matching(session, Organisation, words))
-            .order_by(_exact_first(Organisation, words), col(Organisation.acronym), col(Organisation.id))
-            .limit(limit)
-        ).all()
+    total = func.count().over()
+    results.leads = _group(session, _leads_query(session, user, words), limit)
+    results.leads.capped = results.leads.count > LEAD_COUNT_CAP
+    results.organisations = _group(
+        session,
+        select(Organisation, total)
+        .where(words_match(session, Organisation, words))
+        .order_by(exact_first(Organisation, query), col(Organisation.acronym), col(Organisation.id)),
+        limit,
     )
-    contact_rows = session.exec(
-        select(Contact, Organisation)
+    results.contacts = _group(
+        session,
+        select(Contact, Organisation, total)
         .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
-        .where(_matching(session, Contact, words))
-        .order_by(col(Contact.name), col(Contact.id))
-        .limit(limit)
-    ).all()
-    results.contacts = [(contact, org) for contact, org in contact_rows]
-    results.leads = list(
-        session.exec(
-            select(Lead)
-            .where(*(_lead_matching(session, w) for w in words), visible_to(user))
-            .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
-            .limit(limit)
-        ).all()
+        .where(words_match(session, Contact, words))
+        .order_by(exact_first(Contact, query), col(Contact.name), col(Contact.id)),
+        limit,
+    )
+    results.meetings = _group(
+        session,
+        select(Meeting, Mission, total)
+        .outerjoin(Mission, col(Mission.id) == col(Meeting.mission_id))
+        .where(words_match(session, Meeting, words))
+        .order_by(col(Meeting.starts_at).desc(), col(Meeting.id).desc()),
+        limit,
     )
     return results
