@@ -94,7 +94,7 @@ def test_the_navigation_counts_overdue_and_today_in_one_query(app: Any, session:
         login(client, "officer@jisr.example")
         page = client.get("/leads").get_data(as_text=True)
     nav = page.split('data-testid="nav-today"')[1].split("</a>")[0]
-    assert '<span class="badge rounded-pill text-bg-danger ms-1" aria-hidden="true">2</span>' in nav
+    assert '<span class="badge rounded-pill ms-1 text-bg-danger" aria-hidden="true">2</span>' in nav
     assert "(2 follow-ups overdue or due today)" in nav
 
 
