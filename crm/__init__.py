@@ -82,6 +82,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.notifications.views import init_app as init_notifications
 
     init_notifications(app)
+    from crm.today import init_app as init_today
+
+    init_today(app)
     app.register_blueprint(core_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(leads_bp)

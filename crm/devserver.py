@@ -10,6 +10,11 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable
 
 from sqlmodel import func, select
 
@@ -55,18 +60,46 @@ def commands(port: str, instance_path: str) -> dict[str, list[str]]:
     }  # fmt: skip
 
 
-def main() -> int:
-    instance_path, loaded_demo = prepare()
+def login_lines(url: str) -> list[str]:
+    """The address and every demo login (the README lists the same)."""
     from crm.demo import DEMO_PASSWORD, DEMO_USERS
 
+    lines = [f"  Jisr is running at {url}  (Ctrl-C stops web, worker and beat)", "  Demo logins:"]
+    lines += [f"    {role:8} {email:28} password {DEMO_PASSWORD}" for email, role in DEMO_USERS]
+    return lines
+
+
+def answers(url: str) -> bool:
+    try:
+        with urllib.request.urlopen(f"{url}/healthz", timeout=2) as response:  # noqa: S310 - our own http URL
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def announce_when_up(
+    url: str, *, timeout: float = 120.0, say: Callable[[str], None] = print, every: float = 0.25
+) -> bool:
+    """Wait for the web server to answer, then print the address and the demo logins (after
+    the servers' own start-up lines, where they are seen); say so if it never answers."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if answers(url):
+            say("\n" + "\n".join(login_lines(url)) + "\n")
+            return True
+        time.sleep(every)
+    say(f"  Jisr did not answer at {url} after {timeout:g} s: see the log above.")
+    return False
+
+
+def main() -> int:
+    instance_path, _loaded_demo = prepare()
     port = os.environ.get("PORT", "5000")
     supervisor = Supervisor(commands(port, instance_path), cwd=PROJECT_ROOT)
-    print(f"\n  Jisr is running at http://127.0.0.1:{port}  (Ctrl-C stops web, worker and beat)")
-    if loaded_demo:
-        print(f"  Demo logins (password {DEMO_PASSWORD}):")
-        for email, role in DEMO_USERS:
-            print(f"    {role:8} {email}")
-    print(flush=True)
+    url = f"http://127.0.0.1:{port}"
+    threading.Thread(
+        target=announce_when_up, args=(url,), kwargs={"say": lambda text: print(text, flush=True)}, daemon=True
+    ).start()
     return supervisor.run()
 
 

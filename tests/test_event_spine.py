@@ -367,6 +367,14 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         lambda s, c: followups.cancel_followup(s, c["followup"], reason="Dropped"),
         {"followup.cancelled"},
     ),
+    "followups.close_followup": (
+        lambda s, c: followups.close_followup(s, c["followup"], next_due_local=datetime(2030, 3, 8, 10, 0)),
+        {"followup.done", "followup.scheduled"},
+    ),
+    "followups.snooze_followup": (
+        lambda s, c: followups.snooze_followup(s, c["followup"], by="date", on=date(2030, 3, 5)),
+        {"followup.rescheduled"},
+    ),
     "digests.create_subscription": (
         lambda s, c: digests.create_subscription(s, name="", user_id=c["officer"].id),
         {"subscription.created"},

@@ -325,6 +325,7 @@ def test_make_run_restarts_a_killed_celery_worker(tmp_path: Path) -> None:
         wait_for(lambda: started("worker") and started("web") and started("beat"), "the three processes")
         wait_for(lambda: "ready." in log.read_text(), "the worker to be ready")
         wait_for(web_answers, "the web server")
+        wait_for(lambda: "Demo logins:" in log.read_text(), "the demo logins, once the web server answers")
         (worker,), (web,), (beat,) = started("worker"), started("web"), started("beat")
         os.kill(worker, signal.SIGKILL)
         wait_for(lambda: started("restarted"), "the worker to be restarted")

@@ -46,11 +46,12 @@ PUBLIC = {
     "api.openapi_json": "the API's OpenAPI document: a description, no data",
     "api.docs": "the API's readable documentation: a description, no data",
 }
-# What a viewer may post: their own sessions, language, preferences, API tokens, calendar
-# address, notification marks and saved filters.
+# What a viewer may post: their own sessions, language (and keeping the login page's),
+# preferences, API tokens, calendar address, notification marks and saved filters.
 VIEWER_MAY_POST = {
     "accounts.logout",
     "accounts.switch_language",
+    "accounts.keep_language",
     "accounts.settings",
     "accounts.change_password",
     "login_sessions.log_out_others",

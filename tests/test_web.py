@@ -259,7 +259,8 @@ def test_the_navigation_leads_to_every_page_the_user_may_open(session: Session, 
     make_user(session, email="officer@jisr.example")
     make_user(session, Role.ADMIN, email="admin@jisr.example")
     session.commit()
-    everyone = {"nav-leads", "nav-pipeline", "nav-followups", "nav-organisations", "nav-contacts", "nav-missions"}
+    everyone = {"nav-today", "nav-leads", "nav-pipeline", "nav-followups", "nav-organisations", "nav-contacts"}
+    everyone |= {"nav-missions"}
     everyone |= {"nav-dashboard"}
     editors = everyone | {"nav-digests", "nav-imports"}
     admin_menu = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Blueprint, flash, g, redirect, render_template, request, url_for
+from flask import Blueprint, flash, g, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
 
 from crm.accounts.forms import ChangePasswordForm, ForgotPasswordForm, LoginForm, PreferencesForm
@@ -22,21 +22,39 @@ from crm.accounts.operations import (
 from crm.accounts.throttle import count_failure, count_success, held_back, held_back_message, login_attempt
 from crm.core.db import db
 from crm.core.forms import save_form
-from crm.core.i18n import LANGUAGES
+from crm.core.i18n import LANGUAGES, SESSION_LANGUAGE
 from crm.core.i18n import gettext as _
 from crm.core.security import limiter, verify_password
 from crm.core.time import available_zones
+from crm.core.views import home_url
 
 bp = Blueprint("accounts", __name__)
+
+OFFER_LANGUAGE = "jisr.offer_language"  # the session asks whether to keep its language
 
 # A hash to check against when the email is unknown, so timing does not reveal accounts.
 _DUMMY_HASH = "scrypt:32768:8:1$0000000000000000$" + "0" * 128
 
 
-def _safe_next(target: str | None) -> str:
+def _safe_next(target: str | None, default: str | None = None) -> str:
     if target and target.startswith("/") and not target.startswith("//") and not urlsplit(target).netloc:
         return target
-    return url_for("leads.index")
+    return default or url_for("leads.index")
+
+
+def _keep_login_language(user: User) -> None:
+    """The language chosen on the login page (its cookie) goes on after the login, for this
+    session, when it is not the user's saved one: the pages then offer to save it."""
+    chosen = request.cookies.get("lang")
+    _forget_session_language()
+    if chosen in LANGUAGES and chosen != user.language.value:
+        session[SESSION_LANGUAGE] = chosen
+        session[OFFER_LANGUAGE] = True
+
+
+def _forget_session_language() -> None:
+    session.pop(SESSION_LANGUAGE, None)
+    session.pop(OFFER_LANGUAGE, None)
 
 
 def _forgot_limit_key() -> str:
@@ -46,7 +64,7 @@ def _forgot_limit_key() -> str:
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if current_user.is_authenticated:
-        return redirect(_safe_next(request.args.get("next")))
+        return redirect(_safe_next(request.args.get("next"), home_url()))
     form = LoginForm()
     if form.validate_on_submit():
         attempt = login_attempt(form.email.data or "")
@@ -63,9 +81,10 @@ def login() -> Any:
             open_login_session(db.session, user)
             login_user(user)
             g.jisr_user = user
+            _keep_login_language(user)
             record_login(db.session, user)
             db.session.commit()
-            return redirect(_safe_next(request.args.get("next")))
+            return redirect(_safe_next(request.args.get("next"), home_url()))
         count_failure(db.session, attempt, user)
         db.session.commit()
         form.password.errors = [_("Wrong email or password.")]
@@ -78,6 +97,7 @@ def logout() -> Any:
     if end_current_session(db.session):
         db.session.commit()
     logout_user()
+    _forget_session_language()
     return redirect(url_for("accounts.login"))
 
 
@@ -92,7 +112,25 @@ def switch_language() -> Any:
     if current_user.is_authenticated:
         update_user_preferences(db.session, current_user, language=language)
         db.session.commit()
+        _forget_session_language()
     return response
+
+
+@bp.route("/language/keep", methods=["POST"])
+@login_required
+def keep_language() -> Any:
+    """Save the language this session speaks (chosen on the login page) as the user's own;
+    with ``keep=no``, stop offering it and go on in it for this session only."""
+    target = _safe_next(request.form.get("next"), home_url())
+    language = session.get(SESSION_LANGUAGE)
+    session.pop(OFFER_LANGUAGE, None)
+    if language not in LANGUAGES or request.form.get("keep") == "no":
+        return redirect(target)
+    update_user_preferences(db.session, current_user, language=language)
+    db.session.commit()
+    _forget_session_language()
+    flash(_("Your language is saved."), "success")
+    return redirect(target)
 
 
 @bp.route("/password/forgotten", methods=["GET", "POST"])
@@ -158,6 +196,7 @@ def settings() -> Any:
             _("Your preferences are saved."),
         )
         if saved:
+            _forget_session_language()  # the language just saved is the one to speak
             return redirect(url_for("accounts.settings"))
     return _settings_page(form, password_form, 400)
 

@@ -1,6 +1,7 @@
 """Languages: Arabic (right-to-left), French and English, all first-class.
 
-The locale is chosen from the logged-in user, then the ``lang`` cookie, then the
+The locale is chosen from the logged-in user (the language chosen on the login page for
+the rest of that session, ``SESSION_LANGUAGE``, else their saved one), then the ``lang`` cookie, then the
 browser's Accept-Language, then the configured default (the JSON API chooses its own:
 the caller's Accept-Language, else the token owner's language).  Selectors check for a request
 context, so work done in a task (inside ``force_locale``) is never silently rendered in
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Flask, current_app, g, has_request_context, request
+from flask import Flask, current_app, g, has_request_context, request, session
 from flask_babel import Babel, get_locale, lazy_gettext
 from flask_babel import gettext as _babel_gettext
 from flask_babel import ngettext as _babel_ngettext
@@ -21,6 +22,7 @@ RTL_LANGUAGES = frozenset({"ar"})
 # Babel formats numbers and dates with these regional locales.
 FORMAT_LOCALES = {"ar": "ar_MA", "fr": "fr_MA", "en": "en_US"}
 LANGUAGE_NAMES = {"ar": "العربية", "fr": "Français", "en": "English"}
+SESSION_LANGUAGE = "jisr.language"  # a login session's own language, until the user saves it
 
 babel = Babel()
 
@@ -53,6 +55,8 @@ def select_locale() -> str:
     if chosen in LANGUAGES:
         return str(chosen)
     user = g.get("jisr_user")
+    if user is not None and session.get(SESSION_LANGUAGE) in LANGUAGES:
+        return str(session[SESSION_LANGUAGE])  # chosen on the login page, not (yet) saved
     if user is not None and getattr(user, "language", None):
         return str(user.language)
     cookie = request.cookies.get("lang")

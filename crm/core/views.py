@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Blueprint, jsonify, redirect, url_for
+from flask import Blueprint, current_app, jsonify, redirect, url_for
 from flask_login import current_user
 from sqlalchemy import text
 
@@ -13,10 +13,15 @@ from crm.core.db import db
 bp = Blueprint("core", __name__)
 
 
+def home_url() -> str:
+    """Where a logged-in user starts: the page a feature registered as home (Today)."""
+    return url_for(current_app.extensions.get("jisr.home", "leads.index"))
+
+
 @bp.route("/")
 def home() -> Any:
     if current_user.is_authenticated:
-        return redirect(url_for("leads.index"))
+        return redirect(home_url())
     return redirect(url_for("accounts.login"))
 
 

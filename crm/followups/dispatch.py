@@ -173,6 +173,7 @@ def _sent(
             "days": said.days,
             "due_at": item.followup.due_at.isoformat(),
         },
+        occurred_at=now,
     )
     rung.status = RungStatus.SENT
     rung.sent_at = now

@@ -107,13 +107,19 @@ def _at_wall_time(day: date, followup: FollowUp) -> datetime:
     return followup.due_local.replace(year=day.year, month=day.month, day=day.day)
 
 
-def snooze_target(followup: FollowUp, now: datetime) -> datetime:
-    """Tomorrow (in the follow-up's zone) at its local hour, and never before it is due now."""
-    tomorrow = to_local(now, followup.timezone).date() + timedelta(days=1)
-    target = _at_wall_time(tomorrow, followup)
+def snooze_target(followup: FollowUp, now: datetime, *, days: int = 1) -> datetime:
+    """``days`` from today (in the follow-up's zone; tomorrow by default) at its local hour,
+    and never before it is due now."""
+    later = to_local(now, followup.timezone).date() + timedelta(days=days)
+    target = _at_wall_time(later, followup)
     while to_utc(target, followup.timezone) <= followup.due_at:
         target += timedelta(days=1)
     return target
+
+
+def on_day_target(followup: FollowUp, day: date) -> datetime:
+    """``day`` at the follow-up's local hour (a date picked to snooze it to)."""
+    return _at_wall_time(day, followup)
 
 
 def next_week_target(followup: FollowUp, now: datetime) -> datetime:

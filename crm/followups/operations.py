@@ -3,7 +3,7 @@ the reminder ladder of the old date stops and a new one starts."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime, timedelta
 
 from sqlmodel import Session
 
@@ -15,10 +15,18 @@ from crm.core.events import record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import to_utc, utcnow
 from crm.core.validation import clean_text, clean_zone
-from crm.followups.links import DONE_NEXT_WEEK, SNOOZE, ReminderLink, link_problem, next_week_target, snooze_target
+from crm.followups.links import (
+    DONE_NEXT_WEEK,
+    SNOOZE,
+    ReminderLink,
+    link_problem,
+    next_week_target,
+    on_day_target,
+    snooze_target,
+)
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderLinkUse
 from crm.leads.models import Lead
-from crm.leads.rights import check_followup_reassignment
+from crm.leads.rights import check_followup_action, check_followup_reassignment
 
 
 def _check_owner(session: Session, owner_id: int) -> User:
@@ -203,3 +211,78 @@ def follow_reminder_link(session: Session, followup: FollowUp, link: ReminderLin
         owner_id=followup.owner_id,
         actor=actor,
     )
+
+
+def _lead_of(session: Session, followup: FollowUp) -> Lead:
+    lead = session.get(Lead, followup.lead_id)
+    if lead is None:
+        raise ValidationError.single("lead_id", _l("Unknown lead."))
+    return lead
+
+
+def close_followup(
+    session: Session,
+    followup: FollowUp,
+    *,
+    next_due_local: datetime | None = None,
+    next_title: str | None = None,
+    actor: User | None = None,
+) -> FollowUp | None:
+    """Mark the follow-up done and, given ``next_due_local`` (a wall time in the follow-up's
+    zone), schedule the next one for the same owner: both in the caller's one transaction,
+    the next one checked before anything changes.  Its owner or the lead's managers may."""
+    require_editor(actor)
+    _require_open(followup)
+    lead = _lead_of(session, followup)
+    check_followup_action(actor, followup.owner_id, lead)
+    title = None
+    if next_due_local is not None:
+        _check_wall(next_due_local)
+        title = clean_text(next_title if next_title is not None else followup.title, "title", max_length=300)
+        if to_utc(next_due_local, followup.timezone) <= utcnow():
+            raise ValidationError.single("due_local", _l("Choose a moment in the future."))
+    complete_followup(session, followup, actor=actor)
+    if next_due_local is None or title is None:
+        return None
+    return schedule_followup(
+        session,
+        lead,
+        title=title,
+        due_local=next_due_local,
+        timezone=followup.timezone,
+        owner_id=followup.owner_id,
+        actor=actor,
+    )
+
+
+SNOOZE_DAYS = {"day": 1, "week": 7}
+SNOOZE_HORIZON = timedelta(days=5 * 366)
+
+
+def snooze_followup(
+    session: Session,
+    followup: FollowUp,
+    *,
+    by: str,
+    on: date | None = None,
+    now: datetime | None = None,
+    actor: User | None = None,
+) -> datetime:
+    """Put the follow-up off at its local hour: ``by`` "day" (tomorrow), "week" (a week from
+    today) or "date" (the day ``on``); never to a moment already past.  Its owner or the
+    lead's managers may.  Returns the new wall time (in the follow-up's zone)."""
+    require_editor(actor)
+    _require_open(followup)
+    check_followup_action(actor, followup.owner_id, _lead_of(session, followup))
+    now = now or utcnow()
+    if by in SNOOZE_DAYS:
+        target = snooze_target(followup, now, days=SNOOZE_DAYS[by])
+    elif by == "date" and on is not None:
+        target = on_day_target(followup, on)
+        instant = to_utc(target, followup.timezone)
+        if instant <= now or instant - now > SNOOZE_HORIZON:
+            raise ValidationError.single("on", _l("Choose a day from today on, within five years."))
+    else:
+        raise ValidationError.single("by", _l("Choose when to be reminded again."))
+    reschedule_followup(session, followup, due_local=target, actor=actor)
+    return target

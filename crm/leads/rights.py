@@ -87,3 +87,14 @@ def may_reassign_followup(user: User | None, followup_owner_id: int, lead: Lead)
 def check_followup_reassignment(actor: User | None, followup_owner_id: int, lead: Lead) -> None:
     if not may_reassign_followup(actor, followup_owner_id, lead):
         raise PermissionDenied("not the follow-up's owner", message=REASSIGN_FOLLOWUP, field="owner_id")
+
+
+ACT_ON_FOLLOWUP = _l(
+    "Only the follow-up's owner, the lead's owner, their supervisor or an administrator can close or snooze it here."
+)
+
+
+def check_followup_action(actor: User | None, followup_owner_id: int, lead: Lead) -> None:
+    """Closing or snoozing a follow-up from one's day (Today): its owner or the lead's managers."""
+    if not may_reassign_followup(actor, followup_owner_id, lead):
+        raise PermissionDenied("not the follow-up's owner", message=ACT_ON_FOLLOWUP)

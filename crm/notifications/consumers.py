@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Session, select
 
 from crm.core.consumers import consumer
 from crm.core.events import Event
+from crm.core.time import utcnow
 from crm.leads.models import Lead, LeadWatcher
 from crm.notifications.models import Notification
 
@@ -24,14 +27,23 @@ LEAD_EVENTS = (
 
 
 def notify(
-    session: Session, user_ids: set[int], *, source: str, kind: str, lead_id: int | None, params: dict[str, object]
+    session: Session,
+    user_ids: set[int],
+    *,
+    source: str,
+    kind: str,
+    lead_id: int | None,
+    params: dict[str, object],
+    occurred_at: datetime | None = None,
 ) -> None:
-    """One notification per user and source, whatever happens twice."""
+    """One notification per user and source, whatever happens twice, dated ``occurred_at``
+    (the moment of what it tells; now, if not given)."""
     if not user_ids:
         return
+    when = occurred_at or utcnow()
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     rows = [
-        {"user_id": uid, "source": source, "kind": kind, "lead_id": lead_id, "params": params}
+        {"user_id": uid, "source": source, "kind": kind, "lead_id": lead_id, "params": params, "occurred_at": when}
         for uid in sorted(user_ids)
     ]
     session.execute(insert(Notification).values(rows).on_conflict_do_nothing(index_elements=["user_id", "source"]))
@@ -59,6 +71,7 @@ def on_lead_event(session: Session, event: Event) -> None:
         kind=event.type,
         lead_id=lead.id,
         params={"lead_title": lead.title, "actor_id": event.actor_id, **event.payload},
+        occurred_at=event.occurred_at,
     )
 
 
@@ -73,4 +86,5 @@ def _on_lead_deleted(session: Session, event: Event) -> None:
         kind=event.type,
         lead_id=None,
         params={"lead_title": p.get("title", ""), "actor_id": event.actor_id},
+        occurred_at=event.occurred_at,
     )

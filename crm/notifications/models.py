@@ -18,6 +18,7 @@ class Notification(SQLModel, table=True):
     __table_args__ = (
         sa.Index("ix_notification_user_unread", "user_id", "read_at", "id"),
         sa.UniqueConstraint("user_id", "source", name="uq_notification_user_source"),
+        sa.Index("ix_notification_user_occurred", "user_id", "occurred_at"),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -27,5 +28,7 @@ class Notification(SQLModel, table=True):
     kind: str = Field(max_length=48)
     lead_id: int | None = Field(default=None, foreign_key="lead.id", ondelete="CASCADE", index=True)
     params: dict[str, Any] = Field(default_factory=dict, sa_type=sa.JSON)
+    # When what it tells happened (the event's moment, the reminder's), which the list shows.
+    occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     read_at: datetime | None = Field(default=None, sa_type=UTCDateTime)

@@ -2,20 +2,55 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, redirect, render_template, url_for
+from flask_babel import format_date
 from flask_login import current_user, login_required
 from sqlmodel import col, func, select
 
 from crm.accounts.models import User
 from crm.core.db import db
-from crm.core.time import utcnow
+from crm.core.time import to_local, utcnow
 from crm.notifications.models import Notification
 from crm.notifications.wording import describe
 
 bp = Blueprint("notifications", __name__)
+
+
+@dataclass
+class LeadGroup:
+    """The notifications of one day about one lead (or one about no lead), newest first."""
+
+    lead_id: int | None
+    lead_title: str
+    rows: list[tuple[Notification, str]] = field(default_factory=list)
+
+
+@dataclass
+class Day:
+    day: date
+    heading: str
+    groups: list[LeadGroup] = field(default_factory=list)
+
+
+def by_day_and_lead(rows: list[tuple[Notification, str]], zone_name: str) -> list[Day]:
+    """Rows (newest first) grouped by the reader's local day of what they tell, then by lead."""
+    days: list[Day] = []
+    groups: dict[tuple[date, Any], LeadGroup] = {}
+    for notification, text in rows:
+        day = to_local(notification.occurred_at, zone_name).date()
+        if not days or days[-1].day != day:
+            days.append(Day(day, format_date(day, "full")))
+        key = (day, notification.lead_id if notification.lead_id is not None else f"n{notification.id}")
+        if key not in groups:
+            groups[key] = LeadGroup(notification.lead_id, str(notification.params.get("lead_title", "")))
+            days[-1].groups.append(groups[key])
+        groups[key].rows.append((notification, text))
+    return days
 
 
 @bp.route("/notifications")
@@ -24,7 +59,7 @@ def index() -> Any:
     items = db.session.exec(
         select(Notification)
         .where(Notification.user_id == current_user.id)
-        .order_by(col(Notification.id).desc())
+        .order_by(col(Notification.occurred_at).desc(), col(Notification.id).desc())
         .limit(100)
     ).all()
     actor_ids = {int(n.params.get("actor_id") or 0) for n in items} - {0}
@@ -34,7 +69,7 @@ def index() -> Any:
         else {}
     )
     rows = [(n, describe(n, actors)) for n in items]  # type: ignore[arg-type]
-    return render_template("notifications/index.html", rows=rows)
+    return render_template("notifications/index.html", rows=rows, days=by_day_and_lead(rows, current_user.timezone))
 
 
 @bp.route("/notifications/read", methods=["POST"])

@@ -69,6 +69,7 @@ def on_endpoint_disabled(session: Session, event: Event) -> None:
         kind=event.type,
         lead_id=None,
         params=params,
+        occurred_at=event.occurred_at,
     )
     _mail_admins(session, event, [int(a) for a in admins if a is not None], params)
 

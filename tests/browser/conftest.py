@@ -156,14 +156,14 @@ def page(new_page: Callable[..., Any]) -> Any:
 
 
 def login(page: Any, email: str, password: str | None = None) -> None:
-    """Log in through the login form and land on the lead list."""
+    """Log in through the login form and land on Today."""
     from crm.demo import DEMO_PASSWORD
 
     page.goto("/login")
     page.fill("#email", email)
     page.fill("#password", password or DEMO_PASSWORD)
     page.locator("main form button[type=submit]").click()
-    page.wait_for_url("**/leads")
+    page.wait_for_url("**/today")
     assert page.locator("[data-testid=nav-leads]").count() == 1  # in the navbar (collapsed on a phone)
 
 
