@@ -55,9 +55,9 @@ def _refusal(exc: ValidationError) -> tuple[Response, int]:
 @bp.route("/organisations/new", methods=["POST"])
 @login_required
 def new_organisation() -> Any:
-    """Create an organisation named in the reader's language on one side; when names like
-    it exist, answer 409 with them (unless ``create_anyway``) so the picker can offer to
-    use one of them instead."""
+    """Create an organisation named in the reader's language on one side.  When names like
+    it exist (and ``create_anyway`` is not sent), nothing is created: the answer (a 200,
+    nothing is wrong with the request) lists them, so the picker can offer to use one."""
     if not current_user.can_edit():
         return _problem(_("You do not have access to this page."), 403)
     name = (request.form.get("name") or "").strip()
@@ -71,7 +71,7 @@ def new_organisation() -> Any:
         if similar:
             return _problem(
                 _("Organisations with this name already exist. Use one of them, or create anyway."),
-                409,
+                200,
                 duplicates=[{"value": str(pk(o)), "text": organisation_label(o)} for o in similar[:10]],
             )
     language = getattr(current_user.language, "value", "fr")
@@ -96,7 +96,7 @@ def new_organisation() -> Any:
 @login_required
 def new_contact() -> Any:
     """Create a contact of an organisation; the same name at that organisation is a
-    probable duplicate (409, unless ``create_anyway``)."""
+    probable duplicate (answered with them, unless ``create_anyway``)."""
     if not current_user.can_edit():
         return _problem(_("You do not have access to this page."), 403)
     name = (request.form.get("name") or "").strip()
@@ -118,7 +118,7 @@ def new_contact() -> Any:
         if similar:
             return _problem(
                 _("People with this name already work there. Use one of them, or create anyway."),
-                409,
+                200,
                 duplicates=[{"value": str(pk(c)), "text": f"{c.display_name} · {org.short_name()}"} for c in similar],
             )
     try:

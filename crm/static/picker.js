@@ -100,7 +100,7 @@
             choose(ts, existing);
           }, "btn-primary"));
         });
-        if (response.status === 409) {
+        if (data.duplicates) {
           actions.appendChild(button(select.dataset.pickerCreateAnyway, function () { create(ts, name, true); }));
         }
         actions.appendChild(button(select.dataset.pickerCancel, function () { closePanel(select); ts.focus(); }, "btn-link"));
@@ -158,24 +158,29 @@
           return "<div><bdi>" + escape(data.text) + "</bdi></div>";
         },
         option_create: function (data, escape) {
-          return '<div class="create">' + escape(d.pickerCreateLabel.replace("%s", data.input)) + "</div>";
+          return '<div class="create" role="option">' + escape(d.pickerCreateLabel.replace("%s", data.input)) + "</div>";
         },
         no_results: function () {
           const div = document.createElement("div");
           div.className = "no-results";
+          div.setAttribute("role", "option");  // inside the listbox: an option that cannot be chosen
+          div.setAttribute("aria-disabled", "true");
           div.textContent = d.pickerNoResults;
           return div;
         },
         loading: function () {
           const div = document.createElement("div");
           div.className = "spinner-border spinner-border-sm m-2";
-          div.setAttribute("role", "status");
-          div.setAttribute("aria-label", d.pickerLoading);
+          div.setAttribute("aria-hidden", "true");  // a listbox holds only options
+          div.title = d.pickerLoading;
           return div;
         },
       },
     };
     new TomSelect(select, settings);
+    // The text box is now the field (its label points to it); the hidden select only
+    // carries the value to the form, so assistive technology should not meet it twice.
+    select.setAttribute("aria-hidden", "true");
   }
 
   function enhanceAll(root) {
