@@ -42,6 +42,7 @@ class LeadForm(FlaskForm):
         source="organisations",
         params={"side": "MA"},
         create=True,
+        unknown=_l("Choose a Moroccan organisation."),
     )
     us_organisation_id = PickerField(
         _l("US organisation"),
@@ -49,6 +50,7 @@ class LeadForm(FlaskForm):
         source="organisations",
         params={"side": "US"},
         create=True,
+        unknown=_l("Choose a US organisation."),
     )
     partnership_type = SelectField(
         _l("Partnership type"), choices=options([(k.value, v) for k, v in PARTNERSHIP_TYPE_LABELS.items()])

@@ -47,6 +47,7 @@ class _Picker:
     params: dict[str, Any]
     create: bool
     blank: bool
+    unknown_message: Any = None  # what an id the picker could not offer is told, if not UNKNOWN
     data: Any
     errors: Any
 
@@ -86,7 +87,7 @@ class _Picker:
             return
         found = ask(db.session, current_user, self.source, ids=wanted, params=check_params(self.source, self.params))
         if {str(o.value) for o in found} != {str(w) for w in wanted}:
-            raise StopValidation(str(UNKNOWN))
+            raise StopValidation(str(self.unknown_message or UNKNOWN))
 
 
 class PickerField(_Picker, SelectField):
@@ -101,11 +102,13 @@ class PickerField(_Picker, SelectField):
         params: dict[str, Any] | None = None,
         create: bool = False,
         blank: bool = True,
+        unknown: Any = None,
         **kwargs: Any,
     ) -> None:
         kwargs.setdefault("coerce", optional_row_id if source in ROW_SOURCES else str)
         super().__init__(label, validators, choices=[], validate_choice=False, **kwargs)
         self.source, self.params, self.create, self.blank = source, dict(params or {}), create, blank
+        self.unknown_message = unknown
 
     def _chosen(self) -> list[Any]:
         return [] if self.data in (None, "") else [self.data]
