@@ -133,7 +133,7 @@ def test_bad_input_is_a_400_never_a_500(session: Session, client: Any) -> None:
     ):
         response = client.get(path, query_string=params)
         assert response.status_code == 400, (path, params)
-        assert response.get_json()["error"]
+        assert response.get_json()["detail"]
     assert client.get("/pickers/secrets").status_code == 404
     for weird in ("%", "_", "' OR 1=1 --", "\x00", "|", "ـــ"):
         assert client.get("/pickers/organisations", query_string={"q": weird}).status_code == 200
@@ -206,7 +206,7 @@ def test_creating_from_a_picker_is_refused_to_readers_and_bad_input(session: Ses
     ):
         answer = client.post("/pickers/organisations/new", data=data)
         assert answer.status_code == 400, data
-        assert answer.get_json()["error"]
+        assert answer.get_json()["detail"]
     assert client.post("/pickers/contacts/new", data={"name": "X", "organisation": "abc"}).status_code == 400
     assert session.exec(select(func.count()).select_from(Organisation)).one() == before
 

@@ -107,7 +107,7 @@ class FollowUpForm(FlaskForm):
         _l("Due"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[Optional()])
+    owner_id = PickerField(_l("Owner"), validators=[Optional()], source="users", params={"role": "officers"})
 
 
 class RescheduleForm(FlaskForm):
@@ -115,7 +115,10 @@ class RescheduleForm(FlaskForm):
         _l("New date"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[Optional()])
+    # Any officer is offered; the operation refuses a reassignment the user may not make.
+    owner_id = PickerField(
+        _l("Owner"), validators=[Optional()], source="users", params={"role": "officers"}, blank=False
+    )
 
 
 class StageForm(FlaskForm):

@@ -27,7 +27,7 @@ MAX_QUERY = 200
 
 
 def _problem(message: str, status: int, **extra: Any) -> tuple[Response, int]:
-    return jsonify({"error": message, **extra}), status
+    return jsonify({"detail": message, **extra}), status
 
 
 @bp.route("/<source>")

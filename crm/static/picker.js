@@ -91,7 +91,7 @@
         const panel = panelFor(select);
         const message = document.createElement("p");
         message.className = "mb-2";
-        message.textContent = data.error || select.dataset.pickerFailed;
+        message.textContent = data.detail || select.dataset.pickerFailed;
         panel.appendChild(message);
         const actions = document.createElement("div");
         actions.className = "d-flex flex-wrap gap-2";
@@ -192,5 +192,6 @@
   } else {
     enhanceAll(document);
   }
-  document.addEventListener("htmx:afterSwap", function (event) { enhanceAll(event.target); });
+  // Forms that htmx brings in (a lead page's follow-ups) get their pickers too.
+  document.addEventListener("htmx:afterSettle", function () { enhanceAll(document); });
 })();
