@@ -58,6 +58,12 @@ def _save_settings(page: Any) -> None:
     page.wait_for_load_state()
 
 
+def pick(page: Any, field: str, typed: str, shown: str) -> None:
+    """Type in a picker and choose, with Enter, the option that shows ``shown``."""
+    _type(page, field, typed)
+    _enter_when_active(page, field, shown)
+
+
 def _no_sideways_scroll(page: Any) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
