@@ -125,6 +125,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.privacy.views import bp as privacy_bp
 
     app.register_blueprint(privacy_bp)
+    from crm.pickers.views import init_app as init_pickers
+
+    init_pickers(app)
 
     from crm.cli import crm_cli
 

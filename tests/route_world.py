@@ -78,7 +78,13 @@ class World:
     def values(self, which: str = "open") -> dict[str, Any]:
         """Every URL argument of the app: the world's rows, and a stranger's token."""
         rows = self.secret if which == "secret" else self.open
-        return {**rows, "token": "not-a-token", "package": "bootstrap", "filename": "css/bootstrap.min.css"}
+        return {
+            **rows,
+            "token": "not-a-token",
+            "package": "bootstrap",
+            "filename": "css/bootstrap.min.css",
+            "source": "organisations",
+        }
 
     def bearer(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.api_tokens[who]}"}

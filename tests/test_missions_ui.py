@@ -223,9 +223,10 @@ def test_meeting_and_its_leads_are_saved_all_or_nothing(session: Session, client
 def test_bad_meeting_time_is_a_400(session: Session, client: Any) -> None:
     officer = make_user(session, email="officer@jisr.example", language="ar")
     mission = _mission(session)
+    ma, us = make_organisation(session, "MA"), make_organisation(session, "US")
     session.commit()
     login(client, "officer@jisr.example")
-    data = _flow_form(mission.id, 1, 2, officer.id)
+    data = _flow_form(mission.id, ma.id, us.id, officer.id)
     data.update(starts_local="next tuesday", timezone="Nowhere/Land", title="")
     before = _count(session, Event)
     response = client.post(f"/missions/{mission.id}/meetings/new", data=data)

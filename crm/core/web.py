@@ -28,6 +28,7 @@ VENDOR = {
     "bootstrap-icons": ("font", (".css", ".woff", ".woff2")),
     "htmx.org": ("dist", (".js",)),
     "chart.js": ("dist", (".js", ".umd.js")),
+    "tom-select": ("dist", (".css", ".js")),
 }
 
 

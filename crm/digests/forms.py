@@ -12,6 +12,7 @@ from wtforms.validators import Length, NumberRange, Optional
 from crm.core.forms import optional_row_id, options, row_id
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import lazy_gettext as _l
+from crm.pickers.fields import PickerField, PickerMultipleField
 
 CADENCES = [("weekly", _l("Weekly")), ("daily", _l("Daily")), ("monthly", _l("Monthly"))]
 WEEKDAYS = [
@@ -46,8 +47,11 @@ class SubscriptionForm(FlaskForm):
     user_id = SelectField(_l("User of the app"), choices=[], coerce=_none_or_row_id, validate_choice=False)
     name = StringField(_l("Name"), validators=[Length(max=200)])
     email = StringField(_l("Email"), validators=[Length(max=254)])
-    organisation_id = SelectField(
-        _l("Organisation of the reader"), choices=[], coerce=_none_or_row_id, validate_choice=False
+    organisation_id = PickerField(
+        _l("Organisation of the reader"),
+        source="organisations",
+        coerce=_none_or_row_id,
+        unknown=_l("Unknown organisation."),
     )
     language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())))
     timezone = StringField(_l("Time zone"), validators=[Length(max=64)], default="Africa/Casablanca")
@@ -58,12 +62,14 @@ class SubscriptionForm(FlaskForm):
         validators=[Optional(), NumberRange(min=0, max=23, message=_l("Choose an hour between 00:00 and 23:00."))],
         default=8,
     )
-    ma_organisation_ids = _many(_l("Moroccan organisations"))
-    us_organisation_ids = _many(_l("US organisations"))
-    sector_ids = _many(_l("Sectors"))
+    ma_organisation_ids = PickerMultipleField(
+        _l("Moroccan organisations"), source="organisations", params={"side": "MA"}
+    )
+    us_organisation_ids = PickerMultipleField(_l("US organisations"), source="organisations", params={"side": "US"})
+    sector_ids = PickerMultipleField(_l("Sectors"), source="sectors")
     partnership_types = _many(_l("Partnership types"), str)
-    owner_ids = _many(_l("Owners"))
-    mission_ids = _many(_l("Missions"))
+    owner_ids = PickerMultipleField(_l("Owners"), source="users")
+    mission_ids = PickerMultipleField(_l("Missions"), source="missions")
     include_confidential = BooleanField(_l("Include confidential leads the user may see"))
     send_when_empty = BooleanField(_l("Send even when nothing happened"))
 

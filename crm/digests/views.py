@@ -33,9 +33,7 @@ from crm.digests.operations import (
 from crm.digests.periods import Period, parse_period
 from crm.digests.render import DigestEmail, chart_attachment, render_digest, subscription_of_token
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
-from crm.missions.models import Mission
 from crm.organisations.models import Contact, Country, Organisation
-from crm.reference.models import Sector
 
 bp = Blueprint("digests", __name__, url_prefix="/digests")
 
@@ -69,17 +67,8 @@ def _choices(form: SubscriptionForm) -> None:
     form.user_id.choices = options(
         [(0, _("External stakeholder (no account)"))] + [(pk(u), u.display_name) for u in users]
     )
-    form.owner_ids.choices = options([(pk(u), u.display_name) for u in users])
-    orgs = session.exec(select(Organisation).order_by(col(Organisation.name_en))).all()
-    form.ma_organisation_ids.choices = options([(pk(o), o.short_name()) for o in orgs if o.country == Country.MA])
-    form.us_organisation_ids.choices = options([(pk(o), o.short_name()) for o in orgs if o.country == Country.US])
-    form.organisation_id.choices = options([(0, "—")] + [(pk(o), o.name()) for o in orgs])
-    form.sector_ids.choices = options(
-        [(pk(s), s.name()) for s in session.exec(select(Sector).order_by(col(Sector.position)))]
-    )
+    # The organisations, sectors, owners and missions are pickers, which find their own options.
     form.partnership_types.choices = options([(k.value, str(v)) for k, v in PARTNERSHIP_TYPE_LABELS.items()])
-    missions = session.exec(select(Mission).order_by(col(Mission.starts_on).desc())).all()
-    form.mission_ids.choices = options([(pk(m), m.name) for m in missions])
 
 
 @bp.route("/subscriptions")

@@ -33,7 +33,7 @@ from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageFor
 from crm.leads.models import Lead
 from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, remove_watcher
 from crm.leads.queries import active_users, lead_detail
-from crm.leads.rights import may_manage_lead, may_reassign_followup
+from crm.leads.rights import may_manage_lead
 from crm.leads.timeline import lead_timeline
 
 bp = Blueprint("lead", __name__)
@@ -60,13 +60,6 @@ def _watcher_choices(lead: Lead, users: list[User]) -> list[Any]:
     return options([("", "—"), *((u.id, u.display_name) for u in users)])
 
 
-def _owner_choices(lead: Lead, followup_owner_id: int, officers: list[User]) -> list[Any]:
-    """Whom a follow-up may be given to: any officer, if the user may reassign it; else it stays."""
-    if not may_reassign_followup(current_user, followup_owner_id, lead):
-        officers = [u for u in officers if u.id == followup_owner_id]
-    return options([(u.id, u.display_name) for u in officers])
-
-
 def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], officers: list[User]) -> dict[str, Any]:
     """The page's forms: the submitted one as posted (with its errors), the others fresh."""
     forms: dict[str, Any] = {
@@ -78,7 +71,6 @@ def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], offic
         "watcher": WatcherForm(formdata=None, prefix="watcher"),
     }
     forms.update(submitted)
-    forms["followup"].owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in officers)])
     forms["watcher"].user_id.choices = _watcher_choices(lead, users)
     return forms
 
@@ -99,8 +91,6 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
             else:  # closed meanwhile: its form is gone from the page, its errors are not
                 closed_errors += [*form.form_errors, *(e for f in form for e in f.errors)]
     users, officers = _people()
-    for f, _owner in detail.open_followups:
-        reschedule[pk(f)].owner_id.choices = _owner_choices(lead, f.owner_id, officers)
     context = {
         "d": detail,
         "lead": lead,
@@ -174,7 +164,6 @@ def schedule(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     form = FollowUpForm(prefix="followup")
-    form.owner_id.choices = options([("", "—"), *((u.id, u.display_name) for u in _people()[1])])
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, "followup", form)
     try:
@@ -274,7 +263,6 @@ def followup_reschedule(lead_id: int, followup_id: int) -> Any:
     form = RescheduleForm(prefix=key)
     if followup.status != FollowUpStatus.OPEN:
         return _failed(lead, key, form, ValidationError.single("status", _l("This follow-up is already closed.")))
-    form.owner_id.choices = options([(u.id, u.display_name) for u in _people()[1]])  # the operation decides
     if not form.validate_on_submit() or form.due_local.data is None:
         return _failed(lead, key, form)
     try:

@@ -14,17 +14,16 @@ from wtforms import (
     DateTimeLocalField,
     HiddenField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from crm.core.forms import optional_row_id, options, row_id
+from crm.core.forms import optional_row_id, options
 from crm.core.i18n import lazy_gettext as _l
 from crm.leads.labels import ACTIVITY_KIND_LABELS, PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
 from crm.leads.models import Currency
-from crm.leads.queries import Choices
+from crm.pickers.fields import PickerField, PickerMultipleField
 
 REQUIRED = _l("This field is required.")
 NONE = ("", "—")
@@ -37,41 +36,44 @@ def organisation_label(org: Any) -> str:
 
 class LeadForm(FlaskForm):
     title = StringField(_l("Lead title"), validators=[DataRequired(REQUIRED), Length(max=300)])
-    ma_organisation_id = SelectField(
-        _l("Moroccan organisation"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)]
+    ma_organisation_id = PickerField(
+        _l("Moroccan organisation"),
+        validators=[InputRequired(REQUIRED)],
+        source="organisations",
+        params={"side": "MA"},
+        create=True,
+        unknown=_l("Choose a Moroccan organisation."),
     )
-    us_organisation_id = SelectField(
-        _l("US organisation"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)]
+    us_organisation_id = PickerField(
+        _l("US organisation"),
+        validators=[InputRequired(REQUIRED)],
+        source="organisations",
+        params={"side": "US"},
+        create=True,
+        unknown=_l("Choose a US organisation."),
     )
     partnership_type = SelectField(
         _l("Partnership type"), choices=options([(k.value, v) for k, v in PARTNERSHIP_TYPE_LABELS.items()])
     )
-    sector_id = SelectField(_l("Sector"), coerce=optional_row_id)
+    sector_id = PickerField(_l("Sector"), source="sectors")
     stage = SelectField(_l("Stage"), choices=options([(k.value, v) for k, v in STAGE_LABELS.items()]))
-    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)])
+    owner_id = PickerField(
+        _l("Owner"), validators=[InputRequired(REQUIRED)], source="users", params={"role": "officers"}, blank=False
+    )
     priority = SelectField(
         _l("Priority"), choices=options([(k.value, v) for k, v in PRIORITY_LABELS.items()]), default="normal"
     )
     estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
     currency = SelectField(_l("Currency"), choices=options([NONE, *((c.value, c.value) for c in Currency)]))
     confidential = BooleanField(_l("Confidential (only the owner, watchers and admins see it)"))
-    watcher_ids = SelectMultipleField(_l("Watchers"), coerce=row_id)
-    mission_id = SelectField(_l("Mission"), coerce=optional_row_id)
-    meeting_id = SelectField(_l("Meeting"), coerce=optional_row_id)
+    watcher_ids = PickerMultipleField(_l("Watchers"), source="users")
+    mission_id = PickerField(_l("Mission"), source="missions")
+    meeting_id = PickerField(_l("Meeting"), source="meetings")
     description = TextAreaField(_l("Description"), validators=[Length(max=50000)])
 
-    def fill_choices(self, choices: Choices, *, creating: bool) -> None:
-        self.ma_organisation_id.choices = options(
-            [NONE, *((o.id, organisation_label(o)) for o in choices.ma_organisations)]
-        )
-        self.us_organisation_id.choices = options(
-            [NONE, *((o.id, organisation_label(o)) for o in choices.us_organisations)]
-        )
-        self.sector_id.choices = options([NONE, *((s.id, s.name()) for s in choices.sectors)])
-        self.owner_id.choices = options([(u.id, u.display_name) for u in choices.officers])
-        self.watcher_ids.choices = options([(u.id, u.display_name) for u in choices.users])
-        self.mission_id.choices = options([NONE, *((m.id, m.name) for m in choices.missions)])
-        self.meeting_id.choices = options([NONE, *((m.id, m.title) for m in choices.meetings)])
+    def fill_choices(self, *, creating: bool) -> None:
+        """The pickers (organisations, sector, owner, watchers, mission, meeting) find their
+        own options; only the stage depends on the page."""
         if not creating:
             del self.stage
 
@@ -105,7 +107,7 @@ class FollowUpForm(FlaskForm):
         _l("Due"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[Optional()])
+    owner_id = PickerField(_l("Owner"), validators=[Optional()], source="users", params={"role": "officers"})
 
 
 class RescheduleForm(FlaskForm):
@@ -113,7 +115,10 @@ class RescheduleForm(FlaskForm):
         _l("New date"), format="%Y-%m-%dT%H:%M", validators=[InputRequired(REQUIRED)], render_kw={"step": 60}
     )
     timezone = StringField(_l("Time zone"), validators=[DataRequired(REQUIRED), Length(max=64)])
-    owner_id = SelectField(_l("Owner"), coerce=optional_row_id, validators=[Optional()])
+    # Any officer is offered; the operation refuses a reassignment the user may not make.
+    owner_id = PickerField(
+        _l("Owner"), validators=[Optional()], source="users", params={"role": "officers"}, blank=False
+    )
 
 
 class StageForm(FlaskForm):

@@ -94,7 +94,7 @@ def delete_filter(filter_id: int) -> Any:
 def new() -> Any:
     require_writer()
     form = LeadForm()
-    form.fill_choices(choices(db.session, with_meetings=True), creating=True)
+    form.fill_choices(creating=True)
     if request.method == "GET":
         form.owner_id.data = current_user.id
         form.ma_organisation_id.data = request.args.get("ma", type=int)
@@ -124,7 +124,7 @@ def edit(lead_id: int) -> Any:
     lead = lead_or_404(lead_id)
     manages = may_manage_lead(current_user, lead)
     form = LeadForm(obj=lead)
-    form.fill_choices(choices(db.session, with_meetings=True), creating=False)
+    form.fill_choices(creating=False)
     watching = list(db.session.exec(select(LeadWatcher.user_id).where(LeadWatcher.lead_id == lead.id)).all())
     # The fields only the lead's managers change are shown disabled to the others, so the
     # browser leaves them out: what is left out stays as it is (what is sent is checked).

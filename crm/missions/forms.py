@@ -13,7 +13,6 @@ from wtforms import (
     FieldList,
     FormField,
     SelectField,
-    SelectMultipleField,
     StringField,
     TextAreaField,
 )
@@ -21,8 +20,9 @@ from wtforms.validators import InputRequired, Length, Optional
 
 from crm.core.db import parse_id
 from crm.core.errors import ValidationError
-from crm.core.forms import SubForm, options, row_id
+from crm.core.forms import SubForm, options
 from crm.core.i18n import lazy_gettext as _l
+from crm.pickers.fields import PickerField, PickerMultipleField
 
 REQUIRED = _l("This field is required.")
 PLACE_ROWS = 4  # empty rows offered; a mission may have up to MAX_PLACES
@@ -45,8 +45,8 @@ class MissionForm(FlaskForm):
     ends_on = DateField(_l("Last day"), validators=[InputRequired(REQUIRED)])
     places = FieldList(FormField(PlaceForm), min_entries=PLACE_ROWS, max_entries=MAX_PLACES)
     description = TextAreaField(_l("Description"), validators=[Optional(), Length(max=20000)])
-    organiser_ids = SelectMultipleField(_l("Organisers"), choices=[], coerce=row_id, validate_choice=False)
-    delegate_ids = SelectMultipleField(_l("Delegates"), choices=[], coerce=row_id, validate_choice=False)
+    organiser_ids = PickerMultipleField(_l("Organisers"), source="organisations", create=True)
+    delegate_ids = PickerMultipleField(_l("Delegates"), source="contacts")
 
     def place_rows(self) -> list[dict[str, str]]:
         return [
@@ -60,11 +60,23 @@ class LeadRowForm(SubForm):
     """One lead born from the meeting; a row without a title is ignored."""
 
     title = StringField(_l("Lead"), validators=[Length(max=300)])
-    ma_organisation_id = SelectField(_l("Moroccan organisation"), choices=[], validate_choice=False)
-    us_organisation_id = SelectField(_l("US organisation"), choices=[], validate_choice=False)
+    ma_organisation_id = PickerField(
+        _l("Moroccan organisation"),
+        source="organisations",
+        params={"side": "MA"},
+        create=True,
+        unknown=_l("Choose a Moroccan organisation."),
+    )
+    us_organisation_id = PickerField(
+        _l("US organisation"),
+        source="organisations",
+        params={"side": "US"},
+        create=True,
+        unknown=_l("Choose a US organisation."),
+    )
     partnership_type = SelectField(_l("Partnership type"), choices=[], validate_choice=False)
-    owner_id = SelectField(_l("Owner"), choices=[], validate_choice=False)
-    sector_id = SelectField(_l("Sector"), choices=[], validate_choice=False)
+    owner_id = PickerField(_l("Owner"), source="users", params={"role": "officers"}, blank=False)
+    sector_id = PickerField(_l("Sector"), source="sectors")
     estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
     currency = SelectField(
         _l("Currency"), choices=options([("", "—"), ("MAD", "MAD"), ("USD", "USD")]), validate_choice=False
@@ -100,8 +112,14 @@ class MeetingFields(FlaskForm):
     timezone = SelectField(_l("Time zone of the place"), choices=[], validate_choice=False)
     place = StringField(_l("Place"), validators=[Length(max=300)])
     notes = TextAreaField(_l("Notes"), validators=[Optional(), Length(max=50000)])
-    organisation_ids = SelectMultipleField(_l("Organisations met"), choices=[], coerce=row_id, validate_choice=False)
-    contact_ids = SelectMultipleField(_l("People met"), choices=[], coerce=row_id, validate_choice=False)
+    organisation_ids = PickerMultipleField(_l("Organisations met"), source="organisations", create=True)
+    # A person created from this picker joins the first organisation met.
+    contact_ids = PickerMultipleField(
+        _l("People met"),
+        source="contacts",
+        create=True,
+        render_kw={"data-picker-organisation-from": "organisation_ids"},
+    )
 
 
 class MeetingForm(MeetingFields):

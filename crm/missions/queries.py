@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col, exists, func, select
@@ -156,24 +155,6 @@ def mission_detail(session: Session, user: User, mission: Mission) -> MissionDet
         meetings=meetings,
         organisations_met=list(met.values()),
     )
-
-
-def form_choices(session: Session) -> dict[str, Any]:
-    """Choices for the meeting form: organisations by country, contacts, officers."""
-    from crm.accounts.models import Role
-
-    orgs = session.exec(select(Organisation).order_by(col(Organisation.country), col(Organisation.name_en))).all()
-    contacts = session.exec(
-        select(Contact, Organisation)
-        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
-        .order_by(col(Contact.name))
-    ).all()
-    owners = session.exec(
-        select(User)
-        .where(col(User.is_active).is_(True), col(User.role).in_([Role.ADMIN, Role.OFFICER]))
-        .order_by(col(User.name), col(User.email))
-    ).all()
-    return {"organisations": list(orgs), "contacts": [(c, o) for c, o in contacts], "owners": list(owners)}
 
 
 def mission_people(session: Session, mission_id: int) -> tuple[list[int], list[int]]:

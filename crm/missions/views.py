@@ -27,9 +27,7 @@ from crm.missions.operations import (
     update_meeting,
     update_mission,
 )
-from crm.missions.queries import form_choices, meeting_people, mission_detail, mission_people, mission_rows, scorecard
-from crm.organisations.models import Country
-from crm.organisations.queries import active_sectors
+from crm.missions.queries import meeting_people, mission_detail, mission_people, mission_rows, scorecard
 
 bp = Blueprint("missions", __name__)
 
@@ -77,9 +75,6 @@ def detail(mission_id: int) -> Any:
 
 def _mission_form(mission: Mission | None) -> MissionForm:
     form = MissionForm()
-    choices = form_choices(db.session)
-    form.organiser_ids.choices = options((pk(o), o.short_name()) for o in choices["organisations"])
-    form.delegate_ids.choices = options((pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"])
     if mission is not None and request.method == "GET":
         form.name.data, form.description.data = mission.name, mission.description
         form.starts_on.data, form.ends_on.data = mission.starts_on, mission.ends_on
@@ -152,35 +147,21 @@ def edit(mission_id: int) -> Any:
     return _render_mission_form(form, mission, 400 if request.method == "POST" else 200)
 
 
-def _meeting_choices(form: MeetingFields, mission: Mission | None, *zones: str) -> dict[str, Any]:
-    """The meeting fields' options: the mission's time zones (and Casablanca's), the
-    organisations and the people; returns the choices for the rest of the form."""
-    choices = form_choices(db.session)
+def _meeting_choices(form: MeetingFields, mission: Mission | None, *zones: str) -> None:
+    """The meeting's time zones: the mission's (and Casablanca's).  The organisations and
+    the people are pickers, which find their own options."""
     places = [p["timezone"] for p in mission.places] if mission is not None else []
     form.timezone.choices = options((z, z) for z in dict.fromkeys([*zones, *places, CASABLANCA]))
-    form.organisation_ids.choices = options([(pk(o), o.short_name()) for o in choices["organisations"]])
-    form.contact_ids.choices = options([(pk(c), f"{c.name} · {o.short_name()}") for c, o in choices["contacts"]])
-    return choices
 
 
 def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:
-    choices = _meeting_choices(form, mission)
-    orgs = choices["organisations"]
-    blank: list[tuple[str, str]] = [("", "—")]
-    ma = options(blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.MA])
-    us = options(blank + [(str(pk(o)), o.short_name()) for o in orgs if o.country == Country.US])
+    _meeting_choices(form, mission)
     types = options((t.value, str(label)) for t, label in PARTNERSHIP_TYPE_LABELS.items())
-    owners = options((str(pk(u)), u.display_name) for u in choices["owners"])
-    sectors = options(blank + [(str(pk(s)), s.name()) for s in active_sectors(db.session)])
     for entry in form.leads.entries:
         row = entry.form
-        row.ma_organisation_id.choices = ma
-        row.us_organisation_id.choices = us
         row.partnership_type.choices = types
-        row.owner_id.choices = owners
-        row.sector_id.choices = sectors
         if request.method == "GET":
-            row.owner_id.data = str(current_user.id)
+            row.owner_id.data = current_user.id
     return {"mission": mission}
 
 
@@ -193,7 +174,7 @@ def log_meeting(mission_id: int) -> Any:
     form = MeetingForm()
     if request.method == "POST" and "add_lead" in request.form and len(form.leads.entries) < 20:
         form.leads.append_entry()
-        form.leads.entries[-1].form.owner_id.data = str(current_user.id)
+        form.leads.entries[-1].form.owner_id.data = current_user.id
     context = _prepare(form, mission)
     if request.method == "GET" or "add_lead" in request.form:
         return render_template("missions/log_meeting.html", form=form, **context)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import OFFICER, Console, login, switch_language
+from tests.browser.test_pickers import pick
 
 pytestmark = pytest.mark.browser
 
@@ -44,10 +45,11 @@ def _create_lead(page: Any, us_organisation_id: int) -> tuple[int, int]:
     page.locator("[data-testid=new-lead]").click()
     form = page.locator("#lead-form")
     form.locator("#title").fill("Databricks — plateforme de données pour l'administration")
-    add_id = form.locator("#ma_organisation_id option", has_text=re.compile(r"^ADD — ")).get_attribute("value")
+    pick(page, "ma_organisation_id", "ADD", "ADD — ")
+    add_id = form.locator("#ma_organisation_id").evaluate("s => s.value")
     assert add_id
-    form.locator("#ma_organisation_id").select_option(add_id)
-    form.locator("#us_organisation_id").select_option(str(us_organisation_id))
+    pick(page, "us_organisation_id", "DBX", "Databricks")
+    assert form.locator("#us_organisation_id").evaluate("s => s.value") == str(us_organisation_id)
     form.locator("#partnership_type").select_option(index=1)
     form.locator("#estimated_value").fill("250000")
     form.locator("#currency").select_option("USD")
