@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -110,7 +111,7 @@ def xs_of(chars: list[dict[str, Any]], text: str) -> list[float]:
 
 
 def left_to_right(xs: list[float]) -> bool:
-    return all(a < b for a, b in zip(xs, xs[1:], strict=False))
+    return all(a < b for a, b in pairwise(xs))
 
 
 def test_dates_zones_and_names_stay_in_order_in_arabic_and_french(new_page: Any, world: dict[str, int]) -> None:
