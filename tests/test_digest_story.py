@@ -20,7 +20,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from babel.dates import format_date
+from babel.dates import format_skeleton
 from babel.numbers import format_currency, format_decimal, get_plus_sign_symbol
 from flask_babel import force_locale
 from sqlmodel import Session, col, select
@@ -260,7 +260,14 @@ def _check_rendering(
         return str(format_decimal(n, locale=locale))
 
     def amount_text(amount: str | Decimal, currency: str) -> str:
-        return str(format_currency(Decimal(amount), currency, locale=locale))
+        """Cents only when there are some; a no-break space between letters and digits."""
+        value = Decimal(amount)
+        if value != value.to_integral_value():
+            shown = str(format_currency(value, currency, locale=locale))
+        else:
+            pattern = locale.currency_formats["standard"].pattern.replace("0.00", "0")
+            shown = str(format_currency(value, currency, format=pattern, locale=locale, currency_digits=False))
+        return re.sub(r"(?<=[A-Z])(?=\d)|(?<=\d)(?=[A-Z])", "\u00a0", shown)
 
     def isolated(shown: str) -> str:
         """Arabic keeps an amount left to right: in isolates, without Babel's bidi marks."""
@@ -287,7 +294,8 @@ def _check_rendering(
             "overdue": gettext("Overdue follow-ups"),
         }
         hello = gettext("Hello %(name)s,", name="Nadia Focal")
-        as_of = format_date((world.period.end - timedelta(seconds=1)).date(), "d MMMM y", locale=locale)
+        hello_html = gettext("Hello %(name)s,", name='<span dir="ltr" style="unicode-bidi:isolate;">Nadia Focal</span>')
+        as_of = format_skeleton("yMMMd", (world.period.end - timedelta(seconds=1)).date(), locale=locale)
         pipeline_heading = gettext("Pipeline by stage at the end of %(day)s", day=as_of)
         sending = format_local(world.now, ZONE, language, "short", offset=False)  # the reader's own zone
         overdue_heading = gettext("Overdue follow-ups on %(moment)s", moment=sending)
@@ -297,7 +305,7 @@ def _check_rendering(
 
         # Greeting on its own, then a new paragraph (text and HTML).
         assert f"\n{hello}\n\n" in text
-        assert f">{hello}</p>\n<p" in html
+        assert f">{hello_html}</p>\n<p" in html
         for name, label in labels.items():
             n, difference = digest.figures[name], digest.figures[name] - digest.previous[name]
             phrase = versus(difference, number(difference))

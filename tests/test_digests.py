@@ -421,7 +421,7 @@ def test_pipeline_value_is_compared_with_its_value_at_the_previous_periods_end(a
     digest = compile_digest(session, week.subscription, following, now=following.due_at)
     assert digest.previous_value == {"USD": "20000.00"} and digest.value == {"USD": "50000.00"}
     text = render_digest(digest, week.subscription).email.text
-    assert "Open pipeline value (USD): $50,000.00 (+$30,000.00 vs previous week)" in text
+    assert "Open pipeline value (USD): $50,000 (+$30,000 vs previous week)" in text
     # Week 48, compiled after the change, still tells the value at its own end.
     week_one = latest_due_period(SEND_AT, Cadence.WEEKLY, CASA, 0, 8)
     assert compile_digest(session, week.subscription, week_one, now=following.due_at).value == {"USD": "20000.00"}

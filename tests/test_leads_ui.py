@@ -419,7 +419,7 @@ def test_lead_page_shows_organisations_value_watchers_and_follow_ups(session: Se
     login(client, "officer@jisr.example")
     page = client.get(f"/leads/{lead.id}").get_data(as_text=True).replace("\u202f", " ").replace("\xa0", " ")
     assert "Agence de Développement du Digital" in page and "Oracle" in page
-    assert "250 000,00" in page and "MAD" in page
+    assert "250 000 MAD" in page  # a whole amount, without cents
     assert "Salma" in page and "Send the cloud proposal" in page
 
 
@@ -428,7 +428,7 @@ def test_lead_page_shows_organisations_value_watchers_and_follow_ups(session: Se
     [
         ("America/Chicago", "en", "Nadia moved the lead from Identified to Proposal.", ("2:30 AM", "8:05 AM")),
         ("America/Los_Angeles", "fr", "Nadia a déplacé la piste de Identifiée à Proposition.", ("00:30", "06:05")),
-        ("Africa/Casablanca", "ar", "نقل Nadia الفرصة من محدَّدة إلى مقترح.", ("8:30 ص", "2:05 م")),  # UTC+0 in Ramadan
+        ("Africa/Casablanca", "ar", "نقل Nadia الفرصة من محدَّدة إلى مقترح.", ("08:30", "14:05")),  # UTC+0 in Ramadan
     ],
 )
 def test_timeline_tells_who_did_what_in_the_viewers_time_zone(

@@ -324,6 +324,6 @@ def test_a_contact_page_lists_the_meetings_attended_and_the_missions_travelled_w
     meetings = page[page.index('data-testid="contact-meetings"') :]
     assert re.findall(r'data-id="(\d+)"', meetings[: meetings.index("</ul>")]) == [str(met[1].id), str(met[0].id)]
     assert "Without her" not in page
-    assert f'href="/missions/{mission.id}">Digital mission</a>' in page
+    assert f'href="/missions/{mission.id}"><bdi>Digital mission</bdi></a>' in page
     page = client.get(f"/contacts/{other.id}").get_data(as_text=True)
     assert "Without her" in page and 'data-testid="contact-missions"' not in page

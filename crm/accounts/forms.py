@@ -21,6 +21,16 @@ class PreferencesForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Length(max=200)])
     language = SelectField(_l("Language"), choices=options(list(LANGUAGE_NAMES.items())))
     timezone = StringField(_l("Time zone"), validators=[DataRequired(), Length(max=64)])
+    hour_cycle = SelectField(
+        _l("Clock"),
+        choices=options(
+            [
+                ("auto", _l("As my language writes it")),
+                ("24", _l("24-hour (14:30)")),
+                ("12", _l("12-hour (2:30 PM)")),
+            ]
+        ),
+    )
     reminder_send_hour = IntegerField(_l("Reminder hour"), validators=[DataRequired(), NumberRange(min=7, max=20)])
     reminder_days_before = StringField(
         _l("Remind me this many days before a follow-up is due"),

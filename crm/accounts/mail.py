@@ -27,7 +27,7 @@ def email_user(
 ) -> bool:
     """Queue ``emails/<template>`` for ``user``; True if queued (False: already there)."""
     language = user.language.value
-    email = render_email(template, language=language, timezone=user.timezone, **context)
+    email = render_email(template, language=language, timezone=user.timezone, hour_cycle=user.hour_cycle, **context)
     queued = queue_mail(
         session,
         dedupe_key=dedupe_key,

@@ -25,6 +25,15 @@ class Language(enum.StrEnum):
     EN = "en"
 
 
+class HourCycle(enum.StrEnum):
+    """How a user reads the clock: as their language does (24 h in Arabic and French,
+    12 h in English), or always 24 h, or always 12 h."""
+
+    AUTO = "auto"
+    H24 = "24"
+    H12 = "12"
+
+
 class User(Audited, SQLModel, table=True):
     __tablename__ = "user_account"
 
@@ -35,6 +44,9 @@ class User(Audited, SQLModel, table=True):
     role: Role = Field(default=Role.OFFICER, sa_type=enum_column(Role))
     language: Language = Field(default=Language.FR, sa_type=enum_column(Language, 2))
     timezone: str = Field(default="Africa/Casablanca", max_length=64)
+    hour_cycle: HourCycle = Field(
+        default=HourCycle.AUTO, sa_type=enum_column(HourCycle, 4), sa_column_kwargs={"server_default": "auto"}
+    )
     is_active: bool = Field(default=True)
     supervisor_id: int | None = Field(default=None, foreign_key="user_account.id", ondelete="SET NULL")
     reminder_send_hour: int = Field(default=9, sa_column_kwargs={"server_default": sa.text("9")})

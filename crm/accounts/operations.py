@@ -9,7 +9,7 @@ from typing import Any
 
 from sqlmodel import Session, col, func, select
 
-from crm.accounts.models import Language, Role, User
+from crm.accounts.models import HourCycle, Language, Role, User
 from crm.accounts.permissions import is_admin
 from crm.accounts.session_store import HANDLE_RE, store_for
 from crm.core.db import pk
@@ -72,6 +72,7 @@ def update_user_preferences(
     timezone: str | None = None,
     reminder_send_hour: int | None = None,
     reminder_days_before: str | list[int] | None = None,
+    hour_cycle: HourCycle | str | None = None,
 ) -> dict[str, list[Any]]:
     fields: dict[str, Any] = {}
     if name is not None:
@@ -86,6 +87,10 @@ def update_user_preferences(
         fields["reminder_send_hour"] = reminder_send_hour
     if reminder_days_before is not None:
         fields["reminder_days_before"] = _clean_days_before(reminder_days_before)
+    if hour_cycle is not None:
+        if str(getattr(hour_cycle, "value", hour_cycle)) not in {c.value for c in HourCycle}:
+            raise ValidationError.single("hour_cycle", _l("Choose how the clock is shown."))
+        fields["hour_cycle"] = HourCycle(getattr(hour_cycle, "value", hour_cycle))
     changes = changes_of(user, fields)
     if changes:
         record_event(session, "user.preferences_changed", user, actor=actor or user, payload={"changes": changes})

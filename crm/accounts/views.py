@@ -164,6 +164,7 @@ def _preferences_form(user: User, *, submitted: bool) -> PreferencesForm:
         return PreferencesForm(obj=user)
     form = PreferencesForm(obj=user, formdata=None)
     form.language.data = user.language.value
+    form.hour_cycle.data = user.hour_cycle.value
     form.reminder_days_before.data = ", ".join(str(d) for d in user.reminder_days_before or [])
     return form
 
@@ -192,6 +193,7 @@ def settings() -> Any:
                 timezone=(form.timezone.data or "").strip(),
                 reminder_send_hour=form.reminder_send_hour.data,
                 reminder_days_before=form.reminder_days_before.data or "",
+                hour_cycle=form.hour_cycle.data,
             ),
             _("Your preferences are saved."),
         )

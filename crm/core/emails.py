@@ -11,7 +11,7 @@ Times, as the templates write them:
   offset ("(UTC-04:00)") is kept only when the wall time happens twice in their zone (the
   hour a daylight-saving change repeats), where the clock alone would be ambiguous.
 - ``casablanca(instant)``: in Casablanca's zone; as a zone other than the reader's, always
-  with its offset.  Shown (on its own line) only when ``differs_from_casablanca``.
+  with its place and offset ("(Casablanca, UTC+00:00)").  Shown (on its own line) only when ``differs_from_casablanca``.
 - ``beside_casablanca(instant)``: for a deadline in a compact place (a table cell, a list
   line): "" when the reader's clock agrees with Casablanca's at that instant, otherwise
   " (21 sept. 2026, 10:00 à Casablanca)".  The partnership's meetings and deadlines are kept
@@ -22,7 +22,11 @@ otherwise), and amounts are isolated so bidi does not reorder "60.000,00 US$": `
 wraps a fragment in U+2066 … U+2069 (LEFT-TO-RIGHT ISOLATE … POP DIRECTIONAL ISOLATE) in
 Arabic.  The text part keeps those characters; in the HTML part each such pair around plain
 text becomes ``<span dir="ltr">…</span>``, which mail clients honour (Gmail and Outlook ignore
-``<bdi>``).
+``<bdi>``).  Names and titles inside a sentence of the HTML part go through ``bdi(text)``: a
+span with the direction of the text's first letter.
+
+Dates and times follow ``crm.core.formats`` (one style per language; the reader's clock,
+24-hour or 12-hour, comes as ``hour_cycle``).
 """
 
 from __future__ import annotations
@@ -34,13 +38,14 @@ from functools import lru_cache
 from typing import Any
 
 from babel import Locale
-from babel.dates import format_date, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
+from markupsafe import Markup
 
+from crm.core import formats
 from crm.core.i18n import FORMAT_LOCALES, list_separator, text_direction
 from crm.core.i18n import gettext as _
-from crm.core.time import CASABLANCA, to_local, zone
+from crm.core.time import CASABLANCA, to_local
 
 
 @dataclass(frozen=True)
@@ -64,15 +69,20 @@ LTR_SPAN = r'<span dir="ltr" style="white-space:nowrap;">\1</span>'
 
 
 @lru_cache(maxsize=4096)  # the same instants recur in the digests of many readers
-def format_local(instant: datetime, zone_name: str, language: str, fmt: str = "full", offset: bool = True) -> str:
-    """An instant as a reader in ``zone_name`` reads it, e.g. "lundi 21 septembre 2026, 10:00 (UTC+00:00)",
-    with the date, the time and the separator between them as the reader's language writes them.
-    ``offset=False`` leaves the "(UTC+hh:mm)" out unless the wall time occurs twice in the zone."""
-    locale = format_locale(language)
+def format_local(
+    instant: datetime,
+    zone_name: str,
+    language: str,
+    fmt: str = "full",
+    offset: bool = True,
+    hour_cycle: str | None = None,
+) -> str:
+    """An instant as a reader in ``zone_name`` reads it, e.g. "lun. 21 sept. 2026, 10:00 (UTC+00:00)",
+    in the one date and time style of the reader's language (see ``crm.core.formats``);
+    ``fmt="full"`` names the weekday.  ``offset=False`` leaves the "(UTC+hh:mm)" out unless
+    the wall time occurs twice in the zone."""
     local = to_local(instant, zone_name)
-    date_text = format_date(local, "full" if fmt == "full" else "medium", locale=locale)
-    time_text = format_time(local, "HH:mm", tzinfo=zone(zone_name), locale=locale)
-    text: str = locale.datetime_formats["medium"].format(time_text, date_text)
+    text = formats.local_text(local, language, hour_cycle, weekday=fmt == "full")
     if not offset and not _repeated(local):
         return text
     return f"{text} ({utc_offset(local)})"
@@ -83,23 +93,25 @@ def _repeated(local: datetime) -> bool:
     return local.replace(fold=1 - local.fold).utcoffset() != local.utcoffset()
 
 
-def utc_offset(local: datetime) -> str:
-    """ "UTC+01:00" for an aware local time."""
-    offset = local.utcoffset()
-    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
-    sign = "+" if minutes >= 0 else "-"
-    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+utc_offset = formats.utc_offset
+
+
+def in_other_zone(instant: datetime, zone_name: str, language: str, hour_cycle: str | None = None) -> str:
+    """An instant on the clock of a zone other than the reader's, which it names:
+    "lun. 21 sept. 2026, 10:00 (Casablanca, UTC+00:00)"."""
+    text = format_local(instant, zone_name, language, offset=False, hour_cycle=hour_cycle)
+    return f"{text} ({formats.zone_label(instant, zone_name, language)})"
 
 
 def differs_from_casablanca(instant: datetime, zone_name: str) -> bool:
     return to_local(instant, zone_name).utcoffset() != to_local(instant, CASABLANCA).utcoffset()
 
 
-def beside_casablanca(instant: datetime, zone_name: str, language: str) -> str:
+def beside_casablanca(instant: datetime, zone_name: str, language: str, hour_cycle: str | None = None) -> str:
     """ " (21 sept. 2026, 10:00 à Casablanca)" for a reader whose clock differs then, else ""."""
     if not differs_from_casablanca(instant, zone_name):
         return ""
-    moment = format_local(instant, CASABLANCA, language, "short", offset=False)
+    moment = format_local(instant, CASABLANCA, language, "short", offset=False, hour_cycle=hour_cycle)
     beside = _("%(moment)s in Casablanca", moment=moment)  # outside the f-string, for the extractor
     return f" ({beside})"
 
@@ -119,7 +131,21 @@ def spans_for_isolates(html: str) -> str:
     return head + marker + ISOLATED.sub(LTR_SPAN, body) if marker else html
 
 
-def render_email(name: str, *, language: str, timezone: str, **context: Any) -> RenderedEmail:
+def isolate_html(text: Any) -> Markup:
+    """User text (a name, a title) inside a sentence of the HTML part: in a ``<span>`` with its
+    own direction, so an Arabic name in a French sentence (or a Latin one in Arabic) keeps
+    the words and the punctuation around it in place.  Mail clients drop ``<bdi>`` and
+    ``dir="auto"``; a ``span`` with an explicit ``dir`` is honoured."""
+    value = "" if text is None else str(text)
+    if not value:
+        return Markup("")
+    direction = formats.first_strong_direction(value)
+    return Markup('<span dir="{}" style="unicode-bidi:isolate;">{}</span>').format(direction, value)
+
+
+def render_email(
+    name: str, *, language: str, timezone: str, hour_cycle: str | None = None, **context: Any
+) -> RenderedEmail:
     base_url = current_app.config["BASE_URL"]
     rtl = text_direction(language) == "rtl"
     with force_locale(language):
@@ -132,10 +158,13 @@ def render_email(name: str, *, language: str, timezone: str, **context: Any) -> 
             "comma": list_separator(language),
             "timezone": timezone,
             "base_url": base_url,
-            "local": lambda instant, fmt="full": format_local(instant, timezone, language, fmt, offset=False),
-            "casablanca": lambda instant, fmt="full": format_local(instant, CASABLANCA, language, fmt),
+            "local": lambda instant, fmt="full": format_local(
+                instant, timezone, language, fmt, offset=False, hour_cycle=hour_cycle
+            ),
+            "casablanca": lambda instant: in_other_zone(instant, CASABLANCA, language, hour_cycle),
             "differs_from_casablanca": lambda instant: differs_from_casablanca(instant, timezone),
-            "beside_casablanca": lambda instant: beside_casablanca(instant, timezone, language),
+            "beside_casablanca": lambda instant: beside_casablanca(instant, timezone, language, hour_cycle),
+            "bdi": isolate_html,
             "arrow": "←" if rtl else "→",
             "ltr": lambda text: isolate_ltr(str(text), language),
         }

@@ -2,24 +2,36 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from babel.numbers import format_currency, format_decimal
-from flask import Flask, Response, abort, current_app, render_template, request, send_from_directory
-from flask_babel import format_datetime
+from flask import (
+    Flask,
+    Response,
+    abort,
+    current_app,
+    g,
+    has_request_context,
+    render_template,
+    request,
+    send_from_directory,
+)
+from flask_babel import get_timezone
 from flask_wtf.csrf import CSRFError
+from markupsafe import Markup
 from werkzeug.exceptions import HTTPException
 
 from crm.config import PROJECT_ROOT
+from crm.core import formats
 from crm.core.db import MAX_ID, db
 from crm.core.errors import PermissionDenied
-from crm.core.i18n import FORMAT_LOCALES, current_language
+from crm.core.i18n import current_language, text_direction
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.outage import RETRY_AFTER_SECONDS, unavailable_service
+from crm.core.time import to_local
 
 NODE_MODULES = PROJECT_ROOT / "node_modules"
 # The only files of node_modules served, by package: (folder inside the package, suffixes).
@@ -61,22 +73,84 @@ def url_with(**changes: Any) -> str:
     return f"{request.path}?{query}" if query else request.path
 
 
-def format_money(amount: Decimal | None, currency: Any) -> str:
-    if amount is None:
-        return "—"
-    code = getattr(currency, "value", currency) or "MAD"
-    return str(format_currency(amount, code, locale=FORMAT_LOCALES[current_language()]))
+def viewer_zone() -> str:
+    return str(get_timezone())
 
 
-def format_number(value: int | float | Decimal) -> str:
-    return str(format_decimal(value, locale=FORMAT_LOCALES[current_language()]))
+def viewer_hour_cycle() -> str | None:
+    user = g.get("jisr_user") if has_request_context() else None
+    cycle = getattr(user, "hour_cycle", None)
+    return str(getattr(cycle, "value", cycle)) if cycle else None
 
 
-def format_when(value: datetime | None, fmt: str = "medium") -> str:
-    """An instant in the viewer's time zone and language."""
+def isolated(text: str, direction: str | None = None) -> Markup:
+    """``text`` (escaped) in a ``<bdi>``: its digits and punctuation stay together whatever
+    surrounds it, and a sentence's own full stop stays at its end."""
+    return Markup('<bdi class="fmt" dir="{}">{}</bdi>').format(direction or text_direction(), text)
+
+
+def bdi(value: Any) -> Markup:
+    """User text (a name, a title) isolated for a sentence: ``_("… %(name)s", name=bdi(x))``
+    keeps it escaped and lets it take its own direction."""
+    text = "" if value is None else str(value)
+    return Markup("<bdi>{}</bdi>").format(text) if text else Markup("")
+
+
+def format_money(amount: Decimal | int | float | str | None, currency: Any) -> str:
+    """Plain text (attributes, CSV, JSON): "900 000 MAD", "—" when unknown."""
+    return formats.money_text(amount, currency, current_language())
+
+
+def format_number(value: int | float | Decimal | None) -> str:
+    return formats.number_text(value, current_language())
+
+
+def format_when(value: datetime | date | None, fmt: str = "medium") -> str:
+    """Plain text: an instant in the viewer's time zone and clock, or a calendar day."""
     if value is None:
-        return "—"
-    return str(format_datetime(value, fmt))
+        return formats.UNKNOWN
+    weekday = fmt in ("full", "long")
+    if not isinstance(value, datetime):
+        return formats.date_text(value, current_language(), weekday)
+    return formats.instant_text(value, viewer_zone(), current_language(), viewer_hour_cycle(), weekday)
+
+
+def format_when_in(instant: datetime | None, zone_name: str, fmt: str = "medium") -> str:
+    """Plain text of ``when_in``: "21 févr. 2024, 10:00 (Chicago, UTC−06:00)"."""
+    if instant is None:
+        return formats.UNKNOWN
+    if formats.same_clock(instant, zone_name, viewer_zone()):
+        return format_when(instant, fmt)
+    language = current_language()
+    text = formats.instant_text(instant, zone_name, language, viewer_hour_cycle(), fmt in ("full", "long"))
+    return f"{text} ({formats.zone_label(instant, zone_name, language)})"
+
+
+def money_html(amount: Decimal | int | float | str | None, currency: Any) -> Markup:
+    return isolated(format_money(amount, currency))
+
+
+def number_html(value: int | float | Decimal | None) -> Markup:
+    return isolated(format_number(value), "ltr")
+
+
+def when_html(value: datetime | date | None, fmt: str = "medium") -> Markup:
+    return isolated(format_when(value, fmt))
+
+
+def when_in_html(instant: datetime | None, zone_name: str, fmt: str = "medium") -> Markup:
+    """An instant on another zone's clock (a meeting in Houston): with that zone's place and
+    offset unless the viewer's clock reads the same."""
+    if instant is None or formats.same_clock(instant, zone_name, viewer_zone()):
+        return when_html(instant, fmt)
+    language = current_language()
+    local = to_local(instant, zone_name)
+    text = formats.local_text(local, language, viewer_hour_cycle(), fmt in ("full", "long"))
+    separator = "، " if language == "ar" else ", "
+    label = Markup('<span class="zone">({}{}{})</span>').format(
+        formats.zone_city(zone_name, language), separator, isolated(formats.utc_offset(local), "ltr")
+    )
+    return Markup('<bdi dir="{}"><span class="fmt">{}</span> {}</bdi>').format(text_direction(), text, label)
 
 
 ERROR_TITLES = {
@@ -121,7 +195,18 @@ def _json_errors(exc: BaseException) -> Any:
 def init_app(app: Flask) -> None:
     app.url_value_preprocessor(_refuse_impossible_ids)
     app.add_url_rule("/vendor/<package>/<path:filename>", "vendor", vendor)
-    app.jinja_env.filters.update(money=format_money, number=format_number, when=format_when)
+    app.jinja_env.filters.update(
+        money=money_html,
+        number=number_html,
+        when=when_html,
+        day=when_html,
+        when_in=when_in_html,
+        money_text=format_money,
+        number_text=format_number,
+        when_text=format_when,
+        when_in_text=format_when_in,
+    )
+    app.jinja_env.globals["bdi"] = bdi
     app.jinja_env.globals["url_with"] = url_with
 
     @app.errorhandler(CSRFError)

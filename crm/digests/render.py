@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from babel.dates import format_date
-from babel.numbers import format_currency, format_decimal, get_plus_sign_symbol
+from babel.numbers import format_decimal, get_plus_sign_symbol
 from flask import current_app
 from flask_babel import force_locale
 from itsdangerous import BadSignature, URLSafeSerializer
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
-from crm.core.emails import RenderedEmail, format_local, format_locale, isolate_ltr, render_email
+from crm.core import formats
+from crm.core.emails import RenderedEmail, format_local, format_locale, isolate_html, isolate_ltr, render_email
 from crm.core.i18n import gettext as _
 from crm.core.i18n import text_direction
 from crm.core.ledger import Attachment
@@ -88,17 +88,20 @@ def render_digest(digest: Digest, subscription: Subscription, language: str | No
     def day(instant: datetime, last: bool = False) -> str:
         """A local calendar day; ``last`` for the exclusive end of a period."""
         moment = instant - timedelta(seconds=1) if last else instant
-        return str(format_date(to_local(moment, subscription.timezone).date(), "d MMMM y", locale=locale))
+        return formats.date_text(to_local(moment, subscription.timezone).date(), language)
 
     base_url = current_app.config["BASE_URL"]
     link = Markup('<a href="{}/leads/{}" style="color:#0b4f6c;">{}</a>')
 
     def title(lead: LeadItem) -> Markup:
         """A lead's title, a link for readers who have an account (a function: macros are slow)."""
-        return link.format(base_url, lead.lead_id, lead.title) if digest.links else escape(lead.title)
+        return (
+            link.format(base_url, lead.lead_id, isolate_html(lead.title)) if digest.links else isolate_html(lead.title)
+        )
 
     def amount(value: str | Decimal, currency: str) -> str:
-        return str(format_currency(Decimal(value), currency, locale=locale))
+        """ "900 000 MAD", with cents only when there are some."""
+        return formats.money_text(Decimal(value), currency, language)
 
     def money(value: str | Decimal, currency: str) -> str:
         """An amount with its currency, kept in one left-to-right piece in Arabic."""

@@ -13,13 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from babel.dates import format_time
 from flask import current_app
 
 from crm.accounts.models import User
+from crm.core import formats
 from crm.core.db import pk
-from crm.core.emails import RenderedEmail, format_locale, render_email
-from crm.core.time import to_local, zone
+from crm.core.emails import RenderedEmail, render_email
+from crm.core.time import to_local
 from crm.followups.agenda import AgendaItem
 from crm.followups.ladder import days_until
 from crm.followups.links import DONE, DONE_NEXT_WEEK, SNOOZE, link_url
@@ -53,10 +53,9 @@ def wording(rung: str, followup: FollowUp, reader: User, now: datetime) -> Wordi
     return Wording(OVERDUE, max(0, -days))
 
 
-def local_time(instant: datetime, zone_name: str, language: str) -> str:
-    """ "03:00": the hour of ``instant`` where the reader is, as their language writes it."""
-    local = to_local(instant, zone_name)
-    return str(format_time(local, "HH:mm", tzinfo=zone(zone_name), locale=format_locale(language)))
+def local_time(instant: datetime, zone_name: str, language: str, hour_cycle: str | None = None) -> str:
+    """ "03:00" (or "3:00 AM"): the hour of ``instant`` where the reader is, on their clock."""
+    return formats.time_text(to_local(instant, zone_name), language, hour_cycle)
 
 
 def lead_url(lead_id: int) -> str:
@@ -81,9 +80,10 @@ def render_reminder(item: AgendaItem, reader: User, rung: str, now: datetime) ->
         "reminder",
         language=language,
         timezone=reader.timezone,
+        hour_cycle=reader.hour_cycle,
         kind=said.kind,
         days=said.days,
-        due_time=local_time(followup.due_at, reader.timezone, language),
+        due_time=local_time(followup.due_at, reader.timezone, language, reader.hour_cycle),
         followup=followup,
         lead=item.lead,
         owner=item.owner,
@@ -112,6 +112,7 @@ def render_team_escalation(reader: User, lines: Sequence[OverdueLine]) -> Render
         "team_escalation",
         language=language,
         timezone=reader.timezone,
+        hour_cycle=reader.hour_cycle,
         lines=ordered,
         count=len(ordered),
         org=org,

@@ -122,7 +122,7 @@ def _act_on_link(link: ReminderLink, followup: FollowUp, reader: User) -> Any:
     language, zone = reader.language.value, reader.timezone
 
     def when(instant: Any) -> str:
-        return format_local(instant, zone, language)
+        return format_local(instant, zone, language, hour_cycle=reader.hour_cycle)
 
     def target_of(action: str) -> str:
         wall = snooze_target(followup, utcnow()) if action == SNOOZE else next_week_target(followup, utcnow())

@@ -3,20 +3,17 @@ and "log a meeting" with the leads born from it in one all-or-nothing step."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
 from typing import Any
 
-from babel.dates import format_date
-from babel.dates import format_datetime as babel_format_datetime
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
 from crm.core.db import db, pk
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.forms import options, save_form
-from crm.core.i18n import FORMAT_LOCALES, current_language, ngettext
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.time import CASABLANCA, available_zones, to_local
+from crm.core.i18n import ngettext
+from crm.core.time import CASABLANCA, available_zones
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
 from crm.missions.forms import MAX_PLACES, MeetingFields, MeetingForm, MissionForm, apply_meeting_errors
 from crm.missions.models import Meeting, Mission
@@ -30,23 +27,6 @@ from crm.missions.operations import (
 from crm.missions.queries import meeting_people, mission_detail, mission_people, mission_rows, scorecard
 
 bp = Blueprint("missions", __name__)
-
-
-@bp.app_template_filter("when_in")
-def when_in(instant: datetime | None, zone_name: str, fmt: str = "short") -> str:
-    """An instant as the clock read at ``zone_name`` (e.g. the meeting's place)."""
-    if instant is None:
-        return "—"
-    local = to_local(instant, zone_name)
-    text = babel_format_datetime(local, fmt, tzinfo=local.tzinfo, locale=FORMAT_LOCALES[current_language()])
-    return f"{text} ({zone_name})"
-
-
-@bp.app_template_filter("day")
-def day(value: date | None) -> str:
-    if value is None:
-        return "—"
-    return str(format_date(value, "medium", locale=FORMAT_LOCALES[current_language()]))
 
 
 @bp.route("/missions")

@@ -10,11 +10,12 @@ from typing import Any
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
+from markupsafe import Markup
 
 from crm.audit.labels import event_label
 from crm.core.db import db
 from crm.core.i18n import gettext as _
-from crm.core.web import format_when
+from crm.core.web import when_html
 from crm.organisations.models import Contact, Organisation
 from crm.privacy.operations import delete_contact, erase_contact, export_contact_data
 from crm.privacy.queries import counts, may_handle_personal_data, personal_data
@@ -31,12 +32,12 @@ def _contact_for_admin(contact_id: int) -> Contact:
     return contact
 
 
-def _instant(value: str | None) -> str:
+def _instant(value: str | None) -> Markup | str:
     """An instant of the export (ISO 8601) on the reader's clock."""
     if not value:
         return "—"
     try:
-        return format_when(datetime.fromisoformat(value))
+        return when_html(datetime.fromisoformat(value))
     except ValueError:
         return value
 

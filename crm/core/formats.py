@@ -1,0 +1,171 @@
+"""Dates, times, amounts and numbers: one style per language, everywhere (pages, mails, exports).
+
+- A date is written with the skeleton ``yMMMd`` ("21 févr. 2024", "Feb 21, 2024",
+  "21 فبراير 2024"): the month's name, never "2/21/2024", which a Moroccan reads as the
+  2nd of the 21st month.  With its weekday (``yMMMEd``) where a mail names one day.
+- A time is ``Hm`` (14:30) or ``hm`` (2:30 PM): 24-hour in Arabic and French, 12-hour in
+  English, unless the reader chose a clock (``User.hour_cycle``).
+- A date with its time joins them as the language's CLDR pattern says ("{1}, {0}").
+- A time in a zone other than the reader's says which: "14:00 (Chicago, UTC−06:00)".
+- An amount is written as the language writes it ("900 000 MAD", "MAD 900,000",
+  "900.000 د.م."), with CLDR's currency spacing (Babel leaves it out: "MAD900,000"),
+  without cents when it is whole, and "—" when it is unknown, never "0.00".
+- Arabic uses Latin digits (the ``ar_MA`` conventions, as the rest of Jisr).
+
+These functions return plain text; ``crm.core.web`` wraps them in isolating markup for
+pages, ``crm.core.emails`` for mails.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from datetime import date, datetime
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from babel import Locale
+from babel.dates import format_skeleton, get_timezone_location
+from babel.numbers import format_currency, format_decimal, get_currency_symbol, parse_pattern
+
+from crm.core.i18n import FORMAT_LOCALES
+from crm.core.time import to_local
+
+# The clock each language reads when the user has not chosen one.
+TWENTY_FOUR_HOURS = {"ar": True, "fr": True, "en": False}
+UNKNOWN = "—"
+MINUS = "\u2212"
+DATE_SKELETON, DAY_SKELETON = "yMMMd", "yMMMEd"
+
+
+@lru_cache(maxsize=8)
+def locale_of(language: str) -> Locale:
+    return Locale.parse(FORMAT_LOCALES.get(language, "fr_MA"))
+
+
+def uses_24_hours(language: str, hour_cycle: str | None = None) -> bool:
+    """The reader's choice ("24", "12") or, for "auto" / none, their language's clock."""
+    cycle = str(getattr(hour_cycle, "value", hour_cycle) or "auto")
+    if cycle in ("24", "12"):
+        return cycle == "24"
+    return TWENTY_FOUR_HOURS.get(language, True)
+
+
+def date_text(value: date, language: str, weekday: bool = False) -> str:
+    """ "21 févr. 2024" (``weekday``: "mer. 21 févr. 2024")."""
+    return str(format_skeleton(DAY_SKELETON if weekday else DATE_SKELETON, value, locale=locale_of(language)))
+
+
+def time_text(local: datetime, language: str, hour_cycle: str | None = None) -> str:
+    """ "14:30" or "2:30 PM" for an aware local time (already in the zone it is read in)."""
+    skeleton = "Hm" if uses_24_hours(language, hour_cycle) else "hm"
+    return str(format_skeleton(skeleton, local, tzinfo=local.tzinfo, locale=locale_of(language)))
+
+
+def join_date_time(day: str, clock: str, language: str) -> str:
+    pattern: Any = locale_of(language).datetime_formats["medium"]
+    return str(pattern).format(clock, day)
+
+
+def local_text(local: datetime, language: str, hour_cycle: str | None = None, weekday: bool = False) -> str:
+    """An aware local time as "21 févr. 2024, 14:30"."""
+    return join_date_time(date_text(local, language, weekday), time_text(local, language, hour_cycle), language)
+
+
+def utc_offset(local: datetime) -> str:
+    """ "UTC+01:00", "UTC−06:00" (a true minus sign) for an aware local time."""
+    offset = local.utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset is not None else 0
+    sign = "+" if minutes >= 0 else MINUS
+    return f"UTC{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+
+
+def zone_city(zone_name: str, language: str) -> str:
+    """The zone's city as the language names it ("Chicago", "شيكاغو"); "UTC" for UTC."""
+    if zone_name in ("UTC", "Etc/UTC"):
+        return "UTC"
+    try:
+        return str(get_timezone_location(zone_name, locale=locale_of(language), return_city=True))
+    except LookupError:
+        return zone_name.rsplit("/", 1)[-1].replace("_", " ")
+
+
+def zone_label(instant: datetime, zone_name: str, language: str) -> str:
+    """ "Chicago, UTC−06:00": the place and the offset at that instant."""
+    separator = "، " if language == "ar" else ", "
+    return f"{zone_city(zone_name, language)}{separator}{utc_offset(to_local(instant, zone_name))}"
+
+
+def same_clock(instant: datetime, zone_name: str, viewer_zone: str) -> bool:
+    """True when both zones read the same wall time at ``instant``."""
+    return zone_name == viewer_zone or (
+        to_local(instant, zone_name).utcoffset() == to_local(instant, viewer_zone).utcoffset()
+    )
+
+
+def instant_text(
+    instant: datetime, zone_name: str, language: str, hour_cycle: str | None = None, weekday: bool = False
+) -> str:
+    """An instant on the clock of ``zone_name``."""
+    return local_text(to_local(instant, zone_name), language, hour_cycle, weekday)
+
+
+def is_whole(amount: Decimal | int | float) -> bool:
+    return Decimal(str(amount)) == Decimal(str(amount)).to_integral_value()
+
+
+@lru_cache(maxsize=16)
+def _whole_pattern(language: str) -> Any:
+    """The locale's currency pattern without its decimals ("#,##0.00 ¤" → "#,##0 ¤")."""
+    pattern = locale_of(language).currency_formats["standard"].pattern
+    return parse_pattern(pattern.replace("0.00", "0"))
+
+
+def _letter(char: str) -> bool:
+    return unicodedata.category(char)[0] == "L"
+
+
+def currency_spacing(text: str, symbol: str) -> str:
+    """CLDR's currency spacing, which Babel leaves out: a no-break space between a symbol
+    made of letters and the digits next to it ("MAD900,000" → "MAD 900,000"; "$900" stays)."""
+    at = text.find(symbol)
+    if not symbol or at < 0:
+        return text
+    end = at + len(symbol)
+    if end < len(text) and text[end].isdigit() and _letter(symbol[-1]):
+        text = f"{text[:end]}\u00a0{text[end:]}"
+    if at > 0 and text[at - 1].isdigit() and _letter(symbol[0]):
+        text = f"{text[:at]}\u00a0{text[at:]}"
+    return text
+
+
+def money_text(amount: Decimal | int | float | str | None, currency: Any, language: str) -> str:
+    """ "900 000 MAD", "1 234,50 MAD", "MAD 900,000", or "—" for an unknown amount."""
+    if amount is None or amount == "":
+        return UNKNOWN
+    value = Decimal(str(amount))
+    code = str(getattr(currency, "value", currency) or "MAD")
+    locale = locale_of(language)
+    if is_whole(value):
+        text = format_currency(value, code, format=_whole_pattern(language), locale=locale, currency_digits=False)
+    else:
+        text = format_currency(value, code, locale=locale)
+    return currency_spacing(str(text), str(get_currency_symbol(code, locale=locale)))
+
+
+def number_text(value: int | float | Decimal | None, language: str) -> str:
+    if value is None:
+        return UNKNOWN
+    return str(format_decimal(value, locale=locale_of(language)))
+
+
+def first_strong_direction(text: str, default: str = "ltr") -> str:
+    """ "rtl" or "ltr" as the first letter with a direction says (HTML's ``dir="auto"``, for
+    mail clients that do not honour it); ``default`` when there is none (digits only)."""
+    for char in text:
+        kind = unicodedata.bidirectional(char)
+        if kind == "L":
+            return "ltr"
+        if kind in ("R", "AL"):
+            return "rtl"
+    return default
