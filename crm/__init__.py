@@ -119,6 +119,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.privacy.views import bp as privacy_bp
 
     app.register_blueprint(privacy_bp)
+    from crm.pipeline.views import bp as pipeline_settings_bp
+
+    app.register_blueprint(pipeline_settings_bp)
 
     from crm.cli import crm_cli
 
