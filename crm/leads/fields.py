@@ -33,7 +33,7 @@ def clean_value(value: Any) -> Decimal | None:
 
 
 PROBABILITY = _l("Enter a whole number from 0 to 100.")
-CLOSE_DATE = _l("Enter a date, e.g. 2027-03-31.")
+CLOSE_DATE = _l("Enter a date, e.g. 2024-03-15.")
 _PERCENT = re.compile(r"^\s*(\d{1,3})\s*%?\s*$")
 
 

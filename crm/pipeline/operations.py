@@ -16,7 +16,7 @@ from crm.core.time import utcnow
 from crm.leads.fields import clean_probability
 from crm.leads.models import Stage
 from crm.pipeline.models import ReferenceRate, StageProbability
-from crm.pipeline.queries import current_rate, stage_probabilities
+from crm.pipeline.queries import current_rate, probability_field, stage_probabilities
 
 ADMINS_ONLY = _l("Only an administrator can change the pipeline settings.")
 RATE = _l("Enter how many dirhams one dollar is worth, e.g. 10.05.")
@@ -25,10 +25,6 @@ RATE = _l("Enter how many dirhams one dollar is worth, e.g. 10.05.")
 def _require_admin(actor: User | None) -> None:
     if actor is not None and not is_admin(actor):
         raise PermissionDenied("not an administrator: pipeline settings", message=ADMINS_ONLY)
-
-
-def probability_field(stage: Stage) -> str:
-    return f"probability_{stage.value}"
 
 
 def set_stage_probabilities(
@@ -71,7 +67,7 @@ def set_stage_probabilities(
     return changes
 
 
-def clean_rate(value: Any) -> Decimal | None:
+def _clean_rate(value: Any) -> Decimal | None:
     if value is None or value == "":
         return None
     try:
@@ -87,7 +83,7 @@ def set_reference_rate(session: Session, rate: Any, *, actor: User | None = None
     """Set the reference rate (dirhams for one dollar), or withdraw it with None / "".
     Returns the new row, or None when the rate in force is already that one."""
     _require_admin(actor)
-    wanted = clean_rate(rate)
+    wanted = _clean_rate(rate)
     now = current_rate(session)
     previous = Decimal(now.mad_per_usd) if now is not None and now.mad_per_usd is not None else None
     if wanted == previous:

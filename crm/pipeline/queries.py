@@ -36,6 +36,11 @@ BUILTIN_PROBABILITIES: dict[Stage, int] = {
 }
 
 
+def probability_field(stage: Stage) -> str:
+    """The name of a stage's default probability in forms and field errors."""
+    return f"probability_{stage.value}"
+
+
 def stage_probabilities(session: Session) -> dict[Stage, int]:
     """Every stage's default probability (one query)."""
     found = dict(BUILTIN_PROBABILITIES)

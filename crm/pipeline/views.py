@@ -20,11 +20,12 @@ from crm.core.forms import save_form
 from crm.core.i18n import FORMAT_LOCALES, current_language
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
-from crm.pipeline.operations import probability_field, set_reference_rate, set_stage_probabilities
+from crm.pipeline.operations import set_reference_rate, set_stage_probabilities
 from crm.pipeline.queries import (
     BUILTIN_PROBABILITIES,
     current_rate,
     effective_probability,
+    probability_field,
     stage_probabilities,
     weighted_value,
 )
