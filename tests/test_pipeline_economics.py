@@ -359,8 +359,11 @@ def test_a_reference_rate_adds_one_approximate_figure_in_each_currency(session: 
     login(client, "officer@jisr.example")
     page = client.get("/leads").get_data(as_text=True)
     assert 'data-testid="totals-converted-MAD"' in page
-    assert re.search(r'title="At the reference rate 1 USD = 10\.05 MAD set on [^"]+"', page)
-    assert '<span aria-hidden="true">≈ </span>MAD' in page or "≈" in page
+    # The rate is one left-to-right run, whatever the page's direction.
+    assert re.search('title="At the reference rate \u20661 USD = 10\\.05 MAD\u2069 set on [^"<]+"', page)
+    assert page.count('<span aria-hidden="true">≈ </span>') == 4
+    settings = client.get("/admin/pipeline")
+    assert settings.status_code == 403
     board = client.get("/pipeline").get_data(as_text=True)
     assert 'data-testid="column-totals-converted"' in board
 
