@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from crm.api.schemas.common import (
     UNSET,
@@ -16,18 +16,18 @@ from crm.api.schemas.common import (
     InputModel,
     Instant,
     InstantOut,
-    Integer,
     LongText,
     QueryModel,
     ReadModel,
     Search,
     Text300,
     Text2000,
+    _whole,
     page_model,
 )
 from crm.leads.models import ActivityKind, Currency, PartnershipType, Priority, Stage
 
-Percent = Annotated[Integer, Field(ge=0, le=100)]
+Percent = Annotated[int, Field(ge=0, le=100), BeforeValidator(_whole)]
 PROBABILITY = "The chance of winning the lead, in percent; null: its stage's default probability."
 CLOSE_DATE = "When the lead is expected to close."
 
