@@ -20,11 +20,16 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("lead", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("probability", sa.SmallInteger(), nullable=True))
-        batch_op.add_column(sa.Column("expected_close_on", sa.Date(), nullable=True))
-        batch_op.create_check_constraint(
-            "ck_lead_probability_range", "probability IS NULL OR (probability >= 0 AND probability <= 100)"
+    # Plain ADD COLUMN, not a batch: on SQLite a batch would recreate ``lead`` and drop the
+    # search index's triggers (see 970824dda6b1).  SQLite cannot add a named table CHECK
+    # without recreating the table; there the operations' own check guards the range.
+    op.add_column("lead", sa.Column("probability", sa.SmallInteger(), nullable=True))
+    op.add_column("lead", sa.Column("expected_close_on", sa.Date(), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.create_check_constraint(
+            op.f("ck_lead_probability_range"),
+            "lead",
+            "probability IS NULL OR (probability >= 0 AND probability <= 100)",
         )
     op.create_table(
         "stage_probability",
@@ -79,7 +84,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reference_rate_set_by_id"))
     op.drop_table("reference_rate")
     op.drop_table("stage_probability")
-    with op.batch_alter_table("lead", schema=None) as batch_op:
-        batch_op.drop_constraint("ck_lead_probability_range", type_="check")
-        batch_op.drop_column("expected_close_on")
-        batch_op.drop_column("probability")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(op.f("ck_lead_probability_range"), "lead", type_="check")
+    op.drop_column("lead", "expected_close_on")
+    op.drop_column("lead", "probability")
