@@ -128,6 +128,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.pickers.views import init_app as init_pickers
 
     init_pickers(app)
+    from crm.pipeline.views import bp as pipeline_settings_bp
+
+    app.register_blueprint(pipeline_settings_bp)
 
     from crm.cli import crm_cli
 

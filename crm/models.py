@@ -36,6 +36,7 @@ from crm.organisations.models import (
     OrganisationKind,
     OrganisationSector,
 )
+from crm.pipeline.models import ReferenceRate, StageProbability
 from crm.reference.models import Sector
 from crm.webhooks.models import (
     DeliveryStatus,
@@ -83,12 +84,14 @@ __all__ = [
     "OutboundMail",
     "PartnershipType",
     "Priority",
+    "ReferenceRate",
     "ReminderRung",
     "Role",
     "RungStatus",
     "SavedFilter",
     "Sector",
     "Stage",
+    "StageProbability",
     "Subscription",
     "SystemState",
     "TokenScope",

@@ -24,6 +24,7 @@ from crm.leads.models import Lead, Stage
 from crm.missions import operations as missions
 from crm.organisations import operations as organisations
 from crm.organisations.models import Country, Organisation
+from crm.pipeline import operations as pipeline
 from crm.privacy import operations as privacy
 from crm.reference import operations as reference
 from crm.webhooks import operations as webhooks
@@ -517,6 +518,14 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
     "privacy.delete_contact": (
         lambda s, c: privacy.delete_contact(s, _person(s, c), actor=make_user(s, Role.ADMIN)),
         {"contact.created", "activity.logged", "user.created", "contact.deleted"},
+    ),
+    "pipeline.set_stage_probabilities": (
+        lambda s, c: pipeline.set_stage_probabilities(s, {"proposal": 45, "negotiation": 65}),
+        {"pipeline.stage_probability_changed"},
+    ),
+    "pipeline.set_reference_rate": (
+        lambda s, c: pipeline.set_reference_rate(s, "10.05", actor=make_user(s, Role.ADMIN)),
+        {"user.created", "pipeline.reference_rate_set"},
     ),
 }
 

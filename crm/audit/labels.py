@@ -58,6 +58,8 @@ EVENT_LABELS: dict[str, Any] = {
     "webhook.secret_rotated": _l("Webhook secret rotated"),
     "webhook.secret_revealed": _l("Webhook secret shown again"),
     "webhook.redelivery_requested": _l("Webhook delivery sent again"),
+    "pipeline.stage_probability_changed": _l("Stage's default probability changed"),
+    "pipeline.reference_rate_set": _l("Reference exchange rate set"),
 }
 
 # The filter's groups: an event type's group is the part before its dot.
@@ -77,6 +79,7 @@ GROUP_LABELS: dict[str, Any] = {
     "import": _l("Imports"),
     "api_token": _l("API tokens"),
     "webhook": _l("Webhooks"),
+    "pipeline": _l("Pipeline settings"),
 }
 
 # What an event is about (its ``entity_type``, a table name).
@@ -96,6 +99,8 @@ ENTITY_LABELS: dict[str, Any] = {
     "data_import": _l("Import"),
     "api_token": _l("API token"),
     "webhook_endpoint": _l("Webhook endpoint"),
+    "stage_probability": _l("Stage's default probability"),
+    "reference_rate": _l("Reference exchange rate"),
 }
 
 

@@ -125,6 +125,16 @@ LEAD_FIELDS = (
         ("valeur", "montant", "valeur estimee", "amount", "value", "القيمه", "المبلغ", "budget"),
     ),
     FieldSpec("currency", _l("Currency"), ("devise", "monnaie", "العمله")),
+    FieldSpec(
+        "probability",
+        _l("Probability (%)"),
+        ("probabilite", "probability", "chance", "chances", "الاحتماليه", "الاحتمال", "win probability"),
+    ),
+    FieldSpec(
+        "expected_close_on",
+        _l("Expected close date"),
+        ("date de cloture", "date de cloture prevue", "close date", "closing date", "تاريخ الاغلاق", "echeance"),
+    ),
     FieldSpec("confidential", _l("Confidential"), ("confidentiel", "confidentielle", "سري", "سريه", "private")),
     FieldSpec("mission", _l("Mission"), ("mission commerciale", "البعثه", "trade mission", "delegation")),
 )

@@ -9,7 +9,9 @@ importer may not see are never matched (nor revealed): such a row creates a new 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,6 +45,7 @@ from crm.exchange.vocabulary import (
     priorities,
     stages,
 )
+from crm.leads.fields import CLOSE_DATE, clean_close_date, clean_probability
 from crm.leads.models import Lead
 from crm.leads.operations import create_lead, create_leads, move_lead_to_stage, update_lead
 from crm.leads.queries import visible_to
@@ -51,6 +54,7 @@ from crm.missions.models import Meeting
 from crm.organisations.models import Country
 
 CREATE_BATCH = 500
+_DAY_MONTH_YEAR = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})$")
 REQUIRED_TO_CREATE = (
     ("title", "title"),
     ("ma_organisation_id", "ma_organisation"),
@@ -70,9 +74,24 @@ COLUMNS = {
     "priority": "priority",
     "estimated_value": "estimated_value",
     "currency": "currency",
+    "probability": "probability",
+    "expected_close_on": "expected_close_on",
     "confidential": "confidential",
     "mission_id": "mission",
 }
+
+
+def day_of(text: str) -> date | None:
+    """A date as a file writes it: 2027-03-31 (a spreadsheet's "2027-03-31 00:00:00" too)
+    or 31/03/2027."""
+    cleaned = text.strip()
+    if match := _DAY_MONTH_YEAR.match(cleaned):
+        day, month, year = (int(part) for part in match.groups())
+        try:
+            return clean_close_date(date(year, month, day))
+        except ValueError:
+            raise ValidationError.single("expected_close_on", CLOSE_DATE) from None
+    return clean_close_date(cleaned.split(" ")[0].split("T")[0])
 
 
 def _amount(text: str) -> Decimal | None:
@@ -175,6 +194,10 @@ class LeadPlanner(Planner):
                 plan.problem("owner", _l("The owner must be an active officer or admin."))
             wanted["owner_id"] = owner.id if owner is not None else None
         self._money(plan, row, wanted)
+        if text := row.get("probability"):
+            wanted["probability"] = plan.check("probability", lambda: clean_probability(text))
+        if text := row.get("expected_close_on"):
+            wanted["expected_close_on"] = plan.check("expected_close_on", lambda: day_of(text))
         if text := row.get("confidential"):
             wanted["confidential"] = flag_of(text)
             if wanted["confidential"] is None:

@@ -10,11 +10,13 @@ from flask_login import current_user, login_required
 
 from crm.core.db import db
 from crm.core.errors import ValidationError
+from crm.core.time import utcnow
 from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.filters import LeadFilter, args_from_query, parse_filter
 from crm.leads.forms import StageForm
 from crm.leads.operations import move_lead_to_stage
 from crm.leads.queries import board_columns, choices
+from crm.pipeline.queries import board_totals
 
 bp = Blueprint("pipeline", __name__)
 
@@ -25,6 +27,8 @@ def _render(lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error
         "filter": lead_filter,
         "query": lead_filter.query_string(),
         "error": error,
+        "now": utcnow(),
+        "totals": board_totals(db.session, current_user, lead_filter=lead_filter),
     }
     if fragment:
         return render_template("leads/_board.html", **context), status

@@ -3,6 +3,8 @@ operation writes them, each wrong one a field error in the user's language."""
 
 from __future__ import annotations
 
+import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -28,6 +30,48 @@ def clean_value(value: Any) -> Decimal | None:
     if not amount.is_finite() or amount < 0 or amount >= Decimal("1e14"):
         raise ValidationError.single("estimated_value", _l("Enter an amount, e.g. 250000."))
     return amount.quantize(Decimal("0.01"))
+
+
+PROBABILITY = _l("Enter a whole number from 0 to 100.")
+CLOSE_DATE = _l("Enter a date, e.g. 2024-03-15.")
+_PERCENT = re.compile(r"^\s*(\d{1,3})\s*%?\s*$")
+
+
+def clean_probability(value: Any, field: str = "probability") -> int | None:
+    """A probability in percent, a whole number from 0 to 100 ("60", "60 %"); None for none."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ValidationError.single(field, PROBABILITY)
+    if isinstance(value, int):
+        number = value
+    else:
+        match = _PERCENT.match(str(value).replace("\u00a0", " ").replace("\u202f", " "))
+        if match is None:
+            raise ValidationError.single(field, PROBABILITY)
+        number = int(match.group(1))
+    if not 0 <= number <= 100:
+        raise ValidationError.single(field, PROBABILITY)
+    return number
+
+
+def clean_close_date(value: Any, field: str = "expected_close_on") -> date | None:
+    """An expected close date (a date, or its ISO text); None for none."""
+    if value is None or value == "":
+        return None
+    day: date
+    if isinstance(value, datetime):
+        day = value.date()
+    elif isinstance(value, date):
+        day = value
+    else:
+        try:
+            day = date.fromisoformat(str(value).strip())
+        except ValueError:
+            raise ValidationError.single(field, CLOSE_DATE) from None
+    if not 2000 <= day.year <= 2100:
+        raise ValidationError.single(field, CLOSE_DATE)
+    return day
 
 
 def clean_lead(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
@@ -73,6 +117,10 @@ def clean_lead(session: Session, fields: dict[str, Any]) -> dict[str, Any]:
         clean["currency"] = clean_enum(Currency, fields["currency"], "currency") if fields["currency"] else None
     if "confidential" in fields:
         clean["confidential"] = bool(fields["confidential"])
+    if "probability" in fields:
+        clean["probability"] = clean_probability(fields["probability"])
+    if "expected_close_on" in fields:
+        clean["expected_close_on"] = clean_close_date(fields["expected_close_on"])
     return clean
 
 

@@ -65,6 +65,12 @@ class LeadForm(FlaskForm):
     )
     estimated_value = StringField(_l("Estimated value"), validators=[Length(max=40)])
     currency = SelectField(_l("Currency"), choices=options([NONE, *((c.value, c.value) for c in Currency)]))
+    probability = StringField(
+        _l("Probability (%)"),
+        validators=[Length(max=10)],
+        description=_l("Empty: the stage's default probability."),
+    )
+    expected_close_on = StringField(_l("Expected close date"), validators=[Length(max=10)], render_kw={"type": "date"})
     confidential = BooleanField(_l("Confidential (only the owner, watchers and admins see it)"))
     watcher_ids = PickerMultipleField(_l("Watchers"), source="users")
     mission_id = PickerField(_l("Mission"), source="missions")
@@ -90,6 +96,8 @@ class LeadForm(FlaskForm):
             "priority": self.priority.data,
             "estimated_value": (self.estimated_value.data or "").strip() or None,
             "currency": self.currency.data or None,
+            "probability": str(self.probability.data or "").strip() or None,
+            "expected_close_on": str(self.expected_close_on.data or "").strip() or None,
             "confidential": bool(self.confidential.data),
             "mission_id": self.mission_id.data,
             "meeting_id": self.meeting_id.data,

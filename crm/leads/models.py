@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -86,6 +86,9 @@ class Lead(Audited, SQLModel, table=True):
         sa.Index("ix_lead_stage_updated", "stage", "updated_at"),
         sa.CheckConstraint("estimated_value IS NULL OR estimated_value >= 0", name="value_positive"),
         sa.CheckConstraint("estimated_value IS NULL OR currency IS NOT NULL", name="value_has_currency"),
+        sa.CheckConstraint(
+            "probability IS NULL OR (probability >= 0 AND probability <= 100)", name="probability_range"
+        ),
     )
 
     id: int | None = Field(default=None, primary_key=True)
@@ -102,6 +105,9 @@ class Lead(Audited, SQLModel, table=True):
     priority: Priority = Field(default=Priority.NORMAL, sa_type=enum_column(Priority, 8))
     estimated_value: Decimal | None = Field(default=None, sa_type=sa.Numeric(16, 2))
     currency: Currency | None = Field(default=None, sa_type=enum_column(Currency, 3))
+    # The chance of winning it, in percent; None: its stage's default (crm.pipeline).
+    probability: int | None = Field(default=None, sa_type=sa.SmallInteger)
+    expected_close_on: date | None = Field(default=None)
     confidential: bool = Field(default=False)
     search_text: str = Field(default="", sa_type=sa.Text)
     stage_changed_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)

@@ -44,6 +44,8 @@ LEAD_FIELDS = (
     "estimated_value",
     "currency",
     "confidential",
+    "probability",
+    "expected_close_on",
 )
 
 

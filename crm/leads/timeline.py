@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -43,6 +43,8 @@ FIELD_LABELS = {
     "estimated_value": _l("Value"),
     "currency": _l("Currency"),
     "confidential": _l("Confidential"),
+    "probability": _l("Probability"),
+    "expected_close_on": _l("Expected close date"),
 }
 ICONS = {
     "lead.created": "bi-plus-circle",
@@ -133,6 +135,8 @@ class _Names:
             "priority": lambda v: str(PRIORITY_LABELS[Priority(v)]),
             "confidential": lambda v: _("Yes") if v else _("No"),
             "estimated_value": _amount,
+            "probability": _percent,
+            "expected_close_on": _day,
         }
         try:
             return str(lookups[key](value)) if key in lookups else str(value)
@@ -153,6 +157,19 @@ def _amount(value: Any) -> str:
         return format_number(Decimal(str(value)))
     except InvalidOperation:
         return str(value)
+
+
+def _percent(value: Any) -> str:
+    from crm.pipeline.views import format_probability
+
+    return format_probability(int(value))
+
+
+def _day(value: Any) -> str:
+    from crm.core.formats import date_text
+    from crm.core.i18n import current_language
+
+    return date_text(date.fromisoformat(str(value)), current_language())
 
 
 def _instant(value: Any) -> str:

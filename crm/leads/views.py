@@ -28,6 +28,7 @@ from crm.leads.operations import (
 )
 from crm.leads.queries import choices, lead_holdings, lead_page, saved_filters
 from crm.leads.rights import DELETE, may_manage_lead
+from crm.pipeline.queries import lead_totals
 
 bp = Blueprint("leads", __name__)
 
@@ -44,6 +45,7 @@ def _render_list(args: Any, save_form: SavedFilterForm | None = None, status: in
         "now": utcnow(),
         "filter": lead_filter,
         "save_form": save_form or SavedFilterForm(formdata=None),
+        "totals": lead_totals(db.session, current_user, lead_filter=lead_filter),
     }
     if is_htmx() and request.method == "GET":
         return render_template("leads/_results.html", **context), status

@@ -120,6 +120,8 @@ NOT_OFFERED: dict[str, str] = {
     "webhook.secret_rotated": "webhook administration",
     "webhook.secret_revealed": "webhook administration",
     "webhook.redelivery_requested": "webhook administration",
+    "pipeline.stage_probability_changed": "pipeline settings (administration)",
+    "pipeline.reference_rate_set": "pipeline settings (administration)",
     PING: "sent only to the endpoint it tests",
 }
 

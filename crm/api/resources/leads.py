@@ -33,6 +33,7 @@ from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
 from crm.leads.models import Activity, Lead, LeadWatcher
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
 from crm.leads.queries import next_due_by_lead, visible_lead, visible_to
+from crm.pipeline.queries import effective_probability, stage_probabilities, weighted_value
 
 
 def _next_due() -> Any:
@@ -45,11 +46,19 @@ def _next_due() -> Any:
 
 
 def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
-    """Leads with their next due date (from the same query) and their watchers (one more)."""
+    """Leads with their next due date (from the same query), their watchers (one more) and
+    their effective probability and weighted value (one more, for the stages' defaults)."""
     watchers = links_of(db.session, LeadWatcher, "lead_id", "user_id", [pk(lead) for lead, _ in rows])
+    defaults = stage_probabilities(db.session) if rows else {}
     return [
         LeadOut.model_validate(
-            {**lead.model_dump(), "watcher_ids": watchers.get(pk(lead), []), "next_followup_due_at": next_due}
+            {
+                **lead.model_dump(),
+                "watcher_ids": watchers.get(pk(lead), []),
+                "next_followup_due_at": next_due,
+                "effective_probability": effective_probability(lead, defaults).percent,
+                "weighted_value": weighted_value(lead, defaults),
+            }
         )
         for lead, next_due in rows
     ]

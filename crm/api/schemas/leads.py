@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import Field
+from pydantic import BeforeValidator, Field
 
 from crm.api.schemas.common import (
     UNSET,
     Amount,
     AmountOut,
+    Day,
+    DayOut,
     Id,
     InputModel,
     Instant,
@@ -20,9 +22,14 @@ from crm.api.schemas.common import (
     Search,
     Text300,
     Text2000,
+    _whole,
     page_model,
 )
 from crm.leads.models import ActivityKind, Currency, PartnershipType, Priority, Stage
+
+Percent = Annotated[int, Field(ge=0, le=100), BeforeValidator(_whole)]
+PROBABILITY = "The chance of winning the lead, in percent; null: its stage's default probability."
+CLOSE_DATE = "When the lead is expected to close."
 
 
 class LeadOut(ReadModel):
@@ -40,6 +47,10 @@ class LeadOut(ReadModel):
     priority: Priority
     estimated_value: AmountOut | None
     currency: Currency | None
+    probability: int | None = Field(description=PROBABILITY)
+    effective_probability: int = Field(description="The lead's probability, or its stage's default without one.")
+    weighted_value: AmountOut | None = Field(description="The estimated value times the effective probability.")
+    expected_close_on: DayOut | None = Field(description=CLOSE_DATE)
     confidential: bool = Field(description="Seen only by its owner, its watchers and the administrators.")
     watcher_ids: list[int]
     next_followup_due_at: InstantOut | None = Field(description="When the earliest open follow-up is due.")
@@ -65,6 +76,8 @@ class LeadCreate(InputModel):
     priority: Priority = Priority.NORMAL
     estimated_value: Amount | None = None
     currency: Currency | None = Field(default=UNSET, description="Required with an estimated value.")
+    probability: Percent | None = Field(default=None, description=PROBABILITY)
+    expected_close_on: Day | None = Field(default=None, description=CLOSE_DATE)
     confidential: bool = False
     watcher_ids: list[Id] = Field(default_factory=list, max_length=50)
 
@@ -85,6 +98,8 @@ class LeadUpdate(InputModel):
     priority: Priority = UNSET
     estimated_value: Amount | None = None
     currency: Currency | None = None
+    probability: Percent | None = Field(default=None, description=PROBABILITY)
+    expected_close_on: Day | None = Field(default=None, description=CLOSE_DATE)
     confidential: bool = UNSET
     watcher_ids: list[Id] = Field(default=UNSET, max_length=50)
 

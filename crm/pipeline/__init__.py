@@ -1,0 +1,1 @@
+"""Pipeline economics: each stage's default probability and the reference MAD/USD rate."""
