@@ -45,6 +45,7 @@ PUBLIC = {
     "followups.reminder_link": "a reminder's one-click link (done, snooze), authorised by its signed token",
     "api.openapi_json": "the API's OpenAPI document: a description, no data",
     "api.docs": "the API's readable documentation: a description, no data",
+    "metrics": "Prometheus metrics: METRICS_TOKEN or an address of METRICS_ALLOW, else 404 (tests/test_metrics.py)",
 }
 # What a viewer may post: their own sessions, language (and keeping the login page's),
 # preferences, API tokens, calendar address, notification marks and saved filters.
