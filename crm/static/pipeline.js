@@ -116,7 +116,7 @@
         link.removeAttribute("aria-current");
       }
     });
-    var shown = document.getElementById("board-shown");
+    var shown = board.querySelector("input.board-shown");
     if (shown) {
       shown.value = stage;
     }
