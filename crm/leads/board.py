@@ -1,5 +1,8 @@
 """The pipeline board: one column per stage; a card moves by drag and drop or by its own
-"move to" form, which works from the keyboard and without JavaScript."""
+"move to" form, which works from the keyboard and without JavaScript.
+
+On a phone the board shows one column at a time: ``?column=<stage>`` names it (a plain
+link, so the stage switcher works without JavaScript too); ``stage`` stays a filter."""
 
 from __future__ import annotations
 
@@ -15,17 +18,33 @@ from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.filters import LeadFilter, args_from_query, parse_filter
 from crm.leads.forms import StageForm
 from crm.leads.operations import move_lead_to_stage
-from crm.leads.queries import board_columns, choices
+from crm.leads.queries import BoardColumn, board_columns, choices
 from crm.pipeline.queries import board_totals
 
 bp = Blueprint("pipeline", __name__)
 
 
-def _render(lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error: Any = None) -> Any:
+def shown_column(columns: list[BoardColumn], lead_filter: LeadFilter, asked: str | None) -> str:
+    """The stage whose column a phone shows: the one asked for, else the filtered stage,
+    else the first column with leads (else the first column)."""
+    values = [column.stage.value for column in columns]
+    filtered = [stage.value for stage in lead_filter.stages if stage.value in values]
+    if asked in values and (not filtered or asked in filtered):
+        return str(asked)
+    if filtered:
+        return filtered[0]
+    return next((column.stage.value for column in columns if column.total), values[0])
+
+
+def _render(
+    lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error: Any = None, column: str | None = None
+) -> Any:
+    columns = board_columns(db.session, current_user, lead_filter=lead_filter)
     context = {
-        "columns": board_columns(db.session, current_user, lead_filter=lead_filter),
+        "columns": columns,
         "filter": lead_filter,
         "query": lead_filter.query_string(),
+        "shown": shown_column(columns, lead_filter, column),
         "error": error,
         "now": utcnow(),
         "totals": board_totals(db.session, current_user, lead_filter=lead_filter),
@@ -38,7 +57,7 @@ def _render(lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error
 @bp.route("/pipeline")
 @login_required
 def board() -> Any:
-    return _render(parse_filter(request.args, current_user), fragment=is_htmx())
+    return _render(parse_filter(request.args, current_user), fragment=is_htmx(), column=request.args.get("column"))
 
 
 @bp.route("/pipeline/<int:lead_id>/move", methods=["POST"])
@@ -48,16 +67,19 @@ def move(lead_id: int) -> Any:
     lead = lead_or_404(lead_id)
     query = request.form.get("filters", "")
     lead_filter = parse_filter(args_from_query(query), current_user)
+    # The column a phone showed stays in view after the move (htmx sends it with the form).
+    column = request.form.get("column")
     form = StageForm()
     if not form.validate_on_submit():
-        return _render(lead_filter, fragment=is_htmx(), status=400, error=form.stage.errors[0])
+        return _render(lead_filter, fragment=is_htmx(), status=400, error=form.stage.errors[0], column=column)
     try:
         move_lead_to_stage(db.session, lead, form.stage.data or "", actor=current_user)
     except ValidationError as exc:
         db.session.rollback()
-        return _render(lead_filter, fragment=is_htmx(), status=400, error=next(iter(exc.errors.values())))
+        error = next(iter(exc.errors.values()))
+        return _render(lead_filter, fragment=is_htmx(), status=400, error=error, column=column)
     db.session.commit()
     if is_htmx():
-        return _render(lead_filter, fragment=True)
+        return _render(lead_filter, fragment=True, column=column)
     canonical = lead_filter.query_string()
     return redirect(url_for("pipeline.board") + (f"?{canonical}" if canonical else "") + f"#card-{lead.id}")

@@ -1,6 +1,11 @@
 /* The pipeline board: drag a card to another column to move the lead to that stage.
  * The drop only fills in the card's own "move to" form and submits it, so the pointer,
- * the keyboard and no-JavaScript all take the same path (POST with the CSRF token). */
+ * the keyboard and no-JavaScript all take the same path (POST with the CSRF token).
+ *
+ * On a phone the board shows one column at a time; the stage switcher's links name the
+ * column in the URL (?column=proposal) and work without JavaScript. Here a click shows the
+ * column at once, without a page load, and the arrow keys move along the switcher
+ * (following the page's direction), Home and End go to its ends. */
 (function () {
   "use strict";
 
@@ -89,5 +94,62 @@
       select.focus();
     }
     lastMoved = null;
+  });
+
+  function showColumn(stage) {
+    var board = document.getElementById("board");
+    if (!board) {
+      return;
+    }
+    board.setAttribute("data-shown", stage);
+    board.querySelectorAll(".board-column[data-stage]").forEach(function (column) {
+      if (column.getAttribute("data-stage") === stage) {
+        column.setAttribute("data-shown", "true");
+      } else {
+        column.removeAttribute("data-shown");
+      }
+    });
+    board.querySelectorAll(".board-switch[data-stage]").forEach(function (link) {
+      if (link.getAttribute("data-stage") === stage) {
+        link.setAttribute("aria-current", "true");
+      } else {
+        link.removeAttribute("aria-current");
+      }
+    });
+    var shown = board.querySelector("input.board-shown");
+    if (shown) {
+      shown.value = stage;
+    }
+    var url = new URL(window.location.href);
+    url.searchParams.set("column", stage);
+    url.hash = "";
+    window.history.replaceState(window.history.state, "", url.toString());
+  }
+
+  document.addEventListener("click", function (event) {
+    var link = event.target.closest ? event.target.closest(".board-switch[data-stage]") : null;
+    if (!link || event.ctrlKey || event.metaKey || event.shiftKey || event.button > 0) {
+      return;
+    }
+    event.preventDefault();
+    showColumn(link.getAttribute("data-stage"));
+  });
+
+  document.addEventListener("keydown", function (event) {
+    var link = event.target.closest ? event.target.closest(".board-switch[data-stage]") : null;
+    if (!link) {
+      return;
+    }
+    var links = Array.prototype.slice.call(link.closest(".board-switcher").querySelectorAll(".board-switch[data-stage]"));
+    var at = links.indexOf(link);
+    var rtl = getComputedStyle(link).direction === "rtl";
+    var next = { ArrowRight: rtl ? at - 1 : at + 1, ArrowLeft: rtl ? at + 1 : at - 1, Home: 0, End: links.length - 1 }[event.key];
+    if (next === undefined) {
+      return;
+    }
+    event.preventDefault();
+    var target = links[(next + links.length) % links.length];
+    target.focus();
+    showColumn(target.getAttribute("data-stage"));
   });
 })();
