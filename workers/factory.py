@@ -42,6 +42,7 @@ def celery_init_app(app: Flask) -> Celery:
             "workers.digests",
             "workers.webhooks",
             "workers.exchange",
+            "workers.checkins",
         ),
     )
     if app.config["BROKER_URL"].startswith("redis"):

@@ -15,4 +15,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
     "purge-webhook-log": {"task": "crm.webhooks.purge_log", "schedule": 3600.0},
     "requeue-stalled-imports": {"task": "crm.exchange.requeue_stalled", "schedule": 300.0},
+    "dispatch-checkins": {"task": "crm.checkins.dispatch_due", "schedule": 3600.0},
 }
