@@ -5,11 +5,12 @@ contact in its payload (``contact_id``), never their name or address."""
 
 from __future__ import annotations
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from crm.checkins.links import AnswerLink
 from crm.checkins.models import CheckinAnswer, CheckinOptOut, Outcome
 from crm.checkins.outcomes import contradicts
+from crm.checkins.queries import answer_of
 from crm.core.db import pk
 from crm.core.errors import ValidationError
 from crm.core.events import record_event
@@ -20,17 +21,6 @@ from crm.organisations.models import Contact
 
 COMMENT_MAX = 2000
 VIA = ("email", "one-click")
-
-
-def answer_of(session: Session, link: AnswerLink) -> CheckinAnswer | None:
-    return session.exec(
-        select(CheckinAnswer).where(
-            CheckinAnswer.meeting_id == link.meeting_id,
-            CheckinAnswer.days == link.days,
-            CheckinAnswer.contact_id == link.contact_id,
-            CheckinAnswer.lead_id == link.lead_id,
-        )
-    ).first()
 
 
 def answer_checkin(

@@ -8,9 +8,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlmodel import Session, col
+from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
+from crm.checkins.links import AnswerLink
 from crm.checkins.models import Checkin, CheckinAnswer, CheckinOptOut
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
@@ -113,6 +114,17 @@ def mission_checkins(session: Session, viewer: User, mission_id: int) -> Mission
             )
         )
     return MissionCheckins(list(by_meeting.values()))
+
+
+def answer_of(session: Session, link: AnswerLink) -> CheckinAnswer | None:
+    return session.exec(
+        select(CheckinAnswer).where(
+            CheckinAnswer.meeting_id == link.meeting_id,
+            CheckinAnswer.days == link.days,
+            CheckinAnswer.contact_id == link.contact_id,
+            CheckinAnswer.lead_id == link.lead_id,
+        )
+    ).first()
 
 
 def opt_out_of(session: Session, contact_id: int) -> CheckinOptOut | None:

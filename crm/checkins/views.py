@@ -17,9 +17,9 @@ from sqlmodel import select
 
 from crm.checkins.links import AnswerLink, read_answer_link, read_stop_link
 from crm.checkins.models import Checkin, CheckinOptOut, Outcome
-from crm.checkins.operations import COMMENT_MAX, answer_checkin, answer_of, stop_checkins
+from crm.checkins.operations import COMMENT_MAX, answer_checkin, stop_checkins
 from crm.checkins.outcomes import OUTCOME_LABELS, outcome_label
-from crm.checkins.queries import MissionCheckins, mission_checkins, opt_out_of
+from crm.checkins.queries import MissionCheckins, answer_of, mission_checkins, opt_out_of
 from crm.core.db import db, serialise_writers
 from crm.core.emails import format_local
 from crm.core.errors import ValidationError
