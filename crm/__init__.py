@@ -34,6 +34,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "SESSION_IDLE_MINUTES": 12 * 60,  # a login session unused this long ends
     "SESSION_MAX_HOURS": 7 * 24,  # and any ends this long after the login
     "LOGIN_SESSION_REDIS_PREFIX": "jisr:login-session:",
+    "CHECKIN_LINK_DAYS": 60,  # the answer links of an outcome check-in work this long
 }
 
 
@@ -131,6 +132,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.pipeline.views import bp as pipeline_settings_bp
 
     app.register_blueprint(pipeline_settings_bp)
+    from crm.checkins.views import bp as checkins_bp
+
+    app.register_blueprint(checkins_bp)
 
     from crm.cli import crm_cli
 

@@ -197,6 +197,7 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "NOTIFICATION_RETENTION_DAYS": (int, 0, 36500),
     "BROKER_RETENTION_HOURS": (int, 0, 24 * 365),
     "EVENT_RETENTION_DAYS": (int, 0, 36500),
+    "CHECKIN_LINK_DAYS": (int, 1, 365),
 }
 
 
@@ -214,6 +215,21 @@ def _knobs(env: Mapping[str, str]) -> dict[str, Any]:
             raise ConfigError(f"{name}: must be between {low:g} and {high:g}, got {raw!r}")
         values[name] = value
     return values
+
+
+def parse_checkin_days(raw: str) -> tuple[int, ...]:
+    """``CHECKIN_DAYS``: the days after a meeting when its contacts are asked how its leads
+    stand, e.g. "90,180"; "0" or "" turns the check-ins off."""
+    text = raw.strip()
+    if text in ("", "0"):
+        return ()
+    days: set[int] = set()
+    for part in text.split(","):
+        value = part.strip()
+        if not value.isdigit() or not 1 <= int(value) <= 3650:
+            raise ConfigError(f"CHECKIN_DAYS: expected days between 1 and 3650 separated by commas, got {raw!r}")
+        days.add(int(value))
+    return tuple(sorted(days))
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:
@@ -274,7 +290,11 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         default_language=language,
         default_timezone=zone,
         rate_limit_storage=redis_url or "memory://",
-        extra={**_knobs(env), **_metrics_access(env)},
+        extra={
+            **_knobs(env),
+            **_metrics_access(env),
+            "CHECKIN_DAYS": parse_checkin_days(env.get("CHECKIN_DAYS", "90,180")),
+        },
     )
 
 

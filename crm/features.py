@@ -12,6 +12,7 @@ import importlib
 
 CONSUMER_MODULES = (
     "crm.accounts.consumers",
+    "crm.checkins.consumers",
     "crm.exchange.consumers",
     "crm.followups.consumers",
     "crm.notifications.consumers",

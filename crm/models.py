@@ -2,6 +2,7 @@
 
 from crm.accounts.models import Language, LoginSession, Role, User
 from crm.api.models import ApiToken, ApiTokenUse, TokenScope
+from crm.checkins.models import Checkin, CheckinAnswer, CheckinOptOut
 from crm.core.consumers import ConsumedEvent
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
@@ -52,6 +53,9 @@ __all__ = [
     "ApiToken",
     "ApiTokenUse",
     "Cadence",
+    "Checkin",
+    "CheckinAnswer",
+    "CheckinOptOut",
     "ConsumedEvent",
     "Contact",
     "Country",

@@ -26,6 +26,8 @@ from crm.accounts.operations import find_user_by_email, generate_calendar_token
 from crm.accounts.session_store import LoginSessionRecord, handle_of, store_for
 from crm.accounts.tokens import set_password_url
 from crm.api.operations import create_api_token
+from crm.checkins.links import answer_token, stop_token
+from crm.checkins.models import Checkin
 from crm.core.db import db
 from crm.core.time import utcnow
 from crm.digests.dispatch import send_digest_now
@@ -191,6 +193,12 @@ def build_world(session: Session) -> World:
         for who, user in people.items()
     }
     calendar = generate_calendar_token(session, officer_a)
+    # The open lead was asked about in an outcome check-in (what its signed link answers).
+    session.add(
+        Checkin(
+            meeting_id=meeting.id, days=90, contact_id=contact.id, lead_ids=[rows["open"]["lead_id"]], mail_key="walk"
+        )
+    )
     session.commit()
     emails = {who: user.email for who, user in people.items()}
     public = {
@@ -198,6 +206,8 @@ def build_world(session: Session) -> World:
         "unsubscribe": unsubscribe_token(open_digest.id or 0),
         "set_password": set_password_url(watcher).rsplit("/", 1)[1],
         "reminder_link": link_token(followups["open"], officer_a.id or 0, DONE),
+        "checkin_answer": answer_token(contact.id or 0, rows["open"]["lead_id"], meeting.id or 0, 90),
+        "checkin_stop": stop_token(contact.id or 0),
     }
     return World(emails=emails, secret=secret, open=opened, api_tokens=api_tokens, public=public)
 

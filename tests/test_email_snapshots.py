@@ -167,6 +167,8 @@ VOLATILE = [
     (re.compile(r"/followups/link/[^\s\"'<>]+"), "/followups/link/<token>"),
     (re.compile(r"/digests/unsubscribe/[^\s\"'<>]+"), "/digests/unsubscribe/<token>"),
     (re.compile(r"/set-password/[^\s\"'<>]+"), "/set-password/<token>"),
+    (re.compile(r"/checkins/answer/[^\s\"'<>?]+"), "/checkins/answer/<token>"),
+    (re.compile(r"/checkins/stop/[^\s\"'<>]+"), "/checkins/stop/<token>"),
     (re.compile(r"cid:[^\s\"'<>]+"), "cid:<id>"),
     (re.compile(r"={10,}\d+=="), "<boundary>"),
 ]
@@ -295,3 +297,46 @@ def test_webhook_disabled_email_matches_its_snapshot(app: Any, language: str) ->
         )
     _matches_snapshots(f"webhook-disabled-{language}", email)
     assert "hooks.partner.example/jisr" in email.text
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+def test_checkin_email_matches_its_snapshot(app: Any, language: str) -> None:
+    """90 days after a meeting in Houston, a contact is asked about its two leads."""
+    from crm.checkins.mails import LeadQuestion, render_checkin
+    from crm.missions.models import Meeting
+    from crm.organisations.models import Contact
+
+    item = _item(language, "America/Chicago")
+    contact = Contact(
+        id=7,
+        organisation_id=13,
+        name="سلمى بناني" if language == "ar" else "Salma Bennani",
+        email="salma@add.gov.ma",
+        language=Language(language),
+        timezone="America/Chicago",
+    )
+    meeting = Meeting(
+        id=5,
+        title="Cloud security roadmap",
+        starts_local=datetime(2026, 9, 1, 10, 0),
+        timezone="America/Chicago",
+        starts_at=to_utc(datetime(2026, 9, 1, 10, 0), "America/Chicago"),
+    )
+    second = Lead(
+        id=9,
+        title="SOC analysts training",
+        ma_organisation_id=3,
+        us_organisation_id=13,
+        partnership_type=PartnershipType.TRAINING_AND_SKILLS,
+        owner_id=2,
+    )
+    questions = [
+        LeadQuestion(item.lead, item.ma_organisation, item.us_organisation),
+        LeadQuestion(second, item.ma_organisation, item.us_organisation),
+    ]
+    with app.app_context():
+        app.config["BASE_URL"] = "https://jisr.example.org"
+        email = render_checkin(contact, meeting, 90, questions)
+    _matches_snapshots(f"checkin-{language}", email)
+    assert email.text.count("/checkins/answer/") == email.html.count("/checkins/answer/") == 10
+    assert "/checkins/stop/" in email.text and "/checkins/stop/" in email.html

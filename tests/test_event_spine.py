@@ -124,7 +124,29 @@ def _reminder_link_followed(s: Session, c: dict[str, Any]) -> Any:
     return followups.follow_reminder_link(s, c["followup"], link, c["officer"])
 
 
+def _checkin_answered(s: Session, c: dict[str, Any]) -> Any:
+    """A meeting contact's answer to an outcome check-in, from its signed link."""
+    from crm.checkins import operations as checkins
+    from crm.checkins.links import AnswerLink
+
+    contact = _person(s, c)
+    meeting = missions.log_meeting(s, title="Cloud", starts_local=datetime(2024, 2, 12, 10), timezone="America/Chicago")
+    link = AnswerLink(int(contact.id), int(c["lead"].id), int(meeting.id or 0), 90)
+    return checkins.answer_checkin(s, link, c["lead"], outcome="talking", comment="On track")
+
+
+def _checkins_stopped(s: Session, c: dict[str, Any]) -> Any:
+    from crm.checkins import operations as checkins
+
+    return checkins.stop_checkins(s, _person(s, c), via="one-click")
+
+
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
+    "checkins.answer_checkin": (
+        _checkin_answered,
+        {"contact.created", "activity.logged", "meeting.logged", "lead.checkin_answered"},
+    ),
+    "checkins.stop_checkins": (_checkins_stopped, {"contact.created", "activity.logged", "contact.checkins_stopped"}),
     "accounts.log_out_other_sessions": (
         lambda s, c: accounts.log_out_other_sessions(s, c["officer"], keep_session=None),
         {"user.other_sessions_ended"},

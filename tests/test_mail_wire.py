@@ -14,7 +14,7 @@ import itertools
 import re
 import socket
 from collections.abc import Callable, Iterator
-from datetime import timedelta
+from datetime import UTC, timedelta
 from email import message_from_bytes
 from email import policy as email_policy
 from typing import Any
@@ -251,6 +251,43 @@ def webhook_disabled(session: Session, name: str, text: str) -> list[int]:
     return _ids(session, OutboundMail.dedupe_key.startswith(f"webhook-disabled:{event.id}:"))  # type: ignore[attr-defined]
 
 
+def checkin(session: Session, name: str, text: str) -> list[int]:
+    """An outcome check-in to a meeting's contact named ``name``, about a lead titled ``text``."""
+    from datetime import date, datetime
+
+    from crm.checkins.dispatch import dispatch_due_checkins
+    from crm.missions.operations import log_meeting
+    from crm.organisations.operations import create_contact
+
+    n = next(_n)
+    lead = make_lead(session)
+    contact = create_contact(
+        session,
+        organisation_id=lead.us_organisation_id,
+        name="Contact",
+        email=f"contact{n}@partner.example",
+        language=["ar", "fr", "en"][n % 3],
+        timezone="UTC",
+    )
+    meeting = log_meeting(
+        session,
+        title="Meeting",
+        starts_local=datetime(2026, 1, 5, 10, 0),
+        timezone="UTC",
+        contact_ids=[contact.id or 0],
+    )
+    lead.meeting_id = meeting.id
+    contact.name = stored(name) or "x"
+    meeting.title = stored(text, 300) or "x"
+    lead.title = stored(text, 300) or "x"
+    _persist(session, contact, meeting, lead)
+    dispatch_due_checkins(
+        session, now=datetime.combine(date(2026, 4, 5), datetime.min.time(), UTC) + timedelta(hours=12)
+    )
+    key = f"checkin:{meeting.id}:90:{contact.id}"
+    return _ids(session, OutboundMail.dedupe_key == key)
+
+
 def _ids(session: Session, where: Any) -> list[int]:
     return [int(i) for i in session.exec(select(OutboundMail.id).where(where).order_by(col(OutboundMail.id))).all()]
 
@@ -263,6 +300,7 @@ KINDS: dict[str, Callable[[Session, str, str], list[int]]] = {
     "invitation": invitation,
     "import_report": import_report,
     "webhook_disabled": webhook_disabled,
+    "checkin": checkin,
 }
 
 
@@ -298,7 +336,7 @@ def assert_on_the_wire(mail: OutboundMail, rcpt_tos: list[str], raw: bytes) -> N
     assert not parsed["Subject"].defects
     assert str(parsed["Subject"]) == mail.subject
     assert str(parsed["Message-ID"]) == mail.message_id
-    if mail.kind == "digest":
+    if mail.kind in ("digest", "checkin"):
         (line,) = [line for line in lines if line.lower().startswith(b"list-unsubscribe:")]
         assert UNSUBSCRIBE.match(line.split(b":", 1)[1].strip()), line
         assert str(parsed["List-Unsubscribe"]) == mail.headers["List-Unsubscribe"]

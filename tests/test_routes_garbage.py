@@ -171,6 +171,8 @@ def test_garbage_in_forms_never_gives_a_5xx_nor_a_partial_write(app: Any, sessio
     tokens = {
         "admin_users.set_password": world.public["set_password"],
         "digests.unsubscribe_link": world.public["unsubscribe"],
+        "checkins.answer": world.public["checkin_answer"],
+        "checkins.stop": world.public["checkin_stop"],
     }
     for rule in _ordered(web_rules(app)):
         if is_api(rule) or rule.endpoint == "accounts.logout":

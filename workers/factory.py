@@ -45,6 +45,7 @@ def celery_init_app(app: Flask) -> Celery:
             "workers.digests",
             "workers.webhooks",
             "workers.exchange",
+            "workers.checkins",
         ),
     )
     celery.conf.update(celery_queue_settings(app.config["BROKER_URL"]))

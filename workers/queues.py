@@ -17,13 +17,14 @@ EVENTS, MAIL, DIGESTS, IMPORTS, WEBHOOKS = "events", "mail", "digests", "imports
 QUEUES = (EVENTS, MAIL, DIGESTS, IMPORTS, WEBHOOKS)
 EMBEDDED_QUEUE = "celery"
 
-# Task name prefix → queue.  Reminders go with the mail they write; the small beat jobs of
+# Task name prefix → queue.  Reminders and outcome check-ins go with the mail they write; the small beat jobs of
 # ``crm.core`` go with the events (both are quick and must keep moving).  A task matched by
 # none of them goes to the events queue (``task_default_queue``).
 ROUTES = {
     "crm.events.": EVENTS,
     "crm.core.": EVENTS,
     "crm.reminders.": MAIL,
+    "crm.checkins.": MAIL,
     "crm.mail.": MAIL,
     "crm.digests.": DIGESTS,
     "crm.exchange.": IMPORTS,

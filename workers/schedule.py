@@ -18,4 +18,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "apply-retention": {"task": "crm.core.apply_retention", "schedule": crontab(hour=2, minute=30)},
     "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
     "requeue-stalled-imports": {"task": "crm.exchange.requeue_stalled", "schedule": 300.0},
+    "dispatch-checkins": {"task": "crm.checkins.dispatch_due", "schedule": 3600.0},
 }

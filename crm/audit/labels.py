@@ -29,6 +29,7 @@ EVENT_LABELS: dict[str, Any] = {
     "saved_filter.created": _l("Saved filter created"),
     "saved_filter.deleted": _l("Saved filter deleted"),
     "contact.data_exported": _l("Contact's personal data exported"),
+    "contact.checkins_stopped": _l("Contact stopped the outcome check-in emails"),
     "subscription.created": _l("Digest subscription created"),
     "subscription.updated": _l("Digest subscription changed"),
     "subscription.unsubscribed": _l("Unsubscribed from a digest"),
@@ -101,6 +102,7 @@ ENTITY_LABELS: dict[str, Any] = {
     "webhook_endpoint": _l("Webhook endpoint"),
     "stage_probability": _l("Stage's default probability"),
     "reference_rate": _l("Reference exchange rate"),
+    "checkin_answer": _l("Check-in answer"),
 }
 
 

@@ -21,11 +21,12 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from itsdangerous import BadPayload, BadSignature, SignatureExpired, URLSafeTimedSerializer
+from itsdangerous import URLSafeTimedSerializer
 from sqlmodel import Session, select
 
 from crm.accounts.models import User
 from crm.core.db import pk
+from crm.core.signed import read_timed
 from crm.core.time import to_local, to_utc
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderLinkUse
 from crm.leads.models import Lead
@@ -85,21 +86,10 @@ def _claim(action: str, data: Any, token: str, *, expired: bool) -> ReminderLink
 def read_link(token: str) -> ReminderLink | None:
     """The link ``token`` is, or ``None`` when we did not sign it.  An expired link is
     still read (its signature is checked first) so that its page can say which it was."""
-    if len(token) > 500:
-        return None
     for action in ACTIONS:
-        serializer = _serializer(action)
-        try:
-            data = serializer.loads(token, max_age=MAX_AGE)
-        except SignatureExpired as exc:  # genuine (checked before the age), but too old
-            try:
-                expired = serializer.load_payload(exc.payload) if exc.payload is not None else None
-            except BadPayload:
-                return None
-            return _claim(action, expired, token, expired=True)
-        except BadSignature:
-            continue
-        return _claim(action, data, token, expired=False)
+        found = read_timed(_serializer(action), token, MAX_AGE)
+        if found is not None:
+            return _claim(action, found[0], token, expired=found[1])
     return None
 
 

@@ -19,14 +19,14 @@ from crm.accounts.models import User
 from crm.core.events import Event
 from crm.core.i18n import gettext as _
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.i18n import list_separator
+from crm.core.i18n import list_separator, ngettext
 from crm.core.text import isolate
 from crm.core.web import format_number, format_when
 from crm.followups.models import FollowUp
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, stage_label
 from crm.leads.models import Activity, PartnershipType, Priority
 from crm.missions.models import Meeting, Mission
-from crm.organisations.models import Organisation
+from crm.organisations.models import Contact, Organisation
 from crm.reference.models import Sector
 
 FIELD_LABELS = {
@@ -58,6 +58,7 @@ ICONS = {
     "followup.done": "bi-check2-circle",
     "followup.cancelled": "bi-x-circle",
     "activity.logged": "bi-chat-left-text",
+    "lead.checkin_answered": "bi-envelope-check",
 }
 
 
@@ -77,7 +78,9 @@ class _Names:
     """Names of the rows the events mention, loaded in one query per table."""
 
     def __init__(self, session: Session, events: list[Event]) -> None:
-        ids: dict[str, set[int]] = {k: set() for k in ("user", "org", "sector", "mission", "meeting", "followup")}
+        ids: dict[str, set[int]] = {
+            k: set() for k in ("user", "org", "sector", "mission", "meeting", "followup", "contact")
+        }
         activity_ids: set[int] = set()
         for event in events:
             if event.actor_id:
@@ -91,6 +94,8 @@ class _Names:
                 ids["followup"].add(event.entity_id)
             if event.type == "activity.logged" and event.entity_id:
                 activity_ids.add(event.entity_id)
+            if event.type == "lead.checkin_answered" and payload.get("contact_id"):
+                ids["contact"].add(int(payload["contact_id"]))
             changes = payload.get("changes", {}) if event.type == "lead.updated" else {}
             for key, kind in (
                 ("owner_id", "user"),
@@ -108,6 +113,7 @@ class _Names:
         self.meetings = self._load(session, Meeting, ids["meeting"])
         self.followups = self._load(session, FollowUp, ids["followup"])
         self.activities = self._load(session, Activity, activity_ids)
+        self.contacts = self._load(session, Contact, ids["contact"])
 
     @staticmethod
     def _load(session: Session, model: Any, ids: Iterable[int]) -> dict[int, Any]:
@@ -239,7 +245,28 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
             "meeting": _("%(actor)s logged a meeting.", actor=actor),
         }
         return sentences.get(str(p.get("kind")), sentences["note"]), []
+    if kind == "lead.checkin_answered":
+        return _checkin_sentence(p, names)
     return f"{actor}: {kind}", []
+
+
+def _checkin_sentence(p: dict[str, Any], names: _Names) -> tuple[str, list[str]]:
+    """A meeting contact's answer to an outcome check-in (no user acts: a signed link)."""
+    from crm.checkins.outcomes import outcome_label
+
+    contact = names.contacts.get(int(p.get("contact_id") or 0))
+    who = isolate(contact.display_name if contact is not None else _("A contact"))
+    sentence = ngettext(
+        "%(contact)s answered the check-in %(num)d day after the meeting: %(answer)s.",
+        "%(contact)s answered the check-in %(num)d days after the meeting: %(answer)s.",
+        int(p.get("days") or 0),
+        contact=who,
+        answer=outcome_label(p.get("outcome")),
+    )
+    details = [p["comment"]] if p.get("comment") else []
+    if p.get("contradicts"):
+        details.append(_("This answer contradicts the lead's stage (%(stage)s).", stage=stage_label(p.get("stage"))))
+    return sentence, details
 
 
 TIMELINE_PAGE = 200

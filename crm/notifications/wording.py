@@ -64,6 +64,15 @@ def describe(notification: Notification, actors: dict[int, str]) -> str:
         return _("%(who)s cancelled a follow-up on “%(lead)s”.", who=who, lead=lead)
     if kind == "lead.watcher_added":
         return _("%(who)s added you as a watcher of “%(lead)s”.", who=who, lead=lead)
+    if kind == "lead.checkin_contradicts":
+        from crm.checkins.outcomes import outcome_label
+
+        return _(
+            "A check-in answer about “%(lead)s” says “%(answer)s”, but the lead is at %(stage)s.",
+            lead=lead,
+            answer=outcome_label(p.get("outcome")),
+            stage=stage_label(p.get("stage")),
+        )
     if kind == "lead.deleted":
         return _("%(who)s deleted the lead “%(lead)s”.", who=who, lead=lead)
     if kind == "webhook.endpoint_disabled":

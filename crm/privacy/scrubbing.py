@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
+from crm.checkins.models import CheckinAnswer
 from crm.core.db import pk
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
@@ -50,6 +51,7 @@ FREE_TEXT: tuple[tuple[Any, tuple[str, ...]], ...] = (
     (WebhookDelivery, ("last_error",)),
     (DataImport, ("filename", "failure")),
     (SavedFilter, ("name", "query")),  # a search for the person, kept URL-encoded
+    (CheckinAnswer, ("comment",)),
 )
 log = logging.getLogger(__name__)
 IMPORT_ROW_COLUMNS = ("label", "changes", "problems", "notes", "kept_because")
@@ -124,6 +126,7 @@ class Scrubber:
     def run(self) -> dict[str, int]:
         self.session.flush()
         self._events()
+        self._checkin_answers()
         self._free_text()
         self._mail()
         self._imports()
@@ -151,6 +154,33 @@ class Scrubber:
             if body != delivery.body:
                 delivery.body = body
                 self.counts["webhook_deliveries"] += 1
+
+    def _checkin_answers(self) -> None:
+        """What the person wrote in answer to check-ins is theirs: the comments go, from the
+        answers and from their events (the outcome stays, as a fact about the lead)."""
+        answers = list(self.session.exec(select(CheckinAnswer).where(CheckinAnswer.contact_id == self.contact_id)))
+        for answer in answers:
+            if answer.comment:
+                answer.comment = ""
+                self.counts["checkin_answers"] += 1
+        ids = [pk(a) for a in answers]
+        if not ids:
+            return
+        events = self.session.exec(
+            select(Event).where(Event.entity_type == CheckinAnswer.__tablename__, col(Event.entity_id).in_(ids))
+        )
+        changed = {}
+        for event in events:
+            if event.payload.get("comment"):
+                event.payload = {**event.payload, "comment": ""}
+                changed[pk(event)] = event
+        self.counts["events"] += len(changed)
+        if not changed:
+            return
+        self.session.flush()
+        for delivery in self.session.exec(select(WebhookDelivery).where(col(WebhookDelivery.event_id).in_(changed))):
+            delivery.body = event_body(changed[delivery.event_id])
+            self.counts["webhook_deliveries"] += 1
 
     def _free_text(self) -> None:
         for model, columns in FREE_TEXT:

@@ -27,6 +27,7 @@ GROUPS: dict[str, tuple[Any, dict[str, Any]]] = {
             "lead.watcher_added": _l("Watcher added to a lead"),
             "lead.watcher_removed": _l("Watcher removed from a lead"),
             "activity.logged": _l("Activity logged on a lead"),
+            "lead.checkin_answered": _l("Outcome check-in answered by a meeting contact"),
         },
     ),
     "followups": (
@@ -122,6 +123,7 @@ NOT_OFFERED: dict[str, str] = {
     "webhook.redelivery_requested": "webhook administration",
     "pipeline.stage_probability_changed": "pipeline settings (administration)",
     "pipeline.reference_rate_set": "pipeline settings (administration)",
+    "contact.checkins_stopped": "a contact's mail preference (personal, and no partnership data)",
     PING: "sent only to the endpoint it tests",
 }
 

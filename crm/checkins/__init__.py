@@ -1,0 +1,1 @@
+"""Outcome check-ins: asking a meeting's contacts, months later, how its leads stand."""
