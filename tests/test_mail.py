@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.handlers import Message
+from sqlmodel import select
 
 from crm.config import parse_mail_url
 from crm.core.mail import deliver, list_outbox
@@ -89,3 +90,19 @@ def test_header_injection_is_impossible() -> None:
     msg = EmailMessage()
     with pytest.raises(ValueError):
         msg["Subject"] = "Lead\r\nBcc: victim@example.org"
+
+
+def test_queue_mail_says_whether_it_wrote_the_row(session: Any) -> None:
+    """A second mail with the same key is not written, and the caller is told so (the
+    counts of reminders, digests and check-ins queued rely on it), on both databases."""
+    from crm.core.ledger import OutboundMail, queue_mail
+
+    def queue() -> bool:
+        return queue_mail(session, dedupe_key="once:1", kind="reminder", to="a@example.org", language="fr",
+                          subject="Objet", text="Texte")  # fmt: skip
+
+    assert queue() is True
+    session.commit()
+    assert queue() is False
+    session.commit()
+    assert len(session.exec(select(OutboundMail)).all()) == 1

@@ -131,8 +131,9 @@ def queue_mail(
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(OutboundMail).values(**values).on_conflict_do_nothing(index_elements=["dedupe_key"])
-    result = session.execute(statement)
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    # RETURNING tells what was written on both databases (psycopg's rowcount for an ORM
+    # insert skipped by ON CONFLICT is not 0).
+    return session.execute(statement.returning(col(OutboundMail.id))).first() is not None
 
 
 def build_message(mail: OutboundMail, sender: str) -> WireMessage:

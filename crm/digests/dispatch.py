@@ -94,7 +94,8 @@ def _claim_run(session: Session, values: dict[str, Any]) -> bool:
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(DigestRun).values(**values).on_conflict_do_nothing(index_elements=["subscription_id", "period"])
-    return bool(session.execute(statement).rowcount)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg counts an ORM insert skipped by ON CONFLICT as written.
+    return session.execute(statement.returning(col(DigestRun.id))).first() is not None
 
 
 @dataclass(frozen=True)

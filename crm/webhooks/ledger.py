@@ -76,7 +76,8 @@ def write_deliveries(session: Session, event: Event, endpoints: Iterable[Webhook
         return 0
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(WebhookDelivery).values(rows).on_conflict_do_nothing(index_elements=["endpoint_id", "event_id"])
-    return int(session.execute(statement).rowcount or 0)  # type: ignore[attr-defined]
+    # RETURNING, not rowcount: psycopg counts an ORM insert skipped by ON CONFLICT as written.
+    return len(session.execute(statement.returning(col(WebhookDelivery.id))).all())
 
 
 def claim(session: Session, delivery_id: int, *, now: datetime, lease: timedelta) -> WebhookDelivery | None:
