@@ -33,6 +33,7 @@ SHOWCASE_LEAD = "Cloud migration proposal for ADD"
 # The pages that must never scroll sideways; "{lead}" is the showcase lead's id. One line
 # per page: a new page joins the check with one more line.
 PAGES = [
+    "/today",
     "/leads",
     "/leads?stage=proposal",
     "/leads/{lead}",
@@ -59,6 +60,7 @@ PAGES = [
     "/admin/api-tokens",
     "/admin/status",
     "/admin/outbox",
+    "/admin/pipeline",
 ]
 # The pages laid out for the phone here, checked with axe-core at both sizes.
 CHANGED_PAGES = ["/leads", "/leads/{lead}", "/pipeline", "/pipeline?column=negotiation"]
