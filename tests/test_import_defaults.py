@@ -262,3 +262,39 @@ def test_a_worker_planned_preview_of_mostly_rejected_rows_warns_from_the_stored_
     assert client.post(f"/imports/{import_id}/confirm", data={"accept_rejections": "1"}).status_code == 302
     session.expire_all()
     assert session.get(DataImport, import_id).status == ImportStatus.QUEUED  # type: ignore[union-attr]
+
+
+def test_the_owner_for_all_rows_is_typed_for_and_any_officer_may_be_chosen(
+    session: Session, client: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The owner is a type-ahead picker (officers by name or address): the page holds only
+    the first officers, yet one beyond them is accepted, shown when chosen, and owns the rows."""
+    from crm.exchange import defaults
+
+    monkeypatch.setattr(defaults, "OWNER_CHOICES", 1)
+    import_id, mapping = start(session, client, ROWS)
+    far = make_user(session, email="zineb.officer@jisr.example", name="Zineb Tazi")
+    make_user(session, role="viewer", email="viewer@jisr.example", name="Zakaria Viewer")
+    session.commit()
+    page = client.get(f"/imports/{import_id}/mapping").get_data(as_text=True)
+    owner = re.search(r'<select[^>]*name="default-owner"[^>]*>(.*?)</select>', page, re.S)
+    assert owner and 'data-picker="officer_emails"' in owner.group(0)
+    assert "zineb.officer@jisr.example" not in owner.group(1)  # beyond the first: found by typing
+    found = client.get("/pickers/officer_emails?q=zineb").get_json()
+    assert [o["value"] for o in found["results"]] == ["zineb.officer@jisr.example"]
+    assert client.get("/pickers/officer_emails?q=zakaria").get_json()["results"] == []  # not an officer
+
+    refused = client.post(
+        f"/imports/{import_id}/mapping",
+        data={"mapping": mapping, "default-partnership_type": "pilot", "default-owner": "viewer@jisr.example"},
+    )
+    assert refused.status_code == 400 and not events(session, import_id, "import.mapped")
+    response = client.post(
+        f"/imports/{import_id}/mapping",
+        data={"mapping": mapping, "default-partnership_type": "pilot", "default-owner": far.email},
+    )
+    assert response.status_code == 302
+    again = client.get(f"/imports/{import_id}/mapping").get_data(as_text=True)
+    assert re.search(r'<option value="zineb.officer@jisr.example" selected>', again)
+    assert client.post(f"/imports/{import_id}/confirm").status_code == 302
+    assert {lead.owner_id for lead in session.exec(select(Lead)).all()} == {far.id}

@@ -37,10 +37,13 @@ NEEDED: dict[ImportKind, tuple[str, ...]] = {
     ImportKind.LEADS: ("partnership_type",),
 }
 DEFAULT_NOTE = _l("value for all rows (default)")
+# Without JavaScript the owner's select offers this many officers (the picker finds any).
+OWNER_CHOICES = 100
 
 
-def default_choices(session: Session, name: str) -> list[tuple[str, str]]:
-    """(value, label in the reader's language) of each value the field allows."""
+def default_choices(session: Session, name: str, chosen: str | None = None) -> list[tuple[str, str]]:
+    """(value, label in the reader's language) of each value the field allows; for the
+    owner (a type-ahead picker) the first officers and the ``chosen`` one."""
     labels: dict[str, Any] = {
         "partnership_type": PARTNERSHIP_TYPE_LABELS,
         "stage": STAGE_LABELS,
@@ -51,11 +54,10 @@ def default_choices(session: Session, name: str) -> list[tuple[str, str]]:
     if name == "currency":
         return [(c.value, c.value) for c in Currency]
     if name == "owner":
-        users = session.exec(
-            select(User)
-            .where(col(User.is_active).is_(True), col(User.role).in_([Role.ADMIN, Role.OFFICER]))
-            .order_by(col(User.name), col(User.id))
-        ).all()
+        officers = select(User).where(col(User.is_active).is_(True), col(User.role).in_([Role.ADMIN, Role.OFFICER]))
+        users = list(session.exec(officers.order_by(col(User.name), col(User.id)).limit(OWNER_CHOICES)).all())
+        if chosen and chosen not in {u.email for u in users}:
+            users += session.exec(officers.where(User.email == chosen)).all()
         return [(user.email, f"{user.display_name} <{user.email}>") for user in users]
     raise KeyError(name)
 
@@ -81,7 +83,7 @@ def check_defaults(session: Session, kind: ImportKind, mapping: list[str], wante
         value = (wanted.get(name) or "").strip()
         if not value:
             continue
-        if value not in {v for v, _label in default_choices(session, name)}:
+        if value not in {v for v, _label in default_choices(session, name, value)}:
             errors[field_key(name)] = _l("Not a valid choice for “%(field)s”.", field=spec(kind, name).label)
         else:
             cleaned[name] = value
@@ -100,7 +102,7 @@ def described_defaults(session: Session, kind: ImportKind, defaults: dict[str, s
     found = []
     for name in DEFAULTABLE[kind]:
         if value := defaults.get(name):
-            label = dict(default_choices(session, name)).get(value, value)
+            label = dict(default_choices(session, name, value)).get(value, value)
             found.append((str(spec(kind, name).label), label))
     return found
 
@@ -127,7 +129,7 @@ def default_fields(
             name=name,
             key=field_key(name),
             label=str(spec(kind, name).label),
-            choices=default_choices(session, name),
+            choices=default_choices(session, name, chosen.get(name)),
             chosen=chosen.get(name, ""),
             needed=name in missing,
             mapped=name in mapping,

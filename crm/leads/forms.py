@@ -29,11 +29,6 @@ REQUIRED = _l("This field is required.")
 NONE = ("", "—")
 
 
-def organisation_label(org: Any) -> str:
-    name = org.name()
-    return f"{org.acronym} — {name}" if org.acronym and org.acronym != name else name
-
-
 class LeadForm(FlaskForm):
     title = StringField(_l("Lead title"), validators=[DataRequired(REQUIRED), Length(max=300)])
     ma_organisation_id = PickerField(

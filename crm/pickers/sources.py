@@ -32,6 +32,7 @@ from crm.core.time import available_zones, zone
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Contact, Country, Organisation
 from crm.reference.models import Sector
+from crm.search.labels import organisation_label as search_label
 from crm.search.matching import exact_first, query_words, words_match
 
 LIMIT = 20  # options a search answers
@@ -62,9 +63,9 @@ class Ask:
 
 
 def organisation_label(org: Organisation) -> str:
-    """The name in the reader's language with its acronym: "ADD — Agence de …"."""
-    name = org.name()
-    return f"{org.acronym} — {name}" if org.acronym and org.acronym != name else name
+    """The name in the reader's language with its acronym: "ADD — Agence de …" (as search
+    results show it)."""
+    return str(search_label(org))
 
 
 def _organisations(session: Session, user: User, ask: Ask) -> list[Option]:
@@ -121,6 +122,14 @@ def _users(session: Session, user: User, ask: Ask) -> list[Option]:
     return [Option(pk(u), u.display_name) for u in found]
 
 
+def _officer_emails(session: Session, user: User, ask: Ask) -> list[Option]:
+    """Officers and admins by their address: what an import's rows name an owner by."""
+    query = select(User).where(col(User.is_active).is_(True), col(User.role).in_([Role.ADMIN, Role.OFFICER]))
+    rows = session.exec(query.order_by(col(User.name), col(User.email))).all()
+    found = _filtered(rows, ask, lambda u: u.email, lambda u: [u.name, u.email])
+    return [Option(u.email, f"{u.display_name} <{u.email}>") for u in found]
+
+
 def _sectors(session: Session, user: User, ask: Ask) -> list[Option]:
     query = select(Sector)
     if ask.ids is None:  # a retired sector stays shown where it was chosen, but is not offered
@@ -164,12 +173,13 @@ SOURCES: dict[str, Callable[[Session, User, Ask], list[Option]]] = {
     "organisations": _organisations,
     "contacts": _contacts,
     "users": _users,
+    "officer_emails": _officer_emails,
     "sectors": _sectors,
     "missions": _missions,
     "meetings": _meetings,
     "timezones": _zones,
 }
-ROW_SOURCES = frozenset(SOURCES) - {"timezones"}  # their values are row ids
+ROW_SOURCES = frozenset(SOURCES) - {"timezones", "officer_emails"}  # their values are row ids
 
 
 def check_params(source: str, raw: Any) -> dict[str, Any]:
