@@ -68,9 +68,8 @@ def test_a_large_import_runs_in_a_worker_and_the_fragment_follows_it(
                     assert fragment.headers.get("HX-Refresh") == "true"
         order = ["queued", "running", "completed"]
         assert seen == sorted(seen, key=order.index)
-        assert "Imported: 590 created, 0 updated, 0 unchanged, 10 left out with errors." in fragment.get_data(
-            as_text=True
-        )
+        said = re.sub(r"<[^>]+>", "", fragment.get_data(as_text=True))
+        assert "Imported: 590 created, 0 updated, 0 unchanged, 10 left out with errors." in said
         with app.app_context():
             assert db.session.exec(select(func.count()).select_from(Lead)).one() == 590
             data_import = db.session.get(DataImport, import_id)
@@ -100,6 +99,6 @@ def test_the_fragment_shows_the_progress_a_worker_reported(app: Any, session: Se
     fragment = client.get(f"/imports/{data_import.id}/status?was=queued", headers=HX)
     text = fragment.get_data(as_text=True)
     assert status_of(text) == "running" and "HX-Refresh" not in fragment.headers
-    assert "Import en cours : 400 lignes sur 1\u202f000 (40 %)" in text
+    assert "Import en cours : 400 lignes sur 1\u202f000 (40 %)" in re.sub(r"<[^>]+>", "", text)
     assert '<progress class="w-100" max="1000" value="400"' in text
     assert 'hx-trigger="every 1s"' in text

@@ -199,5 +199,5 @@ def test_the_status_page_shows_each_queues_depth(redis_env: dict[str, Any]) -> N
     client = app.test_client()
     login(client, "admin@jisr.example")
     page = client.get("/admin/status").get_data(as_text=True)
-    depths = dict(re.findall(r'data-queue="(\w+)">(\d+)<', page))
+    depths = dict(re.findall(r'data-queue="(\w+)">(?:<bdi[^>]*>)?(\d+)<', page))
     assert depths == {"events": "0", "mail": "0", "digests": "3", "imports": "1", "webhooks": "0"}

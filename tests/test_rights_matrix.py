@@ -32,6 +32,7 @@ from sqlmodel import Session
 from crm.digests.models import Subscription
 from crm.digests.operations import DIRECTED
 from crm.exchange.models import DataImport
+from crm.exchange.rejections import ACCEPT_FIELD
 from crm.followups.models import FollowUp
 from crm.leads.models import Lead
 from crm.leads.rights import CONFIDENTIALITY, DELETE, OTHER_WATCHERS, REASSIGN, REASSIGN_FOLLOWUP
@@ -467,7 +468,8 @@ def _import_case(session: Session, world: RightsWorld, client: Any, case: Case) 
         reason = str({"owner_id": REASSIGN, "confidential": CONFIDENTIALITY}[case.action])
         if reason not in html.unescape(shown.group(2)):
             return (str(case), "no reason in the preview", shown.group(2))
-    if client.post(f"/imports/{import_id}/confirm").status_code != 302:
+    # A row refused is most of a one-row file: confirming it needs the explicit tick.
+    if client.post(f"/imports/{import_id}/confirm", data={ACCEPT_FIELD: "1"}).status_code != 302:
         return (str(case), "confirm")
     session.expire_all()
     finished = session.get(DataImport, import_id)

@@ -33,7 +33,7 @@ from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageFor
 from crm.leads.models import Lead
 from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, remove_watcher
 from crm.leads.queries import active_users, lead_detail
-from crm.leads.rights import may_manage_lead
+from crm.leads.rights import may_manage_lead, may_reassign_followup
 from crm.leads.timeline import lead_timeline
 
 bp = Blueprint("lead", __name__)
@@ -83,6 +83,9 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
         )
         for f, _owner in detail.open_followups
     }
+    for f, _owner in detail.open_followups:  # it stays with its owner unless the user may give it away
+        if not may_reassign_followup(current_user, f.owner_id, lead):
+            reschedule[pk(f)].owner_id.lock()
     closed_errors: list[str] = []
     for key, form in (submitted or {}).items():
         if key.startswith("r") and key[1:].isdecimal():

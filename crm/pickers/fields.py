@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import url_for
+from flask import g, url_for
 from flask_login import current_user
 from wtforms import SelectField, SelectMultipleField
 from wtforms.validators import StopValidation
@@ -39,6 +39,17 @@ def picker_texts() -> dict[str, str]:
     }
 
 
+def _asked(source: str, params: dict[str, Any], *, ids: tuple[Any, ...] | None = None, limit: int | None = None) -> Any:
+    """``ask`` once per request for the same question: a page with a picker in each row
+    (the lead page's follow-ups, each with its owner) reads each source once, not per row."""
+    memo: dict[Any, Any] = g.setdefault("picker_answers", {})
+    key = (source, tuple(sorted(params.items())), ids, limit)
+    if key not in memo:
+        extra: dict[str, Any] = {"ids": ids} if ids is not None else {"limit": limit}
+        memo[key] = ask(db.session, current_user, source, params=params, **extra)
+    return memo[key]
+
+
 class _Picker:
     """What single and multiple pickers share; ``params`` are the source's own (for
     example ``{"side": "MA"}``), ``create`` offers "Create “…”" to writers."""
@@ -48,18 +59,25 @@ class _Picker:
     create: bool
     blank: bool
     unknown_message: Any = None  # what an id the picker could not offer is told, if not UNKNOWN
+    locked: bool = False  # shown, not changeable: only the chosen option, disabled
+    render_kw: dict[str, Any] | None
     data: Any
     errors: Any
 
     def _chosen(self) -> list[Any]:
         raise NotImplementedError
 
+    def lock(self) -> None:
+        """The user may not change it: the page shows the chosen option only, disabled."""
+        self.locked = True
+        self.render_kw = {**(self.render_kw or {}), "disabled": True}
+
     def picker_options(self) -> list[tuple[Any, str]]:
         checked = check_params(self.source, self.params)
-        chosen = (
-            ask(db.session, current_user, self.source, ids=self._chosen(), params=checked) if self._chosen() else []
-        )
-        first = ask(db.session, current_user, self.source, params=checked, limit=INLINE)
+        chosen = _asked(self.source, checked, ids=tuple(self._chosen())) if self._chosen() else []
+        if self.locked:
+            return [(o.value, o.text) for o in chosen]
+        first = _asked(self.source, checked, limit=INLINE)
         seen = {str(o.value) for o in chosen}
         pairs = [(o.value, o.text) for o in chosen] + [(o.value, o.text) for o in first if str(o.value) not in seen]
         return [("", "—"), *pairs] if self.blank else pairs
