@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -159,7 +160,7 @@ def test_the_alert_rules_and_the_dashboard_use_only_series_jisr_exports(metrics_
 
 @pytest.mark.slow
 def test_gunicorns_workers_count_together(database_url: str, tmp_path: Path) -> None:
-    """Two gunicorn workers answer 40 requests between them; any scrape counts all 40."""
+    """Two gunicorn workers answer requests between them; any scrape counts them all."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in (*SERVER_VARIABLES, "PROMETHEUS_MULTIPROC_DIR")}
     env.update(DATABASE_URL=database_url, JISR_INSTANCE_PATH=str(tmp_path / "instance"), METRICS_TOKEN=TOKEN,
@@ -180,14 +181,19 @@ def test_gunicorns_workers_count_together(database_url: str, tmp_path: Path) -> 
             except OSError:
                 assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
                 time.sleep(0.2)
-        for _ in range(40):
-            urllib.request.urlopen(f"{base}/login", timeout=5)
+        # Requests in parallel until both workers have answered some (a worker that
+        # answered none has no file yet); then any scrape counts them all.
+        sent, files = 0, tmp_path / "metrics"
+        with ThreadPoolExecutor(8) as pool:
+            while len(list(files.glob("counter_*.db"))) < 2:
+                assert sent < 800, "one worker answered every request"
+                list(pool.map(lambda _: urllib.request.urlopen(f"{base}/login", timeout=10).read(), range(40)))
+                sent += 40
         for _ in range(3):  # whichever worker answers the scrape
             request = urllib.request.Request(f"{base}/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
             text = urllib.request.urlopen(request, timeout=10).read().decode()
             counted = _samples(_families(text), "jisr_http_requests_total")
-            assert counted[(("method", "GET"), ("route", "/login"), ("status", "200"))] == 40
-        assert len(list((tmp_path / "metrics").glob("counter_*.db"))) == 2  # both workers counted
+            assert counted[(("method", "GET"), ("route", "/login"), ("status", "200"))] == sent
     finally:
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
