@@ -269,3 +269,13 @@ def template_helpers() -> dict[str, Any]:
         "import_failure_text": failure_text,
         "import_defaults": lambda data_import: described_defaults(db.session, data_import.kind, data_import.defaults),
     }
+
+
+SHOW = ("problems", "create", "update", "unchanged", "all")
+
+
+def tab_of(asked: str) -> tuple[str, RowAction | None]:
+    """The tab of an import's rows (preview or log) and the action of the rows it lists;
+    an unknown tab is "all"."""
+    show = asked if asked in SHOW else "all"
+    return show, None if show == "all" else (RowAction.ERROR if show == "problems" else RowAction(show))

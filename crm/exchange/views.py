@@ -17,7 +17,7 @@ from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
 from crm.core.paging import page_arg, page_count, page_within
 from crm.exchange.defaults import DEFAULTABLE, default_fields, field_key
-from crm.exchange.display import plan_views, row_views, template_helpers
+from crm.exchange.display import plan_views, row_views, tab_of, template_helpers
 from crm.exchange.fields import FIELDS, header_signature
 from crm.exchange.forms import ActionForm, ReadingForm, UploadForm
 from crm.exchange.jobs import execute_import, job_progress, queue_import, queue_planning
@@ -51,7 +51,6 @@ from crm.leads.access import is_htmx, require_writer
 
 bp = Blueprint("imports", __name__, url_prefix="/imports")
 PER_PAGE = 100
-SHOW = ("problems", "create", "update", "unchanged", "all")
 
 
 def _import(import_id: int) -> DataImport:
@@ -225,7 +224,7 @@ def _preview_page(data_import: DataImport, status: int = 200, must_accept: bool 
         )
     if data_import.planned_at is not None:  # a large file: the plan its worker stored
         counts = stored_plan_counts(db.session, data_import)
-        show, wanted = _shown(counts)
+        show, wanted = tab_of(request.args.get("show", "problems" if counts["error"] else "all"))
         total = counts[wanted.value] if wanted else sum(counts.values())
         stored = stored_plan_page(db.session, data_import, action=wanted, total=total, page=_page(), per_page=PER_PAGE)
         shown, page, pages = stored.rows, stored.page, stored.pages
@@ -236,7 +235,7 @@ def _preview_page(data_import: DataImport, status: int = 200, must_accept: bool 
             flash(" ".join(str(m) for m in exc.errors.values()), "danger")
             return redirect(url_for("imports.mapping", import_id=import_id))
         counts = plan_counts(plans)
-        show, wanted = _shown(counts)
+        show, wanted = tab_of(request.args.get("show", "problems" if counts["error"] else "all"))
         listed = [p for p in plans if wanted is None or p.action == wanted]
         pages = page_count(len(listed), PER_PAGE)
         page = page_within(_page(), len(listed), PER_PAGE)
@@ -255,13 +254,6 @@ def _preview_page(data_import: DataImport, status: int = 200, must_accept: bool 
         accept_field=ACCEPT_FIELD,
         must_accept=must_accept,
     ), status
-
-
-def _shown(counts: dict[str, int]) -> tuple[str, RowAction | None]:
-    """The preview's tab (the rows with errors first when there are some) and its rows' action."""
-    show = request.args.get("show", "problems" if counts["error"] else "all")
-    show = show if show in SHOW else "all"
-    return show, None if show == "all" else (RowAction.ERROR if show == "problems" else RowAction(show))
 
 
 @bp.route("/<int:import_id>/confirm", methods=["POST"])
@@ -301,9 +293,7 @@ def show(import_id: int) -> Any:
         return redirect(url_for("imports.preview", import_id=import_id))
     if data_import.status.is_open and data_import.status != ImportStatus.FAILED:
         return redirect(url_for("imports.mapping", import_id=import_id))
-    show = request.args.get("show", "all")
-    show = show if show in SHOW else "all"
-    action = None if show == "all" else (RowAction.ERROR if show == "problems" else RowAction(show))
+    show, action = tab_of(request.args.get("show", "all"))
     result = import_rows(db.session, data_import, action=action, page=_page(), per_page=PER_PAGE)
     return render_template(
         "exchange/show.html",
