@@ -2,7 +2,7 @@
 FROM python:3.11-slim AS base
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1 PIP_NO_CACHE_DIR=1
 WORKDIR /app
-RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm fonts-dejavu-core postgresql-client \
+RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm fonts-dejavu-core fonts-noto-core postgresql-client \
     && rm -rf /var/lib/apt/lists/*
 COPY requirements.lock package.json package-lock.json ./
 RUN pip install -r requirements.lock && npm ci --omit=dev --no-audit --no-fund

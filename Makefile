@@ -44,8 +44,14 @@ run: install
 	@[ "$$(id -u)" = 0 ] || { echo "jisr: the browser tests need Debian's chromium: sudo apt-get install -y chromium" >&2; exit 1; }
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium
 
+## The fonts the PDFs are set in (Noto: Arabic and Latin scripts) and poppler's pdftotext, which the tests read PDFs with.
+PDF_PACKAGES := /usr/share/fonts/truetype/noto/NotoSansArabic-Regular.ttf /usr/bin/pdftotext
+$(PDF_PACKAGES) &:
+	@[ "$$(id -u)" = 0 ] || { echo "jisr: the PDF tests need Debian's fonts-noto-core and poppler-utils: sudo apt-get install -y fonts-noto-core poppler-utils" >&2; exit 1; }
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-core poppler-utils
+
 ## Install what the tests need and run the whole suite (PostgreSQL/Redis suites too when DATABASE_URL/REDIS_URL are set).
-test: install-dev /usr/bin/chromium
+test: install-dev /usr/bin/chromium $(PDF_PACKAGES)
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
 
 lint: install-dev

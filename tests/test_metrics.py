@@ -181,11 +181,16 @@ def test_gunicorns_workers_count_together(database_url: str, tmp_path: Path) -> 
             except OSError:
                 assert time.monotonic() < deadline, (tmp_path / "gunicorn.log").read_text()
                 time.sleep(0.2)
-        # Requests in parallel until both workers have answered some (a worker that
-        # answered none has no file yet); then any scrape counts them all.
+        # Requests in parallel until both workers have answered some (each worker
+        # writes its own file, which names the route once it has counted it); then any
+        # scrape counts them all.
         sent, files = 0, tmp_path / "metrics"
+
+        def answered() -> int:
+            return sum(b'"/login"' in f.read_bytes() for f in files.glob("counter_*.db"))
+
         with ThreadPoolExecutor(8) as pool:
-            while len(list(files.glob("counter_*.db"))) < 2:
+            while answered() < 2:
                 assert sent < 800, "one worker answered every request"
                 list(pool.map(lambda _: urllib.request.urlopen(f"{base}/login", timeout=10).read(), range(40)))
                 sent += 40
