@@ -18,6 +18,9 @@ from sqlmodel import Session, SQLModel, func, select
 
 from crm.accounts.models import Role, User
 from crm.accounts.operations import update_user_preferences
+from crm.checkins.links import AnswerLink
+from crm.checkins.models import Checkin
+from crm.checkins.operations import answer_checkin, stop_checkins
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail, queue_mail
@@ -146,6 +149,11 @@ def _world(session: Session, person: Person = SALMA) -> dict[str, Any]:
         session, lead, kind="call", body=f"Called {person.written} on {person.phone} with {OTHER[0]}.", actor=officer
     )
     mailed = log_activity(session, lead, kind="email", body=f"Sent the deck to {person.email}.", actor=officer)
+    asked = AnswerLink(contact_id=salma.id or 0, lead_id=lead.id or 0, meeting_id=meeting.id or 0, days=90)
+    session.add(Checkin(meeting_id=asked.meeting_id, days=90, contact_id=asked.contact_id, lead_ids=[asked.lead_id],
+                        mail_key="checkin:test"))  # fmt: skip
+    answer_checkin(session, asked, lead, outcome="talking", comment=f"{person.written} asked for the pilot's terms.")
+    stop_checkins(session, salma, via="email")
     create_subscription(session, name="", contact_id=salma.id, actor=officer)
     save_filter(session, officer, name=f"With {person.name}", query=urlencode({"q": person.name, "stage": "proposal"}))
     save_filter(session, officer, name="Her mail", query="q=" + quote(person.email))
@@ -267,12 +275,18 @@ def test_the_export_holds_everything_jisr_keeps_about_the_contact(session: Sessi
     assert {d["event_id"] for d in data["webhook_deliveries"]} <= {e["id"] for e in data["events"]}
     assert len(data["webhook_deliveries"]) >= 3
     assert [s["email"] for s in data["digest_subscriptions"]] == [EMAIL]
+    assert [(c["kind"], c.get("outcome")) for c in data["checkins"]] == [
+        ("asked", None),
+        ("answer", "talking"),
+        ("stopped", None),
+    ]
+    assert data["checkins"][1]["comment"].endswith(" asked for the pilot's terms.")
     assert OTHER[1] not in json.dumps(data["contact"])
 
     page = client.get(f"/contacts/{world['salma_id']}/personal-data")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
-    for text in (NAME, EMAIL, PHONE, "Cloud roadmap with ADD", "contacts-add.csv", "Sent the deck to"):
+    for text in (NAME, EMAIL, PHONE, "Cloud roadmap with ADD", "contacts-add.csv", "Sent the deck to", "for the pilot"):
         assert text in html
     exported = _events(session, "contact.data_exported")
     assert [(e.actor_id, e.entity_id, e.payload["format"]) for e in exported] == [

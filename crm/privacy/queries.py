@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, select
 
 from crm.accounts.models import Role
+from crm.checkins.models import Checkin, CheckinAnswer, CheckinOptOut
 from crm.core.events import Event, jsonable
 from crm.core.ledger import OutboundMail
 from crm.core.time import utcnow
@@ -213,6 +214,34 @@ def _subscriptions(session: Session, traces: Traces) -> list[dict[str, Any]]:
     ]
 
 
+def _checkins(session: Session, contact_id: int) -> list[dict[str, Any]]:
+    """The outcome questions mailed to the contact, their answers and their refusal of more."""
+    asked = session.exec(select(Checkin).where(Checkin.contact_id == contact_id).order_by(col(Checkin.id)))
+    answers = session.exec(
+        select(CheckinAnswer).where(CheckinAnswer.contact_id == contact_id).order_by(col(CheckinAnswer.id))
+    )
+    stop = session.get(CheckinOptOut, contact_id)
+    rows: list[dict[str, Any]] = [
+        {"kind": "asked", "meeting_id": c.meeting_id, "days": c.days, "lead_ids": c.lead_ids, "at": c.sent_at}
+        for c in asked
+    ]
+    rows += [
+        {
+            "kind": "answer",
+            "meeting_id": a.meeting_id,
+            "days": a.days,
+            "lead_id": a.lead_id,
+            "outcome": a.outcome.value,
+            "comment": a.comment,
+            "at": a.answered_at,
+        }
+        for a in answers
+    ]
+    if stop is not None:
+        rows.append({"kind": "stopped", "via": stop.via, "at": stop.opted_out_at})
+    return rows
+
+
 def personal_data(session: Session, contact: Contact) -> dict[str, Any]:
     """Everything about ``contact``, JSON-ready: their fields, where they took part, what
     was written about them and what was sent to them."""
@@ -250,6 +279,7 @@ def personal_data(session: Session, contact: Contact) -> dict[str, Any]:
         "mail": _mail(session, traces),
         "webhook_deliveries": _deliveries(session, [e.id for e in events if e.id is not None]),
         "digest_subscriptions": _subscriptions(session, traces),
+        "checkins": _checkins(session, contact.id or 0),
     }
     return dict(jsonable(document))
 
