@@ -229,6 +229,12 @@ def test_filters_and_sorting_come_from_an_allow_list(session: Session, client: A
     assert titles("overdue=true") == ["AI pilot"]
     assert titles("overdue=false&sort=title") == ["Cloud migration", "Training"]
     assert titles("q=migration") == ["Cloud migration"]
+    # As the search page finds them: through the organisations' names and acronyms, any case
+    # or accent, joined or split, every word somewhere.
+    assert titles("q=ADD&sort=title") == ["AI pilot", "Cloud migration", "Training"]
+    assert titles("q=developpement%20cloud") == ["Cloud migration"]
+    assert titles("q=paloalto%20pilot") == ["AI pilot"]
+    assert titles("q=nowhere") == []
     assert titles("sort=next_followup_due_at&limit=1") == ["AI pilot"]
     for bad in ("sort=search_text", "sort=-owner_id; DROP TABLE lead", "stage=won", "overdue=maybe"):
         assert client.get(f"/api/v1/leads?{bad}", headers=headers).status_code == 422
@@ -291,6 +297,7 @@ def test_organisations_contacts_missions_meetings_and_activities_are_written_thr
     ).get_json()
     assert (org["sector_ids"], org["website"]) == ([sector.id], "https://www.dgssi.gov.ma")
     assert client.get("/api/v1/organisations?q=dgssi", headers=headers).get_json()["total"] == 1
+    assert client.get("/api/v1/organisations?q=DGSSI%20%7C", headers=headers).get_json()["total"] == 1
     contact = client.post(
         "/api/v1/contacts",
         json={"organisation_id": org["id"], "name": "Sara Amrani", "phone": "0612345678", "email": "S@Example.ma"},

@@ -92,6 +92,13 @@ def _lead_word(session: Session, word: str) -> Any:
     )
 
 
+def lead_matches(session: Session, query: str | None) -> Any | None:
+    """The condition "the lead matches every word of ``query``" (through its title, its
+    organisations and their people, its sector), or ``None`` when nothing can be searched."""
+    words = query_words(query)
+    return sa.and_(*(_lead_word(session, w) for w in words)) if words else None
+
+
 def _leads_query(session: Session, user: User, words: list[str]) -> Any:
     """The newest matching leads, counted up to ``LEAD_COUNT_CAP + 1``.
 

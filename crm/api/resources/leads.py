@@ -26,7 +26,6 @@ from crm.api.schemas.leads import (
 )
 from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.text import normalise
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
@@ -34,6 +33,7 @@ from crm.leads.models import Activity, Lead, LeadWatcher
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
 from crm.leads.queries import next_due_by_lead, visible_lead, visible_to
 from crm.pipeline.queries import effective_probability, stage_probabilities, weighted_value
+from crm.search.queries import lead_matches
 
 
 def _next_due() -> Any:
@@ -113,8 +113,9 @@ def _lead_conditions(call: Call) -> list[Any]:
         if wanted is not None:
             (condition,) = filter_conditions(lead_filter, now=now, zone_name=call.user.timezone)
             found.append(condition if wanted else ~condition)
-    if q.q is not None:
-        found.append(col(Lead.search_text).contains(normalise(q.q), autoescape=True))
+    matching = lead_matches(db.session, q.q)
+    if matching is not None:
+        found.append(matching)
     return found
 
 

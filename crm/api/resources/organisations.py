@@ -25,7 +25,6 @@ from crm.api.schemas.organisations import (
 )
 from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.text import normalise
 from crm.organisations.models import Contact, Organisation, OrganisationSector
 from crm.organisations.operations import (
     create_contact,
@@ -35,6 +34,7 @@ from crm.organisations.operations import (
     update_organisation,
 )
 from crm.privacy.operations import delete_contact
+from crm.search.matching import text_match
 
 
 def organisation_out(orgs: list[Organisation]) -> list[OrganisationOut]:
@@ -73,8 +73,8 @@ def list_organisations(call: Call) -> Any:
                 col(OrganisationSector.sector_id) == q.sector_id,
             )
         )
-    if q.q is not None:
-        query = query.where(col(Organisation.search_text).contains(normalise(q.q), autoescape=True))
+    if (matching := text_match(db.session, Organisation, q.q)) is not None:
+        query = query.where(matching)
     columns = {
         "name": func.lower(func.coalesce(Organisation.acronym, Organisation.name_en, "")),
         "created_at": col(Organisation.created_at),
@@ -186,8 +186,8 @@ def list_contacts(call: Call) -> Any:
         query = query.where(col(Contact.organisation_id) == q.organisation_id)
     if q.email is not None:
         query = query.where(func.lower(Contact.email) == q.email.strip().lower())
-    if q.q is not None:
-        query = query.where(col(Contact.search_text).contains(normalise(q.q), autoescape=True))
+    if (matching := text_match(db.session, Contact, q.q)) is not None:
+        query = query.where(matching)
     columns = {
         "name": func.lower(Contact.name),
         "created_at": col(Contact.created_at),
