@@ -142,7 +142,10 @@ class LeadQuery(QueryModel):
     due_this_week: bool = Field(
         default=UNSET, description="Leads with an open follow-up due this week, on the caller's clock."
     )
-    q: Search = Field(default=UNSET, description="Words of the title.")
+    q: Search = Field(
+        default=UNSET,
+        description="Every word found in the title, the organisations' names, acronyms and people, or the sector.",
+    )
     sort: LEAD_SORTS = Field(default="-updated_at", description="A field name; a leading - sorts descending.")
 
 
