@@ -20,7 +20,6 @@ from crm.checkins.models import CheckinAnswer
 from crm.core.db import pk
 from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
-from crm.core.text import search_blob
 from crm.digests.models import DigestRun, Subscription
 from crm.exchange.models import DataImport, ImportFile, ImportKind, ImportRow, ImportStatus
 from crm.exchange.planning import forget_plan
@@ -32,6 +31,7 @@ from crm.missions.models import Meeting, Mission
 from crm.notifications.models import Notification
 from crm.organisations.models import Contact
 from crm.privacy.traces import Traces, blank_personal_fields, traces_of
+from crm.search.texts import lead_text
 from crm.webhooks.ledger import event_body
 from crm.webhooks.models import WebhookAttempt, WebhookDelivery
 
@@ -188,7 +188,7 @@ class Scrubber:
                 if _scrub_columns(row, self.traces, columns):
                     self.counts[model.__tablename__] += 1
                     if isinstance(row, Lead):
-                        row.search_text = search_blob(row.title)  # as the lead operations keep it
+                        row.search_text = lead_text(row)  # as the lead operations keep it
         # Deliveries of events written before the payload scrub above (or by hand).
         for delivery in rows_mentioning(self.session, self.traces, WebhookDelivery, ("body",)):
             if _scrub_columns(delivery, self.traces, ("body",)):
