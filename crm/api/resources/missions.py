@@ -29,6 +29,7 @@ from crm.missions.models import (
     MeetingOrganisation,
     Mission,
     MissionDelegate,
+    MissionLeg,
     MissionOrganiser,
 )
 from crm.missions.operations import create_mission, log_meeting, set_mission_delegates, update_meeting, update_mission
@@ -38,9 +39,22 @@ def mission_out(missions: list[Mission]) -> list[MissionOut]:
     ids = [pk(m) for m in missions]
     organisers = links_of(db.session, MissionOrganiser, "mission_id", "organisation_id", ids)
     delegates = links_of(db.session, MissionDelegate, "mission_id", "contact_id", ids)
+    places: dict[int, list[dict[str, str]]] = {}
+    if ids:
+        for leg in db.session.scalars(
+            select(MissionLeg)
+            .where(col(MissionLeg.mission_id).in_(ids))
+            .order_by(col(MissionLeg.mission_id), col(MissionLeg.position), col(MissionLeg.id))
+        ).all():
+            places.setdefault(leg.mission_id, []).append({"name": leg.name, "timezone": leg.timezone})
     return [
         MissionOut.model_validate(
-            {**m.model_dump(), "organiser_ids": organisers.get(pk(m), []), "delegate_ids": delegates.get(pk(m), [])}
+            {
+                **m.model_dump(),
+                "places": places.get(pk(m), []),
+                "organiser_ids": organisers.get(pk(m), []),
+                "delegate_ids": delegates.get(pk(m), []),
+            }
         )
         for m in missions
     ]
