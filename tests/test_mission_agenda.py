@@ -135,3 +135,20 @@ def test_saving_a_conflicting_meeting_is_allowed_with_a_warning(session: Session
     assert "Microsoft tombe en dehors des dates de Houston." in text
     bad = client.post(f"/meetings/{meeting.id}/edit", data={**data, "duration_minutes": "2"})
     assert bad.status_code == 400
+
+
+def test_the_mission_list_hides_closed_missions_until_asked(session: Session, client: Any) -> None:
+    officer = make_user(session, email="leila@jisr.example", language="fr")
+    for name, status in (("Open mission", "under_way"), ("Old mission", "closed"), ("Shelved mission", "archived")):
+        create_mission(
+            session, name=name, starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21), status=status, actor=officer
+        )
+    session.commit()
+    login(client, "leila@jisr.example")
+    default = client.get("/missions").get_data(as_text=True)
+    assert "Open mission" in default and "Old mission" not in default and "Shelved mission" not in default
+    closed = client.get("/missions?status=closed").get_data(as_text=True)
+    assert "Old mission" in closed and "Open mission" not in closed and "Clôturée" in closed
+    every = client.get("/missions?status=all").get_data(as_text=True)
+    assert all(name in every for name in ("Open mission", "Old mission", "Shelved mission"))
+    assert client.get("/missions?status=nonsense").status_code == 200
