@@ -198,6 +198,7 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "BROKER_RETENTION_HOURS": (int, 0, 24 * 365),
     "EVENT_RETENTION_DAYS": (int, 0, 36500),
     "CHECKIN_LINK_DAYS": (int, 1, 365),
+    "MISSION_TRAVEL_MARGIN_HOURS": (float, 0, 72),
 }
 
 

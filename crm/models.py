@@ -27,7 +27,9 @@ from crm.missions.models import (
     MeetingOrganisation,
     Mission,
     MissionDelegate,
+    MissionLeg,
     MissionOrganiser,
+    MissionSector,
 )
 from crm.notifications.models import Notification
 from crm.organisations.models import (
@@ -80,7 +82,9 @@ __all__ = [
     "MeetingOrganisation",
     "Mission",
     "MissionDelegate",
+    "MissionLeg",
     "MissionOrganiser",
+    "MissionSector",
     "Notification",
     "Organisation",
     "OrganisationKind",

@@ -15,7 +15,9 @@ from crm.core.time import utcnow
 from crm.demo import DEMO_PASSWORD, DEMO_USERS, DemoReport, load_demo
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Activity, Lead, PartnershipType, Stage
-from crm.missions.models import Meeting, Mission, MissionDelegate, MissionOrganiser
+from crm.missions.conflicts import mission_conflicts
+from crm.missions.models import DelegateRole, Meeting, Mission, MissionDelegate, MissionOrganiser, MissionStatus
+from crm.missions.plan import leg_rows
 from crm.organisations.models import Contact, Country, Organisation, OrganisationKind
 from crm.organisations.queries import find_similar_organisations
 from crm.reference.models import Sector
@@ -121,13 +123,21 @@ def test_sectors_contacts_and_mission(session: Any) -> None:
     assert {c.language for c in contacts} == {"ar", "fr", "en"}
     mission = session.exec(select(Mission)).one()
     assert (mission.starts_on.isoformat(), mission.ends_on.isoformat()) == ("2024-02-11", "2024-02-21")
-    assert [p["timezone"] for p in mission.places] == ["America/Chicago", "America/Los_Angeles"]
+    legs = leg_rows(session, mission.id)
+    assert [(leg.timezone, leg.starts_on.day, leg.ends_on.day) for leg in legs] == [
+        ("America/Chicago", 11, 14),
+        ("America/Los_Angeles", 15, 21),
+    ]
+    assert mission.name_ar.startswith("البعثة التجارية") and mission.status == MissionStatus.UNDER_WAY
     organisers = session.exec(select(MissionOrganiser).where(MissionOrganiser.mission_id == mission.id)).all()
     assert {session.get(Organisation, o.organisation_id).acronym for o in organisers} == {"USTDA", None}
     delegates = session.exec(select(MissionDelegate).where(MissionDelegate.mission_id == mission.id)).all()
     assert len(delegates) == 7
+    assert [d.contact_id for d in delegates if d.role == DelegateRole.HEAD] == [amrani.id]
     meetings = session.exec(select(Meeting).order_by(Meeting.starts_at)).all()
     assert 6 <= len(meetings) <= 10
+    assert all(m.leg_id in {leg.id for leg in legs if leg.timezone == m.timezone} for m in meetings)
+    assert mission_conflicts(session, mission.id) == []
     assert all(m.mission_id == mission.id for m in meetings)
     zones = [m.timezone for m in meetings]
     # Houston first, then Silicon Valley; wall times in February 2024.

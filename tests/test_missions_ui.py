@@ -17,6 +17,7 @@ from crm.leads.models import Lead, Stage
 from crm.leads.operations import move_lead_to_stage
 from crm.missions.models import Meeting, MeetingOrganisation, Mission
 from crm.missions.operations import create_mission, log_meeting
+from crm.missions.plan import leg_rows
 from crm.missions.queries import scorecard
 from crm.organisations.operations import create_contact
 from tests.factories import make_followup, make_lead, make_organisation, make_user
@@ -295,9 +296,9 @@ def test_an_officer_creates_a_mission_with_its_places_organisers_and_delegates(s
     mission = session.exec(select(Mission).where(Mission.name == data["name"])).one()
     assert response.headers["Location"].endswith(f"/missions/{mission.id}")
     assert (mission.starts_on, mission.ends_on) == (date(2027, 3, 8), date(2027, 3, 12))
-    assert mission.places == [
-        {"name": "Toronto, Ontario", "timezone": "America/Toronto"},
-        {"name": "Montréal", "timezone": "America/Toronto"},
+    assert [(leg.name, leg.timezone, leg.starts_on, leg.ends_on) for leg in leg_rows(session, mission.id)] == [
+        ("Toronto, Ontario", "America/Toronto", date(2027, 3, 8), date(2027, 3, 12)),
+        ("Montréal", "America/Toronto", date(2027, 3, 8), date(2027, 3, 12)),
     ]
     event = session.exec(select(Event).where(Event.type == "mission.created", Event.entity_id == mission.id)).one()
     assert event.actor_id == officer.id and event.payload["delegate_ids"] == [contact.id]
@@ -326,13 +327,15 @@ def test_editing_a_mission_shows_what_it_holds_and_records_the_changes(session: 
     assert 'value="City 13"' in page and 'value="Digital mission"' in page and 'value="2024-02-21"' in page
     assert re.search(rf'<option selected value="{contact.id}">|<option value="{contact.id}" selected', page)
     data = {"name": "Digital mission 2024", "starts_on": "2024-02-11", "ends_on": "2024-02-22"}
-    for n, place in enumerate(many):
-        data[f"places-{n}-name"], data[f"places-{n}-timezone"] = place["name"], place["timezone"]
+    for n, leg in enumerate(leg_rows(session, mission.id)):
+        data[f"places-{n}-id"], data[f"places-{n}-name"], data[f"places-{n}-timezone"] = leg.id, leg.name, leg.timezone
+        data[f"places-{n}-starts_on"], data[f"places-{n}-ends_on"] = "2024-02-11", "2024-02-21"
     data.update({"organiser_ids": [str(add.id)], "delegate_ids": []})
     assert client.post(f"/missions/{mission.id}/edit", data=data).status_code == 302
     session.expire_all()
     mission = session.get(Mission, mission.id)
-    assert mission.name == "Digital mission 2024" and mission.ends_on == date(2024, 2, 22) and mission.places == many
+    assert mission.name == "Digital mission 2024" and mission.ends_on == date(2024, 2, 22)
+    assert [{"name": leg.name, "timezone": leg.timezone} for leg in leg_rows(session, mission.id)] == many
     updates = session.exec(select(Event).where(Event.type == "mission.updated", Event.entity_id == mission.id)).all()
     changes = {key for e in updates for key in e.payload["changes"]}
     assert changes == {"name", "ends_on", "delegate_ids"} and {e.actor_id for e in updates} == {officer.id}

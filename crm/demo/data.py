@@ -68,10 +68,14 @@ class MissionSpec:
     name: str
     starts_on: date
     ends_on: date
-    places: tuple[tuple[str, str], ...]  # (name, IANA zone)
+    legs: tuple[tuple[str, str, date, date], ...]  # (name, IANA zone, first day, last day)
     description: str
     organisers: tuple[str, ...]  # organisation keys
     delegates: tuple[str, ...]  # contact emails
+    names: tuple[str, str, str] = ("", "", "")  # Arabic, French, English
+    status: str = "under_way"
+    sectors: tuple[str, ...] = ()  # sector codes
+    roles: tuple[tuple[str, str], ...] = ()  # (contact email, role) for other roles than delegate
 
 
 @dataclass(frozen=True)
@@ -249,7 +253,19 @@ MISSION = MissionSpec(
     name="Digital development and innovation trade mission — Houston and Silicon Valley",
     starts_on=date(2024, 2, 11),
     ends_on=date(2024, 2, 21),
-    places=(("Houston, Texas", HOUSTON), ("Silicon Valley, California", SILICON_VALLEY)),
+    # The article: 11 to 21 February 2024, first Houston, then Silicon Valley (where the
+    # Palo Alto Networks round table of 15 February took place).
+    legs=(
+        ("Houston, Texas", HOUSTON, date(2024, 2, 11), date(2024, 2, 14)),
+        ("Silicon Valley, California", SILICON_VALLEY, date(2024, 2, 15), date(2024, 2, 21)),
+    ),
+    names=(
+        "البعثة التجارية للتنمية الرقمية والابتكار — هيوستن ووادي السيليكون",
+        "Mission commerciale Développement numérique et innovation — Houston et Silicon Valley",
+        "Digital development and innovation trade mission — Houston and Silicon Valley",
+    ),
+    sectors=("cloud", "cybersecurity", "ai", "e_government"),
+    roles=(("s.amrani@mtnra.example", "head"),),
     description=(
         "Trade mission run by the US Commercial Service at the US Consulate General in Casablanca "
         "with the US Trade and Development Agency (USTDA) for a high-level Moroccan delegation of "

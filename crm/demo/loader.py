@@ -11,6 +11,7 @@ from sqlmodel import Session, col, func, select, update
 
 from crm.accounts.models import User
 from crm.accounts.operations import create_user, find_user_by_email
+from crm.core.db import pk
 from crm.core.events import Event
 from crm.core.time import ensure_utc, utcnow, wall_time
 from crm.demo.data import (
@@ -31,6 +32,7 @@ from crm.leads.models import Activity, Lead
 from crm.leads.operations import add_watcher, create_lead, log_activity, move_lead_to_stage
 from crm.missions.models import Meeting, Mission
 from crm.missions.operations import create_mission, log_meeting
+from crm.missions.plan import leg_rows
 from crm.organisations.models import Contact, Organisation
 from crm.organisations.operations import create_contact, create_organisation
 from crm.reference.models import Sector
@@ -229,7 +231,16 @@ class _Loader:
                 name=MISSION.name,
                 starts_on=MISSION.starts_on,
                 ends_on=MISSION.ends_on,
-                places=[{"name": name, "timezone": zone} for name, zone in MISSION.places],
+                legs=[
+                    {"name": name, "timezone": zone, "starts_on": first, "ends_on": last}
+                    for name, zone, first, last in MISSION.legs
+                ],
+                name_ar=MISSION.names[0],
+                name_fr=MISSION.names[1],
+                name_en=MISSION.names[2],
+                status=MISSION.status,
+                sector_ids=[i for i in (self.sectors[code].id for code in MISSION.sectors) if i is not None],
+                delegate_roles={pk(self.contacts[email]): role for email, role in MISSION.roles},
                 description=MISSION.description,
                 organiser_ids=self._org_ids(MISSION.organisers),
                 delegate_ids=self._contact_ids(MISSION.delegates),
@@ -240,6 +251,9 @@ class _Loader:
 
     def load_meetings(self) -> None:
         assert self.mission is not None
+        leg_of_zone: dict[str, int] = {}
+        for leg in leg_rows(self.session, pk(self.mission)):
+            leg_of_zone.setdefault(leg.timezone, pk(leg))
         for spec in MEETINGS:
             meeting = self.session.exec(
                 select(Meeting).where(Meeting.title == spec.title, Meeting.mission_id == self.mission.id)
@@ -252,6 +266,7 @@ class _Loader:
                     starts_local=datetime.fromisoformat(spec.starts_local),
                     timezone=spec.timezone,
                     mission_id=self.mission.id,
+                    leg_id=leg_of_zone.get(spec.timezone),
                     place=spec.place,
                     notes=spec.notes,
                     organisation_ids=self._org_ids(spec.organisations),

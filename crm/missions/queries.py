@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -16,14 +18,21 @@ from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead, Stage
 from crm.leads.queries import visible_to
 from crm.missions.models import (
+    ACTIVE_STATUSES,
+    DelegateRole,
     Meeting,
     MeetingContact,
     MeetingOrganisation,
     Mission,
     MissionDelegate,
+    MissionLeg,
     MissionOrganiser,
+    MissionSector,
+    MissionStatus,
 )
+from crm.missions.plan import current_roles, leg_rows
 from crm.organisations.models import Contact, Organisation
+from crm.reference.models import Sector
 
 
 @dataclass
@@ -31,10 +40,12 @@ class MissionRow:
     mission: Mission
     meetings: int
     leads: int
+    legs: list[MissionLeg] = field(default_factory=list)
 
 
-def mission_rows(session: Session, user: User) -> list[MissionRow]:
-    """Every mission with its number of meetings and of leads ``user`` may see (one query)."""
+def mission_rows(session: Session, user: User, statuses: Iterable[str] | None = ACTIVE_STATUSES) -> list[MissionRow]:
+    """The missions in ``statuses`` (planned and under way by default; ``None``: all) with
+    their legs, number of meetings and of leads ``user`` may see (two queries)."""
     meetings = (
         select(func.count())
         .select_from(Meeting)
@@ -49,10 +60,19 @@ def mission_rows(session: Session, user: User) -> list[MissionRow]:
         .correlate(Mission)
         .scalar_subquery()
     )
-    rows = session.exec(
-        select(Mission, meetings, leads).order_by(col(Mission.starts_on).desc(), col(Mission.id).desc())
-    ).all()
-    return [MissionRow(mission, n_meetings, n_leads) for mission, n_meetings, n_leads in rows]
+    query = select(Mission, meetings, leads)
+    if statuses is not None:
+        query = query.where(col(Mission.status).in_([MissionStatus(s) for s in statuses]))
+    rows = session.exec(query.order_by(col(Mission.starts_on).desc(), col(Mission.id).desc())).all()
+    legs: dict[int, list[MissionLeg]] = defaultdict(list)
+    if rows:
+        for leg in session.exec(
+            select(MissionLeg)
+            .where(col(MissionLeg.mission_id).in_([pk(m) for m, _, _ in rows]))
+            .order_by(col(MissionLeg.mission_id), col(MissionLeg.position), col(MissionLeg.id))
+        ).all():
+            legs[leg.mission_id].append(leg)
+    return [MissionRow(mission, n_meetings, n_leads, legs[pk(mission)]) for mission, n_meetings, n_leads in rows]
 
 
 @dataclass
@@ -106,9 +126,11 @@ class MeetingView:
 class MissionDetail:
     mission: Mission
     organisers: list[Organisation]
-    delegates: list[tuple[Contact, Organisation]]
+    delegates: list[DelegateRow]
     meetings: list[MeetingView]
     organisations_met: list[Organisation]
+    legs: list[MissionLeg] = field(default_factory=list)
+    sectors: list[Sector] = field(default_factory=list)
 
 
 def mission_detail(session: Session, user: User, mission: Mission) -> MissionDetail:
@@ -119,13 +141,6 @@ def mission_detail(session: Session, user: User, mission: Mission) -> MissionDet
         .join(MissionOrganiser, col(MissionOrganiser.organisation_id) == col(Organisation.id))
         .where(MissionOrganiser.mission_id == mission_id)
         .order_by(col(Organisation.id))
-    ).all()
-    delegates = session.exec(
-        select(Contact, Organisation)
-        .join(MissionDelegate, col(MissionDelegate.contact_id) == col(Contact.id))
-        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
-        .where(MissionDelegate.mission_id == mission_id)
-        .order_by(col(Organisation.id), col(Contact.name))
     ).all()
     meetings = [
         MeetingView(m)
@@ -148,28 +163,77 @@ def mission_detail(session: Session, user: User, mission: Mission) -> MissionDet
             select(Lead).where(col(Lead.meeting_id).in_(list(by_id)), visible_to(user)).order_by(col(Lead.id))
         ).all():
             by_id[lead.meeting_id or 0].leads.append(lead)
+    sectors = session.exec(
+        select(Sector)
+        .join(MissionSector, col(MissionSector.sector_id) == col(Sector.id))
+        .where(MissionSector.mission_id == mission_id)
+        .order_by(col(Sector.position), col(Sector.id))
+    ).all()
     return MissionDetail(
         mission=mission,
         organisers=list(organisers),
-        delegates=[(c, o) for c, o in delegates],
+        delegates=delegates_with_roles(session, mission_id),
         meetings=meetings,
         organisations_met=list(met.values()),
+        legs=leg_rows(session, mission_id),
+        sectors=list(sectors),
     )
 
 
-def mission_people(session: Session, mission_id: int) -> tuple[list[int], list[int]]:
-    """The ids of a mission's organisers and delegates (what its form shows as chosen)."""
+def mission_people(session: Session, mission_id: int) -> tuple[list[int], dict[int, str]]:
+    """A mission's organisers' ids and its delegates' roles by contact id (what its form shows)."""
     organisers = session.exec(
         select(MissionOrganiser.organisation_id)
         .where(MissionOrganiser.mission_id == mission_id)
         .order_by(col(MissionOrganiser.organisation_id))
     ).all()
-    delegates = session.exec(
-        select(MissionDelegate.contact_id)
+    return list(organisers), current_roles(session, mission_id)
+
+
+def mission_sector_ids(session: Session, mission_id: int) -> list[int]:
+    return sorted(session.exec(select(MissionSector.sector_id).where(MissionSector.mission_id == mission_id)).all())
+
+
+@dataclass
+class DelegateRow:
+    contact: Contact
+    organisation: Organisation
+    role: DelegateRole
+
+
+ROLE_ORDER = {role: index for index, role in enumerate(DelegateRole)}
+
+
+def delegates_with_roles(session: Session, mission_id: int) -> list[DelegateRow]:
+    """The mission's delegates with their organisation and role: the head of delegation
+    first, then delegates, organisers and interpreters, each by organisation and name."""
+    rows = session.exec(
+        select(Contact, Organisation, MissionDelegate.role)
+        .join(MissionDelegate, col(MissionDelegate.contact_id) == col(Contact.id))
+        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
         .where(MissionDelegate.mission_id == mission_id)
-        .order_by(col(MissionDelegate.contact_id))
     ).all()
-    return list(organisers), list(delegates)
+    found = [DelegateRow(c, o, DelegateRole(role)) for c, o, role in rows]
+    return sorted(found, key=lambda r: (ROLE_ORDER[r.role], pk(r.organisation), r.contact.name, pk(r.contact)))
+
+
+@dataclass
+class LegMeetings:
+    leg: MissionLeg | None
+    meetings: list[Meeting] = field(default_factory=list)
+
+
+def legs_with_meetings(session: Session, mission_id: int) -> list[LegMeetings]:
+    """The mission's legs in order, each with its meetings by start (two queries).  Meetings
+    on no leg come last, under ``leg=None``, when there are any."""
+    groups = [LegMeetings(leg) for leg in leg_rows(session, mission_id)]
+    by_leg = {pk(g.leg): g for g in groups if g.leg is not None}
+    loose = LegMeetings(None)
+    for meeting in session.exec(
+        select(Meeting).where(Meeting.mission_id == mission_id).order_by(col(Meeting.starts_at), col(Meeting.id))
+    ).all():
+        by_leg.get(meeting.leg_id or 0, loose).meetings.append(meeting)
+    return groups + ([loose] if loose.meetings else [])
 
 
 def meeting_people(session: Session, meeting_id: int) -> tuple[list[int], list[int]]:

@@ -3,20 +3,25 @@ and "log a meeting" with the leads born from it in one all-or-nothing step."""
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 
-from crm.core.db import db, pk
+from crm.core.db import db, parse_id, pk
 from crm.core.errors import PermissionDenied, ValidationError
 from crm.core.forms import options, save_form
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.i18n import ngettext
-from crm.core.time import CASABLANCA, available_zones
+from crm.core.time import CASABLANCA, available_zones, to_local, utcnow
+from crm.core.web import viewer_zone
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS
+from crm.missions.agenda import agenda_week, default_week
+from crm.missions.conflicts import conflicts_of_meeting, mission_conflicts
 from crm.missions.forms import MAX_PLACES, MeetingFields, MeetingForm, MissionForm, apply_meeting_errors
-from crm.missions.models import Meeting, Mission
+from crm.missions.labels import ROLE_LABELS, STATUS_LABELS, clock, conflict_text, weekday, zone_place
+from crm.missions.models import ACTIVE_STATUSES, Meeting, Mission, MissionStatus
 from crm.missions.operations import (
     create_mission,
     log_meeting_with_leads,
@@ -24,15 +29,44 @@ from crm.missions.operations import (
     update_meeting,
     update_mission,
 )
-from crm.missions.queries import meeting_people, mission_detail, mission_people, mission_rows, scorecard
+from crm.missions.plan import leg_rows
+from crm.missions.queries import (
+    meeting_people,
+    mission_detail,
+    mission_people,
+    mission_rows,
+    mission_sector_ids,
+    scorecard,
+)
 
 bp = Blueprint("missions", __name__)
+
+
+STATUS_FILTERS = ("active", "all", *(s.value for s in MissionStatus))
+
+
+@bp.context_processor
+def _labels() -> dict[str, Any]:
+    return {
+        "status_labels": STATUS_LABELS,
+        "role_labels": ROLE_LABELS,
+        "conflict_text": conflict_text,
+        "clock": clock,
+        "weekday": weekday,
+        "zone_place": zone_place,
+    }
 
 
 @bp.route("/missions")
 @login_required
 def index() -> Any:
-    return render_template("missions/index.html", rows=mission_rows(db.session, current_user))
+    """Planned and under-way missions; ``?status=`` shows closed, archived or all of them."""
+    shown = request.args.get("status", "active")
+    if shown not in STATUS_FILTERS:
+        shown = "active"
+    statuses = ACTIVE_STATUSES if shown == "active" else None if shown == "all" else (shown,)
+    rows = mission_rows(db.session, current_user, statuses)
+    return render_template("missions/index.html", rows=rows, shown=shown, filters=STATUS_FILTERS)
 
 
 def _mission(mission_id: int) -> Mission:
@@ -50,21 +84,43 @@ def detail(mission_id: int) -> Any:
         "missions/detail.html",
         view=mission_detail(db.session, current_user, mission),
         score=scorecard(db.session, current_user, mission_id),
+        conflicts=mission_conflicts(db.session, mission_id),
     )
+
+
+@bp.route("/missions/<int:mission_id>/agenda")
+@login_required
+def agenda(mission_id: int) -> Any:
+    """The mission's week (``?week=`` any day of it) on each leg's clock."""
+    mission = _mission(mission_id)
+    try:
+        week = date.fromisoformat(request.args["week"]) if request.args.get("week") else None
+    except ValueError:
+        week = None
+        flash(str(_l("Enter a valid date.")), "warning")
+    monday = week or default_week(mission, to_local(utcnow(), viewer_zone()).date())
+    view = agenda_week(db.session, mission, monday, viewer_zone())
+    return render_template("missions/agenda.html", week=view, mission=mission)
 
 
 def _mission_form(mission: Mission | None) -> MissionForm:
     form = MissionForm()
     if mission is not None and request.method == "GET":
         form.name.data, form.description.data = mission.name, mission.description
+        form.name_ar.data, form.name_fr.data, form.name_en.data = mission.name_ar, mission.name_fr, mission.name_en
+        form.status.data = mission.status.value
         form.starts_on.data, form.ends_on.data = mission.starts_on, mission.ends_on
-        places = list(mission.places)[:MAX_PLACES]
-        while len(form.places.entries) < min(len(places) + 1, MAX_PLACES):
+        legs = leg_rows(db.session, pk(mission))[:MAX_PLACES]
+        while len(form.places.entries) < min(len(legs) + 1, MAX_PLACES):
             form.places.append_entry()
-        for entry, place in zip(form.places.entries, places, strict=False):
-            entry.form.name.data, entry.form.timezone.data = place.get("name", ""), place.get("timezone", "")
-        organisers, delegates = mission_people(db.session, pk(mission))
-        form.organiser_ids.data, form.delegate_ids.data = organisers, delegates
+        for entry, leg in zip(form.places.entries, legs, strict=False):
+            row = entry.form
+            row.id.data, row.name.data, row.timezone.data = str(leg.id), leg.name, leg.timezone
+            row.starts_on.data, row.ends_on.data = leg.starts_on, leg.ends_on
+        organisers, roles = mission_people(db.session, pk(mission))
+        form.organiser_ids.data = organisers
+        form.sector_ids.data = mission_sector_ids(db.session, pk(mission))
+        form.show_roles(roles)
     return form
 
 
@@ -81,15 +137,22 @@ def create() -> Any:
     if request.method == "POST" and form.validate():
 
         def operation() -> Mission:
+            roles = form.delegate_roles()
             return create_mission(
                 db.session,
                 name=form.name.data or "",
+                name_ar=form.name_ar.data or "",
+                name_fr=form.name_fr.data or "",
+                name_en=form.name_en.data or "",
+                status=form.status.data or MissionStatus.PLANNED.value,
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
-                places=form.place_rows(),
+                legs=form.place_rows(),
                 description=form.description.data or "",
+                sector_ids=form.sector_ids.data or [],
                 organiser_ids=form.organiser_ids.data or [],
-                delegate_ids=form.delegate_ids.data or [],
+                delegate_ids=list(roles),
+                delegate_roles=roles,
                 actor=current_user,
             )
 
@@ -109,18 +172,24 @@ def edit(mission_id: int) -> Any:
     if request.method == "POST" and form.validate():
 
         def operation() -> None:
+            roles = form.delegate_roles()
             update_mission(
                 db.session,
                 mission,
                 actor=current_user,
                 organiser_ids=form.organiser_ids.data or [],
+                sector_ids=form.sector_ids.data or [],
                 name=form.name.data or "",
+                name_ar=form.name_ar.data or "",
+                name_fr=form.name_fr.data or "",
+                name_en=form.name_en.data or "",
+                status=form.status.data or mission.status.value,
                 starts_on=form.starts_on.data,
                 ends_on=form.ends_on.data,
-                places=form.place_rows(),
+                legs=form.place_rows(),
                 description=form.description.data or "",
             )
-            set_mission_delegates(db.session, mission, form.delegate_ids.data or [], actor=current_user)
+            set_mission_delegates(db.session, mission, list(roles), roles=roles, actor=current_user)
 
         if save_form(form, operation, str(_l("The mission is saved."))) is not None:
             return redirect(url_for("missions.detail", mission_id=mission_id))
@@ -128,10 +197,20 @@ def edit(mission_id: int) -> Any:
 
 
 def _meeting_choices(form: MeetingFields, mission: Mission | None, *zones: str) -> None:
-    """The meeting's time zones: the mission's (and Casablanca's).  The organisations and
-    the people are pickers, which find their own options."""
-    places = [p["timezone"] for p in mission.places] if mission is not None else []
-    form.timezone.choices = options((z, z) for z in dict.fromkeys([*zones, *places, CASABLANCA]))
+    """The meeting's legs and time zones: the mission's (and Casablanca's).  The
+    organisations and the people are pickers, which find their own options."""
+    legs = leg_rows(db.session, pk(mission)) if mission is not None else []
+    form.timezone.choices = options((z, z) for z in dict.fromkeys([*zones, *(g.timezone for g in legs), CASABLANCA]))
+    no_leg = ("", str(_l("No leg: use the time zone below")))
+    form.leg_id.choices = options([no_leg, *((str(g.id), f"{g.name} ({g.timezone})") for g in legs)])
+
+
+def _warn_conflicts(meeting: Meeting) -> None:
+    """Saving is allowed with conflicts; say which ones this meeting has."""
+    if meeting.mission_id is None:
+        return
+    for conflict in conflicts_of_meeting(mission_conflicts(db.session, meeting.mission_id), pk(meeting)):
+        flash(conflict_text(conflict), "warning")
 
 
 def _prepare(form: MeetingForm, mission: Mission) -> dict[str, Any]:
@@ -164,13 +243,17 @@ def log_meeting(mission_id: int) -> Any:
             "starts_local": form.starts_local.data,
             "timezone": form.timezone.data or "",
             "mission_id": mission_id,
+            "leg_id": parse_id(form.leg_id.data),
+            "duration_minutes": form.duration_minutes.data or 60,
             "place": form.place.data or "",
             "notes": form.notes.data or "",
             "organisation_ids": form.organisation_ids.data or [],
             "contact_ids": form.contact_ids.data or [],
         }
         try:
-            _, leads = log_meeting_with_leads(db.session, meeting=meeting, leads=form.lead_rows(), actor=current_user)
+            logged, leads = log_meeting_with_leads(
+                db.session, meeting=meeting, leads=form.lead_rows(), actor=current_user
+            )
         except PermissionDenied:
             db.session.rollback()
             abort(403)
@@ -183,6 +266,7 @@ def log_meeting(mission_id: int) -> Any:
                 "The meeting is logged with %(num)d lead.", "The meeting is logged with %(num)d leads.", len(leads)
             )
             flash(message, "success")
+            _warn_conflicts(logged)
             return redirect(url_for("missions.detail", mission_id=mission_id))
     return render_template("missions/log_meeting.html", form=form, **context), 400
 
@@ -201,6 +285,7 @@ def edit_meeting(meeting_id: int) -> Any:
     if request.method == "GET":
         form.title.data, form.place.data, form.notes.data = meeting.title, meeting.place, meeting.notes
         form.starts_local.data, form.timezone.data = meeting.starts_local, meeting.timezone
+        form.leg_id.data, form.duration_minutes.data = str(meeting.leg_id or ""), meeting.duration_minutes
         form.organisation_ids.data, form.contact_ids.data = meeting_people(db.session, meeting_id)
     elif form.validate():
 
@@ -212,6 +297,8 @@ def edit_meeting(meeting_id: int) -> Any:
                 title=form.title.data or "",
                 starts_local=form.starts_local.data,
                 timezone=form.timezone.data or "",
+                leg_id=parse_id(form.leg_id.data),
+                duration_minutes=form.duration_minutes.data or 60,
                 place=form.place.data or "",
                 notes=form.notes.data or "",
                 organisation_ids=form.organisation_ids.data or [],
@@ -219,6 +306,7 @@ def edit_meeting(meeting_id: int) -> Any:
             )
 
         if save_form(form, operation, str(_l("The meeting is saved."))) is not None:
+            _warn_conflicts(meeting)
             if mission is not None:
                 return redirect(url_for("missions.detail", mission_id=pk(mission)))
             return redirect(url_for("missions.index"))

@@ -29,7 +29,7 @@ from crm.core.errors import ValidationError
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
 from crm.core.time import available_zones, zone
-from crm.missions.models import Meeting, Mission
+from crm.missions.models import ACTIVE_STATUSES, Meeting, Mission
 from crm.organisations.models import Contact, Country, Organisation
 from crm.reference.models import Sector
 from crm.search.labels import organisation_label as search_label
@@ -140,8 +140,13 @@ def _sectors(session: Session, user: User, ask: Ask) -> list[Option]:
 
 
 def _missions(session: Session, user: User, ask: Ask) -> list[Option]:
-    rows = session.exec(select(Mission).order_by(col(Mission.starts_on).desc(), col(Mission.id).desc())).all()
-    return [Option(pk(m), m.name) for m in _filtered(rows, ask, pk, lambda m: [m.name])]
+    """Planned and under-way missions; a closed or archived one only when already chosen."""
+    query = select(Mission).order_by(col(Mission.starts_on).desc(), col(Mission.id).desc())
+    if ask.ids is None:
+        query = query.where(col(Mission.status).in_(ACTIVE_STATUSES))
+    rows = session.exec(query).all()
+    found = _filtered(rows, ask, pk, lambda m: [m.name, m.name_ar, m.name_fr, m.name_en])
+    return [Option(pk(m), m.local_name()) for m in found]
 
 
 def _meetings(session: Session, user: User, ask: Ask) -> list[Option]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from sqlalchemy import exists, func, select
 from sqlmodel import col
 
@@ -29,18 +30,63 @@ from crm.missions.models import (
     MeetingOrganisation,
     Mission,
     MissionDelegate,
+    MissionLeg,
     MissionOrganiser,
 )
 from crm.missions.operations import create_mission, log_meeting, set_mission_delegates, update_meeting, update_mission
 
 
 def mission_out(missions: list[Mission]) -> list[MissionOut]:
+    """The missions with their organisers, delegates and places (legs), read in one query."""
     ids = [pk(m) for m in missions]
-    organisers = links_of(db.session, MissionOrganiser, "mission_id", "organisation_id", ids)
-    delegates = links_of(db.session, MissionDelegate, "mission_id", "contact_id", ids)
+    organisers: dict[int, list[int]] = {}
+    delegates: dict[int, list[int]] = {}
+    places: dict[int, list[dict[str, str]]] = {}
+    if ids:
+        blank, zero = sa.literal("", sa.String), sa.literal(0, sa.Integer)
+        links: Any = sa.union_all(
+            select(
+                col(MissionOrganiser.mission_id),
+                sa.literal("o", sa.String),
+                col(MissionOrganiser.organisation_id),
+                blank,
+                blank,
+                zero,
+            ).where(col(MissionOrganiser.mission_id).in_(ids)),
+            select(
+                col(MissionDelegate.mission_id),
+                sa.literal("d", sa.String),
+                col(MissionDelegate.contact_id),
+                blank,
+                blank,
+                zero,
+            ).where(col(MissionDelegate.mission_id).in_(ids)),
+            select(
+                col(MissionLeg.mission_id),
+                sa.literal("l", sa.String),
+                col(MissionLeg.id),
+                col(MissionLeg.name),
+                col(MissionLeg.timezone),
+                col(MissionLeg.position),
+            ).where(col(MissionLeg.mission_id).in_(ids)),
+        )
+        for mission_id, kind, other, name, zone, _ in sorted(
+            db.session.execute(links).all(), key=lambda r: (r[0], r[1], r[5], r[2])
+        ):
+            if kind == "o":
+                organisers.setdefault(mission_id, []).append(other)
+            elif kind == "d":
+                delegates.setdefault(mission_id, []).append(other)
+            else:
+                places.setdefault(mission_id, []).append({"name": name, "timezone": zone})
     return [
         MissionOut.model_validate(
-            {**m.model_dump(), "organiser_ids": organisers.get(pk(m), []), "delegate_ids": delegates.get(pk(m), [])}
+            {
+                **m.model_dump(),
+                "places": places.get(pk(m), []),
+                "organiser_ids": organisers.get(pk(m), []),
+                "delegate_ids": delegates.get(pk(m), []),
+            }
         )
         for m in missions
     ]
