@@ -135,6 +135,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.checkins.views import bp as checkins_bp
 
     app.register_blueprint(checkins_bp)
+    from crm.reports.views import bp as reports_bp
+
+    app.register_blueprint(reports_bp)
 
     from crm.cli import crm_cli
 

@@ -8,6 +8,7 @@ every table before and after it."""
 
 from __future__ import annotations
 
+import subprocess
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -192,6 +193,14 @@ def test_another_officer_cannot_reach_a_confidential_lead_nor_what_hangs_from_it
     assert not walk.wrong, report(walk.wrong)
 
 
+def _text(response: Any) -> str:
+    """What an answer says: its text, or a PDF's text as ``pdftotext`` reads it."""
+    if response.mimetype != "application/pdf":
+        return str(response.get_data(as_text=True))
+    read = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True)
+    return read.stdout.decode()
+
+
 def _pages_naming_the_secret(app: Any, walk: Walk, world: World, who: str, only: set[str] | None = None) -> set[str]:
     """Every page without a private argument (plain, as an htmx fragment, and searching
     for the lead) as ``who`` sees it: the endpoints whose answer names the confidential lead."""
@@ -204,7 +213,7 @@ def _pages_naming_the_secret(app: Any, walk: Walk, world: World, who: str, only:
         url = fill(rule, world.values())
         variants = [(world.bearer(who), "")] if is_api(rule) else [({}, ""), (HTMX, ""), ({}, "?q=Quokka")]
         for headers, query in variants:
-            if any(m in walk.send("GET", url + query, headers=headers).get_data(as_text=True) for m in SECRET_MARKERS):
+            if any(m in _text(walk.send("GET", url + query, headers=headers)) for m in SECRET_MARKERS):
                 showing.add(rule.endpoint)
     return showing
 
