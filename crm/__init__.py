@@ -135,6 +135,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.checkins.views import bp as checkins_bp
 
     app.register_blueprint(checkins_bp)
+    from crm.documents.views import init_app as init_documents
+
+    init_documents(app)
 
     from crm.cli import crm_cli
 
