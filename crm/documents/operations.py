@@ -23,23 +23,18 @@ from crm.core.events import record_event
 from crm.core.i18n import lazy_gettext as _l
 from crm.documents.content import recognise
 from crm.documents.models import Document
+from crm.documents.queries import Owner, owner_kind
 from crm.documents.settings import max_bytes
 from crm.documents.storage import Storage, new_key, storage
 from crm.exchange.labels import display_filename, human_size
 from crm.leads.models import Lead
 from crm.leads.queries import can_see
-from crm.missions.models import Meeting, Mission
 
-Owner = Lead | Meeting | Mission
 _SAVED = "jisr_documents_saved"
 
 
 class FileTooLarge(ValidationError):
     """The file is over ``DOCUMENT_MAX_BYTES`` (answered with HTTP 413)."""
-
-
-def owner_kind(owner: Owner) -> str:
-    return {Lead: "lead", Meeting: "meeting", Mission: "mission"}[type(owner)]
 
 
 def _check_rights(session: Session, actor: User | None, owner: Owner) -> None:

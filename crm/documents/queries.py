@@ -12,6 +12,12 @@ from crm.leads.models import Lead
 from crm.leads.queries import can_see
 from crm.missions.models import Meeting, Mission
 
+Owner = Lead | Meeting | Mission
+
+
+def owner_kind(owner: Owner) -> str:
+    return {Lead: "lead", Meeting: "meeting", Mission: "mission"}[type(owner)]
+
 
 @dataclass
 class DocumentRow:

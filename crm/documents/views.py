@@ -19,8 +19,8 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.documents import settings
 from crm.documents.content import ACCEPT
 from crm.documents.models import Document
-from crm.documents.operations import FileTooLarge, Owner, add_document, owner_kind, remove_document
-from crm.documents.queries import documents_of, visible_document
+from crm.documents.operations import FileTooLarge, add_document, remove_document
+from crm.documents.queries import Owner, documents_of, owner_kind, visible_document
 from crm.documents.storage import storage
 from crm.exchange.labels import human_size
 from crm.leads.access import lead_or_404
