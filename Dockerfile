@@ -7,8 +7,8 @@ RUN apt-get update && apt-get install -y --no-install-recommends nodejs npm font
 COPY requirements.lock package.json package-lock.json ./
 RUN pip install -r requirements.lock && npm ci --omit=dev --no-audit --no-fund
 COPY . .
-RUN pybabel compile -d crm/translations && useradd --create-home jisr && mkdir -p instance /backups \
-    && chown jisr instance /backups
+RUN pybabel compile -d crm/translations && useradd --create-home jisr && mkdir -p instance /backups /documents \
+    && chown jisr instance /backups /documents
 USER jisr
 EXPOSE 8000
 CMD ["gunicorn", "wsgi:app", "--bind", "0.0.0.0:8000", "--workers", "3", "--threads", "4"]

@@ -138,6 +138,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.reports.views import bp as reports_bp
 
     app.register_blueprint(reports_bp)
+    from crm.documents.views import init_app as init_documents
+
+    init_documents(app)
 
     from crm.cli import crm_cli
 

@@ -133,10 +133,13 @@ def backup_command(output: Path) -> None:
     """Write the database and the instance files to one archive (see crm/system/backup.py)."""
     from flask import current_app
 
+    from crm.documents.storage import documents_root
     from crm.system.backup import BackupError, backup
 
     try:
-        manifest = backup(current_app.config["DATABASE_URL"], Path(current_app.instance_path), output)
+        manifest = backup(
+            current_app.config["DATABASE_URL"], Path(current_app.instance_path), output, documents=documents_root()
+        )
     except (BackupError, OSError) as exc:
         _fail(str(exc))
     rows = sum(manifest["tables"].values())
@@ -154,11 +157,18 @@ def restore_command(input_: Path, force: bool) -> None:
     instance folder, then check every table's count and the last event id."""
     from flask import current_app
 
+    from crm.documents.storage import documents_root
     from crm.system.backup import BackupError, restore
 
     db.engine.dispose()  # no connection of this process may hold a table the restore replaces
     try:
-        manifest = restore(current_app.config["DATABASE_URL"], Path(current_app.instance_path), input_, force=force)
+        manifest = restore(
+            current_app.config["DATABASE_URL"],
+            Path(current_app.instance_path),
+            input_,
+            force=force,
+            documents=documents_root(),
+        )
     except (BackupError, OSError) as exc:
         _fail(str(exc))
     click.echo(

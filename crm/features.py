@@ -13,6 +13,7 @@ import importlib
 CONSUMER_MODULES = (
     "crm.accounts.consumers",
     "crm.checkins.consumers",
+    "crm.documents.consumers",
     "crm.exchange.consumers",
     "crm.followups.consumers",
     "crm.notifications.consumers",

@@ -8,6 +8,7 @@ from crm.core.events import Event
 from crm.core.ledger import MailStatus, OutboundMail
 from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
+from crm.documents.models import Document
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.leads.models import (
@@ -65,6 +66,7 @@ __all__ = [
     "DataImport",
     "DeliveryStatus",
     "DigestRun",
+    "Document",
     "Event",
     "FollowUp",
     "FollowUpStatus",

@@ -8,6 +8,7 @@ and each request's answer with what it wrote (the forms the pages offer are read
 
 from __future__ import annotations
 
+import io
 import logging
 import secrets
 from dataclasses import dataclass, field
@@ -35,6 +36,7 @@ from crm.digests.models import DigestRun
 from crm.digests.operations import create_subscription
 from crm.digests.periods import parse_period
 from crm.digests.render import unsubscribe_token
+from crm.documents.operations import add_document
 from crm.exchange.operations import upload_import
 from crm.followups.links import DONE, link_token
 from crm.followups.models import FollowUp
@@ -43,6 +45,7 @@ from crm.missions.operations import create_mission, log_meeting
 from crm.organisations.operations import create_contact
 from crm.reference.operations import create_sector
 from crm.webhooks.operations import create_webhook_endpoint
+from tests import document_files
 from tests.exchange_helpers import csv_bytes
 from tests.factories import make_followup, make_lead, make_organisation, make_user
 
@@ -65,6 +68,7 @@ PRIVATE_ARGUMENTS = frozenset(
         "subscription_id",
         "run_id",
         "handle",
+        "document_id",
     }
 )
 
@@ -145,8 +149,11 @@ def build_world(session: Session) -> World:
         due = make_followup(session, lead, datetime(2026, 12, 20, 10, 0), title=followup, actor=officer_a)
         note = log_activity(session, lead, kind="note", body=activity, actor=officer_a)
         add_watcher(session, lead, watcher.id, actor=officer_a)
+        document = add_document(
+            session, lead, file_name=f"{followup}.pdf", content=io.BytesIO(document_files.PDF), actor=officer_a
+        )
         session.flush()
-        rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id}
+        rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id, "document_id": document.id}
         followups[key] = due
     private_digest = create_subscription(
         session, name="", user_id=officer_a.id, include_confidential=True, send_when_empty=True, actor=officer_a

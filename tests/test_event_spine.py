@@ -141,7 +141,25 @@ def _checkins_stopped(s: Session, c: dict[str, Any]) -> Any:
     return checkins.stop_checkins(s, _person(s, c), via="one-click")
 
 
+def _document_added(s: Session, c: dict[str, Any]) -> Any:
+    import io
+
+    from crm.documents.operations import add_document
+
+    return add_document(s, c["lead"], file_name="MoU.txt", content=io.BytesIO(b"Draft"), actor=c["officer"])
+
+
+def _document_removed(s: Session, c: dict[str, Any]) -> Any:
+    from crm.documents.operations import remove_document
+
+    document = _document_added(s, c)
+    s.commit()
+    return remove_document(s, document, c["lead"], actor=c["officer"])
+
+
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
+    "documents.add_document": (_document_added, {"document.added"}),
+    "documents.remove_document": (_document_removed, {"document.added", "document.removed"}),
     "checkins.answer_checkin": (
         _checkin_answered,
         {"contact.created", "activity.logged", "meeting.logged", "lead.checkin_answered"},

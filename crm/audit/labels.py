@@ -81,6 +81,7 @@ GROUP_LABELS: dict[str, Any] = {
     "api_token": _l("API tokens"),
     "webhook": _l("Webhooks"),
     "pipeline": _l("Pipeline settings"),
+    "document": _l("Documents"),
 }
 
 # What an event is about (its ``entity_type``, a table name).
@@ -103,6 +104,7 @@ ENTITY_LABELS: dict[str, Any] = {
     "stage_probability": _l("Stage's default probability"),
     "reference_rate": _l("Reference exchange rate"),
     "checkin_answer": _l("Check-in answer"),
+    "document": _l("Document"),
 }
 
 

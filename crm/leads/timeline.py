@@ -59,6 +59,8 @@ ICONS = {
     "followup.cancelled": "bi-x-circle",
     "activity.logged": "bi-chat-left-text",
     "lead.checkin_answered": "bi-envelope-check",
+    "document.added": "bi-file-earmark-plus",
+    "document.removed": "bi-file-earmark-x",
 }
 
 
@@ -247,6 +249,10 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
         return sentences.get(str(p.get("kind")), sentences["note"]), []
     if kind == "lead.checkin_answered":
         return _checkin_sentence(p, names)
+    if kind == "document.added":
+        return _("%(actor)s added the document “%(name)s”.", actor=actor, name=isolate(p.get("file_name", ""))), []
+    if kind == "document.removed":
+        return _("%(actor)s deleted the document “%(name)s”.", actor=actor, name=isolate(p.get("file_name", ""))), []
     return f"{actor}: {kind}", []
 
 

@@ -8,7 +8,9 @@ the instance's secret key) contains:
 - ``database.pgdump`` (``pg_dump -Fc``, PostgreSQL) or ``database.sqlite`` (SQLite's online
   backup API, consistent while Jisr runs);
 - ``instance/…``: the instance folder's own files (the secret key that signs links and
-  sessions, stored documents), without the databases, the embedded broker and beat's state.
+  sessions, stored documents), without the databases, the embedded broker and beat's state;
+- ``documents/…``: the stored documents when they live outside the instance folder
+  (``DOCUMENTS_PATH``, a volume in docker-compose), restored into that folder.
 
 A restore goes into the database of ``DATABASE_URL`` and refuses one that holds data unless
 ``--force``; it writes the instance files over the new installation's, then checks the row
@@ -122,10 +124,26 @@ def _add_bytes(archive: tarfile.TarFile, name: str, data: bytes) -> None:
     archive.addfile(info, io.BytesIO(data))
 
 
-def backup(url: str, instance: Path, output: Path) -> dict[str, Any]:
+def _outside(documents: Path | None, instance: Path) -> Path | None:
+    """The documents' folder when it is not inside the instance folder (else ``None``: the
+    instance files carry them)."""
+    if documents is None:
+        return None
+    documents, instance = documents.resolve(), instance.resolve()
+    return None if documents == instance or instance in documents.parents else documents
+
+
+def _document_files(documents: Path | None) -> list[Path]:
+    if documents is None or not documents.is_dir():
+        return []
+    return [p for p in sorted(documents.rglob("*")) if p.is_file() and not p.name.startswith(".partial-")]
+
+
+def backup(url: str, instance: Path, output: Path, *, documents: Path | None = None) -> dict[str, Any]:
     """Write the archive to ``output`` (through a temporary file: a failed backup leaves no
-    half archive behind); return its manifest."""
+    half archive behind); return its manifest.  ``documents`` is the documents' folder."""
     kind = _kind(url)
+    documents = _outside(documents, instance)
     output = output.resolve()
     with tempfile.TemporaryDirectory(prefix="jisr-backup-") as work:
         dump = Path(work) / ("database.pgdump" if kind == "postgresql" else "database.sqlite")
@@ -150,6 +168,7 @@ def backup(url: str, instance: Path, output: Path) -> dict[str, Any]:
             "tables": taken.tables,
             "last_event_id": taken.last_event_id,
             "instance_files": [str(p.relative_to(instance)) for p in _instance_files(instance)],
+            "document_files": len(_document_files(documents)),
         }
         partial = output.with_name(f".{output.name}.partial")
         fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
@@ -159,6 +178,9 @@ def backup(url: str, instance: Path, output: Path) -> dict[str, Any]:
                 archive.add(dump, arcname=dump.name)
                 for path in _instance_files(instance):
                     archive.add(path, arcname=f"instance/{path.relative_to(instance)}")
+                if documents is not None:
+                    for path in _document_files(documents):
+                        archive.add(path, arcname=f"documents/{path.relative_to(documents)}")
             partial.replace(output)
         finally:
             partial.unlink(missing_ok=True)
@@ -188,9 +210,13 @@ def _safe_member(name: str) -> PurePosixPath:
     return path
 
 
-def restore(url: str, instance: Path, archive_path: Path, *, force: bool = False) -> dict[str, Any]:
-    """Restore ``archive_path`` into ``url`` and ``instance``; return the manifest."""
+def restore(
+    url: str, instance: Path, archive_path: Path, *, force: bool = False, documents: Path | None = None
+) -> dict[str, Any]:
+    """Restore ``archive_path`` into ``url`` and ``instance`` (and the documents' folder
+    ``documents``, for those backed up from outside the instance folder); return the manifest."""
     kind = _kind(url)
+    documents_folder = documents or instance / "documents"
     try:
         archive = tarfile.open(archive_path, mode="r:gz")  # noqa: SIM115 - closed by the ``with`` below
     except (OSError, tarfile.TarError) as exc:
@@ -203,7 +229,9 @@ def restore(url: str, instance: Path, archive_path: Path, *, force: bool = False
         for member in archive.getmembers():
             path = _safe_member(member.name)
             if path.parts[0] == "instance" and member.isfile():
-                files[Path(*path.parts[1:])] = member
+                files[instance / Path(*path.parts[1:])] = member
+            elif path.parts[0] == "documents" and member.isfile() and len(path.parts) > 1:
+                files[documents_folder / Path(*path.parts[1:])] = member
         # Everything that could refuse is checked before anything changes.  An empty
         # database is a new installation: its instance files (a secret key made at its
         # first start) give way to the backup's.
@@ -226,8 +254,7 @@ def restore(url: str, instance: Path, archive_path: Path, *, force: bool = False
             finally:
                 source.close()
                 target.close()
-        for relative, member in files.items():
-            destination = instance / relative
+        for destination, member in files.items():
             destination.parent.mkdir(parents=True, exist_ok=True)
             content = archive.extractfile(member)
             if content is not None:

@@ -62,6 +62,13 @@ GROUPS: dict[str, tuple[Any, dict[str, Any]]] = {
             "meeting.updated": _l("Meeting updated"),
         },
     ),
+    "documents": (
+        _l("Documents"),
+        {
+            "document.added": _l("Document added to a lead, meeting or mission"),
+            "document.removed": _l("Document removed from a lead, meeting or mission"),
+        },
+    ),
     "reference": (
         _l("Reference lists"),
         {

@@ -1,0 +1,1 @@
+"""Documents on leads, meetings and missions: MoU drafts, presentations, signed agreements."""
