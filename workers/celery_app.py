@@ -3,12 +3,15 @@
 Start a worker with ``celery -A workers.celery_app worker`` and the scheduler with
 ``celery -A workers.celery_app beat``; both build the Flask app with ``create_app()``,
 after checking that the database and the broker answer (one line and exit code 2 when
-one does not, rather than retrying for ever).
+one does not, rather than retrying for ever).  Their log lines are written as
+``LOG_FORMAT`` says (:mod:`crm.core.logs`), with the request id and the task of each.
 """
 
 from __future__ import annotations
 
-from celery import Celery
+from typing import Any
+
+from celery import Celery, signals
 from flask import Flask
 
 
@@ -24,3 +27,11 @@ def _create() -> tuple[Flask, Celery]:
 
 flask_app, celery = _create()
 app = celery
+
+
+@signals.setup_logging.connect
+def _setup_logging(loglevel: Any = None, **_kwargs: Any) -> None:
+    """Celery leaves logging to us once a receiver is connected here."""
+    from crm.core.logs import configure_logging
+
+    configure_logging(flask_app.config["LOG_FORMAT"], loglevel or "INFO")
