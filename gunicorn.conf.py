@@ -22,6 +22,11 @@ from crm.core.preflight import check_at_start, one_line_on_bad_setup  # noqa: E4
 with one_line_on_bad_setup():
     check_at_start()
 
+from crm.core.logs import logging_config  # noqa: E402
+
+# Gunicorn's own lines and the application's, as LOG_FORMAT says (text or JSON lines).
+logconfig_dict = logging_config(os.environ.get("LOG_FORMAT", "text").strip().lower() or "text")
+
 
 def on_starting(server):  # type: ignore[no-untyped-def]
     """Counts of an earlier run are not this run's."""

@@ -53,6 +53,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     if app.config.get("WEBHOOKS_ALLOW_LOOPBACK") and not app.config.get("TESTING"):
         raise ConfigError("WEBHOOKS_ALLOW_LOOPBACK: only tests may send webhooks to loopback addresses")
 
+    from crm.core import requestid
+
+    requestid.init_app(app)  # first: every later hook and log line has the request id
     from crm import models  # noqa: F401 - every table registered before first use
     from crm.features import register_features
 

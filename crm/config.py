@@ -295,6 +295,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             **_knobs(env),
             **_metrics_access(env),
             "CHECKIN_DAYS": parse_checkin_days(env.get("CHECKIN_DAYS", "90,180")),
+            **_observability(env),
         },
     )
 
@@ -312,3 +313,15 @@ def _metrics_access(env: Mapping[str, str]) -> dict[str, str]:
         except ValueError:
             raise ConfigError(f"METRICS_ALLOW: {address!r} is not an address or a network") from None
     return {"METRICS_TOKEN": token, "METRICS_ALLOW": ",".join(allow)}
+
+
+def _observability(env: Mapping[str, str]) -> dict[str, Any]:
+    """``LOG_FORMAT`` (``text``, the default, or ``json``: one JSON object per line) and
+    ``WORKER_METRICS_PORT`` (a Celery worker serves its metrics there; unset: no server)."""
+    log_format = env.get("LOG_FORMAT", "text").strip().lower() or "text"
+    if log_format not in ("text", "json"):
+        raise ConfigError(f"LOG_FORMAT: expected text or json, got {env.get('LOG_FORMAT')!r}")
+    raw_port = env.get("WORKER_METRICS_PORT", "").strip()
+    if raw_port and (not raw_port.isdigit() or not 0 < int(raw_port) < 65536):
+        raise ConfigError(f"WORKER_METRICS_PORT: must be a number between 1 and 65535, got {raw_port!r}")
+    return {"LOG_FORMAT": log_format, "WORKER_METRICS_PORT": int(raw_port) if raw_port else None}

@@ -52,6 +52,9 @@ def celery_init_app(app: Flask) -> Celery:
     if app.config["BROKER_URL"].startswith("redis"):
         # Redis redelivers an unacknowledged task after this long: longer than any task.
         celery.conf.broker_transport_options = {"visibility_timeout": 3600}
+    from crm.core.requestid import connect_celery
+
+    connect_celery()
     celery.set_default()
     app.extensions["celery"] = celery
     return celery

@@ -18,6 +18,7 @@ from sqlmodel import Field, Session, SQLModel
 
 from crm.core.db import UTCDateTime
 from crm.core.events import Event
+from crm.core.requestid import working_for
 from crm.core.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -84,12 +85,15 @@ def consume(session: Session, event_id: int, name: str) -> bool:
     if event is None:
         log.warning("event %s is gone; consumer %s skips it", event_id, name)
         return False
-    registered.handler(session, event)
-    session.add(ConsumedEvent(event_id=event_id, consumer=name))
-    try:
-        session.commit()
-    except IntegrityError:
-        # Another worker consumed the same event at the same moment: its effect stands.
-        session.rollback()
-        return False
+    # The work is the request's that recorded the event: its log lines, the mail it queues
+    # and the tasks kicked when it commits carry the request's id.
+    with working_for(event.request_id, event.actor_id):
+        registered.handler(session, event)
+        session.add(ConsumedEvent(event_id=event_id, consumer=name))
+        try:
+            session.commit()
+        except IntegrityError:
+            # Another worker consumed the same event at the same moment: its effect stands.
+            session.rollback()
+            return False
     return True

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from sqlmodel import Field, Session, SQLModel
 
 from crm.core.db import UTCDateTime
+from crm.core.requestid import current_request_id
 from crm.core.time import utcnow
 
 log = logging.getLogger(__name__)
@@ -52,6 +53,8 @@ class Event(SQLModel, table=True):
     lead_id: int | None = Field(default=None)
     occurred_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     published_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The web request (or task) that recorded it; its consumers work under the same id.
+    request_id: str | None = Field(default=None, max_length=64)
 
 
 def jsonable(value: Any) -> Any:
@@ -88,6 +91,7 @@ def record_event(
         entity_type=entity.__tablename__,
         entity_id=entity.id,
         lead_id=lead_id,
+        request_id=current_request_id(),
     )
     session.add(event)
     return event

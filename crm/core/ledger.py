@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import base64
 import enum
+import logging
 import random
 import smtplib
 from dataclasses import dataclass
@@ -25,8 +26,11 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlmodel import Field, Session, SQLModel, col, func, select
 
 from crm.core.db import UTCDateTime, enum_column
+from crm.core.requestid import current_request_id, working_for
 from crm.core.time import utcnow
 from crm.core.wire import BadAddress, WireMessage, compose, one_line, strip_name, wire_address
+
+log = logging.getLogger(__name__)
 
 
 class MailStatus(enum.StrEnum):
@@ -63,6 +67,8 @@ class OutboundMail(SQLModel, table=True):
     last_error: str | None = Field(default=None, sa_type=sa.Text)
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     sent_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # The request (or beat tick) whose work wrote the row: its log lines carry the same id.
+    request_id: str | None = Field(default=None, max_length=64)
 
 
 @dataclass(frozen=True)
@@ -127,6 +133,7 @@ def queue_mail(
         "attempts": 0,
         "next_attempt_at": utcnow(),
         "created_at": utcnow(),
+        "request_id": current_request_id(),
     }
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
@@ -287,10 +294,19 @@ def send_one(
     if mail is None:
         return None
     error: BaseException | None = None
-    try:
-        deliver(build_message(mail, sender))
-    except (smtplib.SMTPException, OSError) as exc:
-        error = exc
-    except ValueError as exc:  # a bad address or header in the row: retrying cannot help
-        error = smtplib.SMTPResponseException(550, f"not sent: {exc}".encode())
-    return record_result(session, mail, error, base=base, max_attempts=max_attempts)
+    with working_for(mail.request_id):
+        try:
+            deliver(build_message(mail, sender))
+        except (smtplib.SMTPException, OSError) as exc:
+            error = exc
+        except ValueError as exc:  # a bad address or header in the row: retrying cannot help
+            error = smtplib.SMTPResponseException(550, f"not sent: {exc}".encode())
+        kind, attempt = mail.kind, mail.attempts
+        outcome = record_result(session, mail, error, base=base, max_attempts=max_attempts)
+        log.log(
+            logging.INFO if outcome.status == MailStatus.SENT else logging.WARNING,
+            "mail %s (%s), attempt %s: %s%s",
+            mail_id, kind, attempt, outcome.status.value, f" ({error})" if error else "",
+            extra={"mail_id": mail_id, "mail_status": outcome.status.value},
+        )  # fmt: skip
+    return outcome
