@@ -8,7 +8,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, redirect, render_template, url_for
-from flask_babel import format_date
 from flask_login import current_user, login_required
 from sqlmodel import col, func, select
 
@@ -33,7 +32,6 @@ class LeadGroup:
 @dataclass
 class Day:
     day: date
-    heading: str
     groups: list[LeadGroup] = field(default_factory=list)
 
 
@@ -44,7 +42,7 @@ def by_day_and_lead(rows: list[tuple[Notification, str]], zone_name: str) -> lis
     for notification, text in rows:
         day = to_local(notification.occurred_at, zone_name).date()
         if not days or days[-1].day != day:
-            days.append(Day(day, format_date(day, "full")))
+            days.append(Day(day))
         key = (day, notification.lead_id if notification.lead_id is not None else f"n{notification.id}")
         if key not in groups:
             groups[key] = LeadGroup(notification.lead_id, str(notification.params.get("lead_title", "")))
