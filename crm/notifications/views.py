@@ -9,6 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, Flask, redirect, render_template, url_for
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlmodel import col, func, select
 
 from crm.accounts.models import User
@@ -26,7 +27,7 @@ class LeadGroup:
 
     lead_id: int | None
     lead_title: str
-    rows: list[tuple[Notification, str]] = field(default_factory=list)
+    rows: list[tuple[Notification, Markup]] = field(default_factory=list)
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Day:
     groups: list[LeadGroup] = field(default_factory=list)
 
 
-def by_day_and_lead(rows: list[tuple[Notification, str]], zone_name: str) -> list[Day]:
+def by_day_and_lead(rows: list[tuple[Notification, Markup]], zone_name: str) -> list[Day]:
     """Rows (newest first) grouped by the reader's local day of what they tell, then by lead."""
     days: list[Day] = []
     groups: dict[tuple[date, Any], LeadGroup] = {}
