@@ -14,10 +14,9 @@ from flask import Blueprint, abort, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
 
-from crm.accounts.models import User
 from crm.core.db import db, parse_id, pk
 from crm.core.errors import PermissionDenied, ValidationError
-from crm.core.forms import apply_errors, options, refuse_field
+from crm.core.forms import apply_errors, refuse_field
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
@@ -32,7 +31,7 @@ from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.forms import ActivityForm, FollowUpForm, RescheduleForm, StageForm, WatcherForm
 from crm.leads.models import Lead
 from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, remove_watcher
-from crm.leads.queries import active_users, lead_detail
+from crm.leads.queries import lead_detail
 from crm.leads.rights import may_manage_lead, may_reassign_followup
 from crm.leads.timeline import lead_timeline
 
@@ -45,22 +44,7 @@ def _default_due() -> datetime:
     return datetime.combine(tomorrow, time(9, 0))
 
 
-def _people() -> tuple[list[User], list[User]]:
-    """The active users and the officers among them, whom the forms offer (none to viewers)."""
-    if not current_user.can_edit():
-        return [], []
-    users = active_users(db.session)
-    return users, [u for u in users if u.can_edit()]
-
-
-def _watcher_choices(lead: Lead, users: list[User]) -> list[Any]:
-    """Whom the user may make watch the lead: anyone, for its managers; else themselves."""
-    if not may_manage_lead(current_user, lead):
-        users = [u for u in users if u.id == current_user.id]
-    return options([("", "—"), *((u.id, u.display_name) for u in users)])
-
-
-def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], officers: list[User]) -> dict[str, Any]:
+def _forms(lead: Lead, submitted: dict[str, FlaskForm]) -> dict[str, Any]:
     """The page's forms: the submitted one as posted (with its errors), the others fresh."""
     forms: dict[str, Any] = {
         "activity": ActivityForm(formdata=None, prefix="activity"),
@@ -71,7 +55,6 @@ def _forms(lead: Lead, submitted: dict[str, FlaskForm], users: list[User], offic
         "watcher": WatcherForm(formdata=None, prefix="watcher"),
     }
     forms.update(submitted)
-    forms["watcher"].user_id.choices = _watcher_choices(lead, users)
     return forms
 
 
@@ -93,12 +76,11 @@ def render_lead(lead: Lead, submitted: dict[str, FlaskForm] | None = None, statu
                 reschedule[int(key[1:])] = form
             else:  # closed meanwhile: its form is gone from the page, its errors are not
                 closed_errors += [*form.form_errors, *(e for f in form for e in f.errors)]
-    users, officers = _people()
     context = {
         "d": detail,
         "lead": lead,
         "timeline": lead_timeline(db.session, pk(lead)),
-        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdecimal()}, users, officers),
+        "forms": _forms(lead, {k: v for k, v in (submitted or {}).items() if not k[1:].isdecimal()}),
         "reschedule": reschedule,
         "closed_errors": closed_errors,
         "now": utcnow(),
@@ -205,7 +187,6 @@ def watch(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     form = WatcherForm(prefix="watcher")
-    form.user_id.choices = options([("", "—"), *((u.id, u.display_name) for u in _people()[0])])
     if not form.validate_on_submit() or form.user_id.data is None:
         return _failed(lead, "watcher", form)
     try:

@@ -19,7 +19,7 @@ from wtforms import (
 )
 from wtforms.validators import DataRequired, InputRequired, Length, Optional
 
-from crm.core.forms import optional_row_id, options
+from crm.core.forms import options
 from crm.core.i18n import lazy_gettext as _l
 from crm.leads.labels import ACTIVITY_KIND_LABELS, PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
 from crm.leads.models import Currency
@@ -130,7 +130,11 @@ class StageForm(FlaskForm):
 
 
 class WatcherForm(FlaskForm):
-    user_id = SelectField(_l("Watcher"), coerce=optional_row_id, validators=[InputRequired(REQUIRED)])
+    # Any active user is offered to the lead's managers; the operation refuses the others
+    # anyone but themselves.
+    user_id = PickerField(
+        _l("Watcher"), validators=[InputRequired(REQUIRED)], source="users", unknown=_l("Choose a user from the list.")
+    )
 
 
 class SavedFilterForm(FlaskForm):

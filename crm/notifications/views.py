@@ -8,8 +8,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Blueprint, Flask, redirect, render_template, url_for
-from flask_babel import format_date
 from flask_login import current_user, login_required
+from markupsafe import Markup
 from sqlmodel import col, func, select
 
 from crm.accounts.models import User
@@ -27,24 +27,23 @@ class LeadGroup:
 
     lead_id: int | None
     lead_title: str
-    rows: list[tuple[Notification, str]] = field(default_factory=list)
+    rows: list[tuple[Notification, Markup]] = field(default_factory=list)
 
 
 @dataclass
 class Day:
     day: date
-    heading: str
     groups: list[LeadGroup] = field(default_factory=list)
 
 
-def by_day_and_lead(rows: list[tuple[Notification, str]], zone_name: str) -> list[Day]:
+def by_day_and_lead(rows: list[tuple[Notification, Markup]], zone_name: str) -> list[Day]:
     """Rows (newest first) grouped by the reader's local day of what they tell, then by lead."""
     days: list[Day] = []
     groups: dict[tuple[date, Any], LeadGroup] = {}
     for notification, text in rows:
         day = to_local(notification.occurred_at, zone_name).date()
         if not days or days[-1].day != day:
-            days.append(Day(day, format_date(day, "full")))
+            days.append(Day(day))
         key = (day, notification.lead_id if notification.lead_id is not None else f"n{notification.id}")
         if key not in groups:
             groups[key] = LeadGroup(notification.lead_id, str(notification.params.get("lead_title", "")))

@@ -1,23 +1,33 @@
-"""Notifications worded in the reader's language when shown."""
+"""Notifications worded in the reader's language when shown: a sentence of ours with each
+user value (a lead's or follow-up's title, a name, an address) in its own ``<bdi>``, so an
+English title keeps its full stop inside an Arabic sentence and an Arabic name its place
+inside a French one."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from markupsafe import Markup
+
 from crm.core.i18n import gettext as _
 from crm.core.i18n import ngettext
-from crm.core.text import isolate
+from crm.core.web import bdi
 from crm.leads.labels import stage_label
 from crm.notifications.models import Notification
 
 
-def describe(notification: Notification, actors: dict[int, str]) -> str:
+def describe(notification: Notification, actors: dict[int, str]) -> Markup:
+    # The values are escaped by ``bdi``; the sentence is our own translation.
+    return Markup(_sentence(notification, actors))  # noqa: S704
+
+
+def _sentence(notification: Notification, actors: dict[int, str]) -> str:
     p: dict[str, Any] = notification.params
-    lead = isolate(p.get("lead_title", ""))
-    who = isolate(actors.get(int(p.get("actor_id") or 0), _("Someone")))
+    lead = bdi(p.get("lead_title", ""))
+    who = bdi(actors.get(int(p.get("actor_id") or 0), _("Someone")))
     kind = notification.kind
     days = int(p.get("days", 0) or 0)
-    followup = isolate(p.get("followup_title", p.get("title", "")))
+    followup = bdi(p.get("followup_title", p.get("title", "")))
     if kind == "reminder.before":
         return ngettext(
             "“%(followup)s” is due in %(num)d day (%(lead)s).",
@@ -78,6 +88,6 @@ def describe(notification: Notification, actors: dict[int, str]) -> str:
     if kind == "webhook.endpoint_disabled":
         return _(
             "Jisr disabled the webhook endpoint %(url)s after repeated failed deliveries.",
-            url=isolate(p.get("url", "")),
+            url=bdi(p.get("url", "")),
         )
     return _("“%(lead)s” changed.", lead=lead)

@@ -97,6 +97,21 @@ def lead_matches(session: Session, query: str | None) -> Any | None:
     organisations and their people, its sector), or ``None`` when nothing can be searched."""
     words = query_words(query)
     return sa.and_(*(_lead_word(session, w) for w in words)) if words else None
+def _lead_candidates(session: Session, words: list[str]) -> bool:
+    """Whether each word finds something a lead could match it through: a lead's title, an
+    organisation, a contact or a sector.  Each test is one indexed look-up; when a word finds
+    nothing, no lead can match and the walk along the leads (which, finding nothing, would
+    read them all) is not run."""
+
+    def somewhere(word: str) -> Any:
+        return sa.or_(
+            *(
+                sa.exists(select(model.id).where(words_match(session, model, [word])))
+                for model in (Lead, Organisation, Contact, Sector)
+            )
+        )
+
+    return bool(session.exec(select(sa.and_(*(somewhere(w) for w in words)))).one())
 
 
 def _leads_query(session: Session, user: User, words: list[str]) -> Any:
@@ -134,13 +149,15 @@ def _group(session: Session, query: Any, limit: int) -> Group:
 
 def search(session: Session, user: User, query: str, *, limit: int = LIMIT) -> SearchResults:
     """Leads (only those ``user`` may see), organisations, contacts and meetings matching
-    ``query``: four statements whatever the number of rows."""
+    ``query``: five statements whatever the number of rows, four when a word finds nothing a
+    lead could match."""
     words = query_words(query)
     results = SearchResults(query=query)
     if not words:
         return results
     total = func.count().over()
-    results.leads = _group(session, _leads_query(session, user, words), limit)
+    if _lead_candidates(session, words):
+        results.leads = _group(session, _leads_query(session, user, words), limit)
     results.leads.capped = results.leads.count > LEAD_COUNT_CAP
     results.organisations = _group(
         session,
