@@ -17,6 +17,10 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests import compiled
+
+compiled.install()
+
 
 def _per_test_process(redis_url: str | None) -> str | None:
     """Under pytest-xdist each test process gets its own Redis database, so that the real
@@ -180,7 +184,9 @@ def make_test_app(database_url: str, **overrides: Any) -> Any:
         "SERVER_NAME": "jisr.test",
         **overrides,
     }
-    return create_app(config)
+    app = create_app(config)
+    compiled.share_templates(app)
+    return app
 
 
 @pytest.fixture
