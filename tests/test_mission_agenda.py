@@ -98,6 +98,9 @@ def test_the_agenda_in_arabic_is_right_to_left_and_a_bad_week_is_not_an_error(se
     assert 'data-testid="agenda-viewer-time"' not in oracle  # the viewer lives on Houston's clock
     assert "في الوقت نفسه" in _text(page)
     assert client.get(f"/missions/{mission.id}/agenda?week=not-a-day").status_code == 200
+    for far in ("0001-01-01", "9999-12-31"):  # the nearest of the mission's weeks
+        far_page = client.get(f"/missions/{mission.id}/agenda?week={far}").get_data(as_text=True)
+        assert 'data-monday="2024-02-05"' in far_page or 'data-monday="2024-02-19"' in far_page
     assert client.get("/missions/999999/agenda").status_code == 404
 
 

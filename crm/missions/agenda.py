@@ -57,9 +57,11 @@ def _same_clock(instant: datetime, zone: str, viewer_zone: str) -> bool:
 
 
 def agenda_week(session: Session, mission: Mission, monday: date, viewer_zone: str) -> AgendaWeek:
-    """The week from ``monday`` (four queries: legs, meetings, and the mission's conflicts)."""
+    """The week from ``monday``, kept within the mission's weeks (five queries: legs,
+    meetings, and the mission's conflicts)."""
     mission_id = pk(mission)
-    monday = monday_of(monday)
+    first, last = monday_of(mission.starts_on), monday_of(mission.ends_on)
+    monday = min(max(monday_of(monday), first), last)
     legs = leg_rows(session, mission_id)
     days = [AgendaDay(monday + timedelta(days=n), None) for n in range(7)]
     for agenda_day in days:
@@ -88,7 +90,6 @@ def agenda_week(session: Session, mission: Mission, monday: date, viewer_zone: s
             viewer = to_local(meeting.starts_at, viewer_zone)
         ends = to_local(meeting.ends_at, meeting.timezone)
         target.items.append(AgendaItem(meeting, starts, ends, viewer, of_meeting.get(pk(meeting), [])))
-    first, last = monday_of(mission.starts_on), monday_of(mission.ends_on)
     return AgendaWeek(
         mission=mission,
         monday=monday,

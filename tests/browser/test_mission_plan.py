@@ -86,5 +86,11 @@ def test_a_mission_with_two_legs_roles_and_a_conflict(new_page: Any, console: An
         page.add_script_tag(path=str(AXE))
         assert page.evaluate(RUN_AXE) == [], lang
         screenshot(page, f"mission-agenda-{lang}")
+        for path in (mission_url, f"{mission_url}/edit"):
+            page.goto(path)
+            page.add_script_tag(path=str(AXE))
+            assert page.evaluate(RUN_AXE) == [], (lang, path)
+        screenshot(page, f"mission-form-{lang}")
+        page.goto(f"{mission_url}/agenda")
     assert page.evaluate("document.documentElement.dir") == "ltr"
     console.assert_clean()
