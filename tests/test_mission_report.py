@@ -133,6 +133,7 @@ def _world(session: Session) -> dict[str, Any]:
         "viewer": viewer,
         "orgs": (add, dgssi, oracle, palo),
         "sectors": (cloud, cyber),
+        "leads": (cloud_lead, training, investment, secret),
     }
 
 
@@ -159,6 +160,8 @@ def test_the_report_counts_meetings_per_leg_organisations_leads_followups_and_va
         PartnershipType.INVESTMENT: 1,
     }
     assert report.leads.at(Stage.AGREEMENT_SIGNED) == 1 and report.leads.at(Stage.PROPOSAL) == 1
+    _, training, _, secret = world["leads"]
+    assert [(a.lead.id, a.moroccan.id, a.american.id) for a in report.agreements] == [(training.id, add.id, oracle.id)]
     keeping = report.followups
     assert (keeping.done_on_time, keeping.done_late, keeping.open_overdue, keeping.open_pending) == (1, 1, 1, 0)
     totals = report.pipeline.totals
@@ -171,6 +174,7 @@ def test_the_report_counts_meetings_per_leg_organisations_leads_followups_and_va
     assert full.leads.total == 4 and full.leads.at(Stage.AGREEMENT_SIGNED) == 2
     assert full.pipeline.totals.value[Currency.USD] == Decimal(1050000)
     assert full.followups.open_pending == 1
+    assert [a.lead.id for a in full.agreements] == [secret.id, training.id]  # the latest signed first
 
 
 def test_the_report_shows_the_mission_pages_figures(session: Session) -> None:

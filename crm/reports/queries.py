@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
@@ -79,7 +80,7 @@ def meetings_per_leg(session: Session, mission: Mission) -> list[Leg]:
         Leg(" · ".join(n for n in place_names if n), zone, *found.pop(zone, (0, None, None)))
         for zone, place_names in names.items()
     ]
-    elsewhere = sorted(found.items(), key=lambda item: (item[1][1] is None, item[1][1] or utcnow(), item[0]))
+    elsewhere = sorted(found.items(), key=lambda item: (item[1][1], item[0]))
     return legs + [Leg("", zone, n, first, last) for zone, (n, first, last) in elsewhere]
 
 
@@ -148,6 +149,27 @@ def lead_counts(session: Session, viewer: User, mission_id: int) -> LeadCounts:
 
 
 @dataclass(frozen=True)
+class Agreement:
+    lead: Lead
+    moroccan: Organisation
+    american: Organisation
+
+
+def agreements_signed(session: Session, viewer: User, mission_id: int) -> list[Agreement]:
+    """The mission's visible leads at the agreement stage, with both sides (one query),
+    the latest signed first."""
+    ma, us = aliased(Organisation), aliased(Organisation)
+    rows = session.exec(
+        select(Lead, ma, us)
+        .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
+        .join(us, col(us.id) == col(Lead.us_organisation_id))
+        .where(Lead.mission_id == mission_id, Lead.stage == Stage.AGREEMENT_SIGNED, visible_to(viewer))
+        .order_by(col(Lead.stage_changed_at).desc(), col(Lead.id).desc())
+    ).all()
+    return [Agreement(lead, moroccan, american) for lead, moroccan, american in rows]
+
+
+@dataclass(frozen=True)
 class FollowUpKeeping:
     """The follow-ups of the mission's visible leads (cancelled ones left out): done by
     their deadline, done after it, still open past it, and still open before it."""
@@ -192,6 +214,7 @@ class MissionReport:
     legs: list[Leg]
     organisations: list[OrganisationMet]
     leads: LeadCounts
+    agreements: list[Agreement]
     followups: FollowUpKeeping
     pipeline: Figures
     checkins: MissionCheckins
@@ -218,6 +241,7 @@ def mission_report(session: Session, viewer: User, mission: Mission, now: dateti
         legs=meetings_per_leg(session, mission),
         organisations=organisations_met(session, mission_id),
         leads=lead_counts(session, viewer, mission_id),
+        agreements=agreements_signed(session, viewer, mission_id),
         followups=followup_keeping(session, viewer, mission_id, now),
         pipeline=lead_totals(session, viewer, lead_filter=LeadFilter(mission_id=mission_id), now=now),
         checkins=mission_checkins(session, viewer, mission_id),

@@ -52,7 +52,7 @@ def mission(mission_id: int) -> Any:
     report = _report(mission_id)
     language = report_language()
     with force_locale(language):
-        body = render_template("reports/_mission.html", report=report, pdf=False)
+        body = render_template("reports/_mission.html", report=report)
     return render_template(
         "reports/mission.html",
         report=report,
