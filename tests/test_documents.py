@@ -7,6 +7,7 @@ and their files removed once their rows are gone."""
 from __future__ import annotations
 
 import io
+import os
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -284,3 +285,17 @@ def test_a_rolled_back_upload_leaves_no_file_and_an_orphan_is_swept(docs_app: An
     assert sweep_orphans(s, store) == []  # too recent: an upload may be on its way
     assert sweep_orphans(s, store, grace=timedelta(0)) == [f"lead/{lead.id}/{'a' * 32}"]
     assert len(_stored(docs_app)) == 1 and _count(s, Document) == 1
+
+
+def test_the_nightly_task_sweeps_orphans_and_is_on_beats_table(docs_app: Any, s: Session) -> None:
+    from workers.documents import sweep_orphan_documents
+    from workers.schedule import BEAT_SCHEDULE
+
+    lead = make_lead(s)
+    s.commit()
+    orphan = Path(docs_app.config["DOCUMENTS_PATH"]) / "lead" / str(lead.id) / ("b" * 32)
+    storage().save(f"lead/{lead.id}/{'b' * 32}", io.BytesIO(b"no row"))
+    old = (datetime.now() - timedelta(days=2)).timestamp()
+    os.utime(orphan, (old, old))
+    assert sweep_orphan_documents.run() == 1 and not orphan.exists()
+    assert "crm.documents.sweep_orphans" in {job["task"] for job in BEAT_SCHEDULE.values()}
