@@ -28,6 +28,7 @@ from crm.documents.storage import FileSystemStorage, storage
 from crm.leads.operations import delete_lead, update_lead
 from crm.missions.operations import create_mission, log_meeting
 from tests import document_files as files
+from tests.api_helpers import bearer, make_token
 from tests.conftest import make_test_app
 from tests.factories import make_lead, make_user
 from tests.test_spine import relay_and_consume
@@ -299,3 +300,20 @@ def test_the_nightly_task_sweeps_orphans_and_is_on_beats_table(docs_app: Any, s:
     os.utime(orphan, (old, old))
     assert sweep_orphan_documents.run() == 1 and not orphan.exists()
     assert "crm.documents.sweep_orphans" in {job["task"] for job in BEAT_SCHEDULE.values()}
+
+
+def test_the_api_lists_a_leads_documents_to_those_who_see_the_lead(docs_app: Any, s: Session, web: Any) -> None:
+    owner, other = make_user(s), make_user(s)
+    lead = make_lead(s, owner=owner, confidential=True)
+    add_document(s, lead, file_name="Term sheet.pdf", content=io.BytesIO(files.PDF), actor=owner)
+    s.commit()
+    listed = web.get(f"/api/v1/leads/{lead.id}/documents", headers=bearer(make_token(s, owner, "read")))
+    assert listed.status_code == 200
+    (item,) = listed.get_json()["items"]
+    assert (item["file_name"], item["content_type"], item["size"]) == (
+        "Term sheet.pdf",
+        "application/pdf",
+        len(files.PDF),
+    )
+    hidden = web.get(f"/api/v1/leads/{lead.id}/documents", headers=bearer(make_token(s, other, "read")))
+    assert hidden.status_code == 404
