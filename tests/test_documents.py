@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -30,7 +31,7 @@ from crm.missions.operations import create_mission, log_meeting
 from tests import document_files as files
 from tests.api_helpers import bearer, make_token
 from tests.conftest import make_test_app
-from tests.factories import make_lead, make_user
+from tests.factories import PASSWORD, make_lead, make_user
 from tests.test_spine import relay_and_consume
 from tests.web_helpers import login
 
@@ -210,7 +211,10 @@ def test_an_oversized_file_is_refused_with_413_in_the_users_language(
     assert f'lang="{language}"' in page and expected.split("64")[0].strip() in page
     far_over = files.PDF + b"0" * (LIMIT * 8)  # cut off before the view: the 413 page
     answer = _upload(web, f"/missions/{mission.id}/documents", "huge.pdf", far_over)
-    assert answer.status_code == 413 and f'lang="{language}"' in answer.get_data(as_text=True)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 413 and f'lang="{language}"' in page and 'data-testid="document-refused"' not in page
+    with docs_app.test_request_context(), force_locale(language):
+        assert gettext("The file is too large.") in page
     assert _count(s, Document) == 0 and _stored(docs_app) == []
     assert owner.id
 
@@ -317,3 +321,42 @@ def test_the_api_lists_a_leads_documents_to_those_who_see_the_lead(docs_app: Any
     )
     hidden = web.get(f"/api/v1/leads/{lead.id}/documents", headers=bearer(make_token(s, other, "read")))
     assert hidden.status_code == 404
+
+
+def test_uploads_may_be_larger_than_other_requests_even_with_the_csrf_check(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CSRF check reads the body before any view: the documents' limit applies first."""
+    monkeypatch.setenv("JISR_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_test_app(
+        database_url,
+        WTF_CSRF_ENABLED=True,
+        MAX_CONTENT_LENGTH=8 * 1024,
+        DOCUMENTS_PATH=str(tmp_path / "store"),
+        DOCUMENT_MAX_BYTES=LIMIT,
+    )
+    client = app.test_client()
+    with app.app_context():
+        owner = make_user(db.session, email="leila@jisr.example", language="en")
+        lead_id = make_lead(db.session, owner=owner).id
+        db.session.commit()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert token is not None
+    login_form = {"email": "leila@jisr.example", "password": PASSWORD, "csrf_token": token.group(1)}
+    assert client.post("/login", data=login_form).status_code == 302
+    page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    content = files.TEXT * 1000  # over the 8 KB of other requests, under the 64 KB of documents
+    answer = client.post(
+        f"/leads/{lead_id}/documents",
+        data={"csrf_token": token.group(1), "file": (io.BytesIO(content), "notes.txt")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    big_note = {"csrf_token": token.group(1), "activity-kind": "note", "activity-body": "x" * 10_000}
+    assert client.post(f"/leads/{lead_id}/activities", data=big_note).status_code == 413
+    with app.app_context():
+        assert _count(db.session, Document) == 1
+    app.extensions["jisr.db"][0].dispose()
