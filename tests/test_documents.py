@@ -255,7 +255,7 @@ def test_a_removed_documents_file_goes_once_the_removal_is_committed(docs_app: A
 
 
 def test_deleting_a_lead_deletes_its_documents_and_then_their_files(docs_app: Any, s: Session) -> None:
-    owner = make_user(s)
+    owner = make_user(s, language="en")
     lead, other = make_lead(s, owner=owner), make_lead(s, owner=owner)
     for name in ("a.pdf", "b.txt"):
         add_document(
@@ -265,6 +265,10 @@ def test_deleting_a_lead_deletes_its_documents_and_then_their_files(docs_app: An
     s.commit()
     relay_and_consume(s)
     assert len(_stored(docs_app)) == 3
+    client = docs_app.test_client()
+    login(client, owner.email)
+    confirm = client.get(f"/leads/{lead.id}/delete").get_data(as_text=True)
+    assert "2 documents (their files are deleted)" in confirm
     delete_lead(s, lead, actor=owner)
     s.commit()
     assert _count(s, Document) == 1
