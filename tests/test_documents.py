@@ -7,6 +7,8 @@ and their files removed once their rows are gone."""
 from __future__ import annotations
 
 import io
+import os
+import re
 from collections.abc import Iterator
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -27,8 +29,9 @@ from crm.documents.storage import FileSystemStorage, storage
 from crm.leads.operations import delete_lead, update_lead
 from crm.missions.operations import create_mission, log_meeting
 from tests import document_files as files
+from tests.api_helpers import bearer, make_token
 from tests.conftest import make_test_app
-from tests.factories import make_lead, make_user
+from tests.factories import PASSWORD, make_lead, make_user
 from tests.test_spine import relay_and_consume
 from tests.web_helpers import login
 
@@ -208,7 +211,10 @@ def test_an_oversized_file_is_refused_with_413_in_the_users_language(
     assert f'lang="{language}"' in page and expected.split("64")[0].strip() in page
     far_over = files.PDF + b"0" * (LIMIT * 8)  # cut off before the view: the 413 page
     answer = _upload(web, f"/missions/{mission.id}/documents", "huge.pdf", far_over)
-    assert answer.status_code == 413 and f'lang="{language}"' in answer.get_data(as_text=True)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 413 and f'lang="{language}"' in page and 'data-testid="document-refused"' not in page
+    with docs_app.test_request_context(), force_locale(language):
+        assert gettext("The file is too large.") in page
     assert _count(s, Document) == 0 and _stored(docs_app) == []
     assert owner.id
 
@@ -249,7 +255,7 @@ def test_a_removed_documents_file_goes_once_the_removal_is_committed(docs_app: A
 
 
 def test_deleting_a_lead_deletes_its_documents_and_then_their_files(docs_app: Any, s: Session) -> None:
-    owner = make_user(s)
+    owner = make_user(s, language="en")
     lead, other = make_lead(s, owner=owner), make_lead(s, owner=owner)
     for name in ("a.pdf", "b.txt"):
         add_document(
@@ -259,6 +265,10 @@ def test_deleting_a_lead_deletes_its_documents_and_then_their_files(docs_app: An
     s.commit()
     relay_and_consume(s)
     assert len(_stored(docs_app)) == 3
+    client = docs_app.test_client()
+    login(client, owner.email)
+    confirm = client.get(f"/leads/{lead.id}/delete").get_data(as_text=True)
+    assert "2 documents (their files are deleted)" in confirm
     delete_lead(s, lead, actor=owner)
     s.commit()
     assert _count(s, Document) == 1
@@ -284,3 +294,73 @@ def test_a_rolled_back_upload_leaves_no_file_and_an_orphan_is_swept(docs_app: An
     assert sweep_orphans(s, store) == []  # too recent: an upload may be on its way
     assert sweep_orphans(s, store, grace=timedelta(0)) == [f"lead/{lead.id}/{'a' * 32}"]
     assert len(_stored(docs_app)) == 1 and _count(s, Document) == 1
+
+
+def test_the_nightly_task_sweeps_orphans_and_is_on_beats_table(docs_app: Any, s: Session) -> None:
+    from workers.documents import sweep_orphan_documents
+    from workers.schedule import BEAT_SCHEDULE
+
+    lead = make_lead(s)
+    s.commit()
+    orphan = Path(docs_app.config["DOCUMENTS_PATH"]) / "lead" / str(lead.id) / ("b" * 32)
+    storage().save(f"lead/{lead.id}/{'b' * 32}", io.BytesIO(b"no row"))
+    old = (datetime.now() - timedelta(days=2)).timestamp()
+    os.utime(orphan, (old, old))
+    assert sweep_orphan_documents.run() == 1 and not orphan.exists()
+    assert "crm.documents.sweep_orphans" in {job["task"] for job in BEAT_SCHEDULE.values()}
+
+
+def test_the_api_lists_a_leads_documents_to_those_who_see_the_lead(docs_app: Any, s: Session, web: Any) -> None:
+    owner, other = make_user(s), make_user(s)
+    lead = make_lead(s, owner=owner, confidential=True)
+    add_document(s, lead, file_name="Term sheet.pdf", content=io.BytesIO(files.PDF), actor=owner)
+    s.commit()
+    listed = web.get(f"/api/v1/leads/{lead.id}/documents", headers=bearer(make_token(s, owner, "read")))
+    assert listed.status_code == 200
+    (item,) = listed.get_json()["items"]
+    assert (item["file_name"], item["content_type"], item["size"]) == (
+        "Term sheet.pdf",
+        "application/pdf",
+        len(files.PDF),
+    )
+    hidden = web.get(f"/api/v1/leads/{lead.id}/documents", headers=bearer(make_token(s, other, "read")))
+    assert hidden.status_code == 404
+
+
+def test_uploads_may_be_larger_than_other_requests_even_with_the_csrf_check(
+    database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The CSRF check reads the body before any view: the documents' limit applies first."""
+    monkeypatch.setenv("JISR_INSTANCE_PATH", str(tmp_path / "instance"))
+    app = make_test_app(
+        database_url,
+        WTF_CSRF_ENABLED=True,
+        MAX_CONTENT_LENGTH=8 * 1024,
+        DOCUMENTS_PATH=str(tmp_path / "store"),
+        DOCUMENT_MAX_BYTES=LIMIT,
+    )
+    client = app.test_client()
+    with app.app_context():
+        owner = make_user(db.session, email="leila@jisr.example", language="en")
+        lead_id = make_lead(db.session, owner=owner).id
+        db.session.commit()
+    page = client.get("/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', page)
+    assert token is not None
+    login_form = {"email": "leila@jisr.example", "password": PASSWORD, "csrf_token": token.group(1)}
+    assert client.post("/login", data=login_form).status_code == 302
+    page = client.get(f"/leads/{lead_id}").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', page)
+    assert token is not None
+    content = files.TEXT * 1000  # over the 8 KB of other requests, under the 64 KB of documents
+    answer = client.post(
+        f"/leads/{lead_id}/documents",
+        data={"csrf_token": token.group(1), "file": (io.BytesIO(content), "notes.txt")},
+        content_type="multipart/form-data",
+    )
+    assert answer.status_code == 302, answer.get_data(as_text=True)[:500]
+    big_note = {"csrf_token": token.group(1), "activity-kind": "note", "activity-body": "x" * 10_000}
+    assert client.post(f"/leads/{lead_id}/activities", data=big_note).status_code == 413
+    with app.app_context():
+        assert _count(db.session, Document) == 1
+    app.extensions["jisr.db"][0].dispose()

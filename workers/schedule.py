@@ -19,4 +19,7 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
     "requeue-stalled-imports": {"task": "crm.exchange.requeue_stalled", "schedule": 300.0},
     "dispatch-checkins": {"task": "crm.checkins.dispatch_due", "schedule": 3600.0},
+    # Every night at 03:10 UTC: document files left without a row (a process that died
+    # between writing a file and committing its row).
+    "sweep-orphan-documents": {"task": "crm.documents.sweep_orphans", "schedule": crontab(hour=3, minute=10)},
 }

@@ -1,6 +1,6 @@
 """The "documents" consumer: a document's file is removed once its row's deletion is
-committed (``document.removed``), and a deleted lead's files once the lead is gone
-(``lead.deleted``; the database deleted their rows with it)."""
+committed (``document.removed``), and a deleted lead's, meeting's or mission's files once
+it is gone (``lead.deleted`` and the like: the database deleted their rows with it)."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from sqlmodel import Session
 from crm.core.consumers import consumer
 from crm.core.events import Event
 from crm.documents.cleanup import remove_owner_files, remove_unreferenced
+from crm.documents.models import OWNER_KINDS
 from crm.documents.storage import BadKey, StoredFile, check_key, storage
 
 # The event's instant is taken before its commit; a file written in the same second is
@@ -18,7 +19,7 @@ from crm.documents.storage import BadKey, StoredFile, check_key, storage
 MARGIN = timedelta(seconds=1)
 
 
-@consumer("documents", "document.removed", "lead.deleted")
+@consumer("documents", "document.removed", "lead.deleted", "meeting.deleted", "mission.deleted")
 def on_document_gone(session: Session, event: Event) -> None:
     store = storage()
     before = event.occurred_at + MARGIN
@@ -28,5 +29,5 @@ def on_document_gone(session: Session, event: Event) -> None:
         except BadKey:
             return
         remove_unreferenced(session, store, [StoredFile(key, event.occurred_at)], before=before)
-    elif event.entity_id is not None:
-        remove_owner_files(session, store, "lead", event.entity_id, before=before)
+    elif event.entity_id is not None and event.entity_type in OWNER_KINDS:
+        remove_owner_files(session, store, event.entity_type, event.entity_id, before=before)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
 from crm.documents.models import OWNER_KINDS, Document
@@ -36,6 +36,13 @@ def documents_of(session: Session, kind: str, owner_id: int) -> list[DocumentRow
         .order_by(col(Document.uploaded_at).desc(), col(Document.id).desc())
     ).all()
     return [DocumentRow(document, user) for document, user in rows]
+
+
+def document_count(session: Session, kind: str, owner_id: int) -> int:
+    if kind not in OWNER_KINDS:
+        raise ValueError(kind)
+    query = select(func.count()).select_from(Document).where(getattr(Document, f"{kind}_id") == owner_id)
+    return int(session.exec(query).one())
 
 
 def document_owner(session: Session, document: Document) -> Lead | Meeting | Mission | None:

@@ -55,6 +55,4 @@ def max_bytes() -> int:
 
 def _upload_limit() -> None:
     if request.endpoint in UPLOAD_ENDPOINTS:
-        request.max_content_length = max(
-            max_bytes() + FORM_ROOM, int(current_app.config.get("MAX_CONTENT_LENGTH") or 0)
-        )
+        request.max_content_length = max_bytes() + FORM_ROOM

@@ -20,7 +20,7 @@ from crm.documents import settings
 from crm.documents.content import ACCEPT
 from crm.documents.models import Document
 from crm.documents.operations import FileTooLarge, add_document, remove_document
-from crm.documents.queries import Owner, documents_of, owner_kind, visible_document
+from crm.documents.queries import Owner, document_count, documents_of, owner_kind, visible_document
 from crm.documents.storage import storage
 from crm.exchange.labels import human_size
 from crm.leads.access import lead_or_404
@@ -147,4 +147,5 @@ def init_app(app: Flask) -> None:
     settings.init_app(app)
     app.register_blueprint(bp)
     app.jinja_env.globals["documents_section"] = _section
+    app.jinja_env.globals["document_count"] = lambda kind, owner_id: document_count(db.session, kind, owner_id)
     app.jinja_env.filters["file_size"] = human_size

@@ -1,0 +1,21 @@
+"""Documents as the API lists them (read-only: uploads go through the web pages)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from crm.api.schemas.common import InstantOut, ReadModel
+
+
+class DocumentOut(ReadModel):
+    id: int
+    file_name: str = Field(description="The name the file was uploaded under.")
+    content_type: str = Field(description="The type recognised from the file's content.")
+    size: int = Field(description="In bytes.")
+    sha256: str = Field(description="The SHA-256 of the content, in hexadecimal.")
+    uploaded_by_id: int | None
+    uploaded_at: InstantOut
+
+
+class DocumentList(BaseModel):
+    items: list[DocumentOut]
