@@ -29,6 +29,8 @@ from flask import Flask, Response, g, request
 
 HEADER = "X-Request-ID"
 TASK_HEADER = "request_id"  # the Celery message header
+# Answered without a log line: files, scrapes and health checks come every few seconds.
+QUIET_ENDPOINTS = frozenset({"static", "metrics", "core.healthz"})
 _WELL_FORMED = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:+=/-]{7,63}")
 
 _request_id: ContextVar[str | None] = ContextVar("jisr_request_id", default=None)
@@ -91,7 +93,7 @@ def _answer(response: Response) -> Response:
     if found:
         response.headers[HEADER] = found
         started = g.get("request_started")
-        if started is not None and request.endpoint not in ("static", "metrics"):
+        if started is not None and request.endpoint not in QUIET_ENDPOINTS:
             log.info(
                 "%s %s %s",
                 request.method,
