@@ -55,7 +55,7 @@ def test_board_has_a_column_per_stage_and_cards_with_what_matters(session: Sessi
     assert "Sovereign cloud" in card and "ADD" in card and "Oracle" in card and "Yasmine" in card
     assert "1 000 000" in card.replace("\u202f", " ").replace("\xa0", " ")  # the value, formatted
     assert "2030" in card  # the next due date
-    assert 'draggable="true"' in card and 'name="stage"' in card
+    assert 'draggable="true"' in card and f'href="/pipeline/{lead.id}/move' in card  # its "Move to…"
 
 
 def test_moving_a_card_records_the_stage_change(session: Session, client: Any) -> None:

@@ -1,5 +1,7 @@
-"""The pipeline board: one column per stage; a card moves by drag and drop or by its own
-"move to" form, which works from the keyboard and without JavaScript.
+"""The pipeline board: one column per stage; a card moves by drag and drop or by the
+"move to" form.  The board carries that form once (a ``<template>``), not once per card:
+each card has a "Move to…" link, which pipeline.js opens the form under, and which
+without JavaScript leads to the lead's own move page with the same form.
 
 On a phone the board shows one column at a time: ``?column=<stage>`` names it (a plain
 link, so the stage switcher works without JavaScript too); ``stage`` stays a filter."""
@@ -17,11 +19,16 @@ from crm.core.time import utcnow
 from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.leads.filters import LeadFilter, args_from_query, parse_filter
 from crm.leads.forms import StageForm
+from crm.leads.models import Stage
 from crm.leads.operations import move_lead_to_stage
 from crm.leads.queries import BoardColumn, board_columns, choices
 from crm.pipeline.queries import board_totals
 
 bp = Blueprint("pipeline", __name__)
+
+
+def _is_stage(value: str | None) -> bool:
+    return value in {stage.value for stage in Stage}
 
 
 def shown_column(columns: list[BoardColumn], lead_filter: LeadFilter, asked: str | None) -> str:
@@ -60,6 +67,26 @@ def board() -> Any:
     return _render(parse_filter(request.args, current_user), fragment=is_htmx(), column=request.args.get("column"))
 
 
+@bp.route("/pipeline/<int:lead_id>/move", methods=["GET"])
+@login_required
+def move_page(lead_id: int) -> Any:
+    """The "move to" form of one lead, for a board without JavaScript: it comes back to the
+    board with the same filters and shown column."""
+    require_writer()
+    lead = lead_or_404(lead_id)
+    lead_filter = parse_filter(args_from_query(request.args.get("filters", "")), current_user)
+    query = lead_filter.query_string()
+    column = request.args.get("column") if _is_stage(request.args.get("column")) else None
+    back = url_for("pipeline.board") + "?" + "&".join(p for p in (query, f"column={column}" if column else "") if p)
+    return render_template(
+        "leads/move.html",
+        lead=lead,
+        query=query,
+        column=column,
+        back=back.rstrip("?") + f"#card-{lead.id}",
+    )
+
+
 @bp.route("/pipeline/<int:lead_id>/move", methods=["POST"])
 @login_required
 def move(lead_id: int) -> Any:
@@ -81,5 +108,5 @@ def move(lead_id: int) -> Any:
     db.session.commit()
     if is_htmx():
         return _render(lead_filter, fragment=True, column=column)
-    canonical = lead_filter.query_string()
+    canonical = "&".join(p for p in (lead_filter.query_string(), f"column={column}" if _is_stage(column) else "") if p)
     return redirect(url_for("pipeline.board") + (f"?{canonical}" if canonical else "") + f"#card-{lead.id}")

@@ -47,6 +47,14 @@ class LeadFilter:
 
     def query_string(self) -> str:
         """The canonical query string of this filter (what a saved filter keeps)."""
+        pairs = self.filter_pairs()
+        if self.sort != "updated" or not self.descending:
+            pairs.append(("sort", self.sort))
+            pairs.append(("order", "desc" if self.descending else "asc"))
+        return urlencode(pairs)
+
+    def filter_pairs(self) -> list[tuple[str, str]]:
+        """The filter's parameters without its order (what a sort control carries along)."""
         pairs: list[tuple[str, str]] = [("stage", s.value) for s in self.stages]
         for key, value in (
             ("sector", self.sector_id),
@@ -60,10 +68,7 @@ class LeadFilter:
         ):
             if value is not None:
                 pairs.append((key, str(value)))
-        if self.sort != "updated" or not self.descending:
-            pairs.append(("sort", self.sort))
-            pairs.append(("order", "desc" if self.descending else "asc"))
-        return urlencode(pairs)
+        return pairs
 
     def sorted_by(self, column: str) -> str:
         """The query string that sorts by ``column`` (toggling the order if already so)."""

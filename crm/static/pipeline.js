@@ -1,6 +1,10 @@
 /* The pipeline board: drag a card to another column to move the lead to that stage.
- * The drop only fills in the card's own "move to" form and submits it, so the pointer,
- * the keyboard and no-JavaScript all take the same path (POST with the CSRF token).
+ *
+ * The board carries its "move to" form once, in <template id="board-move-menu">; each card
+ * has a "Move to…" link to the lead's own move page (the path without JavaScript). Here
+ * the link opens the form inside its card instead, aimed at that lead; a drop opens it
+ * too, fills in the column's stage and submits it, so the pointer, the keyboard and
+ * no-JavaScript all take the same path (POST with the CSRF token).
  *
  * On a phone the board shows one column at a time; the stage switcher's links name the
  * column in the URL (?column=proposal) and work without JavaScript. Here a click shows the
@@ -22,9 +26,81 @@
     });
   }
 
+  /* The form of the template, opened under the card's "Move to…" link (one open at a time). */
+  function openMenu(card) {
+    var opener = card.querySelector("a.board-move-open");
+    var template = document.getElementById("board-move-menu");
+    if (!opener || !template) {
+      return null;
+    }
+    var open = card.querySelector("form.board-move");
+    if (open) {
+      return open;
+    }
+    closeMenus();
+    var form = template.content.firstElementChild.cloneNode(true);
+    var leadId = card.getAttribute("data-lead-id");
+    var url = new URL(opener.href, window.location.href).pathname;
+    form.setAttribute("action", url);
+    form.setAttribute("hx-post", url);
+    var select = form.querySelector("select[name=stage]");
+    select.id = "move-" + leadId;
+    select.value = card.getAttribute("data-stage");
+    var label = form.querySelector("label");
+    label.setAttribute("for", select.id);
+    label.textContent = opener.textContent.trim();
+    opener.hidden = true;
+    opener.insertAdjacentElement("afterend", form);
+    if (window.htmx) {
+      window.htmx.process(form);
+    }
+    return form;
+  }
+
+  function closeMenus() {
+    document.querySelectorAll(".board-card form.board-move").forEach(function (form) {
+      var card = form.closest(".board-card");
+      form.remove();
+      var opener = card && card.querySelector("a.board-move-open");
+      if (opener) {
+        opener.hidden = false;
+      }
+    });
+  }
+
+  document.addEventListener("click", function (event) {
+    var opener = event.target.closest ? event.target.closest("a.board-move-open") : null;
+    if (opener && !(event.ctrlKey || event.metaKey || event.shiftKey || event.button > 0)) {
+      var form = openMenu(opener.closest(".board-card"));
+      if (form) {
+        event.preventDefault();
+        form.querySelector("select[name=stage]").focus();
+      }
+      return;
+    }
+    var cancel = event.target.closest ? event.target.closest("[data-move-cancel]") : null;
+    if (cancel) {
+      var card = cancel.closest(".board-card");
+      closeMenus();
+      var back = card && card.querySelector("a.board-move-open");
+      if (back) {
+        back.focus();
+      }
+    }
+  });
+
+  document.addEventListener("keydown", function (event) {
+    if (event.key !== "Escape" || !event.target.closest || !event.target.closest(".board-card form.board-move")) {
+      return;
+    }
+    var card = event.target.closest(".board-card");
+    closeMenus();
+    card.querySelector("a.board-move-open").focus();
+  });
+
   document.addEventListener("dragstart", function (event) {
     var card = event.target.closest ? event.target.closest(".board-card[data-lead-id]") : null;
-    if (!card || !card.querySelector("form.board-move")) {
+    if (!card || !card.querySelector("a.board-move-open")) {
       return;
     }
     dragged = card;
@@ -66,7 +142,10 @@
     if (stage === card.getAttribute("data-stage")) {
       return;
     }
-    var form = card.querySelector("form.board-move");
+    var form = openMenu(card);
+    if (!form) {
+      return;
+    }
     form.querySelector("select[name=stage]").value = stage;
     column.querySelector(".board-cards").appendChild(card);
     lastMoved = card.getAttribute("data-lead-id");
@@ -77,7 +156,7 @@
     }
   });
 
-  // Keyboard users keep their place: after the board is redrawn, focus the moved card's select.
+  // Keyboard users keep their place: after the board is redrawn, focus the moved card's "Move to…".
   document.addEventListener("submit", function (event) {
     var card = event.target.closest ? event.target.closest(".board-card[data-lead-id]") : null;
     if (card) {
@@ -89,9 +168,9 @@
     if (!lastMoved || !event.detail.target || event.detail.target.id !== "board") {
       return;
     }
-    var select = document.getElementById("move-" + lastMoved);
-    if (select) {
-      select.focus();
+    var opener = document.getElementById("move-open-" + lastMoved);
+    if (opener) {
+      opener.focus();
     }
     lastMoved = null;
   });

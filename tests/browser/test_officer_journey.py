@@ -88,14 +88,15 @@ def _move_on_board(page: Any, lead_id: int) -> None:
     assert card.get_attribute("data-stage") == "identified"
     assert page.locator(f"section.board-column[data-stage=identified] #card-{lead_id}").count() == 1
 
-    # Keyboard / no-JS path: the card's own "Move to" select and its button.
+    # Keyboard path: the card's "Move to…" opens the board's one form inside the card.
+    card.locator("[data-testid=move-open]").click()
     page.locator(f"select#move-{lead_id}").select_option("contacted")
     card.locator("[data-testid=move-button]").click()
     # htmx redraws the board from the server's answer: the card's stage is the stored one.
     page.locator(f"section.board-column[data-stage=contacted] li.board-card[data-lead-id='{lead_id}']").wait_for()
     assert card.get_attribute("data-stage") == "contacted"
-    # The board is redrawn by htmx and the moved card's select keeps the focus.
-    page.wait_for_function(f"document.activeElement && document.activeElement.id === 'move-{lead_id}'")
+    # The board is redrawn by htmx and the moved card's "Move to…" has the focus.
+    page.wait_for_function("id => document.activeElement?.id === id", arg=f"move-open-{lead_id}")
 
     # Pointer path: drag the card onto another column.
     page.drag_and_drop(f"#card-{lead_id}", "section.board-column[data-stage=meeting_held] > h2")
@@ -169,9 +170,12 @@ def test_a_card_moves_with_the_move_to_form_without_javascript(new_page: Any, co
     card = page.locator("section.board-column[data-stage=identified] li.board-card").first
     lead_id = card.get_attribute("data-lead-id")
     for stage in ("on_hold", "identified"):  # there and back: the demo data stays as it was
+        # "Move to…" is a link to the lead's move page, which holds the form.
+        page.locator(f"#card-{lead_id} [data-testid=move-open]").click()
+        page.wait_for_url(f"**/pipeline/{lead_id}/move*")
         page.locator(f"select#move-{lead_id}").select_option(stage)
-        with page.expect_navigation(url=f"**/pipeline#card-{lead_id}"):
-            page.locator(f"#card-{lead_id} [data-testid=move-button]").click()
+        with page.expect_navigation(url=re.compile(rf"/pipeline(\?[^#]*)?#card-{lead_id}$")):
+            page.locator("[data-testid=move-form] [data-testid=move-button]").click()
         assert (
             page.locator(f"section.board-column[data-stage={stage}] #card-{lead_id}").get_attribute("data-stage")
             == stage

@@ -253,6 +253,7 @@ def test_the_board_shows_one_stage_at_a_time_on_a_phone(open_as_admin: Any, cons
     held = int(page.locator("a.board-switch[data-stage=on_hold] .badge").inner_text())
     for shown, stage, count in (("contacted", "on_hold", held + 1), ("on_hold", "contacted", held)):  # there and back
         switcher.locator(f"a[data-stage={shown}]").click()
+        page.locator(f"#card-{lead_id} [data-testid=move-open]").click()
         page.locator(f"select#move-{lead_id}").select_option(stage)
         page.locator(f"#card-{lead_id} [data-testid=move-button]").click()
         page.locator(f"li.board-card[data-lead-id='{lead_id}'][data-stage={stage}]").wait_for(state="attached")
