@@ -19,8 +19,6 @@ import sqlalchemy as sa
 
 from tests import compiled
 
-compiled.install()
-
 
 def _per_test_process(redis_url: str | None) -> str | None:
     """Under pytest-xdist each test process gets its own Redis database, so that the real
@@ -50,6 +48,7 @@ os.environ.pop("MAIL_URL", None)
 os.environ.pop("SECRET_KEY", None)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_PG_URL else [])
+compiled.install()
 
 
 def _check_servers() -> None:
