@@ -76,6 +76,13 @@ def pytest_sessionstart(session: pytest.Session) -> None:
     _check_servers()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that start processes run first (otherwise in their order): pytest-xdist
+    hands tests out one by one as its processes ask, so the long ones are spread over them
+    from the start rather than left at the end for one process while the other idles."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
+
+
 @pytest.fixture(scope="session")
 def instance_root(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("instance")
