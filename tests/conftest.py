@@ -19,8 +19,6 @@ import sqlalchemy as sa
 
 from tests import compiled
 
-compiled.install()
-
 
 def _per_test_process(redis_url: str | None) -> str | None:
     """Under pytest-xdist each test process gets its own Redis database, so that the real
@@ -50,6 +48,7 @@ os.environ.pop("MAIL_URL", None)
 os.environ.pop("SECRET_KEY", None)
 
 BACKENDS = ["sqlite"] + (["postgresql"] if TEST_PG_URL else [])
+compiled.install()
 
 
 def _check_servers() -> None:
@@ -75,6 +74,13 @@ def _check_servers() -> None:
 
 def pytest_sessionstart(session: pytest.Session) -> None:
     _check_servers()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The tests that start processes run first (otherwise in their order): pytest-xdist
+    hands tests out one by one as its processes ask, so the long ones are spread over them
+    from the start rather than left at the end for one process while the other idles."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 @pytest.fixture(scope="session")
