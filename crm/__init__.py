@@ -135,6 +135,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.checkins.views import bp as checkins_bp
 
     app.register_blueprint(checkins_bp)
+    from crm.itineraries.views import bp as itineraries_bp
+
+    app.register_blueprint(itineraries_bp)
 
     from crm.cli import crm_cli
 

@@ -10,6 +10,7 @@ from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
+from crm.itineraries.models import ItineraryFeed
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -70,6 +71,7 @@ __all__ = [
     "ImportMapping",
     "ImportPlanRow",
     "ImportRow",
+    "ItineraryFeed",
     "Language",
     "Lead",
     "LeadWatcher",
