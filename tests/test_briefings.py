@@ -11,9 +11,12 @@ from typing import Any
 from sqlmodel import Session
 
 from crm.missions.operations import log_meeting
-from tests.factories import make_lead
+from crm.organisations.models import Country
+from crm.organisations.operations import create_contact
+from tests.factories import make_lead, make_organisation
 from tests.itinerary_world import MISSION_NAME, World, build
 from tests.test_itineraries import pdftotext
+from tests.test_query_counts import _statements
 from tests.web_helpers import login
 
 SECRET = "Secret Oracle acquisition talks"
@@ -106,3 +109,31 @@ def test_the_briefing_sheet_needs_a_login(session: Session, client: Any) -> None
     world = _world(session)
     response = client.get(f"/meetings/{world.meetings['Cisco cybersecurity lab'].id}/briefing.pdf")
     assert response.status_code == 302 and "/login" in response.headers["Location"]
+
+
+def test_itineraries_and_sheets_run_a_constant_number_of_queries(session: Session, client: Any, app: Any) -> None:
+    world = _world(session)
+    login(client, "officer@jisr.example")
+    cisco = world.meetings["Cisco cybersecurity lab"]
+    paths = (
+        f"/meetings/{cisco.id}/briefing.pdf",
+        f"/missions/{world.mission.id}/itineraries/{world.amina.id}",
+        f"/missions/{world.mission.id}/itineraries/{world.amina.id}.ics",
+    )
+    few = _statements(app, client, *paths)
+    for n in range(8):
+        partner = make_organisation(session, Country.US, name_en=f"Partner {n}")
+        make_lead(session, owner=world.officer, ma_organisation_id=world.add.id, us_organisation_id=world.oracle.id)
+        create_contact(session, organisation_id=world.oracle.id or 0, name=f"Oracle person {n}", actor=world.officer)
+        log_meeting(
+            session,
+            title=f"Extra meeting {n}",
+            starts_local=datetime(2026, 3, 8, 8 + n, 0),
+            timezone="America/Los_Angeles",
+            mission_id=world.mission.id,
+            organisation_ids=[world.oracle.id or 0, partner.id or 0],
+            contact_ids=[world.amina.id or 0, world.youssef.id or 0],
+            actor=world.officer,
+        )
+    session.commit()
+    assert _statements(app, client, *paths) == few
