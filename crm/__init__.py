@@ -144,6 +144,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.documents.views import init_app as init_documents
 
     init_documents(app)
+    from crm.itineraries.views import bp as itineraries_bp
+
+    app.register_blueprint(itineraries_bp)
 
     from crm.cli import crm_cli
 

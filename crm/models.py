@@ -11,6 +11,7 @@ from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.documents.models import Document
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
+from crm.itineraries.models import ItineraryFeed
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -74,6 +75,7 @@ __all__ = [
     "ImportMapping",
     "ImportPlanRow",
     "ImportRow",
+    "ItineraryFeed",
     "Language",
     "Lead",
     "LeadWatcher",

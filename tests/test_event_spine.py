@@ -155,6 +155,15 @@ def _document_removed(s: Session, c: dict[str, Any]) -> Any:
     document = _document_added(s, c)
     s.commit()
     return remove_document(s, document, c["lead"], actor=c["officer"])
+def _itinerary_feed_revoked(s: Session, c: dict[str, Any]) -> Any:
+    """A delegate's itinerary feed address replaced by an officer."""
+    from crm.itineraries import operations as itineraries
+
+    contact = organisations.create_contact(s, organisation_id=c["lead"].ma_organisation_id, name="A")
+    mission = missions.create_mission(
+        s, name="M", starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21), delegate_ids=[int(contact.id or 0)]
+    )
+    return itineraries.revoke_feed(s, mission, contact, actor=c["officer"])
 
 
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
@@ -165,6 +174,10 @@ SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] 
         {"contact.created", "activity.logged", "meeting.logged", "lead.checkin_answered"},
     ),
     "checkins.stop_checkins": (_checkins_stopped, {"contact.created", "activity.logged", "contact.checkins_stopped"}),
+    "itineraries.revoke_feed": (
+        _itinerary_feed_revoked,
+        {"contact.created", "mission.created", "mission.itinerary_feed_revoked"},
+    ),
     "accounts.log_out_other_sessions": (
         lambda s, c: accounts.log_out_other_sessions(s, c["officer"], keep_session=None),
         {"user.other_sessions_ended"},

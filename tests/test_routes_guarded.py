@@ -46,6 +46,7 @@ PUBLIC = {
     "followups.reminder_link": "a reminder's one-click link (done, snooze), authorised by its signed token",
     "checkins.answer": "an outcome check-in answer link (form on GET, answer on POST), authorised by its signed token",
     "checkins.stop": "one-click stop of outcome check-in emails (RFC 8058), authorised by its signed token",
+    "itineraries.feed": "a delegate's itinerary calendar feed, authorised by its signed, revocable token",
     "api.openapi_json": "the API's OpenAPI document: a description, no data",
     "api.docs": "the API's readable documentation: a description, no data",
     "metrics": "Prometheus metrics: METRICS_TOKEN or an address of METRICS_ALLOW, else 404 (tests/test_metrics.py)",
@@ -199,6 +200,12 @@ def _text(response: Any) -> str:
         return str(response.get_data(as_text=True))
     read = subprocess.run(["pdftotext", "-", "-"], input=response.data, capture_output=True, check=True)
     return read.stdout.decode()
+def readable(response: Any) -> str:
+    """A page's text; a PDF's as ``pdftotext`` reads it (a briefing sheet names leads too)."""
+    if response.mimetype != "application/pdf":
+        return str(response.get_data(as_text=True))
+    done = subprocess.run(["pdftotext", "-", "-"], input=response.data, check=True, capture_output=True)
+    return done.stdout.decode()
 
 
 def _pages_naming_the_secret(app: Any, walk: Walk, world: World, who: str, only: set[str] | None = None) -> set[str]:
@@ -214,6 +221,7 @@ def _pages_naming_the_secret(app: Any, walk: Walk, world: World, who: str, only:
         variants = [(world.bearer(who), "")] if is_api(rule) else [({}, ""), (HTMX, ""), ({}, "?q=Quokka")]
         for headers, query in variants:
             if any(m in _text(walk.send("GET", url + query, headers=headers)) for m in SECRET_MARKERS):
+            if any(m in readable(walk.send("GET", url + query, headers=headers)) for m in SECRET_MARKERS):
                 showing.add(rule.endpoint)
     return showing
 
@@ -224,6 +232,7 @@ def test_another_officer_never_reads_the_confidential_lead_on_any_page(app: Any,
     expected = {"leads.index", "pipeline.board", "exports.leads", "search.index", "followups.index"}
     expected |= {"organisations.detail", "missions.detail", "api.list_leads", "api.list_followups"}
     expected |= {"api.list_activities", "api.list_events"}
+    expected |= {"itineraries.briefing_pdf"}  # the meeting's briefing sheet lists the lead
     owner = Walk(session, client_of(app, world.emails["a"]))
     showing = _pages_naming_the_secret(app, owner, world, "a", expected)
     assert showing == expected, f"the owner should see the lead on {sorted(expected - showing)}"

@@ -26,6 +26,7 @@ EVENT_LABELS: dict[str, Any] = {
     "user.other_sessions_ended": _l("Logged out of every other session"),
     "user.session_ended": _l("Logged out of a session"),
     "user.calendar_token_generated": _l("Calendar feed address created"),
+    "mission.itinerary_feed_revoked": _l("Delegate's itinerary feed address replaced"),
     "saved_filter.created": _l("Saved filter created"),
     "saved_filter.deleted": _l("Saved filter deleted"),
     "contact.data_exported": _l("Contact's personal data exported"),

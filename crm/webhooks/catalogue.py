@@ -96,6 +96,7 @@ NOT_OFFERED: dict[str, str] = {
     "user.session_ended": "security",
     "user.other_sessions_ended": "security",
     "user.calendar_token_generated": "security",
+    "mission.itinerary_feed_revoked": "security",
     "saved_filter.created": "personal",
     "saved_filter.deleted": "personal",
     "subscription.created": "digest recipients",
