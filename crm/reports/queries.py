@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import sqlalchemy as sa
 from sqlalchemy.orm import aliased
@@ -35,7 +35,7 @@ from crm.leads.filters import LeadFilter
 from crm.leads.models import PIPELINE, Lead, PartnershipType, Stage
 from crm.leads.queries import visible_to
 from crm.missions.models import Meeting, MeetingOrganisation, Mission
-from crm.missions.queries import Scorecard, scorecard
+from crm.missions.queries import Scorecard, legs_with_meetings, scorecard
 from crm.organisations.models import Country, Organisation
 from crm.pipeline.queries import Figures, lead_totals
 from crm.reference.models import Sector
@@ -46,42 +46,32 @@ STAGES = (*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO)
 
 @dataclass(frozen=True)
 class Leg:
-    """A part of the mission in one place: its name (empty for a zone the mission does not
-    list among its places), its time zone, and the meetings held there."""
+    """A part of the mission in one place: its name (empty for the meetings on no leg), its
+    time zone, its dates, and the meetings held there."""
 
     name: str
     timezone: str
     meetings: int
     first: datetime | None
     last: datetime | None
+    starts_on: date | None = None
+    ends_on: date | None = None
 
 
 def meetings_per_leg(session: Session, mission: Mission) -> list[Leg]:
-    """The mission's meetings per leg (one query).
-
-    A leg is one of the mission's places, recognised by the time zone of the meetings held
-    there (the meeting's zone is where it took place): Houston's meetings are those in
-    America/Chicago.  Places sharing a zone make one leg; meetings in a zone that is none of
-    the places' make a leg of their own, after the places, in the order they began."""
-    found = {
-        str(zone): (int(n), first, last)
-        for zone, n, first, last in session.exec(
-            select(  # type: ignore[call-overload]
-                col(Meeting.timezone), func.count(), func.min(col(Meeting.starts_at)), func.max(col(Meeting.starts_at))
-            )
-            .where(Meeting.mission_id == pk(mission))
-            .group_by(col(Meeting.timezone))
-        ).all()
-    }
-    names: dict[str, list[str]] = {}
-    for place in mission.places:
-        names.setdefault(str(place.get("timezone", "")), []).append(str(place.get("name", "")))
-    legs = [
-        Leg(" · ".join(n for n in place_names if n), zone, *found.pop(zone, (0, None, None)))
-        for zone, place_names in names.items()
-    ]
-    elsewhere = sorted(found.items(), key=lambda item: (item[1][1], item[0]))
-    return legs + [Leg("", zone, n, first, last) for zone, (n, first, last) in elsewhere]
+    """The mission's legs in order with their meetings (two queries); meetings on no leg
+    make a last, unnamed one in their own zone when there are any."""
+    legs = []
+    for group in legs_with_meetings(session, pk(mission)):
+        starts = [m.starts_at for m in group.meetings]
+        first, last = (min(starts), max(starts)) if starts else (None, None)
+        if group.leg is not None:
+            leg = group.leg
+            legs.append(Leg(leg.name, leg.timezone, len(starts), first, last, leg.starts_on, leg.ends_on))
+        else:
+            zones = sorted({m.timezone for m in group.meetings})
+            legs.append(Leg("", " · ".join(zones), len(starts), first, last))
+    return legs
 
 
 @dataclass(frozen=True)

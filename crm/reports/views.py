@@ -68,7 +68,7 @@ def mission_pdf(mission_id: int) -> Any:
     report = _report(mission_id)
     with force_locale(report_language()):
         data = render_pdf("pdf/mission_report.html", report=report)
-        filename = gettext("Mission report – %(name)s", name=report.mission.name) + ".pdf"
+        filename = gettext("Mission report – %(name)s", name=report.mission.local_name()) + ".pdf"
     return pdf_response(data, filename)
 
 
@@ -99,7 +99,9 @@ def report_rows(report: MissionReport) -> dict[str, list[tuple[str, int]]]:
 
 @bp.app_template_global()
 def leg_days(leg: Leg) -> tuple[Any, Any]:
-    """The first and last day of a leg's meetings, on the leg's own clock."""
+    """The leg's dates, or the first and last day of its meetings on their own clock."""
+    if leg.starts_on is not None:
+        return leg.starts_on, leg.ends_on
     if leg.first is None or leg.last is None:
         return None, None
     return to_local(leg.first, leg.timezone).date(), to_local(leg.last, leg.timezone).date()

@@ -1,7 +1,7 @@
 """request ids: the request (or beat tick) behind each event and each mail ledger row
 
 Revision ID: 2c14b2bac0e5
-Revises: c4e1a9d7b3f2
+Revises: d0c5a1e7b9f3
 Create Date: 2026-12-06 14:05:00.000000+00:00
 """
 
@@ -12,7 +12,7 @@ import sqlmodel
 from alembic import op
 
 revision: str = "2c14b2bac0e5"
-down_revision: str | None = "c4e1a9d7b3f2"
+down_revision: str | None = "d0c5a1e7b9f3"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,7 +1,7 @@
 """itinerary feeds: the generation of each delegate's calendar feed address (revoked ones refused)
 
 Revision ID: 3b8e5d1f7a94
-Revises: c4e1a9d7b3f2
+Revises: 2c14b2bac0e5
 Create Date: 2026-12-06 14:10:00.000000+00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import crm.core.db
 
 revision: str = "3b8e5d1f7a94"
-down_revision: str | None = "c4e1a9d7b3f2"
+down_revision: str | None = "2c14b2bac0e5"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

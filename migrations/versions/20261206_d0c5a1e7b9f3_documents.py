@@ -1,7 +1,7 @@
 """documents on leads, meetings and missions
 
 Revision ID: d0c5a1e7b9f3
-Revises: c4e1a9d7b3f2
+Revises: 5b8e2f4a1c70
 Create Date: 2026-12-06 14:10:00.000000+00:00
 """
 
@@ -14,7 +14,7 @@ from alembic import op
 import crm.core.db
 
 revision: str = "d0c5a1e7b9f3"
-down_revision: str | None = "c4e1a9d7b3f2"
+down_revision: str | None = "5b8e2f4a1c70"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
