@@ -25,6 +25,7 @@ from crm.followups.operations import complete_followup
 from crm.leads.models import Currency, PartnershipType, Stage
 from crm.leads.operations import move_lead_to_stage
 from crm.missions.operations import create_mission, log_meeting
+from crm.missions.plan import leg_rows
 from crm.missions.queries import mission_detail, scorecard
 from crm.organisations.models import Country
 from crm.organisations.operations import create_contact
@@ -62,12 +63,14 @@ def _world(session: Session) -> dict[str, Any]:
     mission = create_mission(
         session, name=MISSION_AR, starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21), places=PLACES
     )
+    legs = {leg.timezone: leg.id for leg in leg_rows(session, mission.id or 0)}
     meetings = [
         log_meeting(
             session,
             title=title,
             starts_local=when,
             timezone=zone,
+            leg_id=legs.get(zone),
             mission_id=mission.id,
             organisation_ids=orgs,
         )
@@ -190,20 +193,28 @@ def test_the_report_shows_the_mission_pages_figures(session: Session) -> None:
         assert [o.organisation.id for o in report.organisations] == [o.id for o in shown.organisations_met]
 
 
-def test_a_meeting_in_a_place_the_mission_does_not_list_makes_its_own_leg(session: Session) -> None:
+def test_the_legs_come_in_order_with_their_dates_and_meetings_on_no_leg_last(session: Session) -> None:
     mission = create_mission(
         session,
-        name="Two places, one zone",
+        name="Two places, then home",
         starts_on=date(2024, 2, 11),
         ends_on=date(2024, 2, 21),
-        places=[*PLACES, {"name": "San Francisco", "timezone": "America/Los_Angeles"}],
-    )
+        legs=[
+            {"name": "Houston", "timezone": "America/Chicago", "starts_on": "2024-02-12", "ends_on": "2024-02-15"},
+            {"name": "Silicon Valley", "timezone": "America/Los_Angeles", "starts_on": "2024-02-16",
+             "ends_on": "2024-02-21"},
+        ],
+    )  # fmt: skip
     session.commit()
-    legs = meetings_per_leg(session, mission)
-    assert [(leg.name, leg.meetings, leg.first) for leg in legs] == [
-        ("Houston, Texas", 0, None),
-        ("Silicon Valley · San Francisco", 0, None),
+    assert [(leg.name, leg.meetings, leg.first, leg.starts_on) for leg in meetings_per_leg(session, mission)] == [
+        ("Houston", 0, None, date(2024, 2, 12)),
+        ("Silicon Valley", 0, None, date(2024, 2, 16)),
     ]
+    log_meeting(session, title="Debrief", starts_local=datetime(2024, 2, 23, 9), timezone="Africa/Casablanca",
+                mission_id=mission.id)  # fmt: skip
+    session.commit()
+    last = meetings_per_leg(session, mission)[-1]
+    assert (last.name, last.timezone, last.meetings, last.starts_on) == ("", "Africa/Casablanca", 1, date(2024, 2, 23))
 
 
 def _values(page: str, prefix: str) -> dict[str, str]:

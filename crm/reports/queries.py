@@ -29,7 +29,7 @@ from crm.accounts.models import User
 from crm.checkins.models import Outcome
 from crm.checkins.queries import MissionCheckins, mission_checkins
 from crm.core.db import pk
-from crm.core.time import utcnow
+from crm.core.time import to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter
 from crm.leads.models import PIPELINE, Lead, PartnershipType, Stage
@@ -47,7 +47,7 @@ STAGES = (*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO)
 @dataclass(frozen=True)
 class Leg:
     """A part of the mission in one place: its name (empty for the meetings on no leg), its
-    time zone, its dates, and the meetings held there."""
+    time zone (those of its meetings on no leg), its days, and the meetings held there."""
 
     name: str
     timezone: str
@@ -68,9 +68,10 @@ def meetings_per_leg(session: Session, mission: Mission) -> list[Leg]:
         if group.leg is not None:
             leg = group.leg
             legs.append(Leg(leg.name, leg.timezone, len(starts), first, last, leg.starts_on, leg.ends_on))
-        else:
+        else:  # its days are those of its meetings, each on its own clock
             zones = sorted({m.timezone for m in group.meetings})
-            legs.append(Leg("", " · ".join(zones), len(starts), first, last))
+            days = [to_local(m.starts_at, m.timezone).date() for m in group.meetings]
+            legs.append(Leg("", " · ".join(zones), len(starts), first, last, min(days), max(days)))
     return legs
 
 

@@ -20,7 +20,6 @@ from crm.checkins.outcomes import outcome_label
 from crm.core.db import db
 from crm.core.i18n import LANGUAGES, current_language, gettext, text_direction
 from crm.core.pdf import pdf_response, render_pdf
-from crm.core.time import to_local
 from crm.leads.labels import partnership_type_label, stage_label
 from crm.missions.models import Mission
 from crm.reports.charts import bar
@@ -99,9 +98,5 @@ def report_rows(report: MissionReport) -> dict[str, list[tuple[str, int]]]:
 
 @bp.app_template_global()
 def leg_days(leg: Leg) -> tuple[Any, Any]:
-    """The leg's dates, or the first and last day of its meetings on their own clock."""
-    if leg.starts_on is not None:
-        return leg.starts_on, leg.ends_on
-    if leg.first is None or leg.last is None:
-        return None, None
-    return to_local(leg.first, leg.timezone).date(), to_local(leg.last, leg.timezone).date()
+    """The leg's first and last day (for the meetings on no leg, their own days)."""
+    return leg.starts_on, leg.ends_on
