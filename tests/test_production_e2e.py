@@ -205,6 +205,10 @@ def test_a_reminder_is_sent_once_by_the_production_processes_despite_a_killed_wo
                     if line.startswith("{"):
                         json.loads(line)
         finally:
+            # All at once, as `docker compose down` does: each gets SIGTERM, then the waits.
+            for process in processes:
+                if process.poll() is None:
+                    process.send_signal(signal.SIGTERM)
             for process in reversed(processes):
                 stop(process)
             redis.stop()
