@@ -4,7 +4,7 @@ organisations and people of each, in a fixed number of queries."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlmodel import Session, col, select
 
@@ -13,12 +13,10 @@ from crm.core.time import to_local
 from crm.missions.models import Meeting, MeetingContact, MeetingOrganisation, Mission, MissionDelegate
 from crm.organisations.models import Contact, Organisation
 
-DEFAULT_DURATION = timedelta(minutes=60)
-
 
 def meeting_end(meeting: Meeting) -> datetime:
-    """When ``meeting`` ends (a UTC instant): the one place that knows a meeting's length."""
-    return meeting.starts_at + DEFAULT_DURATION
+    """When ``meeting`` ends (a UTC instant), after its duration."""
+    return meeting.ends_at
 
 
 @dataclass
