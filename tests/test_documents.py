@@ -220,7 +220,7 @@ def test_an_oversized_file_is_refused_with_413_in_the_users_language(
 
 
 def test_documents_on_a_mission_and_a_meeting_are_listed_on_their_pages(docs_app: Any, s: Session, web: Any) -> None:
-    make_user(s, email="leila@jisr.example")
+    make_user(s, email="leila@jisr.example", language="en")
     mission = create_mission(s, name="Silicon Valley 2026", starts_on=date(2026, 12, 10), ends_on=date(2026, 12, 20))
     meeting = log_meeting(
         s, title="Nimbus", starts_local=datetime(2026, 12, 11, 10), timezone="America/Chicago", mission_id=mission.id
@@ -232,6 +232,9 @@ def test_documents_on_a_mission_and_a_meeting_are_listed_on_their_pages(docs_app
     assert _upload(web, f"/meetings/{meeting.id}/documents", "agenda.txt", files.TEXT).status_code == 302
     assert "programme.pdf" in web.get(f"/missions/{mission.id}").get_data(as_text=True)
     assert "agenda.txt" in web.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    listed = web.get(f"/missions/{mission.id}").get_data(as_text=True)
+    meetings_part = listed.split('data-testid="meeting-documents"', 1)[1]
+    assert "agenda.txt" in meetings_part and "Nimbus" in meetings_part and "programme.pdf" not in meetings_part
     assert web.post("/missions/999999/documents").status_code == 404
     events = s.exec(select(Event).where(Event.type == "document.added")).all()
     assert {(e.payload["owner_type"], e.lead_id) for e in events} == {("mission", None), ("meeting", None)}

@@ -38,6 +38,18 @@ def documents_of(session: Session, kind: str, owner_id: int) -> list[DocumentRow
     return [DocumentRow(document, user) for document, user in rows]
 
 
+def meeting_documents_of_mission(session: Session, mission_id: int) -> list[tuple[DocumentRow, Meeting]]:
+    """The documents on a mission's meetings (one query), by meeting time then newest first."""
+    rows = session.exec(
+        select(Document, User, Meeting)  # type: ignore[call-overload]
+        .join(Meeting, col(Meeting.id) == Document.meeting_id)
+        .outerjoin(User, col(User.id) == Document.uploaded_by_id)
+        .where(Meeting.mission_id == mission_id)
+        .order_by(col(Meeting.starts_at), col(Document.uploaded_at).desc(), col(Document.id).desc())
+    ).all()
+    return [(DocumentRow(document, user), meeting) for document, user, meeting in rows]
+
+
 def document_count(session: Session, kind: str, owner_id: int) -> int:
     if kind not in OWNER_KINDS:
         raise ValueError(kind)

@@ -20,7 +20,14 @@ from crm.documents import settings
 from crm.documents.content import ACCEPT
 from crm.documents.models import Document
 from crm.documents.operations import FileTooLarge, add_document, remove_document
-from crm.documents.queries import Owner, document_count, documents_of, owner_kind, visible_document
+from crm.documents.queries import (
+    Owner,
+    document_count,
+    documents_of,
+    meeting_documents_of_mission,
+    owner_kind,
+    visible_document,
+)
 from crm.documents.storage import storage
 from crm.exchange.labels import human_size
 from crm.leads.access import lead_or_404
@@ -137,6 +144,7 @@ def _section(kind: str, owner_id: int) -> dict[str, Any]:
     params: dict[str, Any] = {f"{kind}_id": owner_id}
     return {
         "rows": documents_of(db.session, kind, owner_id),
+        "meeting_rows": meeting_documents_of_mission(db.session, owner_id) if kind == "mission" else [],
         "upload_url": url_for(f"documents.upload_{kind}", **params),
         "accept": ACCEPT,
         "max_size": human_size(settings.max_bytes()),
