@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from tests.browser.conftest import OFFICER, Console, login, screenshot, switch_language
+from tests.browser.test_accessibility import AXE, RUN_AXE
 from tests.browser.test_pickers import SIZES
 
 pytestmark = pytest.mark.browser
@@ -62,3 +63,17 @@ def test_the_one_move_form_opens_in_a_card_and_moves_it(new_page: Any, console: 
         assert page.locator("#board template#board-move-menu").count() == 1
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
     console.assert_clean()
+
+
+@pytest.mark.parametrize("lang", ["ar", "fr"])
+def test_the_board_with_a_move_form_open_passes_axe(new_page: Any, lang: str) -> None:
+    page = new_page(bypass_csp=True, viewport=SIZES["desk"])
+    login(page, OFFICER)
+    switch_language(page, lang)
+    page.goto("/pipeline")
+    card = page.locator("li.board-card").first
+    card.locator("[data-testid=move-open]").click()
+    card.locator("form.board-move select").wait_for()
+    page.add_script_tag(path=str(AXE))
+    problems = page.evaluate(RUN_AXE)
+    assert problems == [], "\n".join(f"{p['rule']} ({p['impact']}) {p['help']} at {p['where']}" for p in problems)
