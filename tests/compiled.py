@@ -64,12 +64,12 @@ class TemplateBytecode(BytecodeCache):
 TEMPLATES = TemplateBytecode()
 
 
-_hashes: dict[tuple[str, str], str] = {}
+_hashes: dict[tuple[str, str, int], str] = {}
 _checks: dict[tuple[str, str], bool] = {}
 
 
 def _hash_once(password: str, method: str = "scrypt", salt_length: int = 16) -> str:
-    key = (password, method)
+    key = (password, method, salt_length)
     if key not in _hashes:
         _hashes[key] = security.generate_password_hash(password, method=method, salt_length=salt_length)
     return _hashes[key]
