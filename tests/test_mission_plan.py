@@ -23,6 +23,7 @@ from crm.missions.queries import delegates_with_roles, legs_with_meetings, missi
 from crm.organisations.operations import create_contact
 from crm.pickers.sources import SOURCES, Ask
 from crm.reference.operations import create_sector
+from tests.api_helpers import bearer, make_token
 from tests.factories import make_organisation, make_user
 
 HOUSTON = {"name": "Houston, Texas", "timezone": "America/Chicago", "starts_on": date(2024, 2, 11)}
@@ -284,3 +285,45 @@ def test_the_places_of_earlier_missions_become_legs_and_come_back(backend: str, 
     finally:
         engine.dispose()
         upgrade(database_url)
+
+
+def test_the_api_reads_and_writes_status_names_legs_and_durations(session: Session, client: Any) -> None:
+    officer = make_user(session)
+    headers = bearer(make_token(session, officer))
+    session.commit()
+    mission = client.post(
+        "/api/v1/missions",
+        json={
+            "name": "Digital mission",
+            "name_ar": "البعثة الرقمية",
+            "status": "under_way",
+            "starts_on": "2024-02-11",
+            "ends_on": "2024-02-21",
+            "places": [{"name": "Houston", "timezone": "America/Chicago"}],
+        },
+        headers=headers,
+    ).get_json()
+    assert (mission["status"], mission["name_ar"]) == ("under_way", "البعثة الرقمية")
+    leg = leg_rows(session, mission["id"])[0]
+    meeting = client.post(
+        "/api/v1/meetings",
+        json={
+            "title": "Oracle",
+            "starts_local": "2024-02-12T10:00:00",
+            "timezone": "Africa/Casablanca",
+            "mission_id": mission["id"],
+            "leg_id": leg.id,
+            "duration_minutes": 90,
+        },
+        headers=headers,
+    ).get_json()
+    assert (meeting["timezone"], meeting["leg_id"], meeting["duration_minutes"]) == ("America/Chicago", leg.id, 90)
+    # A shorter mission: its leg, which spanned it, follows; the status closes it.
+    changed = client.patch(
+        f"/api/v1/missions/{mission['id']}", json={"ends_on": "2024-02-15", "status": "closed"}, headers=headers
+    )
+    assert changed.status_code == 200 and changed.get_json()["status"] == "closed"
+    session.expire_all()
+    assert leg_rows(session, mission["id"])[0].ends_on == date(2024, 2, 15)
+    bad = client.patch(f"/api/v1/missions/{mission['id']}", json={"status": "done"}, headers=headers)
+    assert bad.status_code == 422 or bad.status_code == 400

@@ -338,7 +338,9 @@ def test_editing_a_mission_shows_what_it_holds_and_records_the_changes(session: 
     assert [{"name": leg.name, "timezone": leg.timezone} for leg in leg_rows(session, mission.id)] == many
     updates = session.exec(select(Event).where(Event.type == "mission.updated", Event.entity_id == mission.id)).all()
     changes = {key for e in updates for key in e.payload["changes"]}
-    assert changes == {"name", "ends_on", "delegate_ids"} and {e.actor_id for e in updates} == {officer.id}
+    # The legs spanned the whole mission: they follow its new last day.
+    assert changes == {"name", "ends_on", "legs", "delegate_ids"} and {e.actor_id for e in updates} == {officer.id}
+    assert {leg.ends_on for leg in leg_rows(session, mission.id)} == {date(2024, 2, 22)}
 
 
 def test_bad_mission_input_is_a_400_in_the_users_language_and_writes_nothing(session: Session, client: Any) -> None:

@@ -30,6 +30,7 @@ from crm.missions.plan import (
     clean_roles,
     current_roles,
     leg_rows,
+    leg_summary,
     places_as_legs,
     replace_delegates,
     replace_legs,
@@ -184,7 +185,16 @@ def update_mission(
     if legs is None and "places" in fields:
         legs = places_as_legs(session, mission, fields["places"])
     if legs is None and ("starts_on" in clean or "ends_on" in clean):
-        legs = [{**_leg_fields(leg), "id": leg.id} for leg in leg_rows(session, pk(mission))]
+        legs = [{**leg_summary(leg), "id": leg.id} for leg in leg_rows(session, pk(mission))]
+    if legs is not None and (starts_on, ends_on) != (mission.starts_on, mission.ends_on):
+        # A leg that spanned the whole mission keeps spanning it.
+        old = (mission.starts_on, mission.ends_on)
+        legs = [
+            {**leg, "starts_on": starts_on, "ends_on": ends_on}
+            if (leg.get("starts_on"), leg.get("ends_on")) == old
+            else leg
+            for leg in legs
+        ]
     wanted_legs = clean_legs(legs, starts_on, ends_on) if legs is not None else None
     wanted = _check_ids(session, Organisation, organiser_ids, "organiser_ids") if organiser_ids is not None else None
     changes = changes_of(mission, clean)
@@ -207,10 +217,6 @@ def update_mission(
         mission.updated_at = utcnow()
         record_event(session, "mission.updated", mission, actor=actor, payload={"changes": changes})
     return changes
-
-
-def _leg_fields(leg: MissionLeg) -> dict[str, Any]:
-    return {"name": leg.name, "timezone": leg.timezone, "starts_on": leg.starts_on, "ends_on": leg.ends_on}
 
 
 def _duration(value: Any) -> int:

@@ -76,7 +76,7 @@ def leg_rows(session: Session, mission_id: int) -> list[MissionLeg]:
     )
 
 
-def _summary(leg: MissionLeg | Mapping[str, Any]) -> dict[str, Any]:
+def leg_summary(leg: MissionLeg | Mapping[str, Any]) -> dict[str, Any]:
     get = leg.get if isinstance(leg, Mapping) else lambda key: getattr(leg, key)
     return {key: get(key) for key in ("name", "timezone", "starts_on", "ends_on")}
 
@@ -102,8 +102,8 @@ def replace_legs(
     their time and zone without a leg.  Meetings of a leg whose zone changes move to the same
     wall time in the new zone (each records ``meeting.updated``)."""
     existing = {pk(leg): leg for leg in leg_rows(session, pk(mission))}
-    before = [_summary(leg) for leg in existing.values()]
-    after = [_summary(leg) for leg in legs]
+    before = [leg_summary(leg) for leg in existing.values()]
+    after = [leg_summary(leg) for leg in legs]
     unchanged_ids = [leg.get("id") for leg in legs] == list(existing)
     if before == after and unchanged_ids:
         return None
@@ -118,7 +118,7 @@ def replace_legs(
     moved_zones: dict[int, str] = {}
     for position, data in enumerate(legs):
         found = existing.get(data["id"]) if data.get("id") is not None else None
-        leg = found if found is not None else MissionLeg(mission_id=pk(mission), **_summary(data))
+        leg = found if found is not None else MissionLeg(mission_id=pk(mission), **leg_summary(data))
         if found is not None and leg.timezone != data["timezone"]:
             moved_zones[pk(leg)] = data["timezone"]
         leg.position, leg.name, leg.timezone = position, data["name"], data["timezone"]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -27,6 +27,8 @@ from crm.api.schemas.common import (
 )
 
 Description = LongText
+MissionStatusName = Literal["planned", "under_way", "closed", "archived"]
+Minutes = Annotated[int, Field(ge=5, le=24 * 60, description="How long the meeting lasts, in minutes.")]
 
 
 class Place(BaseModel):
@@ -41,9 +43,13 @@ class Place(BaseModel):
 class MissionOut(ReadModel):
     id: int
     name: str
+    name_ar: str
+    name_fr: str
+    name_en: str
+    status: MissionStatusName = Field(description="Closed and archived missions leave the default lists.")
     starts_on: DayOut
     ends_on: DayOut
-    places: list[Place]
+    places: list[Place] = Field(description="The mission's legs in order (their dates are the web form's).")
     description: str
     organiser_ids: list[int] = Field(description="Organisations that organised the mission.")
     delegate_ids: list[int] = Field(description="Contacts who took part.")
@@ -53,6 +59,10 @@ class MissionOut(ReadModel):
 
 class MissionCreate(InputModel):
     name: Text300 = Field(min_length=1)
+    name_ar: Text300 = ""
+    name_fr: Text300 = ""
+    name_en: Text300 = ""
+    status: MissionStatusName = "planned"
     starts_on: Day
     ends_on: Day
     places: list[Place] = Field(default_factory=list, max_length=20)
@@ -65,6 +75,10 @@ class MissionUpdate(InputModel):
     """Only the fields sent change; lists are replaced as a whole."""
 
     name: Text300 = Field(default=UNSET, min_length=1)
+    name_ar: Text300 = UNSET
+    name_fr: Text300 = UNSET
+    name_en: Text300 = UNSET
+    status: MissionStatusName = UNSET
     starts_on: Day = UNSET
     ends_on: Day = UNSET
     places: list[Place] = Field(default=UNSET, max_length=20)
@@ -85,7 +99,9 @@ MissionList = page_model(MissionOut, "MissionList")
 class MeetingOut(ReadModel):
     id: int
     mission_id: int | None
+    leg_id: int | None = Field(description="The mission's leg the meeting is on; its zone is the leg's.")
     title: str
+    duration_minutes: int
     starts_local: WallTimeOut = Field(description="Wall-clock time at the meeting's place, in `timezone`.")
     timezone: str
     starts_at: InstantOut = Field(description="The same moment in UTC.")
@@ -102,6 +118,8 @@ class MeetingCreate(InputModel):
     starts_local: WallTime
     timezone: Zone
     mission_id: Id | None = None
+    leg_id: Id | None = Field(default=None, description="A leg of the mission: the meeting takes its zone.")
+    duration_minutes: Minutes = 60
     place: Text300 = ""
     notes: LongText = ""
     organisation_ids: list[Id] = Field(default_factory=list, max_length=50)
@@ -114,6 +132,8 @@ class MeetingUpdate(InputModel):
     title: Text300 = Field(default=UNSET, min_length=1)
     starts_local: WallTime = UNSET
     timezone: Zone = UNSET
+    leg_id: Id | None = UNSET
+    duration_minutes: Minutes = UNSET
     place: Text300 = UNSET
     notes: LongText = UNSET
     organisation_ids: list[Id] = Field(default=UNSET, max_length=50, description="Replaces the organisations met.")
