@@ -83,6 +83,9 @@ class Mission(Audited, SQLModel, table=True):
     name_ar: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
     name_fr: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
     name_en: str = Field(default="", max_length=300, sa_column_kwargs={"server_default": ""})
+    # The places of the release before legs, which still reads and writes them during an
+    # upgrade (docs/migrations.md); Jisr reads the legs. Dropped by a later contract step.
+    legacy_places: list[dict[str, str]] | None = Field(default=None, sa_column=sa.Column("places", sa.JSON))
     status: MissionStatus = Field(
         default=MissionStatus.PLANNED,
         sa_type=enum_column(MissionStatus, 16),

@@ -115,13 +115,13 @@ def upgrade() -> None:
                 )
                 .values(leg_id=leg_id)
             )
+    # Expand only (docs/migrations.md): the previous release still reads and writes
+    # ``places`` while both run, so the column stays, optional, until a contract step.
     with op.batch_alter_table("mission", schema=None) as batch_op:
-        batch_op.drop_column("places")
+        batch_op.alter_column("places", existing_type=sa.JSON(), nullable=True)
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("mission", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("places", sa.JSON(), nullable=True))
     conn = op.get_bind()
     mission = sa.table("mission", sa.column("id"), sa.column("places", sa.JSON()))
     leg = sa.table(
