@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from crm.api.schemas.common import (
     UNSET,
@@ -23,12 +23,14 @@ from crm.api.schemas.common import (
     WallTime,
     WallTimeOut,
     Zone,
+    _whole,
     page_model,
 )
 
 Description = LongText
 MissionStatusName = Literal["planned", "under_way", "closed", "archived"]
-Minutes = Annotated[int, Field(ge=5, le=24 * 60, description="How long the meeting lasts, in minutes.")]
+# How long a meeting lasts, in minutes.
+Minutes = Annotated[int, Field(ge=5, le=24 * 60), BeforeValidator(_whole)]
 
 
 class Place(BaseModel):
