@@ -198,6 +198,7 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "BROKER_RETENTION_HOURS": (int, 0, 24 * 365),
     "EVENT_RETENTION_DAYS": (int, 0, 36500),
     "CHECKIN_LINK_DAYS": (int, 1, 365),
+    "INBOUND_MAX_BYTES": (int, 1024, 100 * 1024 * 1024),
 }
 
 
@@ -294,6 +295,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             **_knobs(env),
             **_metrics_access(env),
             "CHECKIN_DAYS": parse_checkin_days(env.get("CHECKIN_DAYS", "90,180")),
+            **_inbound(env),
         },
     )
 
@@ -311,3 +313,25 @@ def _metrics_access(env: Mapping[str, str]) -> dict[str, str]:
         except ValueError:
             raise ConfigError(f"METRICS_ALLOW: {address!r} is not an address or a network") from None
     return {"METRICS_TOKEN": token, "METRICS_ALLOW": ",".join(allow)}
+
+
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def parse_bind(value: str, variable: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:2525`` for IPv6) to listen on."""
+    host, _, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{variable}: expected host:port such as 127.0.0.1:2525, got {value!r}")
+    return host, int(port)
+
+
+def _inbound(env: Mapping[str, str]) -> dict[str, Any]:
+    """Inbound mail: the domain of the logging addresses, and where the SMTP service listens."""
+    domain = env.get("INBOUND_DOMAIN", "inbound.localhost").strip().lower()
+    if not _HOST_NAME.match(domain):
+        raise ConfigError(f"INBOUND_DOMAIN: expected a domain name such as inbound.example.org, got {domain!r}")
+    bind = env.get("INBOUND_SMTP_BIND", "127.0.0.1:2525")
+    parse_bind(bind, "INBOUND_SMTP_BIND")
+    return {"INBOUND_DOMAIN": domain, "INBOUND_SMTP_BIND": bind.strip()}

@@ -10,6 +10,7 @@ from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
+from crm.inbound.models import EmailMessage, InboundMail
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -63,6 +64,7 @@ __all__ = [
     "DataImport",
     "DeliveryStatus",
     "DigestRun",
+    "EmailMessage",
     "Event",
     "FollowUp",
     "FollowUpStatus",
@@ -70,6 +72,7 @@ __all__ = [
     "ImportMapping",
     "ImportPlanRow",
     "ImportRow",
+    "InboundMail",
     "Language",
     "Lead",
     "LeadWatcher",

@@ -29,6 +29,7 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.text import normalise
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
+from crm.inbound.addresses import lead_address
 from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
 from crm.leads.models import Activity, Lead, LeadWatcher
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
@@ -58,6 +59,7 @@ def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
                 "next_followup_due_at": next_due,
                 "effective_probability": effective_probability(lead, defaults).percent,
                 "weighted_value": weighted_value(lead, defaults),
+                "email_address": lead_address(lead),
             }
         )
         for lead, next_due in rows

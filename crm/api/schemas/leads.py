@@ -58,6 +58,7 @@ class LeadOut(ReadModel):
     created_at: InstantOut
     updated_at: InstantOut
     last_activity_at: InstantOut | None
+    email_address: str = Field(description="Mail sent or copied to this address is filed on the lead.")
 
 
 class LeadCreate(InputModel):
