@@ -59,7 +59,8 @@ def clean_mail_html(html: str, *, load_images: bool = False) -> CleanHtml:
         attribute_filter=keep,
         url_schemes=SCHEMES,
         link_rel="noopener noreferrer nofollow",
-        set_tag_attribute_values={"a": {"target": "_blank"}},
+        # A held-back image shows nothing: it is marked decorative, hidden from screen readers.
+        set_tag_attribute_values={"a": {"target": "_blank"}, **({} if load_images else {"img": {"alt": ""}})},
         strip_comments=True,
     )
     return CleanHtml(cleaned, remote)
