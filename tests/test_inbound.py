@@ -219,3 +219,72 @@ def test_confidential_leads_mail_follows_the_lead(session: Session, client: Any)
     eml = client.get(f"{page}/original.eml")
     assert eml.headers["Content-Disposition"].startswith("attachment") and b"secret@aws.example" in eml.data
     assert session.get(User, outsider.id) is not None
+
+
+def test_writing_from_the_lead_and_the_answer_make_one_thread(session: Session, client: Any) -> None:
+    from crm.core.ledger import OutboundMail, build_message
+    from crm.inbound.parsing import read_message
+
+    officer = make_user(session, email="amal@agency.example", name="Amal")
+    aws = make_organisation(session, "US", name_en="AWS")
+    jane = create_contact(session, organisation_id=aws.id, name="Jane Doe", email="jane@aws.example", language="en")
+    lead = make_lead(session, owner=officer, us_organisation_id=aws.id)
+    session.commit()
+    login(client, officer.email)
+    form = client.get(f"/leads/{lead.id}/emails/new").get_data(as_text=True)
+    key = form.split('name="send_key" value="')[1].split('"')[0]
+    data = {"contact_id": str(jane.id), "subject": "Next steps", "body": "Shall we meet on Tuesday?", "send_key": key}
+    assert client.post(f"/leads/{lead.id}/emails", data={**data, "subject": ""}).status_code == 400
+    assert session.exec(select(func.count()).select_from(OutboundMail)).one() == 0
+    assert client.post(f"/leads/{lead.id}/emails", data=data).status_code == 303
+    assert client.post(f"/leads/{lead.id}/emails", data=data).status_code == 303  # sent twice: written once
+    session.expire_all()
+    (row,) = session.exec(select(OutboundMail)).all()
+    wire = read_message(build_message(row, "Jisr <jisr@jisr.example>").data)
+    assert wire["Reply-To"] == lead_address(lead) and wire["To"] == "Jane Doe <jane@aws.example>"
+    assert wire["Auto-Submitted"] == "no"
+    (sent,) = _emails(session, lead)
+    assert sent.direction.value == "outbound" and sent.outbound_key == row.dedupe_key
+    assert session.exec(select(Event.type).where(Event.entity_id == sent.id, Event.type == "email.sent")).one()
+    eml = client.get(f"/leads/{lead.id}/emails/{sent.id}/original.eml")
+    assert eml.status_code == 200 and b"Shall we meet on Tuesday?" in eml.data
+
+    answer = plain(
+        "answer@aws.example",
+        "Jane Doe <jane@aws.example>",
+        lead_address(lead),
+        subject="Re: Next steps",
+        extra=f"In-Reply-To: {wire['Message-ID']}\r\nReferences: {wire['Message-ID']}\r\n",
+    )
+    _deliver(session, answer, lead_address(lead))
+    reply_page = client.get(f"/leads/{lead.id}/emails/new?reply_to={_emails(session, lead)[1].id}")
+    assert 'value="Re: Next steps"' in reply_page.get_data(as_text=True)
+    key = reply_page.get_data(as_text=True).split('name="send_key" value="')[1].split('"')[0]
+    answered = _emails(session, lead)[1]
+    client.post(
+        f"/leads/{lead.id}/emails",
+        data={**data, "subject": "Re: Next steps", "send_key": key, "reply_to": str(answered.id)},
+    )
+    session.expire_all()
+    thread = _emails(session, lead)
+    assert [e.direction.value for e in thread] == ["outbound", "inbound", "outbound"]
+    assert len({e.thread_id for e in thread}) == 1
+    page = client.get(f"/leads/{lead.id}/emails/{thread[0].id}").get_data(as_text=True)
+    assert page.count("Next steps") >= 3  # the thread lists all three
+
+
+def test_a_viewer_cannot_write_and_a_stranger_cannot_be_written_to(session: Session, client: Any) -> None:
+    viewer = make_user(session, Role.VIEWER)
+    officer = make_user(session)
+    other = make_organisation(session, "US")
+    stranger = create_contact(session, organisation_id=other.id, name="Not on the lead", email="n@x.example")
+    lead = make_lead(session, owner=officer)
+    session.commit()
+    data = {"contact_id": str(stranger.id), "subject": "Hi", "body": "Hello", "send_key": "abc123"}
+    login(client, viewer.email)
+    assert client.post(f"/leads/{lead.id}/emails", data=data).status_code == 403
+    client.post("/logout")
+    login(client, officer.email)
+    refused = client.post(f"/leads/{lead.id}/emails", data=data)
+    assert refused.status_code == 400
+    assert session.exec(select(func.count()).select_from(EmailMessage)).one() == 0

@@ -6,10 +6,11 @@ lead's mail is as absent as the lead for whoever may not see it."""
 
 from __future__ import annotations
 
+import secrets
 from email.message import Message
 from typing import Any
 
-from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlmodel import col, select
 
@@ -20,6 +21,7 @@ from crm.core.i18n import gettext as _
 from crm.inbound.addresses import lead_address, user_address
 from crm.inbound.models import EmailMessage, InboundMail, InboundState
 from crm.inbound.operations import file_from_tray, set_aside
+from crm.inbound.outbound import lead_contacts, raw_of_sent, send_lead_email
 from crm.inbound.parsing import ParsedMail, parse_mail, part_at
 from crm.inbound.queries import lead_emails, tray_count
 from crm.inbound.sanitize import clean_mail_html
@@ -43,7 +45,56 @@ def _raw_of(email: EmailMessage) -> bytes | None:
     if email.inbound_mail_id is not None:
         mail = db.session.get(InboundMail, email.inbound_mail_id)
         return mail.raw if mail is not None else None
+    if email.outbound_key:
+        return raw_of_sent(db.session, email.outbound_key, str(current_app.config["MAIL_FROM"]))
     return None
+
+
+@bp.route("/leads/<int:lead_id>/emails", methods=["POST"])
+@login_required
+def send_email(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    form = request.form
+    reply_id = form.get("reply_to", "")
+    replied = db.session.get(EmailMessage, int(reply_id)) if reply_id.isdigit() and len(reply_id) < 12 else None
+    contact = form.get("contact_id", "")
+    try:
+        email = send_lead_email(
+            db.session,
+            lead,
+            actor=current_user,
+            contact_id=int(contact) if contact.isdigit() and len(contact) < 12 else 0,
+            subject=form.get("subject", ""),
+            body=form.get("body", ""),
+            send_key=form.get("send_key", ""),
+            reply_to_email=replied if replied is not None and replied.lead_id == lead.id else None,
+        )
+    except ValidationError as exc:
+        db.session.rollback()
+        return render_template(
+            "inbound/write.html", lead=lead, errors=exc.errors, form=form, send_key=form.get("send_key", "")
+        ), 400
+    db.session.commit()
+    flash(_("The email is on its way."), "success")
+    return redirect(url_for("inbound.email_page", lead_id=lead.id, email_id=email.id)), 303
+
+
+@bp.route("/leads/<int:lead_id>/emails/new")
+@login_required
+def write_email(lead_id: int) -> Any:
+    require_writer()
+    lead = lead_or_404(lead_id)
+    reply_id = request.args.get("reply_to", "")
+    replied = db.session.get(EmailMessage, int(reply_id)) if reply_id.isdigit() and len(reply_id) < 12 else None
+    values: dict[str, str] = {}
+    if replied is not None and replied.lead_id == lead.id:
+        subject = replied.subject if replied.subject.lower().startswith("re:") else f"Re: {replied.subject}"
+        values = {"subject": subject, "reply_to": str(replied.id)}
+        sender = next((c for c in lead_contacts(db.session, lead) if c.email == replied.from_address), None)
+        if sender is not None:
+            values["contact_id"] = str(sender.id)
+    return render_template("inbound/write.html", lead=lead, errors={}, form=values, send_key=secrets.token_hex(16))
 
 
 @bp.route("/leads/<int:lead_id>/emails/<int:email_id>")
@@ -210,6 +261,11 @@ def my_email_address() -> str:
 @bp.app_template_global("mail_to_file_count")
 def mail_to_file_count() -> int:
     return tray_count(db.session, current_user)
+
+
+@bp.app_template_global("lead_mail_contacts")
+def lead_mail_contacts(lead: Lead) -> list[Any]:
+    return lead_contacts(db.session, lead)
 
 
 @bp.app_template_global("lead_emails")
