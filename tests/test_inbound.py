@@ -288,3 +288,23 @@ def test_a_viewer_cannot_write_and_a_stranger_cannot_be_written_to(session: Sess
     refused = client.post(f"/leads/{lead.id}/emails", data=data)
     assert refused.status_code == 400
     assert session.exec(select(func.count()).select_from(EmailMessage)).one() == 0
+
+
+def test_email_activities_in_the_api_and_the_timeline(session: Session, client: Any) -> None:
+    officer = make_user(session, language="en")
+    lead = make_lead(session, owner=officer)
+    session.commit()
+    _deliver(session, plain("api@aws.example", "Jane Doe <jane@aws.example>", officer.email), lead_address(lead))
+    token = make_token(session, officer, "read")
+    session.commit()
+    listed = client.get(f"/api/v1/activities?lead_id={lead.id}&kind=email", headers=bearer(token)).get_json()
+    (item,) = listed["items"]
+    assert item["kind"] == "email" and item["body"].startswith("Cloud partnership")
+    assert item["email"]["subject"] == "Cloud partnership" and item["email"]["direction"] == "inbound"
+    assert item["email"]["sender"] == {"name": "Jane Doe", "email": "jane@aws.example"}
+    assert item["email"]["to"] == [{"name": "", "email": officer.email}]
+    one = client.get(f"/api/v1/activities/{item['id']}", headers=bearer(token)).get_json()
+    assert one["email"]["message_id"] == "api@aws.example"
+    login(client, officer.email)
+    timeline = client.get(f"/leads/{lead.id}").get_data(as_text=True)
+    assert "An email was received." in timeline and "Hello, here is the proposal." in timeline

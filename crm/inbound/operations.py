@@ -25,7 +25,7 @@ from crm.leads.models import Activity, ActivityKind, Lead
 from crm.leads.queries import can_see, visible_to
 from crm.organisations.models import Contact
 
-ACTIVITY_TEXT = 50000
+ACTIVITY_TEXT = 2000  # the activity is a summary; the email keeps all its text
 SUGGESTIONS = 5
 
 
