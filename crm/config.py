@@ -334,4 +334,9 @@ def _inbound(env: Mapping[str, str]) -> dict[str, Any]:
         raise ConfigError(f"INBOUND_DOMAIN: expected a domain name such as inbound.example.org, got {domain!r}")
     bind = env.get("INBOUND_SMTP_BIND", "127.0.0.1:2525")
     parse_bind(bind, "INBOUND_SMTP_BIND")
-    return {"INBOUND_DOMAIN": domain, "INBOUND_SMTP_BIND": bind.strip()}
+    imap = env.get("INBOUND_IMAP_URL", "").strip()
+    if imap:
+        from crm.inbound.imap import parse_imap_url
+
+        parse_imap_url(imap)
+    return {"INBOUND_DOMAIN": domain, "INBOUND_SMTP_BIND": bind.strip(), "INBOUND_IMAP_URL": imap}

@@ -10,6 +10,7 @@ from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
+from crm.inbound.imap import ImapCursor
 from crm.inbound.models import EmailMessage, InboundMail
 from crm.leads.models import (
     Activity,
@@ -68,6 +69,7 @@ __all__ = [
     "Event",
     "FollowUp",
     "FollowUpStatus",
+    "ImapCursor",
     "ImportFile",
     "ImportMapping",
     "ImportPlanRow",

@@ -46,6 +46,7 @@ def celery_init_app(app: Flask) -> Celery:
             "workers.webhooks",
             "workers.exchange",
             "workers.checkins",
+            "workers.inbound",
         ),
     )
     celery.conf.update(celery_queue_settings(app.config["BROKER_URL"]))

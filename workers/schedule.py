@@ -19,4 +19,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     "sweep-webhooks": {"task": "crm.webhooks.sweep", "schedule": 15.0},
     "requeue-stalled-imports": {"task": "crm.exchange.requeue_stalled", "schedule": 300.0},
     "dispatch-checkins": {"task": "crm.checkins.dispatch_due", "schedule": 3600.0},
+    "poll-imap": {"task": "crm.inbound.poll_imap", "schedule": 60.0},  # does nothing without INBOUND_IMAP_URL
 }

@@ -118,6 +118,12 @@ def file_received(session: Session, mail: InboundMail) -> EmailMessage | None:
     parsed = parse_mail(mail.raw)
     recipient = parse_address(mail.address)
     if recipient is None:
+        # Copied to a polled mailbox, naming no logging address: filed as if the sender
+        # (a user) had sent it to their personal address.
+        sender = _active_user_by_email(session, [parsed.from_address]).get(parsed.from_address)
+        if mail.via == "imap" and sender is not None and not parsed.is_report:
+            mail.user_id = sender.id
+            return _file_for_user(session, mail, parsed, sender)
         mail.state = InboundState.REVIEW
         return None
     if recipient.kind == "lead":
@@ -131,6 +137,10 @@ def file_received(session: Session, mail: InboundMail) -> EmailMessage | None:
     if user is None or sender is None or parsed.is_report:
         mail.state = InboundState.REVIEW
         return None
+    return _file_for_user(session, mail, parsed, user)
+
+
+def _file_for_user(session: Session, mail: InboundMail, parsed: ParsedMail, user: User) -> EmailMessage | None:
     suggestions, certain = _suggested_leads(session, user, parsed)
     if certain or len(suggestions) == 1:
         lead = session.get(Lead, suggestions[0])

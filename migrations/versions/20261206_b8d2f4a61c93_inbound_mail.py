@@ -1,4 +1,4 @@
-"""inbound mail: the ledger of raw messages and the emails filed on leads
+"""inbound mail: the ledger of raw messages, the emails filed on leads, and how far an IMAP mailbox was read
 
 Revision ID: b8d2f4a61c93
 Revises: c4e1a9d7b3f2
@@ -21,6 +21,13 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table(
+        "imap_cursor",
+        sa.Column("mailbox", sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
+        sa.Column("uid_validity", sa.Integer(), nullable=False),
+        sa.Column("last_uid", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("mailbox", name=op.f("pk_imap_cursor")),
+    )
     op.create_table('inbound_mail',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('message_id', sqlmodel.sql.sqltypes.AutoString(length=300), nullable=False),
@@ -91,3 +98,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_inbound_mail_lead_id'))
 
     op.drop_table('inbound_mail')
+    op.drop_table("imap_cursor")
