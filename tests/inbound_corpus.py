@@ -34,8 +34,9 @@ def plain(
     subject: str = "Cloud partnership",
     text: str = "Hello, here is the proposal.",
     extra: str = "",
+    date: str = "",
 ) -> bytes:
-    head = _head(message_id, sender, to, subject, extra=extra)
+    head = _head(message_id, sender, to, subject, extra=extra, date=date)
     return (
         head + "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + text + "\r\n"
     ).encode()
