@@ -308,3 +308,23 @@ def test_email_activities_in_the_api_and_the_timeline(session: Session, client: 
     login(client, officer.email)
     timeline = client.get(f"/leads/{lead.id}").get_data(as_text=True)
     assert "An email was received." in timeline and "Hello, here is the proposal." in timeline
+
+
+def test_filing_from_the_tray_can_make_the_stranger_a_contact(session: Session, client: Any) -> None:
+    from crm.organisations.models import Contact
+
+    officer = make_user(session)
+    lead = make_lead(session, owner=officer)
+    session.commit()
+    mine = user_address(officer)
+    _deliver(session, plain("new-1@agency.example", officer.email, "Sam Lee <sam@newco.example>"), mine)
+    waiting = session.exec(select(InboundMail).where(InboundMail.state == InboundState.TO_FILE)).one()
+    assert waiting.suggestions == []
+    login(client, officer.email)
+    answer = client.post(f"/mail/{waiting.id}/file", data={"lead_id": str(lead.id), "add_contact": "1"})
+    assert answer.status_code == 303
+    session.expire_all()
+    (contact,) = session.exec(select(Contact).where(Contact.email == "sam@newco.example")).all()
+    assert (contact.name, contact.organisation_id) == ("Sam Lee", lead.us_organisation_id)
+    _deliver(session, plain("new-2@agency.example", officer.email, "sam@newco.example"), mine)
+    assert [e.message_id for e in _emails(session, lead)] == ["new-1@agency.example", "new-2@agency.example"]

@@ -268,9 +268,13 @@ def record_email(
     return email
 
 
-def file_from_tray(session: Session, mail: InboundMail, lead: Lead, *, actor: User) -> EmailMessage:
+def file_from_tray(
+    session: Session, mail: InboundMail, lead: Lead, *, actor: User, add_contact: bool = False
+) -> EmailMessage:
     """File a message that waits in a tray: its user's (or, for one waiting for review, an
-    administrator's) choice, on a lead they may see and work on."""
+    administrator's) choice, on a lead they may see and work on.  With ``add_contact``, the
+    people outside Jisr on the message who are nobody's contact yet become contacts of the
+    lead's US organisation (so their next mail files by itself)."""
     if not actor.can_edit() or not actor.is_active:
         raise PermissionDenied(_l("Viewers cannot file mail."))
     if mail.state == InboundState.TO_FILE:
@@ -283,7 +287,25 @@ def file_from_tray(session: Session, mail: InboundMail, lead: Lead, *, actor: Us
         raise ValidationError.single("mail", _l("This message was already filed."))
     if not can_see(session, actor, lead):
         raise ValidationError.single("lead_id", _l("Choose a lead."))
-    return file_on_lead(session, mail, lead, actor=actor)
+    parsed = parse_mail(mail.raw)
+    if add_contact:
+        _add_contacts(session, parsed, lead, actor)
+    return file_on_lead(session, mail, lead, parsed=parsed, actor=actor)
+
+
+def _add_contacts(session: Session, parsed: ParsedMail, lead: Lead, actor: User) -> None:
+    from crm.organisations.operations import create_contact
+
+    outside = [a for a in parsed.participants() if not a.endswith("@" + domain())]
+    users = _active_user_by_email(session, outside)
+    known = set(session.exec(select(func.lower(Contact.email)).where(func.lower(Contact.email).in_(outside))).all())
+    names = {p["email"]: p["name"] for p in [*parsed.to, *parsed.cc]} | {parsed.from_address: parsed.from_name}
+    for address in outside:
+        if address not in users and address not in known:
+            name = names.get(address) or address.split("@")[0]
+            create_contact(
+                session, organisation_id=lead.us_organisation_id, name=name[:200], email=address, actor=actor
+            )
 
 
 def set_aside(session: Session, mail: InboundMail, *, actor: User) -> None:

@@ -222,7 +222,9 @@ def file_mail(mail_id: int) -> Any:
         flash(_("Choose a lead."), "danger")
         return redirect(url_for("inbound.tray")), 303
     try:
-        email = file_from_tray(db.session, mail, lead, actor=current_user)
+        email = file_from_tray(
+            db.session, mail, lead, actor=current_user, add_contact=request.form.get("add_contact") == "1"
+        )
     except ValidationError as exc:
         db.session.rollback()
         flash("; ".join(str(m) for m in exc.errors.values()), "danger")
