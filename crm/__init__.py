@@ -147,8 +147,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.itineraries.views import bp as itineraries_bp
 
     app.register_blueprint(itineraries_bp)
+    from crm.inbound.views import bp as inbound_bp
+
+    app.register_blueprint(inbound_bp)
 
     from crm.cli import crm_cli
+    from crm.inbound.cli import inbound_smtp_command
 
+    crm_cli.add_command(inbound_smtp_command)
     app.cli.add_command(crm_cli)
     return app

@@ -199,6 +199,7 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "EVENT_RETENTION_DAYS": (int, 0, 36500),
     "CHECKIN_LINK_DAYS": (int, 1, 365),
     "MISSION_TRAVEL_MARGIN_HOURS": (float, 0, 72),
+    "INBOUND_MAX_BYTES": (int, 1024, 100 * 1024 * 1024),
 }
 
 
@@ -296,6 +297,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
             **_metrics_access(env),
             "CHECKIN_DAYS": parse_checkin_days(env.get("CHECKIN_DAYS", "90,180")),
             **_observability(env),
+            **_inbound(env),
         },
     )
 
@@ -325,3 +327,28 @@ def _observability(env: Mapping[str, str]) -> dict[str, Any]:
     if raw_port and (not raw_port.isdigit() or not 0 < int(raw_port) < 65536):
         raise ConfigError(f"WORKER_METRICS_PORT: must be a number between 1 and 65535, got {raw_port!r}")
     return {"LOG_FORMAT": log_format, "WORKER_METRICS_PORT": int(raw_port) if raw_port else None}
+_HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
+
+
+def parse_bind(value: str, variable: str) -> tuple[str, int]:
+    """``host:port`` (``[::1]:2525`` for IPv6) to listen on."""
+    host, _, port = value.strip().rpartition(":")
+    host = host.strip("[]")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"{variable}: expected host:port such as 127.0.0.1:2525, got {value!r}")
+    return host, int(port)
+
+
+def _inbound(env: Mapping[str, str]) -> dict[str, Any]:
+    """Inbound mail: the domain of the logging addresses, and where the SMTP service listens."""
+    domain = env.get("INBOUND_DOMAIN", "inbound.localhost").strip().lower()
+    if not _HOST_NAME.match(domain):
+        raise ConfigError(f"INBOUND_DOMAIN: expected a domain name such as inbound.example.org, got {domain!r}")
+    bind = env.get("INBOUND_SMTP_BIND", "127.0.0.1:2525")
+    parse_bind(bind, "INBOUND_SMTP_BIND")
+    imap = env.get("INBOUND_IMAP_URL", "").strip()
+    if imap:
+        from crm.inbound.imap import parse_imap_url
+
+        parse_imap_url(imap)
+    return {"INBOUND_DOMAIN": domain, "INBOUND_SMTP_BIND": bind.strip(), "INBOUND_IMAP_URL": imap}

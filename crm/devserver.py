@@ -1,5 +1,6 @@
 """``make run``: check the servers, migrate, load the demo mission into an empty database,
-then run the web server, a Celery worker and Celery beat together until Ctrl-C.
+then run the web server, a Celery worker, Celery beat and the inbound SMTP service
+together until Ctrl-C.
 
 The same three processes run against PostgreSQL, Redis and SMTP when ``DATABASE_URL``,
 ``REDIS_URL`` and ``MAIL_URL`` are set. One that crashes is started again (see
@@ -57,6 +58,7 @@ def commands(port: str, instance_path: str) -> dict[str, list[str]]:
         "beat": [
             *celery, "beat", "--loglevel=INFO", "--schedule", os.path.join(instance_path, "celerybeat-schedule"),
         ],
+        "inbound-smtp": [python, "-m", "flask", "--app", "wsgi", "crm", "inbound-smtp"],
     }  # fmt: skip
 
 
@@ -64,7 +66,11 @@ def login_lines(url: str) -> list[str]:
     """The address and every demo login (the README lists the same)."""
     from crm.demo import DEMO_PASSWORD, DEMO_USERS
 
-    lines = [f"  Jisr is running at {url}  (Ctrl-C stops web, worker and beat)", "  Demo logins:"]
+    lines = [f"  Jisr is running at {url}  (Ctrl-C stops web, worker and beat)"]
+    bind = os.environ.get("INBOUND_SMTP_BIND", "127.0.0.1:2525")
+    domain = os.environ.get("INBOUND_DOMAIN", "inbound.localhost")
+    lines.append(f"  Inbound mail for *@{domain} is received on smtp://{bind}")
+    lines.append("  Demo logins:")
     lines += [f"    {role:8} {email:28} password {DEMO_PASSWORD}" for email, role in DEMO_USERS]
     return lines
 

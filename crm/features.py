@@ -16,6 +16,7 @@ CONSUMER_MODULES = (
     "crm.documents.consumers",
     "crm.exchange.consumers",
     "crm.followups.consumers",
+    "crm.inbound.consumers",
     "crm.notifications.consumers",
     "crm.webhooks.consumers",
 )

@@ -12,6 +12,8 @@ from crm.documents.models import Document
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.itineraries.models import ItineraryFeed
+from crm.inbound.imap import ImapCursor
+from crm.inbound.models import EmailMessage, InboundMail
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -68,14 +70,17 @@ __all__ = [
     "DeliveryStatus",
     "DigestRun",
     "Document",
+    "EmailMessage",
     "Event",
     "FollowUp",
     "FollowUpStatus",
+    "ImapCursor",
     "ImportFile",
     "ImportMapping",
     "ImportPlanRow",
     "ImportRow",
     "ItineraryFeed",
+    "InboundMail",
     "Language",
     "Lead",
     "LeadWatcher",

@@ -40,6 +40,8 @@ from crm.documents.operations import add_document
 from crm.exchange.operations import upload_import
 from crm.followups.links import DONE, link_token
 from crm.followups.models import FollowUp
+from crm.inbound.addresses import lead_address, user_address
+from crm.inbound.operations import file_received, store_inbound
 from crm.leads.operations import add_watcher, log_activity, save_filter
 from crm.missions.operations import create_mission, log_meeting
 from crm.organisations.operations import create_contact
@@ -48,6 +50,7 @@ from crm.webhooks.operations import create_webhook_endpoint
 from tests import document_files
 from tests.exchange_helpers import csv_bytes
 from tests.factories import make_followup, make_lead, make_organisation, make_user
+from tests.inbound_corpus import plain, with_rfc2231_attachment
 
 WRITE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
 # Words that only the confidential lead and what hangs from it contain.
@@ -69,6 +72,8 @@ PRIVATE_ARGUMENTS = frozenset(
         "run_id",
         "handle",
         "document_id",
+        "email_id",
+        "mail_id",
     }
 )
 
@@ -154,6 +159,8 @@ def build_world(session: Session) -> World:
         )
         session.flush()
         rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id, "document_id": document.id}
+        rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id}
+        rows[key]["email_id"] = _email_on(session, lead, f"{title} proposal")
         followups[key] = due
     private_digest = create_subscription(
         session, name="", user_id=officer_a.id, include_confidential=True, send_when_empty=True, actor=officer_a
@@ -178,6 +185,11 @@ def build_world(session: Session) -> World:
     session.flush()
     run_id = session.exec(select(DigestRun.id)).one()  # A's confidential digest, archived
     a_elsewhere = _login_session_elsewhere(session, officer_a)  # A logged in on another device
+    waiting = store_inbound(
+        session, plain("tray@jisr.example", officer_a.email, "someone@unknown.example"), user_address(officer_a)
+    )
+    assert waiting is not None
+    file_received(session, waiting)
     shared = {
         "user_id": watcher.id,
         "contact_id": contact.id,
@@ -191,6 +203,8 @@ def build_world(session: Session) -> World:
         "filter_id": saved.id,
         "token_id": token.id,
         "handle": a_elsewhere,
+        "mail_id": waiting.id,
+        "index": 3,  # the attachment of each lead's email
     }
     secret = {**shared, **rows["secret"], "subscription_id": private_digest.id, "run_id": run_id}
     opened = {**shared, **rows["open"], "subscription_id": open_digest.id, "run_id": run_id}
@@ -217,6 +231,16 @@ def build_world(session: Session) -> World:
         "checkin_stop": stop_token(contact.id or 0),
     }
     return World(emails=emails, secret=secret, open=opened, api_tokens=api_tokens, public=public)
+
+
+def _email_on(session: Session, lead: Any, subject: str) -> int:
+    """An email with an attachment filed on ``lead`` through its address."""
+    raw = with_rfc2231_attachment(f"lead-{lead.id}@cloudera.example", "pat@cloudera.example", "a@jisr.example")
+    stored = store_inbound(session, raw.replace(b"Proposal attached", subject.encode()), lead_address(lead))
+    assert stored is not None
+    email = file_received(session, stored)
+    assert email is not None
+    return int(email.id or 0)
 
 
 def _login_session_elsewhere(session: Session, user: User) -> str:

@@ -169,6 +169,57 @@ def _itinerary_feed_revoked(s: Session, c: dict[str, Any]) -> Any:
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
     "documents.add_document": (_document_added, {"document.added"}),
     "documents.remove_document": (_document_removed, {"document.added", "document.removed"}),
+def _stored_mail(s: Session, c: dict[str, Any], *, personal: bool = False) -> Any:
+    """A message delivered to the lead's logging address (or, waiting in the officer's
+    tray, to their personal one)."""
+    from crm.inbound.addresses import lead_address, user_address
+    from crm.inbound.operations import file_received, store_inbound
+    from tests.inbound_corpus import plain
+
+    if personal:
+        raw = plain("tray@jisr.example", c["officer"].email, "someone@unknown.example")
+        mail = store_inbound(s, raw, user_address(c["officer"]))
+        s.flush()
+        file_received(s, mail)
+        return mail
+    return store_inbound(s, plain("m@aws.example", "jane@aws.example", "x@jisr.example"), lead_address(c["lead"]))
+
+
+def _email_recorded(s: Session, c: dict[str, Any]) -> Any:
+    from crm.inbound import operations as inbound
+    from crm.inbound.models import Direction
+    from crm.inbound.parsing import parse_mail
+    from tests.inbound_corpus import plain
+
+    parsed = parse_mail(plain("r@aws.example", "jane@aws.example", "x@jisr.example"))
+    return inbound.record_email(s, c["lead"], parsed, direction=Direction.INBOUND, author=None, actor=None)
+
+
+def _inbound(name: str) -> Any:
+    from crm.inbound import operations as inbound
+
+    return getattr(inbound, name)
+
+
+SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
+    "inbound.store_inbound": (_stored_mail, {"email.received"}),
+    "inbound.file_received": (
+        lambda s, c: _inbound("file_received")(s, _stored_mail(s, c)),
+        {"email.received", "email.filed"},
+    ),
+    "inbound.file_on_lead": (
+        lambda s, c: _inbound("file_on_lead")(s, _stored_mail(s, c), c["lead"]),
+        {"email.received", "email.filed"},
+    ),
+    "inbound.record_email": (_email_recorded, {"email.filed"}),
+    "inbound.file_from_tray": (
+        lambda s, c: _inbound("file_from_tray")(s, _stored_mail(s, c, personal=True), c["lead"], actor=c["officer"]),
+        {"email.received", "email.filed"},
+    ),
+    "inbound.set_aside": (
+        lambda s, c: _inbound("set_aside")(s, _stored_mail(s, c, personal=True), actor=c["officer"]),
+        {"email.received", "email.set_aside"},
+    ),
     "checkins.answer_checkin": (
         _checkin_answered,
         {"contact.created", "activity.logged", "meeting.logged", "lead.checkin_answered"},

@@ -47,6 +47,7 @@ def celery_init_app(app: Flask) -> Celery:
             "workers.exchange",
             "workers.checkins",
             "workers.documents",
+            "workers.inbound",
         ),
     )
     celery.conf.update(celery_queue_settings(app.config["BROKER_URL"]))

@@ -22,4 +22,5 @@ BEAT_SCHEDULE: dict[str, dict[str, Any]] = {
     # Every night at 03:10 UTC: document files left without a row (a process that died
     # between writing a file and committing its row).
     "sweep-orphan-documents": {"task": "crm.documents.sweep_orphans", "schedule": crontab(hour=3, minute=10)},
+    "poll-imap": {"task": "crm.inbound.poll_imap", "schedule": 60.0},  # does nothing without INBOUND_IMAP_URL
 }

@@ -31,6 +31,10 @@ EVENT_LABELS: dict[str, Any] = {
     "saved_filter.deleted": _l("Saved filter deleted"),
     "contact.data_exported": _l("Contact's personal data exported"),
     "contact.checkins_stopped": _l("Contact stopped the outcome check-in emails"),
+    "email.received": _l("Email received at a logging address"),
+    "email.filed": _l("Email filed on a lead"),
+    "email.sent": _l("Email written from a lead"),
+    "email.set_aside": _l("Received email set aside"),
     "subscription.created": _l("Digest subscription created"),
     "subscription.updated": _l("Digest subscription changed"),
     "subscription.unsubscribed": _l("Unsubscribed from a digest"),
@@ -106,6 +110,8 @@ ENTITY_LABELS: dict[str, Any] = {
     "reference_rate": _l("Reference exchange rate"),
     "checkin_answer": _l("Check-in answer"),
     "document": _l("Document"),
+    "inbound_mail": _l("Received email"),
+    "email_message": _l("Email on a lead"),
 }
 
 

@@ -235,17 +235,24 @@ def compose(
     plain address."""
     to_address, smtputf8 = wire_address(recipient)
     sender_name, from_address = parse_sender(sender)
+    extra = dict(headers or {})
+    # A message a person wrote (from a lead's page) says so; everything else is automatic.
+    written = extra.pop("Auto-Submitted", "") == "no"
     lines = [
         ("From", encode_mailbox("From", sender_name, from_address)),
         ("To", encode_mailbox("To", recipient_name, to_address)),
         ("Subject", encode_text("Subject", one_line(subject))),
         ("Date", format_datetime(date)),
         ("Message-ID", verbatim("Message-ID", message_id)),
-        ("Auto-Submitted", "auto-generated"),
+        ("Auto-Submitted", "no" if written else "auto-generated"),
     ]
-    for name, value in (headers or {}).items():
+    for name, value in extra.items():
         lowered = name.lower()
-        if lowered in ("from", "to", "cc", "bcc", "subject", "date", "message-id", "sender", "reply-to"):
+        if lowered == "reply-to":  # one plain address (a lead's logging address), never a list
+            reply_to, _utf8 = wire_address(value)
+            lines.append(("Reply-To", encode_mailbox("Reply-To", "", reply_to)))
+            continue
+        if lowered in ("from", "to", "cc", "bcc", "subject", "date", "message-id", "sender"):
             continue  # never from data: these are the ledger's
         if not re.fullmatch(r"[A-Za-z][A-Za-z0-9-]*", name):
             raise ValueError(f"not a header name: {name!r}")

@@ -41,6 +41,7 @@ from crm.digests.content import (
     Move,
     money,
 )
+from crm.digests.emails import email_tallies
 from crm.digests.facts import DigestFacts, DueFollowUp
 from crm.digests.history import History, MissionTally, add_amount
 from crm.digests.models import Subscription
@@ -297,6 +298,7 @@ def _compile(
         attention=[Attention(items[lead_id], n, since) for lead_id, n, since in attention],
         attention_more=attention_total - len(attention),
         missions=[card.card() for card in cards.values()],
+        emails=email_tallies(facts, ids, period.start, min(period.end, now)),
     )
 
 

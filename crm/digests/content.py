@@ -60,6 +60,14 @@ class Attention:
     quiet_since: datetime | None  # its last recorded change, when that is long ago
 
 
+@dataclass(frozen=True)
+class EmailTally:
+    """Emails exchanged in the period on the leads with one US organisation."""
+
+    organisation: dict[str, str]
+    count: int
+
+
 @dataclass
 class MissionCard:
     """A mission's results at the period's end: the leads born from its meetings."""
@@ -102,6 +110,7 @@ class Digest:
     overdue_more: int = 0
     upcoming_more: int = 0
     missions: list[MissionCard] = field(default_factory=list)
+    emails: list[EmailTally] = field(default_factory=list)
     links: bool = False
 
     @property
@@ -112,7 +121,9 @@ class Digest:
     @property
     def is_empty(self) -> bool:
         """Nothing happened and nothing is due: such a digest is not sent (unless asked)."""
-        return not (any(self.figures.values()) or self.moves or self.meetings or self.overdue or self.upcoming)
+        return not (
+            any(self.figures.values()) or self.moves or self.meetings or self.overdue or self.upcoming or self.emails
+        )
 
     def change(self, name: str) -> int:
         return self.figures.get(name, 0) - self.previous.get(name, 0)
@@ -150,4 +161,5 @@ class Digest:
             "meetings": len(self.meetings),
             "attention": len(self.attention) + self.attention_more,
             "missions": [card.mission_id for card in self.missions],
+            "emails": sum(t.count for t in self.emails),
         }

@@ -22,7 +22,7 @@ from sqlmodel import Session, col, select
 from crm.accounts.models import User
 from crm.core.events import Event
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.leads.models import Stage
+from crm.leads.models import Lead, Stage
 from crm.missions.models import Meeting, MeetingOrganisation, Mission
 from crm.organisations.models import Organisation
 
@@ -95,6 +95,7 @@ class DigestFacts:
     _organisations: dict[int, Organisation] = field(default_factory=dict)
     _names: dict[int, dict[str, str]] = field(default_factory=dict)
     _users: dict[int, User | None] = field(default_factory=dict)
+    _emails: dict[tuple[datetime, datetime], dict[int, tuple[int, int]]] = field(default_factory=dict)
     compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
     def stage_changes(self, start: datetime, end: datetime) -> dict[int, list[StageChange]]:
@@ -258,6 +259,21 @@ class DigestFacts:
                 for m_id, title, starts_at, place in rows
             ]
         return self._meetings[key]
+
+    def emails(self, start: datetime, end: datetime) -> dict[int, tuple[int, int]]:
+        """``{lead_id: (us_organisation_id, emails)}`` for the emails of ``[start, end)``."""
+        from crm.inbound.models import EmailMessage
+
+        key = (start, end)
+        if key not in self._emails:
+            rows = self.session.execute(
+                sa.select(col(EmailMessage.lead_id), col(Lead.us_organisation_id), sa.func.count())
+                .join(Lead, col(Lead.id) == col(EmailMessage.lead_id))
+                .where(col(EmailMessage.sent_at) >= start, col(EmailMessage.sent_at) < end)
+                .group_by(col(EmailMessage.lead_id), col(Lead.us_organisation_id))
+            ).all()
+            self._emails[key] = {int(lead): (int(org), int(n)) for lead, org, n in rows}
+        return self._emails[key]
 
     def organisations(self, ids: Iterable[int]) -> dict[int, Organisation]:
         missing = set(ids) - set(self._organisations)

@@ -61,7 +61,10 @@ ICONS = {
     "lead.checkin_answered": "bi-envelope-check",
     "document.added": "bi-file-earmark-plus",
     "document.removed": "bi-file-earmark-x",
+    "email.filed": "bi-envelope",
+    "email.sent": "bi-send",
 }
+EMAIL_EVENTS = ("email.filed", "email.sent")
 
 
 @dataclass
@@ -96,6 +99,8 @@ class _Names:
                 ids["followup"].add(event.entity_id)
             if event.type == "activity.logged" and event.entity_id:
                 activity_ids.add(event.entity_id)
+            if event.type in EMAIL_EVENTS and payload.get("activity_id"):
+                activity_ids.add(int(payload["activity_id"]))
             if event.type == "lead.checkin_answered" and payload.get("contact_id"):
                 ids["contact"].add(int(payload["contact_id"]))
             changes = payload.get("changes", {}) if event.type == "lead.updated" else {}
@@ -253,6 +258,12 @@ def _sentence(event: Event, names: _Names) -> tuple[str, list[str]]:
         return _("%(actor)s added the document “%(name)s”.", actor=actor, name=isolate(p.get("file_name", ""))), []
     if kind == "document.removed":
         return _("%(actor)s deleted the document “%(name)s”.", actor=actor, name=isolate(p.get("file_name", ""))), []
+    if kind == "email.sent":
+        return _("%(actor)s wrote an email.", actor=actor), []
+    if kind == "email.filed":
+        if p.get("direction") == "outbound":
+            return _("An email from the team was filed."), []
+        return _("An email was received."), []
     return f"{actor}: {kind}", []
 
 
@@ -311,5 +322,7 @@ def describe(session: Session, events: list[Event]) -> list[TimelineEntry]:
     for event in events:
         sentence, details = _sentence(event, names)
         activity = names.activities.get(event.entity_id or 0) if event.type == "activity.logged" else None
+        if event.type in EMAIL_EVENTS:
+            activity = names.activities.get(int((event.payload or {}).get("activity_id") or 0))
         entries.append(TimelineEntry(event=event, sentence=sentence, details=details, activity=activity))
     return entries

@@ -28,6 +28,8 @@ GROUPS: dict[str, tuple[Any, dict[str, Any]]] = {
             "lead.watcher_removed": _l("Watcher removed from a lead"),
             "activity.logged": _l("Activity logged on a lead"),
             "lead.checkin_answered": _l("Outcome check-in answered by a meeting contact"),
+            "email.filed": _l("Email filed on a lead"),
+            "email.sent": _l("Email written from a lead"),
         },
     ),
     "followups": (
@@ -83,6 +85,8 @@ EVENT_TYPES: dict[str, Any] = {name: label for _, types in GROUPS.values() for n
 # Recorded, but never sent to an endpoint: they are about the app's own users and
 # machinery, not about partnerships (and some carry personal or security details).
 NOT_OFFERED: dict[str, str] = {
+    "email.received": "machinery: a raw message before it is filed (email.filed follows)",
+    "email.set_aside": "machinery: a message taken out of a tray without being filed",
     "user.created": "accounts",
     "user.preferences_changed": "accounts",
     "user.role_changed": "accounts",

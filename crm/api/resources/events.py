@@ -25,6 +25,7 @@ from crm.api.schemas.events import (
     UserQuery,
 )
 from crm.core.db import db
+from crm.inbound.addresses import user_address
 from crm.reference.models import Sector
 
 
@@ -60,6 +61,7 @@ def get_me(call: Call) -> Any:
         role=user.role,
         language=user.language,
         timezone=user.timezone,
+        email_address=user_address(user),
         token=TokenInfo(name=token.name, scope=token.scope, prefix=token.display_prefix, expires_at=token.expires_at),
     )
 

@@ -28,6 +28,8 @@ from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
+from crm.inbound.addresses import lead_address
+from crm.inbound.api import activities_out
 from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
 from crm.leads.models import Activity, Lead, LeadWatcher
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
@@ -58,6 +60,7 @@ def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
                 "next_followup_due_at": next_due,
                 "effective_probability": effective_probability(lead, defaults).percent,
                 "weighted_value": weighted_value(lead, defaults),
+                "email_address": lead_address(lead),
             }
         )
         for lead, next_due in rows
@@ -276,7 +279,7 @@ def list_activities(call: Call) -> Any:
     listed = list_page(
         db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Activity.id))
     )
-    items = [ActivityOut.model_validate(row[0]) for row in listed.rows]
+    items = activities_out([row[0] for row in listed.rows])
     return ActivityList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
 
 
@@ -290,7 +293,7 @@ def list_activities(call: Call) -> Any:
     conditional=True,
 )
 def get_activity(call: Call, activity_id: int) -> Any:
-    return ActivityOut.model_validate(_activity(call.user, activity_id))
+    return activities_out([_activity(call.user, activity_id)])[0]
 
 
 @endpoint(

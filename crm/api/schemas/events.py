@@ -58,6 +58,7 @@ class MeOut(BaseModel):
     role: Role
     language: Language
     timezone: str
+    email_address: str = Field(description="The user's logging address: mail they copy to it is filed on leads.")
     token: TokenInfo
 
 

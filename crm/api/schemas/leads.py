@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import BeforeValidator, Field
+from pydantic import BaseModel, BeforeValidator, Field
 
 from crm.api.schemas.common import (
     UNSET,
@@ -58,6 +58,7 @@ class LeadOut(ReadModel):
     created_at: InstantOut
     updated_at: InstantOut
     last_activity_at: InstantOut | None
+    email_address: str = Field(description="Mail sent or copied to this address is filed on the lead.")
 
 
 class LeadCreate(InputModel):
@@ -152,6 +153,25 @@ class LeadQuery(QueryModel):
 LeadList = page_model(LeadOut, "LeadList")
 
 
+class EmailParticipant(BaseModel):
+    name: str
+    email: str
+
+
+class EmailOut(BaseModel):
+    """The email an activity of kind ``email`` is (filed from a logging address or written
+    from the lead)."""
+
+    subject: str
+    direction: Literal["inbound", "outbound"] = Field(description="inbound: from outside; outbound: from the team.")
+    sender: EmailParticipant
+    to: list[EmailParticipant]
+    cc: list[EmailParticipant]
+    message_id: str
+    thread_id: str = Field(description="The Message-ID of the first message of its conversation.")
+    attachments: int
+
+
 class ActivityOut(ReadModel):
     id: int
     lead_id: int
@@ -160,6 +180,7 @@ class ActivityOut(ReadModel):
     occurred_at: InstantOut
     author_id: int | None
     created_at: InstantOut
+    email: EmailOut | None = Field(default=None, description="Only for an activity of kind email.")
 
 
 class ActivityCreate(InputModel):
