@@ -50,8 +50,13 @@ $(PDF_PACKAGES) &:
 	@[ "$$(id -u)" = 0 ] || { echo "jisr: the PDF tests need Debian's fonts-noto-core and poppler-utils: sudo apt-get install -y fonts-noto-core poppler-utils" >&2; exit 1; }
 	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends fonts-noto-core poppler-utils
 
+## Debian's Dovecot, a real IMAP server the inbound-mail tests start on a port of their own.
+/usr/sbin/dovecot:
+	@[ "$$(id -u)" = 0 ] || { echo "jisr: the IMAP tests need Debian's dovecot-imapd: sudo apt-get install -y dovecot-imapd" >&2; exit 1; }
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends dovecot-imapd
+
 ## Install what the tests need and run the whole suite (PostgreSQL/Redis suites too when DATABASE_URL/REDIS_URL are set).
-test: install-dev /usr/bin/chromium $(PDF_PACKAGES)
+test: install-dev /usr/bin/chromium $(PDF_PACKAGES) /usr/sbin/dovecot
 	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
 
 lint: install-dev

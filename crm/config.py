@@ -327,6 +327,8 @@ def _observability(env: Mapping[str, str]) -> dict[str, Any]:
     if raw_port and (not raw_port.isdigit() or not 0 < int(raw_port) < 65536):
         raise ConfigError(f"WORKER_METRICS_PORT: must be a number between 1 and 65535, got {raw_port!r}")
     return {"LOG_FORMAT": log_format, "WORKER_METRICS_PORT": int(raw_port) if raw_port else None}
+
+
 _HOST_NAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)(\.[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?)*$")
 
 

@@ -11,9 +11,9 @@ from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.documents.models import Document
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
-from crm.itineraries.models import ItineraryFeed
 from crm.inbound.imap import ImapCursor
 from crm.inbound.models import EmailMessage, InboundMail
+from crm.itineraries.models import ItineraryFeed
 from crm.leads.models import (
     Activity,
     ActivityKind,
@@ -79,8 +79,8 @@ __all__ = [
     "ImportMapping",
     "ImportPlanRow",
     "ImportRow",
-    "ItineraryFeed",
     "InboundMail",
+    "ItineraryFeed",
     "Language",
     "Lead",
     "LeadWatcher",

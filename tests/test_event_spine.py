@@ -155,6 +155,8 @@ def _document_removed(s: Session, c: dict[str, Any]) -> Any:
     document = _document_added(s, c)
     s.commit()
     return remove_document(s, document, c["lead"], actor=c["officer"])
+
+
 def _itinerary_feed_revoked(s: Session, c: dict[str, Any]) -> Any:
     """A delegate's itinerary feed address replaced by an officer."""
     from crm.itineraries import operations as itineraries
@@ -166,9 +168,6 @@ def _itinerary_feed_revoked(s: Session, c: dict[str, Any]) -> Any:
     return itineraries.revoke_feed(s, mission, contact, actor=c["officer"])
 
 
-SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
-    "documents.add_document": (_document_added, {"document.added"}),
-    "documents.remove_document": (_document_removed, {"document.added", "document.removed"}),
 def _stored_mail(s: Session, c: dict[str, Any], *, personal: bool = False) -> Any:
     """A message delivered to the lead's logging address (or, waiting in the officer's
     tray, to their personal one)."""
@@ -202,6 +201,8 @@ def _inbound(name: str) -> Any:
 
 
 SCENARIOS: dict[str, tuple[Callable[[Session, dict[str, Any]], Any], set[str]]] = {
+    "documents.add_document": (_document_added, {"document.added"}),
+    "documents.remove_document": (_document_removed, {"document.added", "document.removed"}),
     "inbound.store_inbound": (_stored_mail, {"email.received"}),
     "inbound.file_received": (
         lambda s, c: _inbound("file_received")(s, _stored_mail(s, c)),

@@ -97,6 +97,8 @@ def lead_matches(session: Session, query: str | None) -> Any | None:
     organisations and their people, its sector), or ``None`` when nothing can be searched."""
     words = query_words(query)
     return sa.and_(*(_lead_word(session, w) for w in words)) if words else None
+
+
 def _lead_candidates(session: Session, words: list[str]) -> bool:
     """Whether each word finds something a lead could match it through: a lead's title, an
     organisation, a contact or a sector.  Each test is one indexed look-up; when a word finds

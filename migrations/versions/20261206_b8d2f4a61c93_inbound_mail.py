@@ -1,7 +1,7 @@
 """inbound mail: the ledger of raw messages, the emails filed on leads, and how far an IMAP mailbox was read
 
 Revision ID: b8d2f4a61c93
-Revises: c4e1a9d7b3f2
+Revises: 3b8e5d1f7a94
 Create Date: 2026-12-06 13:48:56.910056+00:00
 """
 
@@ -15,7 +15,7 @@ import crm.core.db
 
 
 revision: str = 'b8d2f4a61c93'
-down_revision: str | None = 'c4e1a9d7b3f2'
+down_revision: str | None = '3b8e5d1f7a94'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
