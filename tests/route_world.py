@@ -159,7 +159,6 @@ def build_world(session: Session) -> World:
         )
         session.flush()
         rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id, "document_id": document.id}
-        rows[key] = {"lead_id": lead.id, "followup_id": due.id, "activity_id": note.id}
         rows[key]["email_id"] = _email_on(session, lead, f"{title} proposal")
         followups[key] = due
     private_digest = create_subscription(
