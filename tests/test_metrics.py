@@ -23,8 +23,11 @@ from prometheus_client.parser import text_string_to_metric_families
 from crm.config import ConfigError, load_settings
 from crm.core.db import db
 from crm.core.ledger import queue_mail
+from crm.inbound.addresses import lead_address
+from crm.inbound.operations import store_inbound
 from tests.conftest import make_test_app
 from tests.factories import make_lead, make_user
+from tests.inbound_corpus import plain
 from tests.processes import ROOT, SERVER_VARIABLES, free_port
 from tests.web_helpers import login
 
@@ -85,6 +88,7 @@ def test_every_series_is_jisrs_and_tells_the_state_of_the_work(metrics_app: Any)
         for n, kind in enumerate(["reminder", "reminder", "digest"]):
             queue_mail(db.session, dedupe_key=f"m{n}", kind=kind, to=f"p{n}@example.org", language="fr",
                        subject="Objet", text="Texte")  # fmt: skip
+        store_inbound(db.session, plain("m1@aws.example", "jane@aws.example", "x@jisr.example"), lead_address(lead))
         db.session.commit()
         lead_id = lead.id
     client = metrics_app.test_client()
@@ -113,6 +117,8 @@ def test_every_series_is_jisrs_and_tells_the_state_of_the_work(metrics_app: Any)
         and ledger[(("kind", "digest"), ("status", "queued"))] == 1
     )
     assert _samples(families, "jisr_mail_oldest_pending_age_seconds")[()] >= 0
+    assert _samples(families, "jisr_inbound_mail") == {(("state", "received"),): 1}  # stored, not yet filed
+    assert _samples(families, "jisr_inbound_oldest_unfiled_age_seconds")[()] >= 0
     assert _samples(families, "jisr_relay_lag_seconds")[()] > 0  # the lead's events are not relayed in this test
     assert set(_samples(families, "jisr_queue_depth")) == {(("queue", "celery"),)}
     for name in ("jisr_webhook_deliveries", "jisr_imports", "jisr_beat_last_tick_timestamp_seconds", "jisr_mail_sent"):
@@ -134,6 +140,7 @@ KNOWN = {
     "jisr_http_requests_total", "jisr_http_request_duration_seconds_bucket", "jisr_relay_lag_seconds",
     "jisr_beat_last_tick_timestamp_seconds", "jisr_mail_ledger_rows", "jisr_mail_sent_total",
     "jisr_mail_oldest_pending_age_seconds", "jisr_webhook_deliveries", "jisr_imports", "jisr_queue_depth",
+    "jisr_inbound_mail", "jisr_inbound_oldest_unfiled_age_seconds",
 }  # fmt: skip
 
 

@@ -7,9 +7,10 @@ Two sources:
   ``gunicorn.conf.py``) makes prometheus-client keep them in shared files, so a scrape of
   any worker answers for all of them;
 - **the state of the work**, read at scrape time from where it is kept (the mail ledger,
-  the event outbox, the webhook ledger, the imports, the broker's queues, beat's last
-  tick): what the workers did is counted by what they wrote, so a worker needs no
-  endpoint of its own and a restarted one loses no count.
+  the event outbox, the webhook ledger, the imports, the received mail, the broker's
+  queues, beat's last tick): what the workers did is counted by what they wrote, so a
+  restarted worker loses no count.  The workers' own task counts and durations are served
+  by each worker (``workers/metrics.py``, with ``WORKER_METRICS_PORT``).
 
 The page is never public: ``METRICS_TOKEN`` (a bearer token) or ``METRICS_ALLOW`` (client
 addresses or networks, comma-separated) opens it; with neither it answers 404.
@@ -71,6 +72,7 @@ class WorkCollector(Collector):
         from crm.core.state import get_state
         from crm.core.status import queues_of
         from crm.exchange.models import DataImport
+        from crm.inbound.models import InboundMail, InboundState
         from crm.webhooks.models import WebhookDelivery
 
         session = db.session
@@ -121,6 +123,17 @@ class WorkCollector(Collector):
         for status, n in session.exec(select(DataImport.status, func.count()).group_by(col(DataImport.status))).all():
             imports.add_metric([str(getattr(status, "value", status))], n)
         yield imports
+        inbound = GaugeMetricFamily("jisr_inbound_mail", "Received mail by state", labels=["state"])
+        for state, n in session.exec(select(InboundMail.state, func.count()).group_by(col(InboundMail.state))).all():
+            inbound.add_metric([str(getattr(state, "value", state))], n)
+        yield inbound
+        unfiled = session.exec(
+            select(func.min(InboundMail.received_at)).where(InboundMail.state == InboundState.RECEIVED)
+        ).one()
+        yield GaugeMetricFamily(
+            "jisr_inbound_oldest_unfiled_age_seconds", "Age of the oldest received mail not yet filed (0: none)",
+            value=(now - unfiled).total_seconds() if unfiled else 0.0,
+        )  # fmt: skip
         session.rollback()
 
         from crm.core.broker import queue_depth
