@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from flask import g, url_for
+from flask import has_request_context, request, url_for
 from flask_login import current_user
 from wtforms import SelectField, SelectMultipleField
 from wtforms.validators import StopValidation
@@ -42,7 +42,9 @@ def picker_texts() -> dict[str, str]:
 def _asked(source: str, params: dict[str, Any], *, ids: tuple[Any, ...] | None = None, limit: int | None = None) -> Any:
     """``ask`` once per request for the same question: a page with a picker in each row
     (the lead page's follow-ups, each with its owner) reads each source once, not per row."""
-    memo: dict[Any, Any] = g.setdefault("picker_answers", {})
+    # Kept with the request, not on ``g``: an application context may outlive a request
+    # (tests keep one open across requests), and the answers must not.
+    memo: dict[Any, Any] = request.environ.setdefault("jisr.picker_answers", {}) if has_request_context() else {}
     key = (source, tuple(sorted(params.items())), ids, limit)
     if key not in memo:
         extra: dict[str, Any] = {"ids": ids} if ids is not None else {"limit": limit}
@@ -74,10 +76,16 @@ class _Picker:
 
     def picker_options(self) -> list[tuple[Any, str]]:
         checked = check_params(self.source, self.params)
-        chosen = _asked(self.source, checked, ids=tuple(self._chosen())) if self._chosen() else []
+        # The first options (asked once per page) usually hold the chosen ones too: only
+        # those beyond them are asked for, so a picker in each row of a page (a follow-up's
+        # owner) costs no query per row.
+        first = _asked(self.source, checked, limit=INLINE)
+        known = {str(o.value): o for o in first}
+        missing = tuple(c for c in self._chosen() if str(c) not in known)
+        found = {str(o.value): o for o in (_asked(self.source, checked, ids=missing) if missing else [])}
+        chosen = [o for o in (known.get(str(c)) or found.get(str(c)) for c in self._chosen()) if o is not None]
         if self.locked:
             return [(o.value, o.text) for o in chosen]
-        first = _asked(self.source, checked, limit=INLINE)
         seen = {str(o.value) for o in chosen}
         pairs = [(o.value, o.text) for o in chosen] + [(o.value, o.text) for o in first if str(o.value) not in seen]
         return [("", "—"), *pairs] if self.blank else pairs

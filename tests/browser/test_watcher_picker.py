@@ -18,16 +18,21 @@ FIELD = "watcher-user_id"
 
 
 def _fresh_lead(live_server: LiveServer, title: str) -> int:
-    """A lead the demo officer owns, nobody watching it yet."""
+    """A lead the demo officer owns, nobody watching it yet (between two demo
+    organisations, so that the other tests' lists of organisations stay as they were)."""
     from sqlmodel import select
 
     from crm.accounts.models import User
     from crm.core.db import db
+    from crm.organisations.models import Organisation
     from tests.factories import make_lead
 
     with live_server.app.app_context():
         officer = db.session.exec(select(User).where(User.email == OFFICER)).one()
-        lead = make_lead(db.session, owner=officer, title=title)
+        ma, us = (
+            db.session.exec(select(Organisation.id).where(Organisation.acronym == a)).one() for a in ("ADD", "AWS")
+        )
+        lead = make_lead(db.session, owner=officer, title=title, ma_organisation_id=ma, us_organisation_id=us)
         db.session.commit()
         return int(lead.id)
 
