@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 from sqlmodel import Session, select
 
+from crm.core.events import Event
+from crm.documents.models import Document
 from crm.inbound.addresses import lead_address
 from crm.inbound.models import EmailMessage
 from crm.inbound.operations import store_inbound
@@ -69,12 +71,20 @@ def test_attachment_names_in_rfc_2231_and_the_forwarded_original(session: Sessio
     assert download.status_code == 200 and download.data.startswith(b"%PDF-1.4")
     assert download.headers["Content-Disposition"].startswith("attachment")
     assert client.get(f"{url}/attachments/99").status_code == 404
+    # The PDF is also among the lead's documents, with its event; the page links to it.
+    (document,) = session.exec(select(Document).where(Document.lead_id == email.lead_id)).all()
+    assert (document.file_name, document.content_type) == (corpus.ATTACHMENT_NAME, "application/pdf")
+    assert attachment["document_id"] == document.id
+    assert f'href="/documents/{document.id}"' in client.get(url).get_data(as_text=True)
+    assert client.get(f"/documents/{document.id}").data.startswith(b"%PDF-1.4")
+    added = session.exec(select(Event).where(Event.type == "document.added", Event.lead_id == email.lead_id)).all()
+    assert len(added) == 1
 
     original = corpus.arabic_windows_1256("inner@aws.example", SENDER, TO)
     owner, email = _filed(session, corpus.forward_with_original("fwd@agency.example", SENDER, TO, original))
     assert email.text.strip() == "See the message below."  # the original's text is not the forward's
     (attached,) = email.attachments
-    assert attached["content_type"] == "message/rfc822"
+    assert attached["content_type"] == "message/rfc822" and "document_id" not in attached  # not a document
     client.post("/logout")
     login(client, owner.email)
     inner = client.get(f"/leads/{email.lead_id}/emails/{email.id}/attachments/{attached['index']}")

@@ -4,9 +4,13 @@ it on a lead, and filing from a tray by hand.
 Storing records ``email.received``; the "inbound" consumer (``crm.inbound.consumers``)
 files it.  Filing makes one activity of kind ``email`` on the lead and records
 ``email.filed``; the same message reaching a lead twice (by its address and by a
-personal address) is one email there."""
+personal address) is one email there.  Its attachments that the documents accept become
+the lead's documents too."""
 
 from __future__ import annotations
+
+import io
+from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, func, select
@@ -19,7 +23,7 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
 from crm.inbound.addresses import domain, parse_address
 from crm.inbound.models import Direction, EmailMessage, InboundMail, InboundState
-from crm.inbound.parsing import ParsedMail, message_id_of, parse_mail
+from crm.inbound.parsing import ParsedMail, message_id_of, parse_mail, part_at
 from crm.inbound.sanitize import clean_mail_html
 from crm.leads.models import Activity, ActivityKind, Lead
 from crm.leads.queries import can_see, visible_to
@@ -253,6 +257,8 @@ def record_email(
     )
     session.add(email)
     session.flush()
+    if inbound_mail_id is not None and parsed.attachments:
+        email.attachments = _attachments_as_documents(session, lead, inbound_mail_id, parsed.attachments)
     payload = {
         "kind": "email",
         "activity_id": activity.id,
@@ -266,6 +272,33 @@ def record_email(
     else:
         record_event(session, "email.sent", email, actor=actor, lead_id=lead.id, payload=payload)
     return email
+
+
+def _attachments_as_documents(
+    session: Session, lead: Lead, inbound_mail_id: int, attachments: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Each attachment the documents accept (a PDF, an Office file, an image...) also
+    becomes a document of the lead, with its event; the others (an archive, a file whose
+    content belies its name, one too large) stay with the message only.  Each attachment
+    says which document it became."""
+    from crm.documents.operations import add_document
+
+    raw = session.exec(select(InboundMail.raw).where(InboundMail.id == inbound_mail_id)).one()
+    kept = []
+    for attachment in attachments:
+        part = part_at(raw, int(attachment["index"]))
+        data = part.get_payload(decode=True) if part is not None and not part.is_multipart() else None
+        if isinstance(data, bytes) and data and attachment.get("content_type") != "message/rfc822":
+            try:
+                document = add_document(
+                    session, lead, file_name=str(attachment["filename"]), content=io.BytesIO(data), actor=None
+                )
+            except ValidationError:
+                pass
+            else:
+                attachment = {**attachment, "document_id": document.id}
+        kept.append(attachment)
+    return kept
 
 
 def file_from_tray(
