@@ -5,6 +5,7 @@ lead, nobody else)."""
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 from sqlmodel import Session, col, func, select
@@ -328,3 +329,35 @@ def test_filing_from_the_tray_can_make_the_stranger_a_contact(session: Session, 
     assert (contact.name, contact.organisation_id) == ("Sam Lee", lead.us_organisation_id)
     _deliver(session, plain("new-2@agency.example", officer.email, "sam@newco.example"), mine)
     assert [e.message_id for e in _emails(session, lead)] == ["new-1@agency.example", "new-2@agency.example"]
+
+
+def test_a_template_is_written_in_the_contacts_language_whatever_the_officers(session: Session, client: Any) -> None:
+    officer = make_user(session, email="amal@agency.example", name="Amal Benali", language="en")
+    aws = make_organisation(session, "US", name_en="AWS", name_fr="AWS", name_ar="أمازون")
+    add = make_organisation(
+        session, "MA", name_fr="Agence de Développement du Digital", name_ar="وكالة التنمية الرقمية"
+    )
+    jane = create_contact(session, organisation_id=aws.id, name="Jane Doe", email="jane@aws.example", language="fr")
+    salma = create_contact(session, organisation_id=add.id, name="سلمى", email="salma@add.gov.ma", language="ar")
+    stranger = create_contact(session, organisation_id=make_organisation(session, "US").id, name="X", email="x@x.us")
+    lead = make_lead(session, owner=officer, us_organisation_id=aws.id, ma_organisation_id=add.id, title="Cloud")
+    session.commit()
+    login(client, officer.email)
+    url = f"/leads/{lead.id}/emails/new"
+
+    french = client.get(f"{url}?template=thanks&contact_id={jane.id}")
+    assert french.status_code == 200
+    page = html.unescape(french.get_data(as_text=True))
+    assert 'value="Merci pour notre réunion : Cloud"' in page
+    # Jane is on the US side: the template names the Moroccan one, in French.
+    assert "Bonjour Jane Doe," in page and "avec Agence de Développement du Digital" in page and "Amal Benali" in page
+    assert "Start from a template" in page  # the page itself stays in the officer's language
+
+    arabic = html.unescape(client.get(f"{url}?template=thanks&contact_id={salma.id}").get_data(as_text=True))
+    assert "شكرًا على اجتماعنا: Cloud" in arabic and "السيد(ة) سلمى المحترم(ة)" in arabic and "مع AWS" not in arabic
+    assert "مع أمازون" in arabic
+
+    for query in (f"template=nothing&contact_id={jane.id}", f"template=thanks&contact_id={stranger.id}"):
+        refused = client.get(f"{url}?{query}")
+        assert refused.status_code == 400 and 'class="invalid-feedback"' in refused.get_data(as_text=True)
+    assert session.exec(select(func.count()).select_from(EmailMessage)).one() == 0  # a template sends nothing

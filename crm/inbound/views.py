@@ -17,6 +17,7 @@ from sqlmodel import col, select
 from crm.accounts.models import Role
 from crm.core.db import db
 from crm.core.errors import ValidationError
+from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
 from crm.inbound.addresses import lead_address, user_address
 from crm.inbound.models import EmailMessage, InboundMail, InboundState
@@ -25,9 +26,11 @@ from crm.inbound.outbound import lead_contacts, raw_of_sent, send_lead_email
 from crm.inbound.parsing import ParsedMail, parse_mail, part_at
 from crm.inbound.queries import lead_emails, tray_count
 from crm.inbound.sanitize import clean_mail_html
+from crm.inbound.starters import STARTERS, starter_text
 from crm.leads.access import lead_or_404, require_writer
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
+from crm.organisations.models import Organisation
 
 bp = Blueprint("inbound", __name__)
 TRAY_LIMIT = 100
@@ -73,7 +76,13 @@ def send_email(lead_id: int) -> Any:
     except ValidationError as exc:
         db.session.rollback()
         return render_template(
-            "inbound/write.html", lead=lead, errors=exc.errors, form=form, send_key=form.get("send_key", "")
+            "inbound/write.html",
+            lead=lead,
+            errors=exc.errors,
+            form=form,
+            send_key=form.get("send_key", ""),
+            starters=STARTERS,
+            language_names=LANGUAGE_NAMES,
         ), 400
     db.session.commit()
     flash(_("The email is on its way."), "success")
@@ -94,7 +103,38 @@ def write_email(lead_id: int) -> Any:
         sender = next((c for c in lead_contacts(db.session, lead) if c.email == replied.from_address), None)
         if sender is not None:
             values["contact_id"] = str(sender.id)
-    return render_template("inbound/write.html", lead=lead, errors={}, form=values, send_key=secrets.token_hex(16))
+    errors: dict[str, str] = {}
+    if "template" in request.args:
+        errors = _start_from_template(lead, values)
+    page = render_template(
+        "inbound/write.html",
+        lead=lead,
+        errors=errors,
+        form=values,
+        send_key=secrets.token_hex(16),
+        starters=STARTERS,
+        language_names=LANGUAGE_NAMES,
+    )
+    return (page, 400) if errors else page
+
+
+def _start_from_template(lead: Lead, values: dict[str, str]) -> dict[str, str]:
+    """Fill ``values`` with the chosen template in the chosen contact's language, or say
+    what is wrong with the choice."""
+    key, chosen = request.args.get("template", ""), request.args.get("contact_id", "")
+    contact = next((c for c in lead_contacts(db.session, lead) if str(c.id) == chosen), None)
+    if contact is None:
+        return {"contact_id": str(_("Choose a contact of this lead who has an email address."))}
+    values["contact_id"] = chosen
+    if key not in STARTERS:
+        return {"template": str(_("Choose one of the templates."))}
+    values["template"] = key
+    other = lead.ma_organisation_id if contact.organisation_id == lead.us_organisation_id else lead.us_organisation_id
+    subject, values["body"] = starter_text(
+        key, contact=contact, lead=lead, other_side=db.session.get(Organisation, other), officer=current_user
+    )
+    values.setdefault("subject", subject)  # an answer keeps its "Re:" subject
+    return {}
 
 
 @bp.route("/leads/<int:lead_id>/emails/<int:email_id>")
