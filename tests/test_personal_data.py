@@ -28,6 +28,8 @@ from crm.digests.models import Subscription
 from crm.digests.operations import create_subscription
 from crm.exchange import operations as exchange
 from crm.exchange.models import ImportFile
+from crm.inbound.addresses import lead_address, user_address
+from crm.inbound.operations import file_received, store_inbound
 from crm.leads.models import Activity
 from crm.leads.operations import log_activity, save_filter
 from crm.missions.models import MeetingContact
@@ -44,6 +46,7 @@ from crm.webhooks.operations import create_webhook_endpoint
 from tests.api_helpers import bearer, make_token
 from tests.exchange_helpers import csv_bytes
 from tests.factories import make_lead, make_organisation, make_user
+from tests.inbound_corpus import plain
 from tests.web_helpers import login
 
 
@@ -149,6 +152,18 @@ def _world(session: Session, person: Person = SALMA) -> dict[str, Any]:
         session, lead, kind="call", body=f"Called {person.written} on {person.phone} with {OTHER[0]}.", actor=officer
     )
     mailed = log_activity(session, lead, kind="email", body=f"Sent the deck to {person.email}.", actor=officer)
+    heard = store_inbound(
+        session, plain("from-person@add.example", person.email, lead_address(lead), text=f"Regards, {person.name}"),
+        lead_address(lead),
+    )  # fmt: skip
+    session.flush()
+    emails = [file_received(session, heard)]
+    waiting = store_inbound(
+        session, plain("to-person@jisr.example", officer.email, person.email, text=f"Dear {person.written},"),
+        user_address(officer),
+    )  # fmt: skip
+    session.flush()
+    emails.append(file_received(session, waiting))
     asked = AnswerLink(contact_id=salma.id or 0, lead_id=lead.id or 0, meeting_id=meeting.id or 0, days=90)
     session.add(Checkin(meeting_id=asked.meeting_id, days=90, contact_id=asked.contact_id, lead_ids=[asked.lead_id],
                         mail_key="checkin:test"))  # fmt: skip
@@ -186,7 +201,7 @@ def _world(session: Session, person: Person = SALMA) -> dict[str, Any]:
         "meeting": meeting,
         "lead": lead,
         "import": data_import,
-        "activities": (named.id, mailed.id),
+        "activities": (named.id, mailed.id, *(e.activity_id for e in emails if e is not None)),
     }
 
 
@@ -242,6 +257,8 @@ def test_everything_about_salma_is_somewhere_before_the_erasure(session: Session
         "webhook_delivery.body",
         "subscription.email",
         "contact.search_text",
+        "inbound_mail.raw",
+        "email_message.text",
     ):
         assert place in places
 
@@ -281,6 +298,7 @@ def test_the_export_holds_everything_jisr_keeps_about_the_contact(session: Sessi
         ("stopped", None),
     ]
     assert data["checkins"][1]["comment"].endswith(" asked for the pilot's terms.")
+    assert {e["from"]["email"] for e in data["emails_on_leads"]} >= {EMAIL}  # what she wrote to the lead
     assert OTHER[1] not in json.dumps(data["contact"])
 
     page = client.get(f"/contacts/{world['salma_id']}/personal-data")
@@ -315,7 +333,11 @@ def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, c
     confirm = client.get(f"/contacts/{salma_id}/{how}")
     assert confirm.status_code == 200
     holdings = re.search(r'data-testid="contact-holdings">(.*?)</ul>', confirm.get_data(as_text=True), re.S)
-    assert holdings and "1 meeting attended" in holdings.group(1) and "2 activities" in holdings.group(1)
+    assert (
+        holdings
+        and "1 meeting attended" in holdings.group(1)
+        and f"{len(world['activities'])} activities" in holdings.group(1)
+    )
     response = client.post(f"/contacts/{salma_id}/{how}")
     assert response.status_code == 302
     session.expire_all()
@@ -329,6 +351,7 @@ def test_after_erasure_or_deletion_no_table_holds_the_person(session: Session, c
     event = _events(session, f"contact.{'erased' if how == 'erase' else 'deleted'}")[-1]
     assert (event.actor_id, event.entity_type, event.entity_id) == (world["admin"].id, "contact", salma_id)
     assert event.payload["scrubbed"]["events"] >= 3 and event.payload["scrubbed"]["import_files"] == 1
+    assert event.payload["scrubbed"]["inbound_mail"] == 2 and event.payload["scrubbed"]["email_message"] >= 1
     body = session.get(Activity, world["activities"][0]).body
     assert body == f"Called [#{salma_id}] on [#{salma_id}] with {OTHER[0]}."
     assert session.exec(select(func.count()).select_from(Subscription)).one() == 0

@@ -19,6 +19,7 @@ from crm.exchange.models import DataImport, ImportRow
 from crm.leads.models import Activity, Lead
 from crm.missions.models import Meeting, MeetingContact, Mission, MissionDelegate
 from crm.organisations.models import Contact, Organisation
+from crm.privacy.mailbox import emails_naming
 from crm.privacy.scrubbing import (
     FREE_TEXT,
     IMPORT_ROW_COLUMNS,
@@ -280,6 +281,20 @@ def personal_data(session: Session, contact: Contact) -> dict[str, Any]:
         "webhook_deliveries": _deliveries(session, [e.id for e in events if e.id is not None]),
         "digest_subscriptions": _subscriptions(session, traces),
         "checkins": _checkins(session, contact.id or 0),
+        "emails_on_leads": [
+            {
+                "id": e.id,
+                "lead_id": e.lead_id,
+                "direction": e.direction.value,
+                "sent_at": e.sent_at,
+                "from": {"name": e.from_name, "email": e.from_address},
+                "to": e.to,
+                "cc": e.cc,
+                "subject": e.subject,
+                "text": e.text,
+            }
+            for e in emails_naming(session, traces)
+        ],
     }
     return dict(jsonable(document))
 

@@ -30,6 +30,7 @@ from crm.leads.models import Activity, Lead, SavedFilter
 from crm.missions.models import Meeting, Mission
 from crm.notifications.models import Notification
 from crm.organisations.models import Contact
+from crm.privacy.mailbox import erase_in_mail
 from crm.privacy.traces import Traces, blank_personal_fields, traces_of
 from crm.search.texts import lead_text
 from crm.webhooks.ledger import event_body
@@ -127,6 +128,7 @@ class Scrubber:
         self.session.flush()
         self._events()
         self._checkin_answers()
+        self.counts.update(erase_in_mail(self.session, self.traces))
         self._free_text()
         self._mail()
         self._imports()
