@@ -24,6 +24,29 @@ def _day(value: object) -> date:
     return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
 
 
+def _meeting_search_index() -> None:
+    """SQLite's batch mode rebuilds ``meeting`` and drops the triggers that keep its search
+    index (migration 871bcb8ff746): put them back and rebuild the index."""
+    if op.get_bind().dialect.name != "sqlite":
+        return
+    for suffix in ("ai", "ad", "au"):
+        op.execute(f"DROP TRIGGER IF EXISTS fts_meeting_{suffix}")
+    op.execute(
+        "CREATE TRIGGER fts_meeting_ai AFTER INSERT ON meeting BEGIN "
+        "INSERT INTO fts_meeting(rowid, search_text) VALUES (new.id, new.search_text); END"
+    )
+    op.execute(
+        "CREATE TRIGGER fts_meeting_ad AFTER DELETE ON meeting BEGIN "
+        "INSERT INTO fts_meeting(fts_meeting, rowid, search_text) VALUES ('delete', old.id, old.search_text); END"
+    )
+    op.execute(
+        "CREATE TRIGGER fts_meeting_au AFTER UPDATE OF search_text ON meeting BEGIN "
+        "INSERT INTO fts_meeting(fts_meeting, rowid, search_text) VALUES ('delete', old.id, old.search_text); "
+        "INSERT INTO fts_meeting(rowid, search_text) VALUES (new.id, new.search_text); END"
+    )
+    op.execute("INSERT INTO fts_meeting(fts_meeting) VALUES ('rebuild')")
+
+
 def upgrade() -> None:
     op.create_table(
         "mission_leg",
@@ -64,6 +87,7 @@ def upgrade() -> None:
         batch_op.create_foreign_key(
             batch_op.f("fk_meeting_leg_id_mission_leg"), "mission_leg", ["leg_id"], ["id"], ondelete="SET NULL"
         )
+    _meeting_search_index()
     with op.batch_alter_table("mission", schema=None) as batch_op:
         for lang in ("ar", "fr", "en"):
             batch_op.add_column(
@@ -145,6 +169,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_meeting_leg_id"))
         batch_op.drop_column("duration_minutes")
         batch_op.drop_column("leg_id")
+    _meeting_search_index()
     with op.batch_alter_table("mission_delegate", schema=None) as batch_op:
         batch_op.drop_column("role")
     with op.batch_alter_table("mission_sector", schema=None) as batch_op:
