@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 import threading
 from datetime import timedelta
@@ -390,7 +391,7 @@ def test_the_bell_shows_unread_notifications(session: Session, client: Any) -> N
     page = client.get("/leads").get_data(as_text=True)
     assert 'data-testid="bell"' in page and f'text-bg-danger ms-1">{unread}<' in page
     listing = client.get("/notifications").get_data(as_text=True)
-    assert "arrive à échéance aujourd&#39;hui" in listing
+    assert "arrive à échéance aujourd'hui" in html.unescape(listing)
     client.post("/notifications/read")
     assert "text-bg-danger ms-1" not in client.get("/leads").get_data(as_text=True)
 

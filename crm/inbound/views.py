@@ -15,7 +15,7 @@ from flask_login import current_user, login_required
 from sqlmodel import col, select
 
 from crm.accounts.models import Role
-from crm.core.db import db
+from crm.core.db import db, parse_id
 from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
@@ -60,14 +60,14 @@ def send_email(lead_id: int) -> Any:
     lead = lead_or_404(lead_id)
     form = request.form
     reply_id = form.get("reply_to", "")
-    replied = db.session.get(EmailMessage, int(reply_id)) if reply_id.isdigit() and len(reply_id) < 12 else None
+    replied = db.session.get(EmailMessage, reply_key) if (reply_key := parse_id(reply_id)) else None
     contact = form.get("contact_id", "")
     try:
         email = send_lead_email(
             db.session,
             lead,
             actor=current_user,
-            contact_id=int(contact) if contact.isdigit() and len(contact) < 12 else 0,
+            contact_id=parse_id(contact) or 0,
             subject=form.get("subject", ""),
             body=form.get("body", ""),
             send_key=form.get("send_key", ""),
@@ -95,7 +95,7 @@ def write_email(lead_id: int) -> Any:
     require_writer()
     lead = lead_or_404(lead_id)
     reply_id = request.args.get("reply_to", "")
-    replied = db.session.get(EmailMessage, int(reply_id)) if reply_id.isdigit() and len(reply_id) < 12 else None
+    replied = db.session.get(EmailMessage, reply_key) if (reply_key := parse_id(reply_id)) else None
     values: dict[str, str] = {}
     if replied is not None and replied.lead_id == lead.id:
         subject = replied.subject if replied.subject.lower().startswith("re:") else f"Re: {replied.subject}"
@@ -256,8 +256,8 @@ def file_mail(mail_id: int) -> Any:
     mail = _waiting(mail_id)
     raw_id = request.form.get("lead_id", "").strip()
     lead = None
-    if raw_id.isdigit() and len(raw_id) < 12:
-        lead = db.session.exec(select(Lead).where(Lead.id == int(raw_id), visible_to(current_user))).first()
+    if (lead_key := parse_id(raw_id)) is not None:
+        lead = db.session.exec(select(Lead).where(Lead.id == lead_key, visible_to(current_user))).first()
     if lead is None:
         flash(_("Choose a lead."), "danger")
         return redirect(url_for("inbound.tray")), 303
