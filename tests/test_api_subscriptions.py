@@ -140,5 +140,5 @@ def test_the_reader_organisation_is_kept_by_a_patch_and_a_stopped_subscription_r
     assert restarted.status_code == 200
     body = restarted.get_json()
     assert body["is_active"] is True and body["resumed_at"] is not None
-    types = session.exec(select(Event.type).where(Event.entity_type == "subscription")).all()
+    types = session.exec(select(Event.type).where(Event.entity_type == "subscription").order_by(Event.id)).all()
     assert types[-2:] == ["subscription.unsubscribed", "subscription.resubscribed"]

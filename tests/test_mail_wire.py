@@ -193,7 +193,7 @@ def _password_link(session: Session, name: str, reason: PasswordLinkReason) -> l
     _persist(session, user)
     request_password_link(session, user, reason, actor=None)
     session.flush()
-    event = session.exec(select(Event).where(Event.type == "user.password_link_requested")).all()[-1]
+    event = session.exec(select(Event).where(Event.type == "user.password_link_requested").order_by(Event.id)).all()[-1]
     on_password_link_requested(session, event)
     session.commit()
     return _ids(session, OutboundMail.dedupe_key == f"password-link:{event.id}")
