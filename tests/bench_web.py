@@ -145,24 +145,39 @@ def api_tokens(url: str, scale: Scale, instance: str) -> dict[str, str]:
 class Served:
     """A gunicorn with 2 sync workers on a free port of 127.0.0.1, stopped on exit."""
 
-    def __init__(self, target: str, env: dict[str, str], cwd: Path) -> None:
+    def __init__(self, target: str, env: dict[str, str], cwd: Path, log: Path) -> None:
         self.port = free_port()
         self.base = f"http://127.0.0.1:{self.port}"
         command = [sys.executable, "-m", "gunicorn", target, "--workers", "2", "--worker-class", "sync"]
         command += ["--bind", f"127.0.0.1:{self.port}", "--log-level", "warning"]
-        self.process = subprocess.Popen(command, cwd=cwd, env={**os.environ, **env}, start_new_session=True)
+        self.log = open(log, "ab")  # noqa: SIM115 - closed on exit
+        self.process = subprocess.Popen(
+            command, cwd=cwd, env={**os.environ, **env}, stdout=self.log, stderr=self.log, start_new_session=True
+        )
 
     def wait(self, path: str) -> None:
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise SystemExit(f"gunicorn stopped with code {self.process.returncode}")
+                raise SystemExit(f"gunicorn stopped with code {self.process.returncode} (see {self.log.name})")
             try:
                 with urllib.request.urlopen(self.base + path, timeout=5):
                     return
             except OSError:
                 time.sleep(0.3)
         raise SystemExit(f"{self.base}{path} did not answer within 60 s")
+
+    def workers_rss_mb(self) -> float:
+        """The largest resident memory of this gunicorn's workers, in MB (Linux's /proc)."""
+        largest = 0
+        for status in Path("/proc").glob("[0-9]*/status"):
+            try:
+                fields = dict(line.split(":", 1) for line in status.read_text().splitlines() if ":" in line)
+            except OSError:
+                continue
+            if fields.get("PPid", "").strip() == str(self.process.pid):
+                largest = max(largest, int(fields.get("VmRSS", "0 kB").split()[0]))
+        return round(largest / 1024, 1)
 
     def __enter__(self) -> Served:
         return self
@@ -174,6 +189,7 @@ class Served:
         except subprocess.TimeoutExpired:
             os.killpg(self.process.pid, signal.SIGKILL)
             self.process.wait()
+        self.log.close()
 
 
 def session_cookie(base: str, email: str) -> str:
@@ -226,6 +242,7 @@ def run_wrk(url: str, headers: dict[str, str], seconds: int) -> dict[str, Any]:
 def measure_scale(leads: int, args: argparse.Namespace, server: str) -> dict[str, Any]:
     scale = dataclasses.replace(PAGES, leads=leads)
     url, filled = ensure_database(server, leads)
+    started = machine(server)
     print(f"\n{leads:,} leads: {url.rsplit('/', 1)[1]}" + (f", filled in {filled:.0f} s" if filled else ", reused"))
     instance = tempfile.mkdtemp(prefix="jisr-bench-web-")
     tokens = api_tokens(url, scale, instance)
@@ -239,7 +256,10 @@ def measure_scale(leads: int, args: argparse.Namespace, server: str) -> dict[str
     }
     floor_env = {"FLOOR_DATABASE_URL": url, "PYTHONPATH": str(ROOT)}
     rows = []
-    with Served("wsgi:app", env, ROOT) as jisr, Served("tests.bench_floor:app", floor_env, Path(instance)) as floor:
+    logs = ROOT / "bench-results" / f"web-{leads}"
+    jisr_served = Served("wsgi:app", env, ROOT, logs.with_suffix(".jisr.log"))
+    floor_served = Served("tests.bench_floor:app", floor_env, Path(instance), logs.with_suffix(".floor.log"))
+    with jisr_served as jisr, floor_served as floor:
         jisr.wait("/login")
         floor.wait("/leads?limit=1")
         headers = {
@@ -258,11 +278,14 @@ def measure_scale(leads: int, args: argparse.Namespace, server: str) -> dict[str
             figures = run_wrk(target, sent, args.seconds)
             rows.append({**dataclasses.asdict(case), "kilobytes": round(size / 1024, 1), **figures})
             print(f"  {case.name:<40} {case.who:<7} {figures['rps']:>8.1f} req/s  p99 {figures['p99_ms']:>7.1f} ms")
+        rss = {"jisr": jisr.workers_rss_mb(), "floor": floor.workers_rss_mb()}
     shutil.rmtree(instance, ignore_errors=True)
-    floor_rps = rows[0]["rps"]
-    for row in rows:
+    print(f"  gunicorn's logs: {logs}.jisr.log, {logs}.floor.log")
+    floors = {row["path"]: row["rps"] for row in rows if row["who"] == "floor"}
+    for row in rows:  # 10 rows against the floor's 10, everything else against its 50
+        floor_rps = floors["/leads?limit=10"] if "limit=10" in row["path"] else floors["/leads?limit=50"]
         row["ratio"] = round(row["rps"] / floor_rps, 3)
-    return {"leads": leads, "filled_seconds": filled, "results": rows}
+    return {"leads": leads, "filled_seconds": filled, "machine": started, "worker_rss_mb": rss, "results": rows}
 
 
 def machine(server: str) -> dict[str, Any]:
@@ -280,25 +303,32 @@ def machine(server: str) -> dict[str, Any]:
 
 
 def markdown(run: dict[str, Any]) -> str:
-    info = run["machine"]
+    info = run["scales"][0]["machine"]
     lines = [
         "# Web benchmarks",
         "",
         "Written by `make bench-web` (`tests/bench_web.py`); figures in "
-        f"`{run['json']}`. Jisr under gunicorn (`wsgi:app`, 2 sync workers) with PostgreSQL and "
+        f"`{'`, `'.join(run['json'])}`. Jisr under gunicorn (`wsgi:app`, 2 sync workers) with PostgreSQL and "
         "Redis, against the floor: a bare Flask + psycopg app (`tests/bench_floor.py`) under the same "
         "gunicorn settings, answering the lead list's indexed page query "
         "(`ORDER BY updated_at DESC, id DESC LIMIT n`) as JSON. Load: "
         f"wrk, {CONNECTIONS} connections on 127.0.0.1 for {run['seconds']} s per request, as an officer "
         "(session cookie from the login form, or an API token) or as an admin. Data: `tests/bench_data.py` "
         "(the page benchmark's rows: about 2.5 events per lead, a follow-up on one lead in ten, "
-        "one lead in 17 confidential). The ratio is the request's req/s over the floor's (50 rows).",
+        "one lead in 17 confidential). The ratio is the request's req/s over the floor's (the floor's 10 rows for "
+        "requests of 10 rows, its 50 rows for every other request).",
         "",
-        f"Machine: {info['cores']} cores (shared; load average {info['load_average']} at the start), "
-        f"PostgreSQL {info['postgresql']}, Python {info['python']}, {info['wrk']}; run on {info['date']}.",
+        f"Machine: {info['cores']} cores (shared with other work: see each run's load average), "
+        f"PostgreSQL {info['postgresql']}, Python {info['python']}, {info['wrk']}.",
     ]
-    for scale in run["scales"]:
+    for scale in sorted(run["scales"], key=lambda scale: scale["leads"]):
+        info, rss = scale["machine"], scale["worker_rss_mb"]
         lines += ["", f"## {scale['leads']:,} leads", ""]
+        lines += [
+            f"Run on {info['date']} (load average {info['load_average']} at the start); largest gunicorn "
+            f"worker after the load: Jisr {rss['jisr']} MB, floor {rss['floor']} MB RSS.",
+            "",
+        ]
         lines += ["| request | as | req/s | p99 ms | ratio to floor | KB |", "|---|---|---:|---:|---:|---:|"]
         for row in scale["results"]:
             path = row["path"]
@@ -317,6 +347,9 @@ def main() -> None:
     parser.add_argument("--server-url", default=None, help="the PostgreSQL server")
     parser.add_argument("--redis-url", default=os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
     parser.add_argument("--only", action="append", default=[], help="run the requests whose name contains TEXT")
+    parser.add_argument(
+        "--keep", default=None, help="an earlier run's JSON: its scales not measured now stay in the table"
+    )
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"), help="the table's file")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
@@ -332,10 +365,16 @@ def main() -> None:
     results = ROOT / "bench-results"
     results.mkdir(exist_ok=True)
     target = results / f"web-{stamp}.json"
-    run = {"machine": machine(server), "seconds": args.seconds, "json": f"bench-results/{target.name}", "scales": []}
+    run: dict[str, Any] = {"seconds": args.seconds, "json": [f"bench-results/{target.name}"], "scales": []}
     for leads in scales:
         run["scales"].append(measure_scale(leads, args, server))
         target.write_text(json.dumps(run, indent=1))
+    if args.keep:
+        earlier = json.loads(Path(args.keep).read_text())
+        kept = [scale for scale in earlier["scales"] if scale["leads"] not in scales]
+        if kept:
+            run["scales"] += kept
+            run["json"] += [name for name in earlier["json"] if name not in run["json"]]
     Path(args.markdown).write_text(markdown(run), encoding="utf-8")
     print(f"\nwrote {args.markdown} and {target}")
 
