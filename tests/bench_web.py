@@ -302,6 +302,23 @@ def machine(server: str) -> dict[str, Any]:
     }
 
 
+def summary(scales: list[dict[str, Any]]) -> list[str]:
+    """req/s of each request at each scale, and how much slower the largest scale is than the smallest."""
+    if len(scales) < 2:
+        return []
+    head = " | ".join(f"{scale['leads']:,}" for scale in scales)
+    lines = ["", "## Across the scales (req/s; slowdown: the smallest scale's over the largest's)", ""]
+    lines += [f"| request | as | {head} | slowdown |", "|---|---|" + "---:|" * (len(scales) + 1)]
+    for first in scales[0]["results"]:
+        key = (first["name"], first["who"])
+        found = [next((r for r in scale["results"] if (r["name"], r["who"]) == key), None) for scale in scales]
+        cells = " | ".join(f"{row['rps']:,.1f}" if row else "—" for row in found)
+        last = found[-1]
+        slowdown = f"{first['rps'] / last['rps']:.2f}×" if last and last["rps"] else "—"
+        lines.append(f"| {first['name']} | {first['who']} | {cells} | {slowdown} |")
+    return lines
+
+
 def markdown(run: dict[str, Any]) -> str:
     info = run["scales"][0]["machine"]
     lines = [
@@ -321,6 +338,7 @@ def markdown(run: dict[str, Any]) -> str:
         f"Machine: {info['cores']} cores (shared with other work: see each run's load average), "
         f"PostgreSQL {info['postgresql']}, Python {info['python']}, {info['wrk']}.",
     ]
+    lines += summary(sorted(run["scales"], key=lambda scale: scale["leads"]))
     for scale in sorted(run["scales"], key=lambda scale: scale["leads"]):
         info, rss = scale["machine"], scale["worker_rss_mb"]
         lines += ["", f"## {scale['leads']:,} leads", ""]
@@ -351,7 +369,11 @@ def main() -> None:
         "--keep", default=None, help="an earlier run's JSON: its scales not measured now stay in the table"
     )
     parser.add_argument("--markdown", default=str(ROOT / "BENCHMARKS.md"), help="the table's file")
+    parser.add_argument("--render", default=None, help="only write the table from this run's JSON")
     args = parser.parse_args()
+    if args.render:
+        Path(args.markdown).write_text(markdown(json.loads(Path(args.render).read_text())), encoding="utf-8")
+        return
     if shutil.which("wrk") is None:
         parser.error("wrk is missing: sudo apt-get install -y wrk")
     try:
