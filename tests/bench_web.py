@@ -40,13 +40,13 @@ import psycopg
 
 from tests import bench_data
 from tests.bench_data import PAGES, PASSWORD, Scale, email_of
+from tests.bench_web_report import CONNECTIONS, markdown
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA_VERSION = 1  # raise when bench_data.py's rows change: older databases are then not reused
 COMPLETE = f"jisr bench data v{DATA_VERSION} complete"
 SCALES = (10_000, 100_000, 1_000_000)
 QUICK = 2_000
-CONNECTIONS = 8
 USER_AGENT = "jisr-bench-web"
 OFFICER = 1
 TYPICAL_LEAD = 2  # not confidential: every officer sees it
@@ -302,61 +302,6 @@ def machine(server: str) -> dict[str, Any]:
     }
 
 
-def summary(scales: list[dict[str, Any]]) -> list[str]:
-    """req/s of each request at each scale, and how much slower the largest scale is than the smallest."""
-    if len(scales) < 2:
-        return []
-    head = " | ".join(f"{scale['leads']:,}" for scale in scales)
-    lines = ["", "## Across the scales (req/s; slowdown: the smallest scale's over the largest's)", ""]
-    lines += [f"| request | as | {head} | slowdown |", "|---|---|" + "---:|" * (len(scales) + 1)]
-    for first in scales[0]["results"]:
-        key = (first["name"], first["who"])
-        found = [next((r for r in scale["results"] if (r["name"], r["who"]) == key), None) for scale in scales]
-        cells = " | ".join(f"{row['rps']:,.1f}" if row else "—" for row in found)
-        last = found[-1]
-        slowdown = f"{first['rps'] / last['rps']:.2f}×" if last and last["rps"] else "—"
-        lines.append(f"| {first['name']} | {first['who']} | {cells} | {slowdown} |")
-    return lines
-
-
-def markdown(run: dict[str, Any]) -> str:
-    info = run["scales"][0]["machine"]
-    lines = [
-        "# Web benchmarks",
-        "",
-        "Written by `make bench-web` (`tests/bench_web.py`); figures in "
-        f"`{'`, `'.join(run['json'])}`. Jisr under gunicorn (`wsgi:app`, 2 sync workers) with PostgreSQL and "
-        "Redis, against the floor: a bare Flask + psycopg app (`tests/bench_floor.py`) under the same "
-        "gunicorn settings, answering the lead list's indexed page query "
-        "(`ORDER BY updated_at DESC, id DESC LIMIT n`) as JSON. Load: "
-        f"wrk, {CONNECTIONS} connections on 127.0.0.1 for {run['seconds']} s per request, as an officer "
-        "(session cookie from the login form, or an API token) or as an admin. Data: `tests/bench_data.py` "
-        "(the page benchmark's rows: about 2.5 events per lead, a follow-up on one lead in ten, "
-        "one lead in 17 confidential). The ratio is the request's req/s over the floor's (the floor's 10 rows for "
-        "requests of 10 rows, its 50 rows for every other request).",
-        "",
-        f"Machine: {info['cores']} cores (shared with other work: see each run's load average), "
-        f"PostgreSQL {info['postgresql']}, Python {info['python']}, {info['wrk']}.",
-    ]
-    lines += summary(sorted(run["scales"], key=lambda scale: scale["leads"]))
-    for scale in sorted(run["scales"], key=lambda scale: scale["leads"]):
-        info, rss = scale["machine"], scale["worker_rss_mb"]
-        lines += ["", f"## {scale['leads']:,} leads", ""]
-        lines += [
-            f"Run on {info['date']} (load average {info['load_average']} at the start); largest gunicorn "
-            f"worker after the load: Jisr {rss['jisr']} MB, floor {rss['floor']} MB RSS.",
-            "",
-        ]
-        lines += ["| request | as | req/s | p99 ms | ratio to floor | KB |", "|---|---|---:|---:|---:|---:|"]
-        for row in scale["results"]:
-            path = row["path"]
-            lines.append(
-                f"| {row['name']} (`{path}`) | {row['who']} | {row['rps']:,.1f} | {row['p99_ms']:,.1f} "
-                f"| {row['ratio']:.3f} | {row['kilobytes']:,.1f} |"
-            )
-    return "\n".join(lines) + "\n"
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scales", default=",".join(str(n) for n in SCALES), help="leads per database, with commas")
@@ -397,6 +342,7 @@ def main() -> None:
         if kept:
             run["scales"] += kept
             run["json"] += [name for name in earlier["json"] if name not in run["json"]]
+            target.write_text(json.dumps(run, indent=1))
     Path(args.markdown).write_text(markdown(run), encoding="utf-8")
     print(f"\nwrote {args.markdown} and {target}")
 
