@@ -6,7 +6,7 @@ BIN := $(VENV)/bin
 PORT ?= 5000
 export PORT
 
-.PHONY: run test lint format i18n i18n-check bench bench-pages lock compose-check clean install install-dev
+.PHONY: run test lint format i18n i18n-check bench bench-pages bench-web lock compose-check clean install install-dev
 
 $(BIN)/python:
 	@command -v $(PYTHON) >/dev/null || { echo "jisr: $(PYTHON) not found (Python 3.11 is required)" >&2; exit 1; }
@@ -71,6 +71,16 @@ bench: install-dev
 ## Page benchmark: the lead list, search, pipeline, dashboard, exports and the API on 100,000 leads (BENCH_ARGS as for bench).
 bench-pages: install-dev
 	$(BIN)/python -m tests.bench_pages $(BENCH_ARGS)
+
+## wrk, the load generator of the web benchmark, from Debian.
+/usr/bin/wrk:
+	@[ "$$(id -u)" = 0 ] || { echo "jisr: the web benchmark needs Debian's wrk: sudo apt-get install -y wrk" >&2; exit 1; }
+	apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends wrk
+
+## Web benchmark: gunicorn against a bare Flask + psycopg floor at 10k, 100k and 1M leads on PostgreSQL; writes BENCHMARKS.md
+## (BENCH_ARGS="--quick", "--scales 10000,100000", "--seconds 15"; DATABASE_URL and REDIS_URL name the servers).
+bench-web: install-dev /usr/bin/wrk
+	$(BIN)/python -m tests.bench_web $(BENCH_ARGS)
 
 format: install-dev
 	$(BIN)/ruff check --fix crm workers tests

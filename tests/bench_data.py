@@ -2,7 +2,8 @@
 
 :func:`populate` inserts users, sectors, organisations, leads, their events and open
 follow-ups with plain multi-row ``INSERT`` statements (no operations, no ORM objects), so
-100,000 leads take seconds.  The same seed gives the same rows on SQLite and PostgreSQL.
+100,000 leads take seconds; on PostgreSQL they go through ``COPY`` (:func:`copied`), so a
+million take minutes.  The same seed gives the same rows on SQLite and PostgreSQL.
 
 :class:`Scale` says how much to insert.  ``Scale()`` is the digest benchmark's data: 20
 officers, 100 organisations, no contacts, bare payloads.  ``named=True`` (the page
@@ -14,6 +15,7 @@ from its own random generator, so the rows both scales share are the same.
 
 from __future__ import annotations
 
+import json
 import random
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -81,8 +83,31 @@ PAGES = Scale(
 
 
 def batched(conn: Any, table: Any, rows: list[dict[str, Any]], size: int = 5_000) -> None:
+    if conn.dialect.name == "postgresql" and rows:
+        copied(conn, table, rows)
+        return
     for start in range(0, len(rows), size):
         conn.execute(sa.insert(table), rows[start : start + size])
+
+
+def copied(conn: Any, table: Any, rows: list[dict[str, Any]]) -> None:
+    """PostgreSQL's ``COPY … FROM STDIN`` through psycopg: a million leads in minutes.
+
+    The ids come from the tables' sequences in the rows' order, as with ``INSERT``.
+    JSON values travel as their text; PostgreSQL reads every value as the column's type.
+    """
+    columns = list(rows[0])
+    quoted = ", ".join(f'"{name}"' for name in columns)
+    raw = conn.connection.driver_connection
+    with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({quoted}) FROM STDIN') as copy:
+        for row in rows:
+            copy.write_row([_copy_value(row[name]) for name in columns])
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False)
+    return value
 
 
 def email_of(user_id: int, scale: Scale) -> str:
