@@ -136,6 +136,11 @@ def test_saving_a_conflicting_meeting_is_allowed_with_a_warning(session: Session
     assert (meeting.timezone, meeting.duration_minutes, meeting.leg_id) == ("America/Chicago", 45, houston.id)
     text = _text(response.get_data(as_text=True))
     assert "Microsoft tombe en dehors des dates de Houston." in text
+    warned = re.search(
+        r'<div class="alert alert-warning" role="status" data-category="warning">(.*?)</div>',
+        response.get_data(as_text=True),
+    )
+    assert warned and "Houston" in warned.group(1)  # shown as a warning, not as information
     bad = client.post(f"/meetings/{meeting.id}/edit", data={**data, "duration_minutes": "2"})
     assert bad.status_code == 400
 
