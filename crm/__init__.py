@@ -26,6 +26,7 @@ RUNTIME_DEFAULTS: dict[str, Any] = {
     "WEBHOOK_DISABLE_AFTER_SECONDS": 86400.0,
     "API_RATE_LIMIT_PER_MINUTE": 300,  # requests per API token
     "API_EVENT_FEED_SETTLE_SECONDS": 2.0,  # margin before an event enters the API's feed
+    "LIST_EXACT_COUNT_LIMIT": 1000,  # lists count exactly up to this, then estimate (crm/core/counting.py)
     "IMPORT_MAX_BYTES": 10 * 1024 * 1024,  # uploads for import; the request limit is 16 MB
     "IMPORT_MAX_ROWS": 20_000,
     "IMPORT_INLINE_ROWS": 500,  # a confirmed import with more rows runs in a worker

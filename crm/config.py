@@ -182,6 +182,7 @@ NUMERIC_KNOBS: dict[str, tuple[type, float, float]] = {
     "WEBHOOK_DISABLE_AFTER_SECONDS": (float, 60, 30 * 86400),
     "API_RATE_LIMIT_PER_MINUTE": (int, 1, 100000),
     "API_EVENT_FEED_SETTLE_SECONDS": (float, 0, 60),
+    "LIST_EXACT_COUNT_LIMIT": (int, 10, 1_000_000),
     "IMPORT_MAX_BYTES": (int, 1024, 15 * 1024 * 1024),
     "IMPORT_MAX_ROWS": (int, 1, 200_000),
     "IMPORT_INLINE_ROWS": (int, 0, 200_000),

@@ -1,0 +1,62 @@
+"""Counts that cost the same at any size: exact up to a bound, estimated beyond it.
+
+Counting every matching row on each request reads them all: at a million leads the count
+cost more than the page.  A list counts at most ``LIST_EXACT_COUNT_LIMIT`` + 1 rows;
+beyond that it says "about N", N being PostgreSQL's own estimate for the query (the
+planner's row count, read with ``EXPLAIN``, no row read), or "more than" the bound where
+there is no estimate (SQLite)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from flask import current_app
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Count:
+    """``value`` rows: exactly, or (``exact`` false) about that many, never fewer than
+    the bound + 1."""
+
+    value: int
+    exact: bool = True
+
+
+def exact_limit() -> int:
+    return int(current_app.config["LIST_EXACT_COUNT_LIMIT"])
+
+
+def bounded_count(session: Session, query: Any, limit: int | None = None) -> Count:
+    """How many rows ``query`` (a ``select`` of the list's rows, any order) has: exact up
+    to ``limit`` (the configured bound by default), else an estimate.  One query, two
+    past the bound on PostgreSQL."""
+    limit = exact_limit() if limit is None else limit
+    rows = query.order_by(None).limit(limit + 1).subquery()
+    found = int(session.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one())
+    if found <= limit:
+        return Count(found)
+    estimate = planner_rows(session, query.order_by(None))
+    return Count(max(estimate or 0, limit + 1), exact=False)
+
+
+def planner_rows(session: Session, query: Any) -> int | None:
+    """PostgreSQL's estimate of ``query``'s rows (``None`` elsewhere, or if it cannot be had)."""
+    bind = session.get_bind()
+    if bind.dialect.name != "postgresql":
+        return None
+    try:
+        sql = str(query.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
+    except Exception:  # a value with no literal form: no estimate, nothing sent
+        log.debug("no literal form for an estimate", exc_info=True)
+        return None
+    plan = session.execute(sa.text("EXPLAIN (FORMAT JSON) " + sql.replace(":", r"\:"))).scalar_one()
+    if isinstance(plan, str):
+        plan = json.loads(plan)
+    return int(plan[0]["Plan"]["Plan Rows"])
