@@ -55,7 +55,13 @@ def _untagged(value: Any) -> Any:
     if not isinstance(value, dict):
         return value
     ((tag, text),) = value.items()
-    return {"t": datetime.fromisoformat, "D": date.fromisoformat, "d": Decimal, "f": float}[tag](text)
+    readers: dict[str, Callable[[str], Any]] = {
+        "t": datetime.fromisoformat,
+        "D": date.fromisoformat,
+        "d": Decimal,
+        "f": float,
+    }
+    return readers[tag](text)
 
 
 def _serializer() -> URLSafeSerializer:
