@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, date, datetime
 from typing import Any
@@ -161,9 +162,32 @@ def test_list_is_paginated_and_keeps_the_filters(session: Session, client: Any) 
     login(client, "officer@jisr.example")
     page = client.get("/leads?sort=title&order=asc").get_data(as_text=True)
     assert "Numbered 00" in page and "Numbered 50" not in page
-    assert "page=2" in page and "sort=title" in page
-    second = client.get("/leads?sort=title&order=asc&page=2").get_data(as_text=True)
-    assert "Numbered 54" in second and "Numbered 00" not in second
+    assert "55 leads" in page or "55 pistes" in page
+    following = html.unescape(re.search(r'rel="next" href="([^"]+)"', page).group(1))
+    assert "sort=title" in following and "order=asc" in following and "cursor=" in following
+    assert 'data-testid="previous-page"' not in page
+    second = client.get(following).get_data(as_text=True)
+    assert "Numbered 54" in second and "Numbered 00" not in second and 'rel="next"' not in second
+    back = html.unescape(re.search(r'rel="prev" href="([^"]+)"', second).group(1))
+    again = client.get(back).get_data(as_text=True)
+    assert "Numbered 00" in again and "Numbered 49" in again and "Numbered 50" not in again
+
+
+def test_a_changed_page_link_shows_the_first_page_and_says_so(session: Session, client: Any) -> None:
+    officer = make_user(session, email="officer@jisr.example", language="en")
+    for n in range(55):
+        make_lead(session, owner=officer, title=f"Numbered {n:02d}")
+    session.commit()
+    login(client, "officer@jisr.example")
+    page = client.get("/leads?sort=title&order=asc").get_data(as_text=True)
+    following = html.unescape(re.search(r'rel="next" href="([^"]+)"', page).group(1))
+    foreign = following.replace("order=asc", "order=desc")  # made for the other direction
+    for broken in (following[:-3] + "abc", foreign, "/leads?sort=title&order=asc&cursor=%D9%85"):
+        answer = client.get(broken)
+        assert answer.status_code == 200
+        text = answer.get_data(as_text=True)
+        assert "That page of the list could not be found" in text
+        assert ("Numbered 00" in text) == ("order=desc" not in broken)
 
 
 def test_list_answers_htmx_with_the_results_fragment(session: Session, client: Any) -> None:

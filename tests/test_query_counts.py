@@ -14,7 +14,7 @@ from crm.followups.operations import complete_followup
 from crm.leads.filters import SORTS, LeadFilter, order_by
 from crm.leads.models import Lead, Stage
 from crm.leads.operations import add_watcher, log_activity, move_lead_to_stage, update_lead
-from crm.leads.queries import _next_due, lead_page, visible_to
+from crm.leads.queries import _next_due, lead_window, visible_to
 from crm.organisations.models import Country
 from crm.organisations.operations import create_contact
 from tests.api_helpers import bearer, make_token
@@ -148,12 +148,16 @@ def test_list_pages_follow_one_another_in_every_order(session: Session, sort: st
             .order_by(*order_by(lead_filter, _next_due(), owner_name))
         ).all()
     )
-    shown = []
-    for page in (1, 2, 3):
-        result = lead_page(session, officer, page=page, per_page=5, lead_filter=lead_filter)
-        shown += [row.lead.id for row in result.rows]
-    assert result.total == len(expected)
-    assert shown == expected
+    pages = [lead_window(session, officer, per_page=5, lead_filter=lead_filter)]
+    while pages[-1].next_cursor:
+        pages.append(lead_window(session, officer, cursor=pages[-1].next_cursor, per_page=5, lead_filter=lead_filter))
+    assert [row.lead.id for page in pages for row in page.rows] == expected
+    assert {page.count.value for page in pages} == {len(expected)} and pages[0].count.exact
+    back = pages[-1]
+    for earlier in reversed(pages[:-1]):  # and back again, page by page
+        back = lead_window(session, officer, cursor=back.previous_cursor, per_page=5, lead_filter=lead_filter)
+        assert [row.lead.id for row in back.rows] == [row.lead.id for row in earlier.rows]
+    assert back.previous_cursor is None
 
 
 @pytest.mark.parametrize("sort", ["next_followup_due_at", "-next_followup_due_at", "-estimated_value", "title"])

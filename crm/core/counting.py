@@ -22,11 +22,12 @@ log = logging.getLogger(__name__)
 
 @dataclass(frozen=True)
 class Count:
-    """``value`` rows: exactly, or (``exact`` false) about that many, never fewer than
-    the bound + 1."""
+    """``value`` rows: exactly; or (``exact`` false) about that many if ``estimated``,
+    else more than ``value`` - 1 (the bound, with no estimate to be had)."""
 
     value: int
     exact: bool = True
+    estimated: bool = False
 
 
 def exact_limit() -> int:
@@ -43,7 +44,9 @@ def bounded_count(session: Session, query: Any, limit: int | None = None) -> Cou
     if found <= limit:
         return Count(found)
     estimate = planner_rows(session, query.order_by(None))
-    return Count(max(estimate or 0, limit + 1), exact=False)
+    if estimate is None:
+        return Count(limit + 1, exact=False)
+    return Count(max(estimate, limit + 1), exact=False, estimated=True)
 
 
 def planner_rows(session: Session, query: Any) -> int | None:

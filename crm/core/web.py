@@ -65,10 +65,11 @@ def vendor(package: str, filename: str) -> Response:
 
 
 def url_with(**changes: Any) -> str:
-    """This page's address with some query parameters replaced (repeated ones kept)."""
+    """This page's address with some query parameters replaced (repeated ones kept), and
+    those given as ``None`` left out."""
     args = request.args.copy()
     for key, value in changes.items():
-        args.setlist(key, [str(value)])
+        args.setlist(key, [] if value is None else [str(value)])
     query = urlencode(list(args.items(multi=True)))
     return f"{request.path}?{query}" if query else request.path
 

@@ -150,6 +150,10 @@ def stage_rank() -> Any:
     return case(whens, value=col(Lead.stage), else_=len(order))
 
 
+# The sorts whose column may be empty: empty values come last, whichever the direction.
+NULLABLE_SORTS = ("value", "next_due")
+
+
 def sort_key(f: LeadFilter, next_due: Any, owner_name: Any) -> Any:
     """The allow-listed sort column of ``f`` as SQL."""
     return {
@@ -165,7 +169,7 @@ def sort_key(f: LeadFilter, next_due: Any, owner_name: Any) -> Any:
 def ordering(f: LeadFilter, key: Any, tie: Any) -> list[Any]:
     """ORDER BY ``key`` in ``f``'s direction (empty values last), ties broken by ``tie``."""
     primary = key.desc() if f.descending else key.asc()
-    if f.sort in ("value", "next_due"):
+    if f.sort in NULLABLE_SORTS:
         primary = primary.nulls_last()
     return [primary, tie.desc() if f.descending else tie.asc()]
 
@@ -176,6 +180,7 @@ def order_by(f: LeadFilter, next_due: Any, owner_name: Any) -> list[Any]:
 
 
 __all__ = [
+    "NULLABLE_SORTS",
     "PARAMS",
     "SORTS",
     "LeadFilter",

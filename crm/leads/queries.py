@@ -11,10 +11,11 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
-from crm.core.paging import Page, page_within
+from crm.core.counting import Count, bounded_count
+from crm.core.keyset import Key, window
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.leads.filters import LeadFilter, filter_conditions, ordering, sort_key
+from crm.leads.filters import NULLABLE_SORTS, LeadFilter, filter_conditions, sort_key
 from crm.leads.models import PIPELINE, Activity, Lead, LeadWatcher, SavedFilter, Stage
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
@@ -71,26 +72,6 @@ def next_due_by_lead() -> Any:
     )
 
 
-def page_of_leads(conditions: list[Any], f: LeadFilter, *, offset: int, limit: int) -> Any:
-    """The ids of one page of the leads meeting ``conditions`` in ``f``'s order, as a
-    subquery (``lead_id``, ``sort_key``) to join the rows to and order them by.
-
-    The page is found from the lead table alone (and the one table the sort key needs);
-    only its rows are then joined to what a list shows. Sorting the joined rows instead
-    carried every matching lead's organisations, owner and sector through the sort, and
-    ran the next follow-up subquery once per lead."""
-    due = next_due_by_lead()
-    key = sort_key(f, due.c.due_at, _owner_name())
-    ids: Any = select(col(Lead.id).label("lead_id"), key.label("sort_key")).where(*conditions)
-    if f.sort == "owner":
-        # Every lead has its owner: an outer join keeps the scan on the leads (SQLite would
-        # otherwise read them owner by owner through the index, some ten times slower).
-        ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
-    elif f.sort == "next_due":
-        ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
-    return ids.order_by(*ordering(f, key, col(Lead.id))).offset(offset).limit(limit).subquery("page")
-
-
 def _owner_name() -> Any:
     return func.coalesce(func.nullif(User.name, ""), User.email)
 
@@ -114,24 +95,74 @@ def _row_query(*extra: Any) -> Any:
     )
 
 
-def lead_page(
+@dataclass
+class LeadWindow:
+    """One page of the lead list, the cursors of the pages beside it, and how many leads
+    the list has (exact up to a bound, else estimated: :mod:`crm.core.counting`)."""
+
+    rows: list[LeadRow]
+    count: Count
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def lead_key(f: LeadFilter) -> tuple[Key, Any]:
+    """The list's order as a keyset key, and the subquery its sort column needs joined
+    (the next follow-ups' aggregate), if any."""
+    due = next_due_by_lead()
+    column = sort_key(f, due.c.due_at, _owner_name())
+    key = Key(column, col(Lead.id), f.descending, nullable=f.sort in NULLABLE_SORTS)
+    return key, (due if f.sort == "next_due" else None)
+
+
+def lead_window(
     session: Session,
     user: User,
     *,
-    page: int = 1,
+    cursor: str | None = None,
     per_page: int = 50,
     lead_filter: LeadFilter | None = None,
     now: datetime | None = None,
-) -> Page[LeadRow]:
-    """One page of visible leads with what the list shows, in two queries whatever the size."""
+) -> LeadWindow:
+    """One page of visible leads with what the list shows, in three queries whatever the
+    size: the page (by keyset, :mod:`crm.core.keyset`), and a count that reads at most
+    the bound's rows.  A cursor not issued here raises :class:`BadCursor`.
+
+    The page's ids are found from the lead table alone (and the one table the sort key
+    needs) and numbered in order there; only its rows are then joined to what a list
+    shows.  Sorting the joined rows instead carried every matching lead's organisations,
+    owner and sector through the sort, and ran the next follow-up subquery once per lead."""
     conditions = _conditions(user, lead_filter, now)
-    total = session.exec(select(func.count()).select_from(Lead).where(*conditions)).one()
-    page = page_within(page, total, per_page)
     f = lead_filter or LeadFilter()
-    ids = page_of_leads(conditions, f, offset=(page - 1) * per_page, limit=per_page)
-    query = _row_query().join(ids, ids.c.lead_id == Lead.id).order_by(*ordering(f, ids.c.sort_key, ids.c.lead_id))
-    rows = [LeadRow(*row) for row in session.exec(query).all()]
-    return Page(rows=rows, total=total, page=page, per_page=per_page)
+    key, due = lead_key(f)
+
+    def fetch(condition: Any, order: list[Any], n: int) -> list[Any]:
+        ids: Any = select(
+            col(Lead.id).label("lead_id"),
+            key.column.label("sort_key"),
+            func.row_number().over(order_by=order).label("n"),
+        ).where(*conditions)
+        if f.sort == "owner":
+            # Every lead has its owner: an outer join keeps the scan on the leads (SQLite would
+            # otherwise read them owner by owner through the index, some ten times slower).
+            ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
+        elif due is not None:
+            ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
+        if condition is not None:
+            ids = ids.where(condition)
+        page = ids.order_by(*order).limit(n).subquery("page")
+        query = _row_query(page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
+        return list(session.exec(query).all())
+
+    order = f"-{f.sort}" if f.descending else f.sort  # a cursor serves the order it was made in
+    found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0].id))
+    count = bounded_count(session, select(col(Lead.id)).where(*conditions))
+    return LeadWindow(
+        rows=[LeadRow(*row[:-1]) for row in found.rows],
+        count=count,
+        next_cursor=found.next_cursor,
+        previous_cursor=found.previous_cursor,
+    )
 
 
 @dataclass
