@@ -90,6 +90,8 @@ def test_the_navigation_counts_overdue_and_today_in_one_query(app: Any, session:
     with app.test_request_context(), count_queries(app) as statements:
         assert due_count(session, owner, now=NOW) == 2
     assert len(statements) == 1
+    assert due_count(session, owner, now=NOW, limit=1) == 2  # one more than the limit: "more than"
+    assert due_count(session, owner, now=NOW, limit=5) == 2
     with time_machine.travel(NOW, tick=False):
         login(client, "officer@jisr.example")
         page = client.get("/leads").get_data(as_text=True)
@@ -340,3 +342,16 @@ def test_today_runs_a_constant_number_of_queries(app: Any, session: Session, cli
         with count_queries(app) as many:
             assert client.get("/today").status_code == 200
     assert len(many) == len(few)
+
+
+def test_the_navigation_says_99_plus_without_counting_further(session: Session, client: Any) -> None:
+    owner = _officer(session)
+    lead = make_lead(session, owner=owner)
+    for n in range(101):
+        make_followup(session, lead, datetime(2026, 3, 1, 9, n % 60), owner_id=owner.id, title=f"Call {n}")
+    session.commit()
+    with time_machine.travel(NOW, tick=False):
+        login(client, "officer@jisr.example")
+        page = client.get("/leads").get_data(as_text=True)
+    badge = re.search(r'<span id="nav-today-count".*?</span></span>', page, re.S).group(0)
+    assert ">99+<" in badge and "(more than 99 follow-ups overdue or due today)" in badge

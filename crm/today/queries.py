@@ -42,13 +42,17 @@ def end_of_today(now: datetime, zone_name: str) -> datetime:
     return local_day_bounds(to_local(now, zone_name).date(), zone_name)[1]
 
 
-def due_count(session: Session, viewer: User, *, now: datetime | None = None) -> int:
+# The navigation's count stops here ("99+"): counting further reads every follow-up.
+NAV_COUNT_LIMIT = 99
+
+
+def due_count(session: Session, viewer: User, *, now: datetime | None = None, limit: int | None = None) -> int:
     """The viewer's open follow-ups overdue or due by the end of their day: one count on
-    the (owner, status, due) index, through the leads they may see (as the page shows)."""
+    the (owner, status, due) index, through the leads they may see (as the page shows);
+    with ``limit``, at most ``limit`` + 1 of them are read (the count is then no larger)."""
     now = now or utcnow()
-    query = (
-        select(func.count())
-        .select_from(FollowUp)
+    rows = (
+        select(col(FollowUp.id))
         .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
         .where(
             col(FollowUp.owner_id) == viewer.id,
@@ -57,7 +61,9 @@ def due_count(session: Session, viewer: User, *, now: datetime | None = None) ->
             visible_to(viewer),
         )
     )
-    return int(session.exec(query).one())
+    if limit is not None:
+        rows = rows.limit(limit + 1)
+    return int(session.exec(select(func.count()).select_from(rows.subquery())).one())
 
 
 def recent_changes(

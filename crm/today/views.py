@@ -24,7 +24,7 @@ from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.operations import close_followup, snooze_followup
 from crm.leads.access import is_htmx, lead_or_404, require_writer
 from crm.today.forms import NextForm, SnoozeForm
-from crm.today.queries import TodayPage, due_count, today_page
+from crm.today.queries import NAV_COUNT_LIMIT, TodayPage, due_count, today_page
 
 bp = Blueprint("today", __name__)
 
@@ -33,7 +33,7 @@ def nav_counts() -> dict[str, Any]:
     """``today_count()`` for the navigation: computed only where a page asks for it."""
     if not current_user or not current_user.is_authenticated:
         return {}
-    return {"today_count": lambda: due_count(db.session, current_user)}
+    return {"today_count": lambda: due_count(db.session, current_user, limit=NAV_COUNT_LIMIT)}
 
 
 def _forms(page: TodayPage, submitted: dict[int, FlaskForm]) -> dict[int, dict[str, FlaskForm]]:
