@@ -4,24 +4,29 @@ WeasyPrint lays text out through Pango and HarfBuzz, so Arabic is shaped and set
 left like in a browser. The fonts are the machine's (Debian's fonts-noto-core, installed by
 `make test` and the Dockerfile; DejaVu otherwise): nothing is fetched at run time, and a
 document may not load anything from the network (`no_network`).
+
+WeasyPrint is imported when the first PDF is made, not with the application: it holds
+some 40 MB that every web worker would otherwise carry for pages that never print.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 from flask import Response, render_template
-from weasyprint import HTML
-from weasyprint.text.fonts import FontConfiguration
-from weasyprint.urls import URLFetcher
 
 from crm.core.i18n import current_language, text_direction
+
+if TYPE_CHECKING:
+    from weasyprint.urls import URLFetcher
 
 
 def no_network() -> URLFetcher:
     """WeasyPrint's fetcher for documents: inline data only (charts as data: URIs)."""
+    from weasyprint.urls import URLFetcher
+
     return URLFetcher(allowed_protocols={"data"}, fail_on_errors=False)
 
 
@@ -38,6 +43,9 @@ def isolates(html: str) -> str:
 
 def render_pdf(template: str, **context: Any) -> bytes:
     """Render `template` (which extends pdf/base.html) in the current language into a PDF."""
+    from weasyprint import HTML
+    from weasyprint.text.fonts import FontConfiguration
+
     language = current_language()
     html = render_template(template, language=language, direction=text_direction(language), **context)
     return HTML(string=isolates(html), url_fetcher=no_network()).write_pdf(font_config=FontConfiguration())  # type: ignore[no-any-return]

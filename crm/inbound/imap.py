@@ -14,7 +14,6 @@ import logging
 from dataclasses import dataclass
 from urllib.parse import unquote, urlsplit
 
-from imapclient import IMAPClient
 from sqlmodel import Field, Session, SQLModel
 
 from crm.config import ConfigError
@@ -93,6 +92,8 @@ def logging_addresses(raw: bytes) -> list[str]:
 def poll_mailbox(session: Session, settings: ImapSettings) -> int:
     """Store the mailbox's new messages; the number stored.  Commits after each one."""
     stored = 0
+    from imapclient import IMAPClient  # the poller's alone: web workers never load it
+
     with IMAPClient(settings.host, port=settings.port, ssl=settings.ssl, timeout=30) as client:
         client.login(settings.username, settings.password)
         selected = client.select_folder(settings.folder, readonly=True)
