@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -16,6 +16,7 @@ from sqlmodel import Session, col, select
 from crm.accounts.models import User
 from crm.api.models import TOKEN_PREFIX, ApiToken, ApiTokenUse, hash_secret
 from crm.core.db import parse_id
+from crm.core.reference_cache import ProcessCache, current_epoch, watch
 from crm.core.time import utcnow
 
 _TOKEN_RE = re.compile(rf"^{TOKEN_PREFIX}_([0-9a-f]{{8}})_([A-Za-z0-9_-]{{20,100}})$")
@@ -34,29 +35,66 @@ class Authenticated(NamedTuple):
     last_used_at: datetime | None
 
 
-def authenticate(session: Session, raw: str, now: datetime | None = None) -> Authenticated | None:
-    """The token and its user if ``raw`` is a live token of an active user, else ``None``.
+# Tokens and their accounts as last read, per process, until either changes anywhere
+# (crm.core.reference_cache): the lookup is then no query at all.
+_FOUND = ProcessCache()
+watch(ApiToken, User)
 
-    Expired, revoked and unknown tokens, and tokens of deactivated users, are all refused
-    the same way, so an answer tells nothing about which it was.  One query."""
-    match = _TOKEN_RE.match(raw)
-    if match is None:
-        return None
-    prefix, secret = match.groups()
+
+class _Found(NamedTuple):
+    token: ApiToken  # detached copies: each request works on its own (Session.merge)
+    user: User
+    last_used_at: datetime | None
+
+
+def _look_up(session: Session, prefix: str) -> _Found | None:
     row = session.exec(
         select(ApiToken, User, ApiTokenUse.last_used_at)
         .join(User, col(User.id) == col(ApiToken.user_id))
         .outerjoin(ApiTokenUse, col(ApiTokenUse.token_id) == col(ApiToken.id))
         .where(ApiToken.prefix == prefix)
     ).first()
-    if row is None:
+    return None if row is None else _Found(*row)
+
+
+def _look_up_apart(session: Session, prefix: str) -> _Found | None:
+    """As :func:`_look_up`, for the cache: read apart from ``session`` (whose own copies
+    of the rows, if it has any, stay its own) and kept detached."""
+    with Session(session.get_bind(), expire_on_commit=False) as apart:
+        return _look_up(apart, prefix)
+
+
+def authenticate(session: Session, raw: str, now: datetime | None = None) -> Authenticated | None:
+    """The token and its user if ``raw`` is a live token of an active user, else ``None``.
+
+    Expired, revoked and unknown tokens, and tokens of deactivated users, are all refused
+    the same way, so an answer tells nothing about which it was.  One query, none while
+    this process's copy of the token is current; the secret and the token's life are
+    checked on every call."""
+    match = _TOKEN_RE.match(raw)
+    if match is None:
         return None
-    token, user, last_used_at = row
-    if not secrets.compare_digest(token.secret_hash, hash_secret(secret)):
+    prefix, secret = match.groups()
+    cached = current_epoch() is not None
+    found = _FOUND.get(prefix, lambda: _look_up_apart(session, prefix)) if cached else _look_up(session, prefix)
+    if found is None:
         return None
-    if not token.is_usable(now) or not user.is_active:
+    if not secrets.compare_digest(found.token.secret_hash, hash_secret(secret)):
         return None
-    return Authenticated(token, user, last_used_at)
+    if not found.token.is_usable(now) or not found.user.is_active:
+        return None
+    token, user = found.token, found.user
+    if cached:
+        token, user = session.merge(token, load=False), session.merge(user, load=False)
+    return Authenticated(token, user, max(found.last_used_at, _STAMPED.get(prefix), key=_instant))
+
+
+# When this process last wrote a token's "last used", by prefix (the cached row keeps the older time).
+_STAMPED: dict[str, datetime] = {}
+
+
+def _instant(value: datetime | None) -> datetime:
+    return value or datetime.min.replace(tzinfo=UTC)
 
 
 def stamp_use(session: Session, auth: Authenticated, now: datetime | None = None) -> bool:
@@ -72,6 +110,7 @@ def stamp_use(session: Session, auth: Authenticated, now: datetime | None = None
         .on_conflict_do_update(index_elements=["token_id"], set_={"last_used_at": now})
     )
     session.execute(statement)
+    _STAMPED[auth.token.prefix] = now
     return True
 
 

@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
+from crm.core.reference_cache import ProcessCache, watch
 from crm.core.time import utcnow
 from crm.leads.filters import LeadFilter, filter_conditions
 from crm.leads.models import Currency, Lead, Stage
@@ -41,12 +42,24 @@ def probability_field(stage: Stage) -> str:
     return f"probability_{stage.value}"
 
 
+# The stages' defaults change a few times a year and are read on most requests: kept per
+# process until they change anywhere (crm.core.reference_cache).
+_DEFAULTS = ProcessCache(size=16)
+watch(StageProbability)
+
+
 def stage_probabilities(session: Session) -> dict[Stage, int]:
-    """Every stage's default probability (one query)."""
-    found = dict(BUILTIN_PROBABILITIES)
-    for stage, probability in session.exec(select(StageProbability.stage, StageProbability.probability)).all():
-        found[Stage(stage)] = int(probability)
-    return found
+    """Every stage's default probability (one query, none while this process's copy is current)."""
+
+    def load() -> dict[Stage, int]:
+        found = dict(BUILTIN_PROBABILITIES)
+        for stage, probability in session.exec(select(StageProbability.stage, StageProbability.probability)).all():
+            found[Stage(stage)] = int(probability)
+        return found
+
+    bind = session.get_bind()
+    database = str(bind.engine.url)  # a process may serve several databases (tests do)
+    return dict(_DEFAULTS.get(database, load))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,127 @@
+"""A process's copies of rows that change rarely and are read on every request (an API
+token and its account, the stages' default probabilities), kept until any of them
+changes anywhere.
+
+Each change to a watched table, committed by any process (web, worker, CLI), raises a
+counter in Redis (the *epoch*); a request reads the epoch once (one ``GET``, cheaper than
+the queries it spares), and a process whose copies were made under an older epoch drops
+them all.  So a revoked token, a deactivated account or a changed role is refused from
+the next request on, in every process, as without the cache.  Without Redis (the embedded
+set-up, one process) nothing is cached: each request reads the rows.
+
+Features declare what they cache (:func:`watch`); the plumbing knows none of them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
+
+import redis
+from flask import current_app, has_app_context, has_request_context, request
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+EPOCH_KEY = "jisr:reference-epoch"
+_WATCHED: set[type] = set()
+_CHANGED = "jisr.reference_changed"
+_EPOCH_READ = "jisr.reference_epoch"
+_CLIENTS: dict[str, redis.Redis] = {}
+
+
+def watch(*models: type) -> None:
+    """Changes to these models' rows make every process drop its cached copies."""
+    _WATCHED.update(models)
+
+
+def _client() -> redis.Redis | None:
+    url = current_app.config.get("REDIS_URL")
+    if not url:
+        return None
+    client = _CLIENTS.get(url)
+    if client is None:
+        client = _CLIENTS[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
+    return client
+
+
+def current_epoch() -> int | None:
+    """The epoch as this request sees it (read once per request); ``None``: do not cache."""
+    # Kept in the request's environ: ``g`` may outlive a request (an app context pushed
+    # around several, as tests and scripts do).
+    if has_request_context() and _EPOCH_READ in request.environ:
+        return request.environ[_EPOCH_READ]  # type: ignore[no-any-return]
+    client = _client()
+    epoch: int | None = None
+    if client is not None:
+        try:
+            epoch = int(client.get(EPOCH_KEY) or 0)
+        except (redis.RedisError, OSError):  # no epoch, no cache: the rows are read
+            log.warning("could not read the reference epoch", exc_info=True)
+    if has_request_context():
+        request.environ[_EPOCH_READ] = epoch
+    return epoch
+
+
+def bump() -> None:
+    if not has_app_context():
+        log.warning("a cached table changed outside the application: processes keep their copies")
+        return
+    client = _client()
+    if client is None:
+        return
+    try:
+        client.incr(EPOCH_KEY)
+    except (redis.RedisError, OSError):
+        # The change is committed; the processes that cannot read the epoch cache nothing.
+        log.exception("could not raise the reference epoch")
+
+
+class ProcessCache:
+    """``key → value`` for this process, emptied when the epoch moves."""
+
+    def __init__(self, size: int = 1024) -> None:
+        self.size = size
+        self.epoch: int | None = None
+        self.values: dict[Hashable, Any] = {}
+
+    def get(self, key: Hashable, load: Callable[[], T]) -> T:
+        epoch = current_epoch()
+        if epoch is None:
+            return load()
+        if epoch != self.epoch:
+            self.values.clear()
+            self.epoch = epoch
+        if key in self.values:
+            return self.values[key]  # type: ignore[no-any-return]
+        value = load()
+        if len(self.values) >= self.size:
+            self.values.pop(next(iter(self.values)))
+        self.values[key] = value
+        return value
+
+    def clear(self) -> None:
+        self.values.clear()
+        self.epoch = None
+
+
+@event.listens_for(Session, "before_flush")
+def _note_changes(session: Session, _context: Any, _instances: Any) -> None:
+    if not _WATCHED:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, tuple(_WATCHED)) and (obj not in session.dirty or session.is_modified(obj)):
+            session.info[_CHANGED] = True
+            return
+
+
+@event.listens_for(Session, "after_commit")
+def _raise_epoch(session: Session) -> None:
+    if session.info.pop(_CHANGED, False):
+        bump()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_changes(session: Session) -> None:
+    session.info.pop(_CHANGED, None)
