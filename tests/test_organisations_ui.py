@@ -172,13 +172,23 @@ def test_list_filters_and_pagination(session: Session, client: Any) -> None:
     assert re.findall(r'data-testid="org-row" data-id="(\d+)"', page) == [str(dgssi.id)]
     page = client.get("/organisations?kind=company").get_data(as_text=True)
     assert len(re.findall(r'data-testid="org-row"', page)) == 50
-    assert "kind=company" in page and "page=2" in page
-    page2 = client.get("/organisations?kind=company&page=2").get_data(as_text=True)
-    assert len(re.findall(r'data-testid="org-row"', page2)) == 5
-    # A page past the end (a bookmark, rows deleted since) shows the last one, not an empty list.
-    page9 = client.get("/organisations?kind=company&page=9").get_data(as_text=True)
-    assert len(re.findall(r'data-testid="org-row"', page9)) == 5
-    assert client.get("/organisations?country=nowhere&kind=&page=abc").status_code == 200
+    following = html.unescape(re.search(r'rel="next" href="([^"]+)"', page).group(1))
+    assert "kind=company" in following and "cursor=" in following
+    page2 = client.get(following).get_data(as_text=True)
+    assert re.findall(r'data-testid="org-row"[^>]*>\s*<td[^>]*>.*?(US firm \d\d)', page2, re.S)[0] == "US firm 50"
+    assert len(re.findall(r'data-testid="org-row"', page2)) == 5 and 'rel="next"' not in page2
+    back = html.unescape(re.search(r'rel="prev" href="([^"]+)"', page2).group(1))
+    assert len(re.findall(r'data-testid="org-row"', client.get(back).get_data(as_text=True))) == 50
+    # An old page number (a bookmark) shows the first page; a cursor that was not made here too.
+    assert (
+        len(
+            re.findall(
+                r'data-testid="org-row"', client.get("/organisations?kind=company&page=9").get_data(as_text=True)
+            )
+        )
+        == 50
+    )
+    assert client.get("/organisations?country=nowhere&kind=&page=abc&cursor=abc").status_code == 200
 
 
 def test_detail_shows_visible_leads_contacts_and_meetings(session: Session, client: Any) -> None:

@@ -17,8 +17,11 @@ from decimal import Decimal
 from typing import Any, Generic, TypeVar
 
 import sqlalchemy as sa
-from flask import current_app
+from flask import current_app, flash, request
 from itsdangerous import BadSignature, URLSafeSerializer
+
+from crm.core.counting import Count
+from crm.core.i18n import gettext as _
 
 T = TypeVar("T")
 NEXT = "n"
@@ -189,3 +192,29 @@ def _made(
         encode(sort, Position(NEXT, last_value, last_id)) if more_after else None,
         encode(sort, Position(PREVIOUS, first_value, first_id)) if more_before else None,
     )
+
+
+@dataclass
+class Listing(Generic[T]):
+    """A list's page as the pages show it: its rows, the cursors of the pages beside it,
+    and how many rows the list has (exact up to a bound: :mod:`crm.core.counting`)."""
+
+    rows: list[T]
+    count: Count
+    next_cursor: str | None
+    previous_cursor: str | None
+
+
+def listed(page: Window[T], count: Count, rows: list[Any] | None = None) -> Listing[Any]:
+    return Listing(page.rows if rows is None else rows, count, page.next_cursor, page.previous_cursor)
+
+
+def first_if_lost(make: Callable[[str | None], Listing[T]]) -> Listing[T]:
+    """``make`` the page the request's ``cursor`` names; if that cursor was not made here
+    for this order (an edited or outdated link), the first page, saying so."""
+    cursor = request.args.get("cursor") or None
+    try:
+        return make(cursor)
+    except BadCursor:
+        flash(_("That page of the list could not be found: here is its first page."), "warning")
+        return make(None)

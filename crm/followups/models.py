@@ -22,6 +22,7 @@ class FollowUpStatus(enum.StrEnum):
 class FollowUp(Audited, SQLModel, table=True):
     __tablename__ = "followup"
     __table_args__ = (
+        sa.Index("ix_followup_due_id", "due_at", "id"),
         sa.Index("ix_followup_status_due", "status", "due_at"),
         sa.Index("ix_followup_owner_status_due", "owner_id", "status", "due_at"),
     )

@@ -84,6 +84,11 @@ class Lead(Audited, SQLModel, table=True):
     __tablename__ = "lead"
     __table_args__ = (
         sa.Index("ix_lead_stage_updated", "stage", "updated_at"),
+        # The lists' orders, ties broken by id (keyset pages: crm/core/keyset.py).
+        sa.Index("ix_lead_updated_id", "updated_at", "id"),
+        sa.Index("ix_lead_created_id", "created_at", "id"),
+        sa.Index("ix_lead_title_sort", sa.text("lower(title)"), "id"),
+        sa.Index("ix_lead_value_id", "estimated_value", "id"),
         sa.CheckConstraint("estimated_value IS NULL OR estimated_value >= 0", name="value_positive"),
         sa.CheckConstraint("estimated_value IS NULL OR currency IS NOT NULL", name="value_has_currency"),
         sa.CheckConstraint(
@@ -118,7 +123,10 @@ class Lead(Audited, SQLModel, table=True):
 
 class Activity(Audited, SQLModel, table=True):
     __tablename__ = "activity"
-    __table_args__ = (sa.Index("ix_activity_lead_occurred", "lead_id", "occurred_at"),)
+    __table_args__ = (
+        sa.Index("ix_activity_lead_occurred", "lead_id", "occurred_at"),
+        sa.Index("ix_activity_occurred_id", "occurred_at", "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     lead_id: int = Field(foreign_key="lead.id", ondelete="CASCADE")

@@ -11,8 +11,8 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
-from crm.core.counting import Count, bounded_count
-from crm.core.keyset import Key, window
+from crm.core.counting import bounded_count
+from crm.core.keyset import Key, Listing, listed, window
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import NULLABLE_SORTS, LeadFilter, filter_conditions, sort_key
@@ -95,15 +95,7 @@ def _row_query(*extra: Any) -> Any:
     )
 
 
-@dataclass
-class LeadWindow:
-    """One page of the lead list, the cursors of the pages beside it, and how many leads
-    the list has (exact up to a bound, else estimated: :mod:`crm.core.counting`)."""
-
-    rows: list[LeadRow]
-    count: Count
-    next_cursor: str | None
-    previous_cursor: str | None
+LeadWindow = Listing[LeadRow]
 
 
 def lead_key(f: LeadFilter) -> tuple[Key, Any]:
@@ -157,12 +149,7 @@ def lead_window(
     order = f"-{f.sort}" if f.descending else f.sort  # a cursor serves the order it was made in
     found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0].id))
     count = bounded_count(session, select(col(Lead.id)).where(*conditions))
-    return LeadWindow(
-        rows=[LeadRow(*row[:-1]) for row in found.rows],
-        count=count,
-        next_cursor=found.next_cursor,
-        previous_cursor=found.previous_cursor,
-    )
+    return listed(found, count, [LeadRow(*row[:-1]) for row in found.rows])
 
 
 @dataclass

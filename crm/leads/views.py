@@ -13,10 +13,10 @@ from crm.core.db import db
 from crm.core.errors import PermissionDenied
 from crm.core.forms import refuse_field, save_form
 from crm.core.i18n import gettext as _
-from crm.core.keyset import BadCursor
+from crm.core.keyset import first_if_lost
 from crm.core.time import utcnow
 from crm.leads.access import is_htmx, lead_or_404, require_writer
-from crm.leads.filters import LeadFilter, args_from_query, parse_filter
+from crm.leads.filters import args_from_query, parse_filter
 from crm.leads.forms import LeadForm, SavedFilterForm
 from crm.leads.models import LeadWatcher, SavedFilter
 from crm.leads.operations import (
@@ -26,27 +26,16 @@ from crm.leads.operations import (
     save_filter,
     update_lead,
 )
-from crm.leads.queries import LeadWindow, choices, lead_holdings, lead_window, saved_filters
+from crm.leads.queries import choices, lead_holdings, lead_window, saved_filters
 from crm.leads.rights import DELETE, may_manage_lead
 from crm.pipeline.queries import lead_totals
 
 bp = Blueprint("leads", __name__)
 
 
-def _window(lead_filter: LeadFilter) -> LeadWindow:
-    """The page the ``cursor`` parameter names; the first page if there is none, or if the
-    cursor was not made here for this order (an edited or outdated link), saying so."""
-    cursor = request.args.get("cursor") or None
-    try:
-        return lead_window(db.session, current_user, cursor=cursor, lead_filter=lead_filter)
-    except BadCursor:
-        flash(_("That page of the list could not be found: here is its first page."), "warning")
-        return lead_window(db.session, current_user, lead_filter=lead_filter)
-
-
 def _render_list(args: Any, save_form: SavedFilterForm | None = None, status: int = 200) -> Any:
     lead_filter = parse_filter(args, current_user)
-    result = _window(lead_filter)
+    result = first_if_lost(lambda cursor: lead_window(db.session, current_user, cursor=cursor, lead_filter=lead_filter))
     context = {
         "result": result,
         "now": utcnow(),

@@ -11,12 +11,13 @@ from crm.core.db import db, parse_id, pk
 from crm.core.forms import options, save_form
 from crm.core.i18n import LANGUAGE_NAMES
 from crm.core.i18n import gettext as _
+from crm.core.keyset import first_if_lost
 from crm.core.time import available_zones
 from crm.organisations.forms import ContactForm
 from crm.organisations.models import Contact, Organisation
 from crm.organisations.operations import create_contact, update_contact
 from crm.organisations.queries import contact_meetings, contact_missions, contact_page, organisation_choices
-from crm.organisations.views import page_number, require_editor
+from crm.organisations.views import require_editor
 
 bp = Blueprint("contacts", __name__)
 
@@ -26,7 +27,8 @@ bp = Blueprint("contacts", __name__)
 def index() -> Any:
     org_id = parse_id(request.args.get("organisation"))
     organisation = db.session.get(Organisation, org_id) if org_id else None
-    result = contact_page(db.session, organisation_id=pk(organisation) if organisation else None, page=page_number())
+    org_id = pk(organisation) if organisation else None
+    result = first_if_lost(lambda cursor: contact_page(db.session, organisation_id=org_id, cursor=cursor))
     return render_template("contacts/index.html", result=result, organisation=organisation)
 
 

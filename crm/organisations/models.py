@@ -43,7 +43,10 @@ class OrganisationSector(Audited, SQLModel, table=True):
 
 class Organisation(Audited, SQLModel, table=True):
     __tablename__ = "organisation"
-    __table_args__ = (sa.Index("ix_organisation_country_kind", "country", "kind"),)
+    __table_args__ = (
+        sa.Index("ix_organisation_country_kind", "country", "kind"),
+        sa.Index("ix_organisation_sort", sa.text("lower(coalesce(acronym, name_en, ''))"), "id"),
+    )
 
     id: int | None = Field(default=None, primary_key=True)
     country: Country = Field(sa_type=enum_column(Country, 8))
@@ -68,6 +71,7 @@ class Organisation(Audited, SQLModel, table=True):
 
 class Contact(Audited, SQLModel, table=True):
     __tablename__ = "contact"
+    __table_args__ = (sa.Index("ix_contact_sort", sa.text("lower(name)"), "id"),)
 
     id: int | None = Field(default=None, primary_key=True)
     organisation_id: int = Field(foreign_key="organisation.id", index=True, ondelete="RESTRICT")

@@ -7,8 +7,9 @@ from typing import Any, NamedTuple
 from sqlmodel import Session, col, exists, func, or_, select
 
 from crm.accounts.models import User
+from crm.core.counting import bounded_count
 from crm.core.db import pk
-from crm.core.paging import Page, page_within
+from crm.core.keyset import Key, Listing, listed, window
 from crm.core.text import normalise
 from crm.leads.models import Lead, Stage
 from crm.leads.queries import visible_to
@@ -55,26 +56,33 @@ def organisation_conditions(
     return conditions
 
 
+def organisation_sort_key() -> Any:
+    """The organisation list's order: by acronym, else English name (``ix_organisation_sort``)."""
+    return func.lower(func.coalesce(Organisation.acronym, Organisation.name_en, ""))
+
+
 def organisation_page(
     session: Session,
     *,
     country: Country | None = None,
     kind: OrganisationKind | None = None,
     sector_id: int | None = None,
-    page: int = 1,
+    cursor: str | None = None,
     per_page: int = 50,
-) -> Page[Organisation]:
+) -> Listing[Organisation]:
+    """One page of organisations by keyset; a cursor not made here raises ``BadCursor``."""
     conditions = organisation_conditions(country=country, kind=kind, sector_id=sector_id)
-    total = session.exec(select(func.count()).select_from(Organisation).where(*conditions)).one()
-    page = page_within(page, total, per_page)
-    rows = session.exec(
-        select(Organisation)
-        .where(*conditions)
-        .order_by(func.lower(func.coalesce(Organisation.acronym, Organisation.name_en, "")), col(Organisation.id))
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return Page(rows=list(rows), total=total, page=page, per_page=per_page)
+    key = Key(organisation_sort_key(), col(Organisation.id), descending=False)
+
+    def fetch(condition: Any, order: list[Any], n: int) -> list[Any]:
+        query = select(Organisation, key.column).where(*conditions)
+        if condition is not None:
+            query = query.where(condition)
+        return list(session.exec(query.order_by(*order).limit(n)).all())
+
+    found = window(fetch, key, "name", cursor=cursor, limit=per_page, position_of=lambda row: (row[1], row[0].id))
+    count = bounded_count(session, select(col(Organisation.id)).where(*conditions))
+    return listed(found, count, [org for org, _key in found.rows])
 
 
 def sectors_of(session: Session, org_ids: list[int]) -> dict[int, list[Sector]]:
@@ -170,22 +178,27 @@ def contact_missions(session: Session, contact_id: int) -> list[Mission]:
 
 
 def contact_page(
-    session: Session, *, organisation_id: int | None = None, page: int = 1, per_page: int = 50
-) -> Page[tuple[Contact, Organisation]]:
+    session: Session, *, organisation_id: int | None = None, cursor: str | None = None, per_page: int = 50
+) -> Listing[tuple[Contact, Organisation]]:
+    """One page of contacts by name, by keyset (``ix_contact_sort``)."""
     conditions: list[Any] = []
     if organisation_id is not None:
         conditions.append(Contact.organisation_id == organisation_id)
-    total = session.exec(select(func.count()).select_from(Contact).where(*conditions)).one()
-    page = page_within(page, total, per_page)
-    rows = session.exec(
-        select(Contact, Organisation)
-        .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
-        .where(*conditions)
-        .order_by(func.lower(Contact.name), col(Contact.id))
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return Page(rows=[(c, o) for c, o in rows], total=total, page=page, per_page=per_page)
+    key = Key(func.lower(Contact.name), col(Contact.id), descending=False)
+
+    def fetch(condition: Any, order: list[Any], n: int) -> list[Any]:
+        query = (
+            select(Contact, Organisation, key.column)
+            .join(Organisation, col(Organisation.id) == col(Contact.organisation_id))
+            .where(*conditions)
+        )
+        if condition is not None:
+            query = query.where(condition)
+        return list(session.exec(query.order_by(*order).limit(n)).all())
+
+    found = window(fetch, key, "name", cursor=cursor, limit=per_page, position_of=lambda row: (row[2], row[0].id))
+    count = bounded_count(session, select(col(Contact.id)).where(*conditions))
+    return listed(found, count, [(contact, org) for contact, org, _key in found.rows])
 
 
 def organisation_choices(session: Session) -> list[tuple[int, str]]:

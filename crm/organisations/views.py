@@ -15,7 +15,7 @@ from crm.core.db import db, parse_id, pk
 from crm.core.errors import ValidationError
 from crm.core.forms import options, save_form
 from crm.core.i18n import gettext as _
-from crm.core.paging import page_arg
+from crm.core.keyset import first_if_lost
 from crm.organisations.forms import OrganisationForm
 from crm.organisations.labels import country_choices, country_label, kind_choices, kind_label
 from crm.organisations.merging import plan_merge
@@ -32,10 +32,6 @@ from crm.organisations.queries import (
 )
 
 bp = Blueprint("organisations", __name__)
-
-
-def page_number() -> int:
-    return page_arg(request.args.get("page"))
 
 
 def require_editor() -> None:
@@ -66,12 +62,9 @@ def index() -> Any:
     sectors = active_sectors(db.session)
     sector = request.args.get("sector", "")
     sector_id = parse_id(sector) if parse_id(sector) in {pk(s) for s in sectors} else None
-    result = organisation_page(
-        db.session,
-        country=_enum_arg(Country, "country"),
-        kind=_enum_arg(OrganisationKind, "kind"),
-        sector_id=sector_id,
-        page=page_number(),
+    country, kind = _enum_arg(Country, "country"), _enum_arg(OrganisationKind, "kind")
+    result = first_if_lost(
+        lambda cursor: organisation_page(db.session, country=country, kind=kind, sector_id=sector_id, cursor=cursor)
     )
     return render_template(
         "organisations/index.html",
