@@ -19,6 +19,7 @@ from sqlmodel import Session, col, select
 from crm.accounts.models import Role, User
 from crm.core.time import utcnow
 from crm.demo import load_demo
+from crm.documents.models import Document
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.operations import add_watcher, move_lead_to_stage
 from crm.missions.operations import create_mission
@@ -309,3 +310,34 @@ def test_an_estimate_beyond_the_bound_on_postgresql_reads_the_planner(
     assert not page["total_exact"] and page["total"] >= 4
     explained = [s for s in statements if s.startswith("EXPLAIN")]
     assert len(explained) == (1 if backend == "postgresql" else 0)
+
+
+def test_a_leads_documents_are_paged_newest_first(session: Session, client: Any, leads: dict[str, Any]) -> None:
+    lead = session.exec(select(Lead).where(Lead.owner_id == leads["officer"].id)).first()
+    assert lead is not None
+    now = utcnow()
+    session.execute(
+        sa.insert(Document),
+        [
+            {
+                "lead_id": lead.id,
+                "file_name": f"Draft {n}.pdf",
+                "content_type": "application/pdf",
+                "size": 10,
+                "sha256": "0" * 64,
+                "storage_key": f"lead/{lead.id}/{n:032d}",
+                "uploaded_at": now - timedelta(hours=n // 2),  # two at each instant
+            }
+            for n in range(7)
+        ],
+    )
+    session.commit()
+    headers = bearer(leads["token"])
+    whole = client.get(f"/api/v1/leads/{lead.id}/documents", headers=headers).get_json()
+    ids = [item["id"] for item in whole["items"]]
+    assert len(ids) == 7 and whole["total"] == 7 and whole["next_cursor"] is None
+    assert [item["uploaded_at"] for item in whole["items"]] == sorted(
+        (item["uploaded_at"] for item in whole["items"]), reverse=True
+    )
+    pages = _walk(client, f"/api/v1/leads/{lead.id}/documents?limit=2", headers)
+    assert [item["id"] for page in pages for item in page["items"]] == ids
