@@ -194,7 +194,8 @@ def page_model(item: type[BaseModel], name: str) -> type[BaseModel]:
             int,
             Field(
                 description="Items on every page together: exact when total_exact is true; otherwise an estimate "
-                "(the database's, from its statistics), never below the bound of exact counts."
+                "(PostgreSQL's, from its statistics), or where there is none the bound + 1 (more than the bound), "
+                "never below the bound + 1."
             ),
         ),
         total_exact=(
