@@ -160,6 +160,12 @@ def test_the_link_header_names_the_pages_with_the_filters_kept(client: Any, lead
         assert 'rel="prev"' in answer.headers["Link"]
         seen += [i["id"] for i in answer.get_json()["items"]]
     assert seen == expected
+    # A search with the header's own separators in it (punctuation is no word: it finds the "beta" leads).
+    answer = client.get("/api/v1/leads?limit=1&q=%3Cbeta%3E%2C%3B%22", headers=headers)
+    ((address, rel),) = [part.split("; ") for part in answer.headers["Link"].split(", ")]
+    assert rel == 'rel="next"' and address.startswith("<") and address.endswith(">")
+    assert not set(address[1:-1]) & set('<>,;" ')
+    assert parse_qs(urlsplit(address[1:-1]).query)["q"] == ['<beta>,;"']
 
 
 def test_a_page_number_still_works_and_hands_out_cursors(client: Any, leads: dict[str, Any]) -> None:
@@ -341,3 +347,23 @@ def test_a_leads_documents_are_paged_newest_first(session: Session, client: Any,
     )
     pages = _walk(client, f"/api/v1/leads/{lead.id}/documents?limit=2", headers)
     assert [item["id"] for page in pages for item in page["items"]] == ids
+
+
+def test_the_openapi_document_and_the_docs_page_tell_cursor_paging(client: Any) -> None:
+    doc = client.get("/api/v1/openapi.json").get_json()
+    lists = [op for path in doc["paths"].values() for op in path.values() if op["operationId"].startswith("list_")]
+    assert len(lists) == 12
+    for op in lists:
+        if op["operationId"] == "list_events":  # the feed has a cursor of its own
+            assert "cursor" not in {p["name"] for p in op["parameters"]}
+            continue
+        (cursor,) = [p for p in op["parameters"] if p["name"] == "cursor"]
+        assert cursor["schema"]["type"] == "string" and not cursor["required"]
+        assert "Link" in op["responses"]["200"]["headers"]
+        envelope = doc["components"]["schemas"][
+            op["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].rsplit("/", 1)[1]
+        ]
+        assert {"total", "total_exact", "next_cursor", "previous_cursor", "page"} <= set(envelope["required"])
+        assert "estimate" in envelope["properties"]["total"]["description"]
+    page = client.get("/api/v1/docs").get_data(as_text=True)
+    assert "next_cursor" in page and "total_exact" in page and "Link names the pages beside it" in page

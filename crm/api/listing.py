@@ -134,7 +134,9 @@ def link_header(found: Listed) -> dict[str, str]:
         values: dict[str, Any] = {name: request.args.getlist(name) for name in request.args}
         values.pop("page", None)
         values.update(request.view_args or {}, cursor=cursor)
-        address = url_for(str(request.endpoint), **values)
+        # url_for leaves "," and ";" as they are in a query; encoded, no reader of the
+        # header can take them for its own separators.
+        address = url_for(str(request.endpoint), **values).replace(",", "%2C").replace(";", "%3B")
         links.append(f'<{address}>; rel="{rel}"')
     return {"Link": ", ".join(links)} if links else {}
 

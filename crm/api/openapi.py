@@ -195,6 +195,7 @@ def _operation(ep: Endpoint, refs: dict[Any, Any], schemas: dict[str, Any]) -> d
     if ep.status == 201:
         headers["Location"] = {"description": "The new resource.", "schema": {"type": "string"}}
     if ep.response is not None and issubclass(ep.response, PageEnvelope):
+        success["description"] = "One page of the list; Link names the pages beside it."
         headers["Link"] = {
             "description": 'The next and previous pages (RFC 8288): <address>; rel="next", <address>; rel="prev". '
             "Absent on a lone page.",
