@@ -167,8 +167,8 @@ class QueryModel(BaseModel):
         default=1,
         ge=1,
         le=100000,
-        description="Page number, from 1; not with a cursor.  Deprecated beyond the first page: a deep page "
-        "costs as much as every page before it, where a cursor costs what the first page does.",
+        description="Page number, from 1; beyond 1, not with a cursor (422).  Deprecated beyond the first page: "
+        "a deep page costs as much as every page before it, where a cursor costs what the first page does.",
     )
     limit: int = Field(default=50, ge=1, le=100, description="Items per page (at most 100).")
 
