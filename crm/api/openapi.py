@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from crm.api.framework import ENDPOINTS, WRITE_METHODS, Endpoint
-from crm.api.schemas.common import Problem
+from crm.api.schemas.common import PageEnvelope, Problem
 from crm.core.db import MAX_ID
 
 TAGS = [
@@ -42,8 +42,19 @@ Errors answer `application/problem+json` with a stable `code`; bad input answers
 with the fields in error, each with its path (["body", "title"], ["query", "limit"]) and a
 message in the caller's language (Accept-Language: ar, fr or en; else the token owner's).
 
-Lists take `page` and `limit` (at most 100), filters and a `sort` from an allow-list
-(a leading `-` sorts descending); the event feed is read with a cursor instead.
+Lists take `limit` (at most 100), filters and a `sort` from an allow-list (a leading `-`
+sorts descending), and are read page after page with a cursor: each page gives
+`next_cursor` and `previous_cursor` (null when there is no such page), and the `Link`
+header names the same pages (rel="next", rel="prev"). Send `cursor=<next_cursor>` with
+the same sort to read on: every row comes once, in order, even while rows are added, and
+a page costs the same however far into the list it is. A cursor is opaque and signed; one
+that was changed, or made for another list or order, answers 422. `page` still works, but
+beyond the first page it is deprecated: a deep page by number costs as much as every page
+before it. `cursor` and a `page` beyond 1 together answer 422.
+
+`total` counts the rows on every page: exactly up to a bound (1000 by default, then
+`total_exact` is true), beyond it the database's estimate (`total_exact` false), so that
+a list never reads a whole table to count it. The event feed has a cursor of its own (`after`).
 
 Single resources carry an ETag. Send it back in If-Match with PATCH, DELETE or a stage
 move: if the resource changed meanwhile, the change is refused with 412 (and the current
@@ -183,6 +194,13 @@ def _operation(ep: Endpoint, refs: dict[Any, Any], schemas: dict[str, Any]) -> d
         headers["ETag"] = {"description": "The version of this representation.", "schema": {"type": "string"}}
     if ep.status == 201:
         headers["Location"] = {"description": "The new resource.", "schema": {"type": "string"}}
+    if ep.response is not None and issubclass(ep.response, PageEnvelope):
+        success["description"] = "One page of the list; Link names the pages beside it."
+        headers["Link"] = {
+            "description": 'The next and previous pages (RFC 8288): <address>; rel="next", <address>; rel="prev". '
+            "Absent on a lone page.",
+            "schema": {"type": "string"},
+        }
     if headers:
         success["headers"] = headers
     responses: dict[str, Any] = {str(ep.status): success}

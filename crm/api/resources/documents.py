@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
+from sqlmodel import col
+
 from crm.api.framework import Call, endpoint
+from crm.api.listing import list_page, page_reply
 from crm.api.resources.leads import seen_lead
-from crm.api.schemas.documents import DocumentList, DocumentOut
+from crm.api.schemas.documents import DocumentList, DocumentOut, DocumentQuery
 from crm.core.db import db
-from crm.documents.queries import documents_of
+from crm.documents.models import Document
 
 
 @endpoint(
@@ -17,6 +21,7 @@ from crm.documents.queries import documents_of
     name="list_lead_documents",
     tag="leads",
     summary="List a lead's documents",
+    query=DocumentQuery,
     response=DocumentList,
 )
 def list_lead_documents(call: Call, lead_id: int) -> Any:
@@ -24,5 +29,14 @@ def list_lead_documents(call: Call, lead_id: int) -> Any:
     names, types, sizes and checksums.  A confidential lead's documents exist only for
     those who see the lead."""
     seen_lead(call.user, lead_id)
-    rows = documents_of(db.session, "lead", lead_id)
-    return DocumentList(items=[DocumentOut.model_validate(row.document) for row in rows])
+    query = select(Document).where(col(Document.lead_id) == lead_id)
+    found = list_page(
+        db.session,
+        query,
+        call.query,
+        name="documents",
+        columns={"uploaded_at": col(Document.uploaded_at)},
+        tie=col(Document.id),
+        sort="-uploaded_at",
+    )
+    return page_reply(DocumentList, [DocumentOut.model_validate(row[0]) for row in found.rows], found)

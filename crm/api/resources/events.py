@@ -10,7 +10,7 @@ from sqlmodel import col
 from crm.accounts.models import User
 from crm.api.feed import read_feed
 from crm.api.framework import Call, endpoint
-from crm.api.listing import list_page, order_clauses
+from crm.api.listing import list_page, page_reply
 from crm.api.schemas.events import (
     EventFeed,
     EventOut,
@@ -76,11 +76,8 @@ def list_users(call: Call) -> Any:
     if q.role is not None:
         query = query.where(col(User.role) == q.role)
     columns = {"name": func.lower(func.coalesce(func.nullif(User.name, ""), User.email)), "id": col(User.id)}
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(User.id))
-    )
-    items = [UserOut.model_validate(row[0]) for row in listed.rows]
-    return UserList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="users", columns=columns, tie=col(User.id))
+    return page_reply(UserList, [UserOut.model_validate(row[0]) for row in found.rows], found)
 
 
 @endpoint(
@@ -93,12 +90,19 @@ def list_users(call: Call) -> Any:
     response=SectorList,
 )
 def list_sectors(call: Call) -> Any:
-    """The themes leads and organisations are about, named in three languages."""
+    """The themes leads and organisations are about, named in three languages, in their
+    ``position`` (then by id)."""
     q: SectorQuery = call.query
     query = select(Sector)
     if q.is_active is not None:
         query = query.where(col(Sector.is_active).is_(q.is_active))
-    order = [col(Sector.position), col(Sector.code), col(Sector.id)]
-    listed = list_page(db.session, query, page=q.page, limit=q.limit, order=order)
-    items = [SectorOut.model_validate(row[0]) for row in listed.rows]
-    return SectorList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(
+        db.session,
+        query,
+        q,
+        name="sectors",
+        columns={"position": col(Sector.position)},
+        tie=col(Sector.id),
+        sort="position",
+    )
+    return page_reply(SectorList, [SectorOut.model_validate(row[0]) for row in found.rows], found)

@@ -9,7 +9,7 @@ from sqlmodel import col
 
 from crm.accounts.models import User
 from crm.api.framework import Call, created, endpoint
-from crm.api.listing import list_page, order_clauses
+from crm.api.listing import list_page, page_reply
 from crm.api.problems import ApiError
 from crm.api.resources.leads import lead_for_body
 from crm.api.schemas.followups import FollowUpCreate, FollowUpList, FollowUpOut, FollowUpQuery, FollowUpUpdate
@@ -59,11 +59,8 @@ def list_followups(call: Call) -> Any:
         "updated_at": col(FollowUp.updated_at),
         "id": col(FollowUp.id),
     }
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(FollowUp.id))
-    )
-    items = [FollowUpOut.model_validate(row[0]) for row in listed.rows]
-    return FollowUpList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="followups", columns=columns, tie=col(FollowUp.id))
+    return page_reply(FollowUpList, [FollowUpOut.model_validate(row[0]) for row in found.rows], found)
 
 
 @endpoint(

@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from crm.accounts.models import User
 from crm.api.framework import Call, Reply, created, endpoint
-from crm.api.listing import links_of, list_page, order_clauses
+from crm.api.listing import key_of, links_of, list_page, listed, page_reply, page_window, same_order
 from crm.api.problems import ApiError, invalid
 from crm.api.schemas.leads import (
     ActivityCreate,
@@ -24,6 +24,7 @@ from crm.api.schemas.leads import (
     LeadUpdate,
     StageMove,
 )
+from crm.core.counting import bounded_count
 from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import utcnow
@@ -122,9 +123,13 @@ def _lead_conditions(call: Call) -> list[Any]:
     return found
 
 
+LEAD_SORT_NULLABLE = ("estimated_value", "next_followup_due_at")
+
+
 @endpoint("GET", "/leads", name="list_leads", tag="leads", summary="List leads", query=LeadQuery, response=LeadList)
 def list_leads(call: Call) -> Any:
-    """The leads the caller may see, filtered and sorted as asked (most recently changed first)."""
+    """The leads the caller may see, filtered and sorted as asked (most recently changed first).
+    Leads without an estimated value or an open follow-up come last in those orders, either way."""
     q: LeadQuery = call.query
     conditions = _lead_conditions(call)
     due = next_due_by_lead()
@@ -137,24 +142,28 @@ def list_leads(call: Call) -> Any:
         "next_followup_due_at": due.c.due_at,
         "id": col(Lead.id),
     }
-    nullable = ("estimated_value", "next_followup_due_at")
-    key = columns[q.sort.removeprefix("-")]
-    # The page's ids first, from the leads alone: the rows it skips are never joined to
-    # their next follow-up, which a deep page would otherwise compute for every one.
-    ids: Any = select(col(Lead.id).label("lead_id"), key.label("sort_key")).where(*conditions)
-    if key is due.c.due_at:
-        ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
-    ids = (
-        ids.order_by(*order_clauses(q.sort, columns, col(Lead.id), nullable))
-        .offset((q.page - 1) * q.limit)
-        .limit(q.limit)
-        .subquery("page")
-    )
-    order = order_clauses(q.sort, dict.fromkeys(columns, ids.c.sort_key), ids.c.lead_id, nullable)
-    rows = db.session.execute(select(Lead, _next_due()).join(ids, ids.c.lead_id == col(Lead.id)).order_by(*order)).all()
-    total = db.session.execute(select(func.count()).select_from(Lead).where(*conditions)).scalar_one()
-    items = lead_out([(row[0], row[1]) for row in rows])
-    return LeadList(items=items, page=q.page, limit=q.limit, total=total)
+    key = key_of(q.sort, columns, col(Lead.id), LEAD_SORT_NULLABLE)
+
+    def fetch(condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
+        # The page's ids first, from the leads alone: the rows it skips are never joined to
+        # their next follow-up, which a deep page would otherwise compute for every one.
+        ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
+        if key.column is due.c.due_at:
+            ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
+        if condition is not None:
+            ids = ids.where(condition)
+        ids = ids.order_by(*order).limit(n)
+        page = (ids.offset(offset) if offset else ids).subquery("page")
+        return db.session.execute(
+            select(Lead, _next_due(), page.c.sort_key)
+            .join(page, page.c.lead_id == col(Lead.id))
+            .order_by(*same_order(key, order, page.c.sort_key, page.c.lead_id))
+        ).all()
+
+    shown, number = page_window(q, key, f"leads:{q.sort}", fetch, lambda row: (row.sort_key, pk(row[0])))
+    total = bounded_count(db.session, select(col(Lead.id)).where(*conditions))
+    found = listed(shown, number, q.limit, total)
+    return page_reply(LeadList, lead_out([(row[0], row[1]) for row in found.rows]), found)
 
 
 @endpoint(
@@ -276,11 +285,8 @@ def list_activities(call: Call) -> Any:
     if q.occurred_before is not None:
         query = query.where(col(Activity.occurred_at) < q.occurred_before)
     columns = {"occurred_at": col(Activity.occurred_at), "created_at": col(Activity.created_at), "id": col(Activity.id)}
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Activity.id))
-    )
-    items = activities_out([row[0] for row in listed.rows])
-    return ActivityList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="activities", columns=columns, tie=col(Activity.id))
+    return page_reply(ActivityList, activities_out([row[0] for row in found.rows]), found)
 
 
 @endpoint(

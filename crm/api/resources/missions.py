@@ -9,7 +9,7 @@ from sqlalchemy import exists, func, select
 from sqlmodel import col
 
 from crm.api.framework import Call, created, endpoint
-from crm.api.listing import links_of, list_page, order_clauses
+from crm.api.listing import links_of, list_page, page_reply
 from crm.api.problems import ApiError
 from crm.api.schemas.missions import (
     MeetingCreate,
@@ -141,11 +141,8 @@ def list_missions(call: Call) -> Any:
         query = query.where(func.lower(Mission.name).contains(q.q.strip().lower(), autoescape=True))
     if q.starts_after is not None:
         query = query.where(col(Mission.starts_on) >= q.starts_after)
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Mission.id))
-    )
-    items = mission_out([row[0] for row in listed.rows])
-    return MissionList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="missions", columns=columns, tie=col(Mission.id))
+    return page_reply(MissionList, mission_out([row[0] for row in found.rows]), found)
 
 
 @endpoint(
@@ -231,11 +228,8 @@ def list_meetings(call: Call) -> Any:
         "updated_at": col(Meeting.updated_at),
         "id": col(Meeting.id),
     }
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Meeting.id))
-    )
-    items = meeting_out([row[0] for row in listed.rows])
-    return MeetingList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="meetings", columns=columns, tie=col(Meeting.id))
+    return page_reply(MeetingList, meeting_out([row[0] for row in found.rows]), found)
 
 
 @endpoint(

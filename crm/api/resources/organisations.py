@@ -8,7 +8,7 @@ from sqlalchemy import exists, func, select
 from sqlmodel import col
 
 from crm.api.framework import Call, Reply, created, endpoint
-from crm.api.listing import links_of, list_page, order_clauses
+from crm.api.listing import links_of, list_page, page_reply
 from crm.api.problems import ApiError, invalid
 from crm.api.schemas.organisations import (
     ContactCreate,
@@ -81,11 +81,8 @@ def list_organisations(call: Call) -> Any:
         "updated_at": col(Organisation.updated_at),
         "id": col(Organisation.id),
     }
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Organisation.id))
-    )
-    items = organisation_out([row[0] for row in listed.rows])
-    return OrganisationList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="organisations", columns=columns, tie=col(Organisation.id))
+    return page_reply(OrganisationList, organisation_out([row[0] for row in found.rows]), found)
 
 
 @endpoint(
@@ -194,11 +191,8 @@ def list_contacts(call: Call) -> Any:
         "updated_at": col(Contact.updated_at),
         "id": col(Contact.id),
     }
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Contact.id))
-    )
-    items = [ContactOut.model_validate(row[0]) for row in listed.rows]
-    return ContactList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="contacts", columns=columns, tie=col(Contact.id))
+    return page_reply(ContactList, [ContactOut.model_validate(row[0]) for row in found.rows], found)
 
 
 @endpoint(

@@ -13,7 +13,7 @@ from sqlmodel import col
 
 from crm.accounts.models import Role, User
 from crm.api.framework import Call, Reply, created, endpoint
-from crm.api.listing import list_page, order_clauses
+from crm.api.listing import list_page, page_reply
 from crm.api.problems import ApiError, invalid
 from crm.api.schemas.subscriptions import (
     DigestSend,
@@ -79,11 +79,8 @@ def list_subscriptions(call: Call) -> Any:
         "created_at": col(Subscription.created_at),
         "id": col(Subscription.id),
     }
-    listed = list_page(
-        db.session, query, page=q.page, limit=q.limit, order=order_clauses(q.sort, columns, col(Subscription.id))
-    )
-    items = [subscription_out(row[0]) for row in listed.rows]
-    return SubscriptionList(items=items, page=listed.page, limit=listed.limit, total=listed.total)
+    found = list_page(db.session, query, q, name="subscriptions", columns=columns, tie=col(Subscription.id))
+    return page_reply(SubscriptionList, [subscription_out(row[0]) for row in found.rows], found)
 
 
 @endpoint(

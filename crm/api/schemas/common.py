@@ -41,6 +41,7 @@ WALL_TIME_PATTERN = rf"^{_DAY}T{_TIME}(:[0-5]\d(\.\d{{1,6}})?)?$"
 INSTANT_PATTERN = rf"^{_DAY}T{_TIME}:[0-5]\d(\.\d{{1,6}})?(Z|[+-]{_TIME})$"
 DAY_PATTERN = rf"^{_DAY}$"
 AMOUNT_PATTERN = r"^\d{1,14}(\.\d{1,2})?$"
+CURSOR_PATTERN = r"^[A-Za-z0-9_.-]+$"  # what the lists hand out (URL-safe, signed)
 
 
 def _parsed(pattern: str, error: str, parse: Callable[[str], Any]) -> Any:
@@ -154,7 +155,21 @@ class QueryModel(BaseModel):
 
     model_config = ConfigDict(extra="forbid", json_schema_extra=_drop_null_defaults)
 
-    page: int = Field(default=1, ge=1, le=100000, description="Page number, from 1.")
+    cursor: str = Field(
+        default=UNSET,
+        min_length=1,
+        max_length=4096,
+        pattern=CURSOR_PATTERN,
+        description="The next_cursor or previous_cursor of a page of this list in the same order: the page after "
+        "(or before) it.  The first page if omitted.",
+    )
+    page: int = Field(
+        default=1,
+        ge=1,
+        le=100000,
+        description="Page number, from 1; beyond 1, not with a cursor (422).  Deprecated beyond the first page: "
+        "a deep page costs as much as every page before it, where a cursor costs what the first page does.",
+    )
     limit: int = Field(default=50, ge=1, le=100, description="Items per page (at most 100).")
 
 
@@ -162,15 +177,39 @@ class ReadModel(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class PageEnvelope(BaseModel):
+    """One page of a list (answered with a ``Link`` header to the pages beside it)."""
+
+
 def page_model(item: type[BaseModel], name: str) -> type[BaseModel]:
     """The envelope of one page of ``item``s."""
     return create_model(
         name,
-        __base__=BaseModel,
+        __base__=PageEnvelope,
+        __doc__=PageEnvelope.__doc__,
         items=(list[item], ...),  # type: ignore[valid-type]
-        page=(int, Field(description="This page's number.")),
+        page=(int | None, Field(description="This page's number when asked by number; null when read by cursor.")),
         limit=(int, Field(description="Items per page.")),
-        total=(int, Field(description="Items on every page together.")),
+        total=(
+            int,
+            Field(
+                description="Items on every page together: exact when total_exact is true; otherwise an estimate "
+                "(PostgreSQL's, from its statistics), or where there is none the bound + 1 (more than the bound), "
+                "never below the bound + 1."
+            ),
+        ),
+        total_exact=(
+            bool,
+            Field(description="Whether total is exact: it is up to a bound (1000 by default), an estimate beyond."),
+        ),
+        next_cursor=(
+            str | None,
+            Field(description="Give it as cursor for the next page, in the same order; null on the last page."),
+        ),
+        previous_cursor=(
+            str | None,
+            Field(description="Give it as cursor for the page before, in the same order; null on the first page."),
+        ),
     )
 
 

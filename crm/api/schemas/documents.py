@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from crm.api.schemas.common import InstantOut, ReadModel
+from crm.api.schemas.common import InstantOut, QueryModel, ReadModel, page_model
 
 
 class DocumentOut(ReadModel):
@@ -17,5 +17,9 @@ class DocumentOut(ReadModel):
     uploaded_at: InstantOut
 
 
-class DocumentList(BaseModel):
-    items: list[DocumentOut]
+class DocumentQuery(QueryModel):
+    # A lead's documents came whole before the list was paged: a page holds as many as it can.
+    limit: int = Field(default=100, ge=1, le=100, description="Items per page (at most 100).")
+
+
+DocumentList = page_model(DocumentOut, "DocumentList")
