@@ -117,9 +117,11 @@ def created(model: pydantic.BaseModel, endpoint_name: str, **values: Any) -> Rep
     return Reply(model, 201, {"Location": url_for(f"api.{endpoint_name}", **values)})
 
 
-def etag_of(model: pydantic.BaseModel) -> str:
-    """A strong ETag: a hash of the representation, so any visible change changes it."""
-    return '"' + hashlib.sha256(model.model_dump_json().encode()).hexdigest()[:32] + '"'
+def etag_of(model: pydantic.BaseModel | str) -> str:
+    """A strong ETag: a hash of the representation (or of its JSON, already made), so any
+    visible change changes it."""
+    body = model if isinstance(model, str) else model.model_dump_json()
+    return '"' + hashlib.sha256(body.encode()).hexdigest()[:32] + '"'
 
 
 def current_call() -> Call:
@@ -183,12 +185,15 @@ def parse_body(endpoint: Endpoint) -> Any:
         raise invalid(pydantic_errors(exc, "body")) from None
 
 
-def json_response(model: pydantic.BaseModel | None, status: int, headers: dict[str, str] | None = None) -> Response:
+def json_response(
+    model: pydantic.BaseModel | str | None, status: int, headers: dict[str, str] | None = None
+) -> Response:
+    """The answer; ``model`` may be its JSON already made (serialised once for the ETag and the body)."""
     if model is None and status in (204, 304):  # no body, so no type for one either
         response = current_app.response_class(status=status, headers=headers or {})
         response.headers.pop("Content-Type", None)
         return response
-    body = model.model_dump_json() if model is not None else ""
+    body = model if isinstance(model, str) else model.model_dump_json() if model is not None else ""
     return current_app.response_class(body, status=status, mimetype="application/json", headers=headers or {})
 
 
@@ -225,9 +230,11 @@ def _run(endpoint: Endpoint, handler: Callable[..., Any], path: dict[str, Any]) 
         then()
     headers = dict(reply.headers)
     if reply.model is not None and endpoint.conditional:
-        headers["ETag"] = etag_of(reply.model)
+        body = reply.model.model_dump_json()
+        headers["ETag"] = etag_of(body)
         if endpoint.method == "GET" and headers["ETag"] in _if_none_match():
             return json_response(None, 304, headers)
+        return json_response(body, reply.status, headers)
     return json_response(reply.model, reply.status, headers)
 
 
