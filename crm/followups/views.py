@@ -18,7 +18,8 @@ from crm.core.emails import format_local
 from crm.core.errors import ValidationError
 from crm.core.security import csrf
 from crm.core.time import to_utc, utcnow
-from crm.followups.agenda import agenda, open_followups
+from crm.core.keyset import first_if_lost
+from crm.followups.agenda import GROUPS, Agenda, agenda, group_page, open_followups
 from crm.followups.calendar import build_calendar
 from crm.followups.links import (
     DONE_NEXT_WEEK,
@@ -47,8 +48,19 @@ def _all_owners(value: str | None) -> bool:
     return True
 
 
-def _render(all_owners: bool) -> Any:
-    context = {"agenda": agenda(db.session, current_user, all_owners=all_owners), "all_owners": all_owners}
+def _render(all_owners: bool, group: str | None = None) -> Any:
+    """The agenda, each group's first rows; or one group (``group``) a page at a time."""
+    context: dict[str, Any] = {"all_owners": all_owners, "paged": None, "group": None}
+    if group in GROUPS:
+        assert group is not None
+        paged = first_if_lost(
+            lambda cursor: group_page(db.session, current_user, group, all_owners=all_owners, cursor=cursor)
+        )
+        shown = Agenda(counts={group: paged.count})
+        dict(shown.groups())[group].extend(paged.rows)
+        context.update(agenda=shown, paged=paged, group=group)
+    else:
+        context["agenda"] = agenda(db.session, current_user, all_owners=all_owners)
     if is_htmx():
         return render_template("followups/_agenda.html", **context)
     return render_template("followups/index.html", **context)
@@ -57,7 +69,7 @@ def _render(all_owners: bool) -> Any:
 @bp.route("/followups")
 @login_required
 def index() -> Any:
-    return _render(_all_owners(request.args.get("owner")))
+    return _render(_all_owners(request.args.get("owner")), request.args.get("group"))
 
 
 @bp.route("/followups/<int:followup_id>/done", methods=["POST"])
@@ -72,9 +84,10 @@ def done(followup_id: int) -> Any:
     if followup.status == FollowUpStatus.OPEN:
         complete_followup(db.session, followup, actor=current_user)
         db.session.commit()
+    group = request.form.get("group") or None
     if is_htmx():
-        return _render(all_owners)
-    return redirect(url_for("followups.index", owner="all" if all_owners else None))
+        return _render(all_owners, group)
+    return redirect(url_for("followups.index", owner="all" if all_owners else None, group=group))
 
 
 @bp.route("/followups/calendar/token", methods=["POST"])

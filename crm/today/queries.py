@@ -35,7 +35,7 @@ class TodayPage:
 
     @property
     def due_now(self) -> int:
-        return len(self.agenda.overdue) + len(self.agenda.today)
+        return self.agenda.count("overdue").value + self.agenda.count("today").value
 
 
 def end_of_today(now: datetime, zone_name: str) -> datetime:
