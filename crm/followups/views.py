@@ -16,9 +16,9 @@ from crm.accounts.operations import find_user_by_calendar_token, generate_calend
 from crm.core.db import db, serialise_writers
 from crm.core.emails import format_local
 from crm.core.errors import ValidationError
+from crm.core.keyset import first_if_lost
 from crm.core.security import csrf
 from crm.core.time import to_utc, utcnow
-from crm.core.keyset import first_if_lost
 from crm.followups.agenda import GROUPS, Agenda, agenda, group_page, open_followups
 from crm.followups.calendar import build_calendar
 from crm.followups.links import (
