@@ -327,3 +327,20 @@ def test_the_api_reads_and_writes_status_names_legs_and_durations(session: Sessi
     assert leg_rows(session, mission["id"])[0].ends_on == date(2024, 2, 15)
     bad = client.patch(f"/api/v1/missions/{mission['id']}", json={"status": "done"}, headers=headers)
     assert bad.status_code == 422 or bad.status_code == 400
+
+
+def test_the_mission_list_counts_leads_up_to_the_bound(app: Any, session: Session) -> None:
+    from tests.factories import make_lead
+
+    app.config["LIST_EXACT_COUNT_LIMIT"] = 2
+    officer = make_user(session)
+    big = create_mission(session, name="Big", starts_on=date(2024, 2, 11), ends_on=date(2024, 2, 21), actor=officer)
+    small = create_mission(session, name="Small", starts_on=date(2024, 3, 11), ends_on=date(2024, 3, 21), actor=officer)
+    for mission, n in ((big, 4), (small, 2)):
+        for _ in range(n):
+            make_lead(session, owner=officer, mission_id=mission.id)
+    session.commit()
+    with app.test_request_context():
+        rows = {r.mission.name: r for r in mission_rows(session, officer)}
+        assert rows["Small"].leads == 2 and rows["Small"].leads_count.exact
+        assert rows["Big"].leads == 3 and not rows["Big"].leads_count.exact  # read no further than the bound + 1

@@ -11,6 +11,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, exists, func, select
 
 from crm.accounts.models import User
+from crm.core.counting import Count, exact_limit
 from crm.core.db import pk
 from crm.core.events import Event
 from crm.core.time import utcnow
@@ -39,8 +40,13 @@ from crm.reference.models import Sector
 class MissionRow:
     mission: Mission
     meetings: int
-    leads: int
+    leads: int  # at most the count bound + 1 (then shown as "more than")
     legs: list[MissionLeg] = field(default_factory=list)
+
+    @property
+    def leads_count(self) -> Count:
+        bound = exact_limit()
+        return Count(self.leads) if self.leads <= bound else Count(bound + 1, exact=False)
 
 
 def mission_rows(session: Session, user: User, statuses: Iterable[str] | None = ACTIVE_STATUSES) -> list[MissionRow]:
@@ -53,13 +59,15 @@ def mission_rows(session: Session, user: User, statuses: Iterable[str] | None = 
         .correlate(Mission)
         .scalar_subquery()
     )
-    leads = (
-        select(func.count())
-        .select_from(Lead)
+    # Each mission's leads counted up to the bound: a mission of a million leads costs as
+    # much as one of a thousand (crm.core.counting).
+    some_leads = (
+        select(col(Lead.id))
         .where(Lead.mission_id == Mission.id, visible_to(user))
         .correlate(Mission)
-        .scalar_subquery()
+        .limit(exact_limit() + 1)
     )
+    leads = select(func.count()).select_from(some_leads.subquery()).correlate(Mission).scalar_subquery()
     query = select(Mission, meetings, leads)
     if statuses is not None:
         query = query.where(col(Mission.status).in_([MissionStatus(s) for s in statuses]))
