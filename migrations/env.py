@@ -26,11 +26,12 @@ def _url() -> str:
 
 
 def _include_name(name: str | None, type_: str, parent_names: object) -> bool:
-    """Leave out the search indexes that the models do not describe: SQLite's FTS5 tables
-    (``fts_*`` and their shadow tables) and PostgreSQL's trigram indexes."""
+    """Leave out the indexes that the models do not describe: SQLite's FTS5 tables (``fts_*``
+    and their shadow tables), PostgreSQL's trigram indexes, and PostgreSQL-only orderings
+    (``*_pg``: ``NULLS LAST`` in an index, which SQLite cannot declare)."""
     if type_ == "table" and name and name.startswith("fts_"):
         return False
-    return not (type_ == "index" and name and name.endswith("_search_trgm"))
+    return not (type_ == "index" and name and name.endswith(("_search_trgm", "_pg")))
 
 
 def _configure(**kwargs: object) -> None:

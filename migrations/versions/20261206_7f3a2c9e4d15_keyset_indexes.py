@@ -22,6 +22,8 @@ def upgrade() -> None:
     op.create_index("ix_lead_created_id", "lead", ["created_at", "id"])
     op.create_index("ix_lead_title_sort", "lead", [sa.text("lower(title)"), "id"])
     op.create_index("ix_lead_value_id", "lead", ["estimated_value", "id"])
+    if op.get_bind().dialect.name == "postgresql":  # the largest first, empty ones last
+        op.execute("CREATE INDEX ix_lead_value_desc_pg ON lead (estimated_value DESC NULLS LAST, id DESC)")
     op.create_index("ix_followup_due_id", "followup", ["due_at", "id"])
     op.create_index("ix_activity_occurred_id", "activity", ["occurred_at", "id"])
     op.create_index("ix_organisation_sort", "organisation", [sa.text("lower(coalesce(acronym, name_en, ''))"), "id"])
@@ -34,6 +36,8 @@ def downgrade() -> None:
     op.drop_index("ix_activity_occurred_id", table_name="activity")
     op.drop_index("ix_followup_due_id", table_name="followup")
     op.drop_index("ix_lead_value_id", table_name="lead")
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_index("ix_lead_value_desc_pg", table_name="lead")
     op.drop_index("ix_lead_title_sort", table_name="lead")
     op.drop_index("ix_lead_created_id", table_name="lead")
     op.drop_index("ix_lead_updated_id", table_name="lead")
