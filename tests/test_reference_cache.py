@@ -102,3 +102,25 @@ def test_the_stages_default_probabilities_are_kept_until_one_changes(two_process
     with web.test_request_context(), count_queries(web) as statements:
         assert stage_probabilities(db.session)[Stage.PROPOSAL] == 45
     assert statements == []
+
+
+def test_a_page_reads_its_user_once_and_sees_a_deactivation_at_once(two_processes: tuple[Any, Any]) -> None:
+    from tests.web_helpers import login
+
+    web, admin_process = two_processes
+    with web.app_context():
+        officer = make_user(db.session, email="officer@jisr.example")
+        make_user(db.session, Role.ADMIN, email="admin@jisr.example")
+        db.session.commit()
+        officer_id = officer.id
+    client = web.test_client()
+    login(client, "officer@jisr.example")
+    assert client.get("/notifications").status_code == 200
+    with count_queries(web) as statements:
+        assert client.get("/notifications").status_code == 200
+    assert not [s for s in statements if "FROM user_account" in s and "user_account.id = " in s and "JOIN" not in s]
+    with admin_process.app_context():
+        admin = db.session.exec(select(User).where(User.email == "admin@jisr.example")).one()
+        deactivate_user(db.session, db.session.get(User, officer_id), actor=admin)
+        db.session.commit()
+    assert client.get("/notifications").status_code == 302  # to the login page

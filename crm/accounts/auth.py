@@ -11,11 +11,13 @@ from flask_babel import force_locale
 from flask_babel import refresh as refresh_babel
 from flask_login import LoginManager, current_user
 from flask_login.utils import login_url
+from sqlmodel import Session
 
 from crm.accounts.login_sessions import expired_session_user, resume_login_session
 from crm.accounts.models import Role, User
 from crm.core.db import db
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.reference_cache import ProcessCache, current_epoch, watch
 
 login_manager = LoginManager()
 login_manager.login_view = "accounts.login"
@@ -29,6 +31,25 @@ F = TypeVar("F", bound=Callable[..., Any])
 SESSION_EXPIRED = _l("Your session has expired. Please log in again.")
 
 
+# Accounts as last read, per process and database, until any account changes anywhere
+# (crm.core.reference_cache): a page then reads its user with no query.
+_ACCOUNTS = ProcessCache()
+watch(User)
+
+
+def _account(user_id: int) -> User | None:
+    session = db.session
+    if current_epoch() is None:
+        return session.get(User, user_id)
+
+    def load() -> User | None:
+        with Session(session.get_bind(), expire_on_commit=False) as apart:  # detached, for every request
+            return apart.get(User, user_id)
+
+    found = _ACCOUNTS.get((str(session.get_bind().engine.url), user_id), load)
+    return None if found is None else session.merge(found, load=False)
+
+
 @login_manager.user_loader
 def _load_user(session_id: str) -> User | None:
     """The user of a live server-side session (see ``crm.accounts.login_sessions``):
@@ -36,7 +57,7 @@ def _load_user(session_id: str) -> User | None:
     record = resume_login_session(db.session, session_id)
     if record is None:
         return None
-    user = record.user or db.session.get(User, record.user_id)
+    user = record.user or _account(record.user_id)
     if user is None or not user.is_active:
         return None
     return user
