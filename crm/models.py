@@ -45,6 +45,7 @@ from crm.organisations.models import (
 )
 from crm.pipeline.models import ReferenceRate, StageProbability
 from crm.reference.models import Sector
+from crm.summaries.models import DueTally, LeadTally, MoveTally, SummaryFollowUp, SummaryLead, SummaryMove
 from crm.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -69,6 +70,7 @@ __all__ = [
     "DataImport",
     "DeliveryStatus",
     "DigestRun",
+    "DueTally",
     "Document",
     "EmailMessage",
     "Event",
@@ -84,6 +86,7 @@ __all__ = [
     "Language",
     "Lead",
     "LeadWatcher",
+    "LeadTally",
     "LoginSession",
     "MailStatus",
     "Meeting",
@@ -94,6 +97,7 @@ __all__ = [
     "MissionLeg",
     "MissionOrganiser",
     "MissionSector",
+    "MoveTally",
     "Notification",
     "Organisation",
     "OrganisationKind",
@@ -110,6 +114,9 @@ __all__ = [
     "Stage",
     "StageProbability",
     "Subscription",
+    "SummaryFollowUp",
+    "SummaryLead",
+    "SummaryMove",
     "SystemState",
     "TokenScope",
     "User",

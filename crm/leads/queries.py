@@ -19,6 +19,7 @@ from crm.leads.models import PIPELINE, Activity, Lead, LeadWatcher, SavedFilter,
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
+from crm.summaries.queries import stage_counts
 
 
 def visible_to(user: User) -> Any:
@@ -157,12 +158,11 @@ def board_columns(
     now: datetime | None = None,
 ) -> list[BoardColumn]:
     """One column per stage with its most recently updated visible leads, in two queries
-    (one when no lead is visible)."""
+    (one when no lead is visible).  The columns' counts come from the lead tally when the
+    filter narrows only by what it keeps (:mod:`crm.summaries`), else from the leads."""
     conditions = _conditions(user, lead_filter, now)
     columns = {stage: BoardColumn(stage) for stage in BOARD_STAGES}
-    counts = session.exec(
-        select(Lead.stage, func.count()).where(*conditions).group_by(Lead.stage)  # type: ignore[call-overload]
-    ).all()
+    counts = session.execute(stage_counts(user, lead_filter, conditions)).all()
     for stage, count in counts:
         columns[Stage(stage)].total = int(count)
     # Each column's newest leads read through the (stage, updated_at) index, one stage at a
