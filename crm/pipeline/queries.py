@@ -205,7 +205,7 @@ def board_totals(
 def _tally_totals(user: User, lead_filter: LeadFilter | None) -> Any:
     rows = lead_rows(user, lead_filter)
     return (
-        select(
+        select(  # type: ignore[call-overload]
             rows.c.stage,
             rows.c.currency,
             func.sum(rows.c.leads),

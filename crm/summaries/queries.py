@@ -56,7 +56,7 @@ def lead_rows(user: User, lead_filter: LeadFilter | None = None) -> Any:
     organisation and owner: a subquery of tally rows and, for an officer, one row per
     confidential lead they watch without owning."""
     t = LeadTally
-    tally = select(  # type: ignore[call-overload]
+    tally: Any = select(  # type: ignore[call-overload]
         col(t.stage).label("stage"),
         col(t.currency).label("currency"),
         col(t.sector_id).label("sector_id"),
@@ -113,7 +113,7 @@ def move_rows(user: User, bounds: list[datetime]) -> Any:
     weeks = len(bounds) - 1
     edges = sorted({hour_of(b) for b in bounds if hour_of(b) != b})
     hour = col(MoveTally.hour)
-    tally = select(  # type: ignore[call-overload]
+    tally: Any = select(  # type: ignore[call-overload]
         sa.case(*((hour < bounds[i + 1], i) for i in range(weeks))).label("week"),
         col(MoveTally.advanced).label("advanced"),
         col(MoveTally.moves).label("moves"),
@@ -151,7 +151,7 @@ def overdue_rows(user: User, now: datetime) -> Any:
     tally's hours before the current one, the current hour's read live, and the follow-ups
     of the confidential leads ``user`` watches without owning read live."""
     current = hour_of(now)
-    tally = select(col(DueTally.owner_id).label("owner_id"), col(DueTally.followups).label("followups")).where(
+    tally: Any = select(col(DueTally.owner_id).label("owner_id"), col(DueTally.followups).label("followups")).where(
         col(DueTally.hour) < current,
         _counted_for(user, col(DueTally.confidential), col(DueTally.lead_owner_id)),
     )

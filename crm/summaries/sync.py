@@ -59,7 +59,9 @@ def upsert(session: Session, table: sa.Table) -> Any:
     return sqlite_insert(table)
 
 
-def bump(session: Session, table: sa.Table, keys: Sequence[str], measures: Sequence[str], deltas: dict) -> None:
+def bump(
+    session: Session, table: sa.Table, keys: Sequence[str], measures: Sequence[str], deltas: dict[Any, Any]
+) -> None:
     """Add ``deltas`` (key tuple → measure tuple) to the tally rows, creating the missing
     ones; rows whose count (the first measure) falls to zero go."""
     changes = [(key, delta) for key, delta in deltas.items() if any(delta)]
@@ -112,18 +114,10 @@ def sync_leads(session: Session, lead_ids: Iterable[int]) -> None:
 
 
 def _leads(session: Session, ids: list[int]) -> dict[int, Any]:
+    lead = Lead.__table__  # type: ignore[attr-defined]
+    columns = ("id", "stage", "currency", "sector_id", "ma_organisation_id", "owner_id", "confidential")
     rows = session.execute(
-        select(  # type: ignore[call-overload]
-            Lead.id,
-            Lead.stage,
-            Lead.currency,
-            Lead.sector_id,
-            Lead.ma_organisation_id,
-            Lead.owner_id,
-            Lead.confidential,
-            Lead.estimated_value,
-            Lead.probability,
-        ).where(col(Lead.id).in_(ids))
+        sa.select(*(lead.c[c] for c in (*columns, "estimated_value", "probability"))).where(lead.c.id.in_(ids))
     ).all()
     return {int(row.id): row for row in rows}
 
