@@ -71,13 +71,13 @@ def world(session: Session) -> dict[str, Any]:
 
 @pytest.fixture
 def late_summaries() -> Iterator[None]:
-    """Only the consumer keeps the summaries (no sync after commit)."""
-    hook = summary_consumers._sync_committed
-    sa.event.remove(Session, "after_commit", hook)
+    """Only the consumer keeps the summaries (no sync as the writers commit)."""
+    hook = summary_consumers._sync_before_commit
+    sa.event.remove(Session, "before_commit", hook)
     try:
         yield
     finally:
-        sa.event.listen(Session, "after_commit", hook)
+        sa.event.listen(Session, "before_commit", hook)
 
 
 def _fields(w: dict[str, Any], draw: tuple[Any, ...]) -> dict[str, Any]:

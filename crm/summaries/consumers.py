@@ -2,15 +2,19 @@
 about (see :mod:`crm.summaries.sync`), exactly once per event through the consumer
 plumbing, and the events' order does not matter since the sync reads the lead itself.
 
-Read your writes: the process that commits lead events also syncs those leads right
-after its commit, in a transaction of its own, so that the board redrawn after a move,
-or the dashboard opened after an edit, already counts it.  That step is a shortcut, not
-the guarantee: if it fails (or the process dies first) the consumer's delivery does the
-same work moments later, and running both changes nothing more than one would."""
+Read your writes: a transaction that records lead events also syncs those leads just
+before it commits, so that the board redrawn after a move, or the dashboard opened after
+an edit, already counts it, and the summaries never show a change that was rolled back.
+Its consumer deliveries then find nothing left to do (syncing again changes nothing);
+they remain the guarantee for the events of a transaction that skipped the step, and
+repair what a bulk write without events left (see ``crm summaries rebuild``).
+
+The cost is some ten statements per committing transaction with lead events, and the
+tally rows it changes stay locked until its commit: writers of the same tally row (the
+same stage, currency, sector, organisation, owner) commit one after the other."""
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 import sqlalchemy as sa
@@ -19,8 +23,6 @@ from sqlmodel import Session
 from crm.core.consumers import consumer
 from crm.core.events import Event
 from crm.summaries.sync import sync_leads
-
-log = logging.getLogger(__name__)
 
 # Every event that may change what a lead counts for: its stage, value, currency,
 # probability, sector, Moroccan organisation, owner or confidentiality (lead.updated
@@ -59,14 +61,9 @@ def _forget_leads(session: Session) -> None:
     session.info.pop(_PENDING, None)
 
 
-@sa.event.listens_for(Session, "after_commit")
-def _sync_committed(session: Session) -> None:
+@sa.event.listens_for(Session, "before_commit")
+def _sync_before_commit(session: Session) -> None:
+    session.flush()  # the events still pending are noted by the flush
     lead_ids = session.info.pop(_PENDING, None)
-    if not lead_ids:
-        return
-    try:
-        with Session(session.get_bind()) as own:
-            sync_leads(own, lead_ids)
-            own.commit()
-    except Exception:  # the consumer's delivery will do it
-        log.warning("summaries: syncing %d leads after commit failed", len(lead_ids), exc_info=True)
+    if lead_ids:
+        sync_leads(session, lead_ids)

@@ -13,8 +13,8 @@ syncs of different leads adding to one row never lose an update."""
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -96,21 +96,23 @@ def _lock(session: Session, lead_ids: list[int]) -> None:
 
 
 def sync_leads(session: Session, lead_ids: Iterable[int]) -> None:
-    """Sync the summaries of these leads (in the caller's transaction)."""
+    """Sync the summaries of these leads (in the caller's transaction).
+
+    The leads are locked and read by chunks in id order; the tallies are changed once,
+    at the end, each row in the same order in every transaction (no deadlock between
+    two large syncs)."""
     ids = sorted({int(i) for i in lead_ids})
+    deltas: dict[str, dict[tuple[Any, ...], list[Any]]] = {name: {} for name in ("lead", "move", "due")}
     for start in range(0, len(ids), CHUNK):
         chunk = ids[start : start + CHUNK]
         _lock(session, chunk)
         leads = _leads(session, chunk)
-        _sync_tally(session, chunk, leads)
-        _sync_members(
-            session, SummaryMove.__table__, "event_id", MoveTally.__table__, MOVE_KEY, "moves",  # type: ignore[attr-defined]
-            chunk, _moves(session, chunk, leads),
-        )  # fmt: skip
-        _sync_members(
-            session, SummaryFollowUp.__table__, "followup_id", DueTally.__table__, DUE_KEY, "followups",  # type: ignore[attr-defined]
-            chunk, _followups(session, chunk, leads),
-        )  # fmt: skip
+        _sync_tally(session, chunk, leads, deltas["lead"])
+        _sync_members(session, _MOVES, chunk, _moves(session, chunk, leads), deltas["move"])
+        _sync_members(session, _DUES, chunk, _followups(session, chunk, leads), deltas["due"])
+    bump(session, LeadTally.__table__, LEAD_KEY, LEAD_MEASURES, deltas["lead"])  # type: ignore[attr-defined]
+    bump(session, MoveTally.__table__, MOVE_KEY, ("moves",), deltas["move"])  # type: ignore[attr-defined]
+    bump(session, DueTally.__table__, DUE_KEY, ("followups",), deltas["due"])  # type: ignore[attr-defined]
 
 
 def _leads(session: Session, ids: list[int]) -> dict[int, Any]:
@@ -154,29 +156,29 @@ def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
     )
 
 
-def _sync_tally(session: Session, ids: list[int], leads: dict[int, Any]) -> None:
+def _sync_tally(
+    session: Session, ids: list[int], leads: dict[int, Any], deltas: dict[tuple[Any, ...], list[Any]]
+) -> None:
     member = SummaryLead.__table__  # type: ignore[attr-defined]
     old = {
         int(r["lead_id"]): dict(r)
         for r in session.execute(sa.select(member).where(member.c.lead_id.in_(ids))).mappings()
     }
     new = {lead_id: lead_member(row) for lead_id, row in leads.items()}
-    deltas: dict[tuple[Any, ...], list[Any]] = defaultdict(lambda: [0, 0, Decimal(0), Decimal(0), Decimal(0)])
     gone = [i for i in old if i not in new or not _same(old[i], new[i])]
     come = [i for i in new if i not in old or not _same(old[i], new[i])]
     for i in gone:
-        delta = deltas[tuple(old[i][k] for k in LEAD_KEY)]
+        delta = deltas.setdefault(tuple(old[i][k] for k in LEAD_KEY), [0, 0, Decimal(0), Decimal(0), Decimal(0)])
         for n, part in enumerate(_contribution(old[i])):
             delta[n] -= part
     for i in come:
-        delta = deltas[tuple(new[i][k] for k in LEAD_KEY)]
+        delta = deltas.setdefault(tuple(new[i][k] for k in LEAD_KEY), [0, 0, Decimal(0), Decimal(0), Decimal(0)])
         for n, part in enumerate(_contribution(new[i])):
             delta[n] += part
     if gone:
         session.execute(sa.delete(member).where(member.c.lead_id.in_(gone)))
     if come:
         session.execute(sa.insert(member), [new[i] for i in come])
-    bump(session, LeadTally.__table__, LEAD_KEY, LEAD_MEASURES, {k: tuple(v) for k, v in deltas.items()})  # type: ignore[attr-defined]
 
 
 def visible_owner(confidential: bool, owner_id: int) -> int:
@@ -229,31 +231,40 @@ def _followups(session: Session, ids: list[int], leads: dict[int, Any]) -> dict[
     return found
 
 
+@dataclass(frozen=True)
+class Members:
+    """A member table (``id → (lead_id, *tally key)``) and the key of its tally."""
+
+    table: sa.Table
+    id_column: str
+    keys: tuple[str, ...]
+
+
+_MOVES = Members(SummaryMove.__table__, "event_id", MOVE_KEY)  # type: ignore[attr-defined]
+_DUES = Members(SummaryFollowUp.__table__, "followup_id", DUE_KEY)  # type: ignore[attr-defined]
+
+
 def _sync_members(
     session: Session,
-    member: sa.Table,
-    id_column: str,
-    tally: sa.Table,
-    keys: Sequence[str],
-    measure: str,
+    members: Members,
     ids: list[int],
     new: dict[int, tuple[Any, ...]],
+    deltas: dict[tuple[Any, ...], list[Any]],
 ) -> None:
-    """Members are ``id → (lead_id, *tally key)``; move the differences between tallies."""
-    columns = (id_column, "lead_id", *keys)
+    """Replace the members of these leads that changed; note the tally's differences."""
+    member = members.table
+    columns = (members.id_column, "lead_id", *members.keys)
     old = {
         int(row[0]): tuple(row[1:])
         for row in session.execute(sa.select(*(member.c[c] for c in columns)).where(member.c.lead_id.in_(ids)))
     }
     gone = [i for i in old if new.get(i) != old[i]]
     come = [i for i in new if old.get(i) != new[i]]
-    deltas: dict[tuple[Any, ...], int] = defaultdict(int)
     for i in gone:
-        deltas[old[i][1:]] -= 1
+        deltas.setdefault(old[i][1:], [0])[0] -= 1
     for i in come:
-        deltas[new[i][1:]] += 1
+        deltas.setdefault(new[i][1:], [0])[0] += 1
     if gone:
-        session.execute(sa.delete(member).where(member.c[id_column].in_(gone)))
+        session.execute(sa.delete(member).where(member.c[members.id_column].in_(gone)))
     if come:
         session.execute(sa.insert(member), [dict(zip(columns, (i, *new[i]), strict=True)) for i in come])
-    bump(session, tally, keys, (measure,), {k: (d,) for k, d in deltas.items()})
