@@ -79,7 +79,7 @@ def more() -> Any:
     htmx appended to the column, without JavaScript a page of their own."""
     lead_filter = parse_filter(request.args, current_user)
     asked = request.args.get("more")
-    stage = Stage(asked) if _is_stage(asked) else BOARD_STAGES[0]
+    stage = Stage(asked) if asked and _is_stage(asked) else BOARD_STAGES[0]
     after = parse_card_key(request.args.get("after"))
     column = board_columns(
         db.session, current_user, lead_filter=lead_filter, per_column=BOARD_CARDS, stage=stage, after=after

@@ -211,7 +211,7 @@ def board_columns(
 
 
 def _newest(stage: Stage, conditions: list[Any], limit: int, after: tuple[datetime, int] | None = None) -> Any:
-    query = select(col(Lead.id).label("lead_id")).where(col(Lead.stage) == stage, *conditions)
+    query: Any = select(col(Lead.id).label("lead_id")).where(col(Lead.stage) == stage, *conditions)
     if after is not None:
         moment, lead_id = after
         updated = col(Lead.updated_at)
