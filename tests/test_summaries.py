@@ -45,6 +45,7 @@ from crm.summaries import consumers as summary_consumers
 from crm.summaries.models import LeadTally
 from crm.summaries.rebuild import check, rebuild
 from crm.summaries.sync import sync_leads
+from crm.today.queries import due_count, end_of_today
 from tests.factories import make_followup, make_lead, make_organisation, make_user
 
 PAST, FUTURE = datetime(2020, 1, 6, 9), datetime(2099, 1, 6, 9)
@@ -170,6 +171,14 @@ def live_overdue(session: Session, user: User) -> dict[str, int]:
     return dict(found)
 
 
+def live_due_today(session: Session, user: User) -> int:
+    cutoff = end_of_today(utcnow(), user.timezone)
+    followups = session.exec(
+        select(FollowUp).where(FollowUp.owner_id == user.id, FollowUp.status == "open", col(FollowUp.due_at) < cutoff)
+    ).all()
+    return sum(1 for f in followups if can_see(session, user, session.get(Lead, f.lead_id)))
+
+
 def live_moves(session: Session, user: User) -> int:
     events = session.exec(select(Event).where(Event.type == "lead.stage_changed")).all()
     leads = {lead.id: lead for lead in session.exec(select(Lead)).all()}
@@ -193,6 +202,7 @@ def assert_summaries_agree(session: Session, w: dict[str, Any]) -> None:
             assert stages[stage].value_mad == live.value.get(Currency.MAD, Decimal(0))
             assert stages[stage].value_usd == live.value.get(Currency.USD, Decimal(0))
         assert {u.email: n for u, n in figures["overdue"]} == live_overdue(session, user)
+        assert due_count(session, user) == live_due_today(session, user)
         assert sum(week.total for week in figures["movements"].weeks) == live_moves(session, user)
         assert sum(n for _s, n in figures["sectors"]) == sum(s.count for s in figures["stages"])
         assert sum(n for _o, n in figures["institutions"]) == sum(s.count for s in figures["stages"])
@@ -312,3 +322,17 @@ def test_rebuild_gives_the_same_figures_and_check_notices_a_wrong_tally(
     rebuild(session.connection())
     session.commit()
     assert check(session.connection()).ok
+
+
+def test_the_commands_rebuild_and_check(app: Any, session: Session, world: dict[str, Any]) -> None:
+    run(session, world, [("create", (0, 1, 0, ("1000", "MAD"), None, False), Stage.CONTACTED)])
+    runner = app.test_cli_runner()
+    result = runner.invoke(args=["crm", "summaries", "check"])
+    assert result.exit_code == 0 and result.output.startswith("ok: summary_lead_tally 1")
+    session.execute(sa.delete(LeadTally))
+    session.commit()
+    result = runner.invoke(args=["crm", "summaries", "check"])
+    assert result.exit_code == 1 and "summary_lead_tally" in result.output and "1 differences" in result.output
+    result = runner.invoke(args=["crm", "summaries", "rebuild"])
+    assert result.exit_code == 0 and "summary_lead 1" in result.output
+    assert runner.invoke(args=["crm", "summaries", "check"]).exit_code == 0

@@ -146,30 +146,42 @@ def move_rows(user: User, bounds: list[datetime]) -> Any:
     return sa.union_all(*parts).subquery("moves")
 
 
-def overdue_rows(user: User, now: datetime) -> Any:
-    """``(owner_id, followups)`` rows for the open follow-ups due before ``now``: the due
-    tally's hours before the current one, the current hour's read live, and the follow-ups
-    of the confidential leads ``user`` watches without owning read live."""
+def overdue_rows(user: User, now: datetime, owner_id: int | None = None) -> Any:
+    """``(owner_id, followups)`` rows for the open follow-ups due before ``now`` (of
+    ``owner_id`` only, if given), as ``user`` sees them: the due tally's hours before the
+    one ``now`` falls in, that hour's follow-ups read live, and the follow-ups of the
+    confidential leads ``user`` watches without owning read live."""
     current = hour_of(now)
     tally: Any = select(col(DueTally.owner_id).label("owner_id"), col(DueTally.followups).label("followups")).where(
         col(DueTally.hour) < current,
         _counted_for(user, col(DueTally.confidential), col(DueTally.lead_owner_id)),
     )
+    if owner_id is not None:
+        tally = tally.where(col(DueTally.owner_id) == owner_id)
 
     def live(*where: Any) -> Any:
-        return (
+        query = (
             select(col(FollowUp.owner_id), sa.literal(1, sa.Integer))
             .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
             .where(FollowUp.status == FollowUpStatus.OPEN, col(FollowUp.due_at) < now, *where)
         )
+        return query if owner_id is None else query.where(col(FollowUp.owner_id) == owner_id)
 
+    seen = _counted_for(user, col(Lead.confidential), col(Lead.owner_id))
     parts = [
         tally,
-        live(col(FollowUp.due_at) >= current, _counted_for(user, col(Lead.confidential), col(Lead.owner_id))),
+        live(col(FollowUp.due_at) >= current, seen),
     ]
     if not _is_admin(user):
         parts.append(live(*_watched_not_owned(user)))
     return sa.union_all(*parts).subquery("overdue")
+
+
+def due_before(user: User, cutoff: datetime) -> Any:
+    """The number of ``user``'s own open follow-ups due before ``cutoff`` that they may see
+    (a scalar query)."""
+    rows = overdue_rows(user, cutoff, owner_id=user.id)
+    return select(func.coalesce(func.sum(rows.c.followups), 0))
 
 
 def stage_counts(user: User, lead_filter: LeadFilter | None, conditions: list[Any]) -> Any:

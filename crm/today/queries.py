@@ -6,16 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, or_, select
 
 from crm.accounts.models import User
 from crm.core.events import Event
 from crm.core.time import local_day_bounds, to_local, utcnow
 from crm.followups.agenda import Agenda, agenda
-from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead, LeadWatcher
 from crm.leads.queries import visible_to
 from crm.leads.timeline import TimelineEntry, describe
+from crm.summaries.queries import due_before
 
 RECENT_DAYS = 14
 RECENT_LIMIT = 20
@@ -43,21 +43,11 @@ def end_of_today(now: datetime, zone_name: str) -> datetime:
 
 
 def due_count(session: Session, viewer: User, *, now: datetime | None = None) -> int:
-    """The viewer's open follow-ups overdue or due by the end of their day: one count on
-    the (owner, status, due) index, through the leads they may see (as the page shows)."""
+    """The viewer's open follow-ups overdue or due by the end of their day, among the
+    leads they may see (as the page shows): from the due tally (:mod:`crm.summaries`),
+    the same cost whatever the number of follow-ups, as the navigation shows it on every page."""
     now = now or utcnow()
-    query = (
-        select(func.count())
-        .select_from(FollowUp)
-        .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
-        .where(
-            col(FollowUp.owner_id) == viewer.id,
-            col(FollowUp.status) == FollowUpStatus.OPEN,
-            col(FollowUp.due_at) < end_of_today(now, viewer.timezone),
-            visible_to(viewer),
-        )
-    )
-    return int(session.exec(query).one())
+    return int(session.exec(due_before(viewer, end_of_today(now, viewer.timezone))).one())
 
 
 def recent_changes(
