@@ -5,6 +5,7 @@ check notices a wrong tally."""
 
 from __future__ import annotations
 
+import threading
 from collections import Counter
 from collections.abc import Iterator
 from datetime import datetime
@@ -19,6 +20,7 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import Role, User
 from crm.core.consumers import consume
+from crm.core.db import db
 from crm.core.events import Event
 from crm.core.outbox import publish_pending
 from crm.core.time import utcnow
@@ -336,3 +338,37 @@ def test_the_commands_rebuild_and_check(app: Any, session: Session, world: dict[
     result = runner.invoke(args=["crm", "summaries", "rebuild"])
     assert result.exit_code == 0 and "summary_lead 1" in result.output
     assert runner.invoke(args=["crm", "summaries", "check"]).exit_code == 0
+
+
+def test_writers_of_one_tally_row_at_once_lose_no_update(app: Any, session: Session, world: dict[str, Any]) -> None:
+    """Eight transactions add to the same tally rows at the same moment (row locks on
+    PostgreSQL, one writer at a time on SQLite): every lead is counted once."""
+    a, ma, us = world["a"], world["ma"][0], world["us"]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def write() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(30)
+                for _ in range(3):
+                    lead = create_lead(
+                        db.session, title="Same key", ma_organisation_id=ma.id, us_organisation_id=us.id,
+                        partnership_type="pilot", owner_id=a.id, actor=a, estimated_value="10", currency="MAD",
+                    )  # fmt: skip
+                    db.session.flush()
+                    move_lead_to_stage(db.session, lead, Stage.CONTACTED, actor=a)
+                    db.session.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    session.expire_all()
+    assert check(session.connection()).ok
+    contacted = board_totals(session, a).of(Stage.CONTACTED)
+    assert contacted.count == 24 and contacted.value == {Currency.MAD: Decimal("240.00")}

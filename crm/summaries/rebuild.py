@@ -13,7 +13,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from crm.summaries.sync import DUE_KEY, LEAD_KEY, LEAD_MEASURES, MOVE_KEY
+from crm.summaries.sync import DUE_KEY, LEAD_KEY, LEAD_MEASURES, LOCK_SPACE, MOVE_KEY
 
 TABLES = (
     "summary_lead_tally",
@@ -95,6 +95,10 @@ TALLY_COLUMNS = {
 def rebuild(connection: sa.Connection) -> dict[str, int]:
     """Empty the summaries and fill them again (in the caller's transaction); rows per table."""
     dialect = connection.dialect.name
+    if dialect == "postgresql":
+        # Syncs wait until the rebuild commits (they would otherwise read members it is
+        # replacing); on SQLite its first write holds the single write lock.
+        connection.execute(sa.text("SELECT pg_advisory_xact_lock(:space, 0)"), {"space": LOCK_SPACE})
     for table in TABLES:
         connection.execute(sa.text(f"DELETE FROM {table}"))  # noqa: S608
     for table, select in member_selects(dialect).items():

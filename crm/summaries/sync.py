@@ -28,7 +28,8 @@ from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead
 from crm.summaries.models import DueTally, LeadTally, MoveTally, SummaryFollowUp, SummaryLead, SummaryMove
 
-# The first key of the two-key advisory locks (the second is the lead's id).
+# The first key of the two-key advisory locks (the second is the lead's id, or 0 for the
+# lock a rebuild holds alone and every sync shares).
 LOCK_SPACE = 7_311_017
 CHUNK = 500
 LEAD_KEY = ("stage", "currency", "sector_id", "ma_organisation_id", "owner_id", "confidential")
@@ -86,6 +87,8 @@ def _lock(session: Session, lead_ids: list[int]) -> None:
     if session.get_bind().dialect.name != "postgresql":
         serialise_writers(session, "summaries")
         return
+    # Shared with every other sync, exclusive to a rebuild (see crm.summaries.rebuild).
+    session.execute(sa.text("SELECT pg_advisory_xact_lock_shared(:space, 0)"), {"space": LOCK_SPACE})
     session.execute(
         sa.text(
             "SELECT pg_advisory_xact_lock(:space, x) FROM "
