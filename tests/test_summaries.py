@@ -413,3 +413,17 @@ def test_weeks_cut_in_the_middle_of_an_hour_count_each_move_once(
             (expected[(i, True)], expected[(i, False)]) for i in range(len(weeks))
         ]
     assert sum(w.total for w in dashboard(session, b, zone, now=now)["movements"].weeks) >= 4
+
+
+def test_merging_organisations_moves_their_leads_in_the_tally(session: Session, world: dict[str, Any]) -> None:
+    from crm.organisations.operations import merge_organisations
+
+    keep, duplicate = world["ma"]
+    for org in (keep, duplicate, duplicate):
+        make_lead(session, owner=world["a"], ma_organisation_id=org.id, us_organisation_id=world["us"].id)
+    session.commit()
+    merge_organisations(session, keep, duplicate, actor=world["admin"])
+    session.commit()
+    assert check(session.connection()).ok
+    institutions = dashboard(session, world["a"], "UTC")["institutions"]
+    assert [(org.id, n) for org, n in institutions] == [(keep.id, 3)]

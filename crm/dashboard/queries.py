@@ -1,8 +1,8 @@
 """Dashboard figures: each a single query over the summaries (:mod:`crm.summaries`) within
 what ``user`` may see, so the page runs the same queries, of the same cost, whatever the
-number of leads.  The summaries follow the leads through an event consumer: the
-committing process syncs them right after its commit, the consumer otherwise within
-seconds."""
+number of leads.  A transaction that changes leads syncs the summaries before it
+commits (the ``summaries`` event consumer is the guarantee behind it), so the figures
+count every committed change."""
 
 from __future__ import annotations
 
