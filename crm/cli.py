@@ -17,6 +17,7 @@ from crm.core.db import db
 from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGES
 from crm.search.cli import search_cli
+from crm.summaries.cli import summaries_cli
 
 
 @click.pass_context
@@ -39,6 +40,7 @@ users_cli = AppGroup("users", help="Manage user accounts.")
 crm_cli.add_command(users_cli)
 crm_cli.add_command(tokens_cli)
 crm_cli.add_command(search_cli)
+crm_cli.add_command(summaries_cli)
 
 
 def cli_language() -> str:

@@ -18,6 +18,7 @@ CONSUMER_MODULES = (
     "crm.followups.consumers",
     "crm.inbound.consumers",
     "crm.notifications.consumers",
+    "crm.summaries.consumers",
     "crm.webhooks.consumers",
 )
 

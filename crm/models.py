@@ -45,6 +45,7 @@ from crm.organisations.models import (
 )
 from crm.pipeline.models import ReferenceRate, StageProbability
 from crm.reference.models import Sector
+from crm.summaries.models import DueTally, LeadTally, MoveTally, SummaryFollowUp, SummaryLead, SummaryMove
 from crm.webhooks.models import (
     DeliveryStatus,
     WebhookAttempt,
@@ -70,6 +71,7 @@ __all__ = [
     "DeliveryStatus",
     "DigestRun",
     "Document",
+    "DueTally",
     "EmailMessage",
     "Event",
     "FollowUp",
@@ -83,6 +85,7 @@ __all__ = [
     "ItineraryFeed",
     "Language",
     "Lead",
+    "LeadTally",
     "LeadWatcher",
     "LoginSession",
     "MailStatus",
@@ -94,6 +97,7 @@ __all__ = [
     "MissionLeg",
     "MissionOrganiser",
     "MissionSector",
+    "MoveTally",
     "Notification",
     "Organisation",
     "OrganisationKind",
@@ -110,6 +114,9 @@ __all__ = [
     "Stage",
     "StageProbability",
     "Subscription",
+    "SummaryFollowUp",
+    "SummaryLead",
+    "SummaryMove",
     "SystemState",
     "TokenScope",
     "User",

@@ -101,7 +101,9 @@ def ensure_database(server: str, leads: int) -> tuple[str, float | None]:
             "SELECT shobj_description(oid, 'pg_database') FROM pg_database WHERE datname = %s", (name,)
         ).fetchone()
         if found and found[0] == COMPLETE:
-            return database_url(server, name), None
+            url = database_url(server, name)
+            summarise(url, only_if_empty=True)
+            return url, None
         if found:  # an interrupted fill
             conn.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
@@ -115,12 +117,33 @@ def ensure_database(server: str, leads: int) -> tuple[str, float | None]:
     engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
     try:
         bench_data.populate(engine, dataclasses.replace(PAGES, leads=leads))
-        bench_data.analyse(engine)
     finally:
         engine.dispose()
+    summarise(url)
     with psycopg.connect(server, autocommit=True) as conn:
         conn.execute(f"COMMENT ON DATABASE \"{name}\" IS '{COMPLETE}'")
     return url, time.perf_counter() - started
+
+
+def summarise(url: str, *, only_if_empty: bool = False) -> None:
+    """Bring the database to the current schema and fill the summaries from its rows (the
+    fill writes with ``COPY``, without events for the consumer to follow); a database
+    filled before the summaries existed gets them here, once, then is analysed."""
+    from crm.core.migrate import upgrade
+    from crm.summaries.rebuild import rebuild
+
+    upgrade(url)
+    import sqlalchemy as sa
+
+    engine = sa.create_engine(url.replace("postgresql://", "postgresql+psycopg://"))
+    try:
+        with engine.begin() as conn:
+            if only_if_empty and conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM summary_lead)")).scalar_one():
+                return
+            rebuild(conn)
+        bench_data.analyse(engine)
+    finally:
+        engine.dispose()
 
 
 def api_tokens(url: str, scale: Scale, instance: str) -> dict[str, str]:

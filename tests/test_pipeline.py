@@ -152,15 +152,44 @@ def test_board_filters_and_needs_a_constant_number_of_queries(app: Any, session:
     assert len(many) == len(few)
 
 
-def test_a_full_column_links_to_the_rest(session: Session, client: Any) -> None:
+def _more_link(page: str, stage: str) -> str:
+    found = re.search(rf'<div class="board-more-slot" id="more-{stage}">.*?</div>', page, re.S)
+    assert found is not None
+    href = re.search(r'href="([^"]+)"', found.group(0))
+    return href.group(1).replace("&amp;", "&") if href else ""
+
+
+def test_a_full_column_shows_more_cards_on_demand(app: Any, session: Session, client: Any) -> None:
     me = make_user(session, email="officer@jisr.example", language="en")
-    for _ in range(52):
-        make_lead(session, owner=me)
+    other = make_user(session)
+    secret = make_lead(session, owner=other, title="Someone's secret", confidential=True)
+    leads = [make_lead(session, owner=me) for _ in range(45)]
     session.commit()
     login(client, "officer@jisr.example")
     page = client.get("/pipeline").get_data(as_text=True)
-    assert page.count("board-card mb-2") == 50
-    assert "and 2 more" in page and "/leads?stage=identified" in page
+    assert page.count("board-card mb-2") == 20
+    assert "Show more (25 not shown)" in page
+    newest_first = [lead.id for lead in reversed(leads)]
+    seen = [int(i) for i in re.findall(r'data-lead-id="(\d+)"', page)]
+    link = _more_link(page, "identified")
+    assert link.startswith("/pipeline/more?more=identified&after=")
+    pages = 0
+    while link:
+        # With htmx: the cards join the column out of band, the next link replaces this one.
+        with count_queries(app) as statements:
+            fragment = client.get(link, headers=HX).get_data(as_text=True)
+        assert len(statements) <= 4  # the session's user, the cards (and the login session)
+        assert fragment.startswith('<ol hx-swap-oob="beforeend:#cards-identified">') or "\n<ol hx-swap" in fragment
+        seen += [int(i) for i in re.findall(r'data-lead-id="(\d+)"', fragment)]
+        # Without JavaScript: the same cards on a page of their own.
+        plain = client.get(link).get_data(as_text=True)
+        assert "Back to the pipeline" in plain and plain.count("board-card mb-2") == fragment.count("board-card mb-2")
+        link = _more_link(fragment, "identified")
+        pages += 1
+    assert pages == 2 and seen == newest_first and secret.id not in seen
+    # Garbage in the keyset starts from the top rather than failing.
+    assert client.get("/pipeline/more?more=identified&after=99999999999999999999.1", headers=HX).status_code == 200
+    assert client.get("/pipeline/more?more=nonsense&after=x").status_code == 200
 
 
 @pytest.fixture

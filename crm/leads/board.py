@@ -3,6 +3,9 @@
 each card has a "Move to…" link, which pipeline.js opens the form under, and which
 without JavaScript leads to the lead's own move page with the same form.
 
+Each column shows its newest cards first (``BOARD_CARDS``); its "show more" brings the next
+ones (``/pipeline/more``, a keyset on the cards' update time and id).
+
 On a phone the board shows one column at a time: ``?column=<stage>`` names it (a plain
 link, so the stage switcher works without JavaScript too); ``stage`` stays a filter."""
 
@@ -21,10 +24,12 @@ from crm.leads.filters import LeadFilter, args_from_query, parse_filter
 from crm.leads.forms import StageForm
 from crm.leads.models import Stage
 from crm.leads.operations import move_lead_to_stage
-from crm.leads.queries import BoardColumn, board_columns, choices
+from crm.leads.queries import BOARD_STAGES, BoardColumn, board_columns, choices, parse_card_key
 from crm.pipeline.queries import board_totals
 
 bp = Blueprint("pipeline", __name__)
+# Cards per column on the board; "show more" brings the next ones.
+BOARD_CARDS = 20
 
 
 def _is_stage(value: str | None) -> bool:
@@ -46,7 +51,7 @@ def shown_column(columns: list[BoardColumn], lead_filter: LeadFilter, asked: str
 def _render(
     lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error: Any = None, column: str | None = None
 ) -> Any:
-    columns = board_columns(db.session, current_user, lead_filter=lead_filter)
+    columns = board_columns(db.session, current_user, lead_filter=lead_filter, per_column=BOARD_CARDS)
     context = {
         "columns": columns,
         "filter": lead_filter,
@@ -65,6 +70,24 @@ def _render(
 @login_required
 def board() -> Any:
     return _render(parse_filter(request.args, current_user), fragment=is_htmx(), column=request.args.get("column"))
+
+
+@bp.route("/pipeline/more")
+@login_required
+def more() -> Any:
+    """The next cards of one column (``more=<stage>``) after the keyset ``after``: with
+    htmx appended to the column, without JavaScript a page of their own."""
+    lead_filter = parse_filter(request.args, current_user)
+    asked = request.args.get("more")
+    stage = Stage(asked) if asked and _is_stage(asked) else BOARD_STAGES[0]
+    after = parse_card_key(request.args.get("after"))
+    column = board_columns(
+        db.session, current_user, lead_filter=lead_filter, per_column=BOARD_CARDS, stage=stage, after=after
+    )[0]
+    context = {"column": column, "query": lead_filter.query_string(), "shown": stage.value, "now": utcnow()}
+    if is_htmx():
+        return render_template("leads/_board_more_cards.html", **context)
+    return render_template("leads/board_more.html", **context)
 
 
 @bp.route("/pipeline/<int:lead_id>/move", methods=["GET"])

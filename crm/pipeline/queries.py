@@ -22,6 +22,7 @@ from crm.leads.filters import LeadFilter, filter_conditions
 from crm.leads.models import Currency, Lead, Stage
 from crm.leads.queries import visible_to
 from crm.pipeline.models import ReferenceRate, StageProbability
+from crm.summaries.queries import lead_rows, summarisable
 
 CENT = Decimal("0.01")
 # Each stage's probability until an administrator sets another (percent).
@@ -198,10 +199,34 @@ def lead_totals(
 def board_totals(
     session: Session, user: User, *, lead_filter: LeadFilter | None = None, now: datetime | None = None
 ) -> BoardFigures:
-    """The totals of each board column, the whole column (not only the cards shown)."""
+    """The totals of each board column, the whole column (not only the cards shown): from
+    the lead tally when the filter narrows only by what it keeps (:mod:`crm.summaries`),
+    the stage defaults weighing the values of leads without a probability of their own."""
     defaults = stage_probabilities(session)
     columns: dict[Stage, Totals] = {}
+    if summarisable(lead_filter):
+        for stage, currency, count, valued, value, own, by_default in session.execute(_tally_totals(user, lead_filter)):
+            weighted = Decimal(str(own)) + Decimal(str(by_default)) * defaults[Stage(stage)]
+            columns.setdefault(Stage(stage), Totals()).add(currency or None, count, value if valued else None, weighted)
+        return BoardFigures(columns, current_rate(session))
     query = _aggregate(defaults, col(Lead.stage)).where(*_conditions(user, lead_filter, now))
     for stage, currency, count, value, weighted in session.exec(query).all():
         columns.setdefault(Stage(stage), Totals()).add(currency, count, value, weighted)
     return BoardFigures(columns, current_rate(session))
+
+
+def _tally_totals(user: User, lead_filter: LeadFilter | None) -> Any:
+    rows = lead_rows(user, lead_filter)
+    return (
+        select(  # type: ignore[call-overload]
+            rows.c.stage,
+            rows.c.currency,
+            func.sum(rows.c.leads),
+            func.sum(rows.c.valued),
+            func.sum(rows.c.value),
+            func.sum(rows.c.weighted_own),
+            func.sum(rows.c.value_default),
+        )
+        .group_by(rows.c.stage, rows.c.currency)
+        .having(func.sum(rows.c.leads) > 0)
+    )

@@ -175,6 +175,19 @@
     lastMoved = null;
   });
 
+  // "Show more" appended cards to a column: the keyboard goes on from the first of them.
+  document.addEventListener("htmx:afterSettle", function () {
+    var first = document.querySelector(".board-card[data-board-focus]");
+    if (!first) {
+      return;
+    }
+    first.removeAttribute("data-board-focus");
+    var title = first.querySelector(".board-card-title");
+    if (title) {
+      title.focus();
+    }
+  });
+
   function showColumn(stage) {
     var board = document.getElementById("board");
     if (!board) {

@@ -6,16 +6,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, or_, select
 
 from crm.accounts.models import User
 from crm.core.events import Event
 from crm.core.time import local_day_bounds, to_local, utcnow
 from crm.followups.agenda import Agenda, agenda
-from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead, LeadWatcher
 from crm.leads.queries import visible_to
 from crm.leads.timeline import TimelineEntry, describe
+from crm.summaries.queries import due_before
 
 RECENT_DAYS = 14
 RECENT_LIMIT = 20
@@ -42,28 +42,18 @@ def end_of_today(now: datetime, zone_name: str) -> datetime:
     return local_day_bounds(to_local(now, zone_name).date(), zone_name)[1]
 
 
-# The navigation's count stops here ("99+"): counting further reads every follow-up.
+# The navigation shows "99+" beyond this.
 NAV_COUNT_LIMIT = 99
 
 
 def due_count(session: Session, viewer: User, *, now: datetime | None = None, limit: int | None = None) -> int:
-    """The viewer's open follow-ups overdue or due by the end of their day: one count on
-    the (owner, status, due) index, through the leads they may see (as the page shows);
-    with ``limit``, at most ``limit`` + 1 of them are read (the count is then no larger)."""
+    """The viewer's open follow-ups overdue or due by the end of their day, among the
+    leads they may see (as the page shows): from the due tally (:mod:`crm.summaries`),
+    the same cost whatever the number of follow-ups, as the navigation shows it on every
+    page.  With ``limit``, no more than ``limit`` + 1 (the badge's "more than")."""
     now = now or utcnow()
-    rows = (
-        select(col(FollowUp.id))
-        .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
-        .where(
-            col(FollowUp.owner_id) == viewer.id,
-            col(FollowUp.status) == FollowUpStatus.OPEN,
-            col(FollowUp.due_at) < end_of_today(now, viewer.timezone),
-            visible_to(viewer),
-        )
-    )
-    if limit is not None:
-        rows = rows.limit(limit + 1)
-    return int(session.exec(select(func.count()).select_from(rows.subquery())).one())
+    found = int(session.exec(due_before(viewer, end_of_today(now, viewer.timezone))).one())
+    return found if limit is None else min(found, limit + 1)
 
 
 def recent_changes(

@@ -1,0 +1,193 @@
+"""Reading the summaries within a viewer's visibility.
+
+An officer sees the non-confidential leads, the confidential ones they own and the
+confidential ones they watch (:func:`crm.leads.queries.visible_to`).  The tallies give
+the first two (rows not confidential, or confidential with the officer as owner); the
+third, a handful of leads, is read live from the leads the officer watches and does not
+own.  Administrators see every row.  Each reading is one query whatever the data's size:
+a tally has a row per combination of its key, not per lead."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlmodel import col, func, or_, select
+
+from crm.accounts.models import Role, User
+from crm.core.events import Event
+from crm.followups.models import FollowUp, FollowUpStatus
+from crm.leads.filters import LeadFilter
+from crm.leads.models import Lead, LeadWatcher
+from crm.summaries.models import DueTally, LeadTally, MoveTally
+from crm.summaries.sync import hour_of
+
+
+def summarisable(lead_filter: LeadFilter | None) -> bool:
+    """Whether the tally answers for this filter: it narrows by stage, sector, Moroccan
+    organisation or owner only (the others need the leads themselves)."""
+    if lead_filter is None:
+        return True
+    rest = replace(lead_filter, stages=(), sector_id=None, ma_organisation_id=None, owner_id=None)
+    return not rest.active
+
+
+def _is_admin(user: User) -> bool:
+    return user.role == Role.ADMIN
+
+
+def _watched_not_owned(user: User) -> list[Any]:
+    """Conditions on ``Lead``: the confidential leads ``user`` watches but does not own."""
+    watched = select(LeadWatcher.lead_id).where(LeadWatcher.user_id == user.id)
+    return [col(Lead.confidential).is_(True), Lead.owner_id != user.id, col(Lead.id).in_(watched)]
+
+
+def _counted_for(user: User, confidential: Any, owner: Any) -> Any:
+    """The tally rows (or leads) ``user`` sees without watching: all for an admin."""
+    if _is_admin(user):
+        return sa.true()
+    return or_(sa.not_(confidential), owner == user.id)
+
+
+def lead_rows(user: User, lead_filter: LeadFilter | None = None) -> Any:
+    """The lead tally as ``user`` sees it, narrowed by ``lead_filter``'s stage, sector,
+    organisation and owner: a subquery of tally rows and, for an officer, one row per
+    confidential lead they watch without owning."""
+    t = LeadTally
+    tally: Any = select(  # type: ignore[call-overload]
+        col(t.stage).label("stage"),
+        col(t.currency).label("currency"),
+        col(t.sector_id).label("sector_id"),
+        col(t.ma_organisation_id).label("ma_organisation_id"),
+        col(t.owner_id).label("owner_id"),
+        col(t.leads).label("leads"),
+        col(t.valued).label("valued"),
+        col(t.value).label("value"),
+        col(t.weighted_own).label("weighted_own"),
+        col(t.value_default).label("value_default"),
+    ).where(_counted_for(user, col(t.confidential), col(t.owner_id)), *_narrowing(lead_filter, t))
+    if _is_admin(user):
+        return tally.subquery("tally")
+    value = col(Lead.estimated_value)
+    own = col(Lead.probability).is_not(None)
+    watched = select(  # type: ignore[call-overload]
+        sa.cast(col(Lead.stage), sa.String(32)),
+        func.coalesce(sa.cast(col(Lead.currency), sa.String(3)), ""),
+        func.coalesce(col(Lead.sector_id), 0),
+        col(Lead.ma_organisation_id),
+        col(Lead.owner_id),
+        sa.literal(1, sa.Integer),
+        sa.case((value.is_not(None), 1), else_=0),
+        func.coalesce(value, 0),
+        sa.case((own, func.coalesce(value * col(Lead.probability), 0)), else_=0),
+        sa.case((own, 0), else_=func.coalesce(value, 0)),
+    ).where(*_watched_not_owned(user), *_narrowing(lead_filter, Lead))
+    return sa.union_all(tally, watched).subquery("tally")
+
+
+def _narrowing(lead_filter: LeadFilter | None, model: Any) -> list[Any]:
+    if lead_filter is None:
+        return []
+    found: list[Any] = []
+    if lead_filter.stages:
+        found.append(col(model.stage).in_([s.value for s in lead_filter.stages]))
+    for column, value in (
+        (model.sector_id, lead_filter.sector_id),
+        (model.ma_organisation_id, lead_filter.ma_organisation_id),
+        (model.owner_id, lead_filter.owner_id),
+    ):
+        if value is not None:
+            found.append(col(column) == value)
+    return found
+
+
+def move_rows(user: User, bounds: list[datetime]) -> Any:
+    """``(week, advanced, moves)`` rows for the stage moves between ``bounds`` (the
+    weeks' starts and the last week's end, UTC), as ``user`` sees them.
+
+    Whole hours come from the move tally; an hour that a bound cuts (a zone at :30 or
+    :45 from UTC) is read live from the events, as are the moves of the confidential
+    leads ``user`` watches without owning."""
+    weeks = len(bounds) - 1
+    edges = sorted({hour_of(b) for b in bounds if hour_of(b) != b})
+    hour = col(MoveTally.hour)
+    tally: Any = select(  # type: ignore[call-overload]
+        sa.case(*((hour < bounds[i + 1], i) for i in range(weeks))).label("week"),
+        col(MoveTally.advanced).label("advanced"),
+        col(MoveTally.moves).label("moves"),
+    ).where(
+        hour >= hour_of(bounds[0]),
+        hour < bounds[-1],
+        _counted_for(user, col(MoveTally.confidential), col(MoveTally.owner_id)),
+    )
+    if edges:
+        tally = tally.where(hour.not_in(edges))
+    occurred = col(Event.occurred_at)
+    live_week = sa.case(*((occurred < bounds[i + 1], i) for i in range(weeks)))
+    advanced = Event.payload["advanced"].as_boolean()  # type: ignore[index]
+    parts = [tally]
+
+    def live(*where: Any) -> Any:
+        return (
+            select(live_week, advanced, sa.literal(1, sa.Integer))
+            .join(Lead, col(Lead.id) == col(Event.lead_id))
+            .where(Event.type == "lead.stage_changed", occurred >= bounds[0], occurred < bounds[-1], *where)
+        )
+
+    if edges:
+        in_edge = or_(*(sa.and_(occurred >= e, occurred < e + timedelta(hours=1)) for e in edges))
+        parts.append(live(in_edge, _counted_for(user, col(Lead.confidential), col(Lead.owner_id))))
+    if not _is_admin(user):
+        parts.append(live(*_watched_not_owned(user)))
+    if len(parts) == 1:
+        return tally.subquery("moves")
+    return sa.union_all(*parts).subquery("moves")
+
+
+def overdue_rows(user: User, now: datetime, owner_id: int | None = None) -> Any:
+    """``(owner_id, followups)`` rows for the open follow-ups due before ``now`` (of
+    ``owner_id`` only, if given), as ``user`` sees them: the due tally's hours before the
+    one ``now`` falls in, that hour's follow-ups read live, and the follow-ups of the
+    confidential leads ``user`` watches without owning read live."""
+    current = hour_of(now)
+    tally: Any = select(col(DueTally.owner_id).label("owner_id"), col(DueTally.followups).label("followups")).where(
+        col(DueTally.hour) < current,
+        _counted_for(user, col(DueTally.confidential), col(DueTally.lead_owner_id)),
+    )
+    if owner_id is not None:
+        tally = tally.where(col(DueTally.owner_id) == owner_id)
+
+    def live(*where: Any) -> Any:
+        query = (
+            select(col(FollowUp.owner_id), sa.literal(1, sa.Integer))
+            .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
+            .where(FollowUp.status == FollowUpStatus.OPEN, col(FollowUp.due_at) < now, *where)
+        )
+        return query if owner_id is None else query.where(col(FollowUp.owner_id) == owner_id)
+
+    seen = _counted_for(user, col(Lead.confidential), col(Lead.owner_id))
+    parts = [
+        tally,
+        live(col(FollowUp.due_at) >= current, seen),
+    ]
+    if not _is_admin(user):
+        parts.append(live(*_watched_not_owned(user)))
+    return sa.union_all(*parts).subquery("overdue")
+
+
+def due_before(user: User, cutoff: datetime) -> Any:
+    """The number of ``user``'s own open follow-ups due before ``cutoff`` that they may see
+    (a scalar query)."""
+    rows = overdue_rows(user, cutoff, owner_id=user.id)
+    return select(func.coalesce(func.sum(rows.c.followups), 0))
+
+
+def stage_counts(user: User, lead_filter: LeadFilter | None, conditions: list[Any]) -> Any:
+    """``(stage, leads)`` per stage: from the lead tally when it answers for the filter,
+    else counted over the leads meeting ``conditions`` (visibility and filter)."""
+    if summarisable(lead_filter):
+        rows = lead_rows(user, lead_filter)
+        return select(rows.c.stage, func.sum(rows.c.leads)).group_by(rows.c.stage).having(func.sum(rows.c.leads) > 0)
+    return select(Lead.stage, func.count()).where(*conditions).group_by(Lead.stage)  # type: ignore[call-overload]

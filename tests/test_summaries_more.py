@@ -1,0 +1,116 @@
+"""The summaries under concurrent writers, around weeks cut in the middle of an hour,
+and through an organisation merge (the world and helpers of tests/test_summaries.py)."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import time_machine
+from sqlmodel import Session, select
+
+from crm.core.db import db
+from crm.core.events import Event
+from crm.core.time import to_local, to_utc, utcnow
+from crm.dashboard.queries import dashboard, week_start
+from crm.leads.models import Currency, Lead, Stage
+from crm.leads.operations import add_watcher, create_lead, move_lead_to_stage
+from crm.leads.queries import can_see
+from crm.pipeline.queries import board_totals
+from crm.summaries.rebuild import check
+from tests.factories import make_lead
+from tests.test_summaries import world
+
+__all__ = ["world"]  # the fixture, shared
+
+
+def test_writers_of_one_tally_row_at_once_lose_no_update(app: Any, session: Session, world: dict[str, Any]) -> None:
+    """Eight transactions add to the same tally rows at the same moment (row locks on
+    PostgreSQL, one writer at a time on SQLite): every lead is counted once."""
+    a, ma, us = world["a"], world["ma"][0], world["us"]
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(8)
+
+    def write() -> None:
+        try:
+            with app.app_context():
+                barrier.wait(30)
+                for _ in range(3):
+                    lead = create_lead(
+                        db.session, title="Same key", ma_organisation_id=ma.id, us_organisation_id=us.id,
+                        partnership_type="pilot", owner_id=a.id, actor=a, estimated_value="10", currency="MAD",
+                    )  # fmt: skip
+                    db.session.flush()
+                    move_lead_to_stage(db.session, lead, Stage.CONTACTED, actor=a)
+                    db.session.commit()
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(120)
+    assert not errors
+    session.expire_all()
+    assert check(session.connection()).ok
+    contacted = board_totals(session, a).of(Stage.CONTACTED)
+    assert contacted.count == 24 and contacted.value == {Currency.MAD: Decimal("240.00")}
+
+
+@pytest.mark.parametrize("zone", ["Asia/Kolkata", "Asia/Kathmandu", "America/New_York", "UTC"])
+def test_weeks_cut_in_the_middle_of_an_hour_count_each_move_once(
+    session: Session, world: dict[str, Any], zone: str
+) -> None:
+    """Moves just before and after a week's start in zones at :30 and :45 from UTC: the
+    cut hours are read live, the others from the move tally, and each move falls in its
+    week in the viewer's zone."""
+    a, b, admin = world["a"], world["b"], world["admin"]
+    now = utcnow()
+    this_week = week_start(to_local(now, zone).date())
+    starts = [to_utc(datetime(d.year, d.month, d.day), zone) for d in (this_week - timedelta(weeks=1), this_week)]
+    common = {"ma_organisation_id": world["ma"][0].id, "us_organisation_id": world["us"].id}
+    leads = [make_lead(session, owner=b, **common), make_lead(session, owner=b, confidential=True, **common)]
+    add_watcher(session, leads[1], a.id, actor=admin)
+    session.commit()
+    stages = iter([Stage.CONTACTED, Stage.ON_HOLD, Stage.PROPOSAL, Stage.IDENTIFIED] * 4)
+    for start in starts:
+        for offset in (timedelta(minutes=-1), timedelta(minutes=1), timedelta(minutes=50), timedelta(hours=30)):
+            if start + offset >= now:
+                continue
+            for lead in leads:
+                with time_machine.travel(start + offset, tick=False):
+                    move_lead_to_stage(session, session.get(Lead, lead.id), next(stages), actor=admin)
+                    session.commit()
+    for user in (a, b, admin, world["users"][0]):
+        weeks = dashboard(session, user, zone, now=now)["movements"].weeks
+        bounds = [to_utc(datetime(w.week_start.year, w.week_start.month, w.week_start.day), zone) for w in weeks]
+        bounds.append(to_utc(datetime.combine(this_week + timedelta(weeks=1), datetime.min.time()), zone))
+        expected: Counter[tuple[int, bool]] = Counter()
+        for event in session.exec(select(Event).where(Event.type == "lead.stage_changed")).all():
+            lead = session.get(Lead, event.lead_id)
+            for i in range(len(weeks)):
+                if bounds[i] <= event.occurred_at < bounds[i + 1] and can_see(session, user, lead):
+                    expected[(i, bool(event.payload["advanced"]))] += 1
+        assert [(w.advanced, w.other) for w in weeks] == [
+            (expected[(i, True)], expected[(i, False)]) for i in range(len(weeks))
+        ]
+    assert sum(w.total for w in dashboard(session, b, zone, now=now)["movements"].weeks) >= 4
+
+
+def test_merging_organisations_moves_their_leads_in_the_tally(session: Session, world: dict[str, Any]) -> None:
+    from crm.organisations.operations import merge_organisations
+
+    keep, duplicate = world["ma"]
+    for org in (keep, duplicate, duplicate):
+        make_lead(session, owner=world["a"], ma_organisation_id=org.id, us_organisation_id=world["us"].id)
+    session.commit()
+    merge_organisations(session, keep, duplicate, actor=world["admin"])
+    session.commit()
+    assert check(session.connection()).ok
+    institutions = dashboard(session, world["a"], "UTC")["institutions"]
+    assert [(org.id, n) for org, n in institutions] == [(keep.id, 3)]
