@@ -21,10 +21,11 @@ from __future__ import annotations
 import heapq
 import json
 import operator
+from collections.abc import Iterable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
@@ -52,11 +53,33 @@ from crm.leads.queries import visible_to
 __all__ = ["Attention", "Digest", "Due", "LeadItem", "MeetingItem", "MissionCard", "Move", "compile_digest"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 LANGUAGES = ("ar", "fr", "en")
 LIST_LIMIT = 25
 ATTENTION_LIMIT = 10
 QUIET_AFTER = timedelta(days=30)  # an open lead with no recorded change for this long needs attention
 UPCOMING = timedelta(days=7)
+SCAN_BATCH = 2_000  # leads read at a time
+
+
+class Smallest:
+    """The ``size`` smallest of the ``(number, lead id)`` pairs added, and how many were
+    added: what a list of the first few needs, in memory bounded by ``size``."""
+
+    def __init__(self, size: int) -> None:
+        self.size, self.seen = size, 0
+        self._heap: list[tuple[int, int]] = []  # negated: the largest kept is on top
+
+    def add(self, pair: tuple[int, int]) -> None:
+        self.seen += 1
+        item = (-pair[0], -pair[1])
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, item)
+        elif item > self._heap[0]:
+            heapq.heapreplace(self._heap, item)
+
+    def items(self) -> list[tuple[int, int]]:
+        return sorted((-a, -b) for a, b in self._heap)
 
 
 def lead_scope(subscription: Subscription, user: User | None) -> list[Any]:
@@ -188,37 +211,47 @@ def _compile(
     previous: Period,
     now: datetime,
 ) -> Digest:
-    # The driver's own tuples: every value is a plain int, str or number already (see
-    # _lead_figures), so building result rows and running type processors per row, which
-    # costs more than everything else done here, is skipped.
+    # The leads come in batches through a server-side cursor (PostgreSQL; SQLite's cursor
+    # reads as it goes), and what is kept of each is bounded by the period's facts, not by
+    # the number of leads: a digest over a million leads holds a few batches of rows.
     statement = _lead_figures(subscription, user, period, previous, now)
     as_of = min(period.end, now)
-    leads = session.connection().execute(statement).cursor.fetchall()
-    ids: set[int] = set()
-    meeting_ids: set[int] = set()
-    history = History(facts.stage_changes(previous.start, now), facts.amount_changes(previous.start, now))
+    a_period_ago = now - (period.end - previous.end)
+    changes = facts.stage_changes(previous.start, now)
+    followups = facts.followups(now + UPCOMING, a_period_ago)
+    emails = facts.emails(period.start, min(period.end, now))
+    history = History(changes, facts.amount_changes(previous.start, now))
     mission_ids = set((subscription.filters or {}).get("mission_ids") or [])
     cards = {m.mission_id: MissionTally(m) for m in facts.missions(mission_ids, as_of)} if mission_ids else {}
     signers = facts.signers(previous.start, now)
+    overdue_leads = {i for i, found in followups.items() if any(f.closed_at is None and f.due_at < now for f in found)}
+    # Of the subscription's leads, only those with facts are remembered (by id).
+    ids: set[int] = set()
+    meeting_ids: set[int] = set()
     amount_now: dict[int, tuple[Any, Any]] = {}
     by_stage = {stage.value: 0 for stage in PIPELINE}
     value: dict[str, Decimal] = {}
     previous_value: dict[str, Decimal] = {}
     now_figures = {"new_leads": 0, "moves": 0, "signed": 0, "overdue": 0}
     before = dict(now_figures)
-    new_leads, quiet, stage_now = [], [], {}
-    for lead_id, meeting_id, mission_id, stage, currency, amount, born, new_at, quiet_since in leads:
-        ids.add(lead_id)
-        stage_now[lead_id] = stage
+    new_leads, quiet = Smallest(LIST_LIMIT), Smallest(ATTENTION_LIMIT)
+    stage_now: dict[int, str] = {}
+    rows = session.connection().execute(statement.execution_options(yield_per=SCAN_BATCH))
+    for lead_id, meeting_id, mission_id, stage, currency, amount, born, new_at, quiet_since in rows:
+        if lead_id in changes or lead_id in followups or lead_id in emails:
+            ids.add(lead_id)
+            if lead_id in followups:
+                stage_now[lead_id] = stage
         if meeting_id is not None:
             meeting_ids.add(meeting_id)
         if born == IN_PERIOD:
             now_figures["new_leads"] += 1
-            new_leads.append((new_at, lead_id))
+            new_leads.add((new_at, lead_id))
         elif born == IN_PREVIOUS:
             before["new_leads"] += 1
-        if quiet_since is not None:
-            quiet.append((quiet_since, lead_id))
+        # A quiet lead with an overdue follow-up needs attention for the follow-up (listed first).
+        if quiet_since is not None and lead_id not in overdue_leads:
+            quiet.add((quiet_since, lead_id))
         if lead_id in signers:
             amount_now[lead_id] = (amount, currency)
         if born == AFTER_END:
@@ -254,8 +287,7 @@ def _compile(
             moved.append(change)
     moves = heapq.nsmallest(LIST_LIMIT, moved, key=lambda c: (c.occurred_at, c.event_id))
 
-    a_period_ago = now - (period.end - previous.end)
-    dues = _of_leads(facts.followups(now + UPCOMING, a_period_ago), ids)
+    dues = _of_leads(followups, ids)
     key = operator.attrgetter("due_at", "followup_id")
     overdue_all = sorted((f for f in dues if f.closed_at is None and f.due_at < now), key=key)
     upcoming_all = sorted((f for f in dues if f.closed_at is None and f.due_at >= now), key=key)
@@ -264,7 +296,7 @@ def _compile(
     overdue, upcoming = overdue_all[:LIST_LIMIT], upcoming_all[:LIST_LIMIT]
 
     attention, attention_total = _needing_attention(overdue_all, quiet, stage_now)
-    new_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, new_leads)]
+    new_ids = [lead_id for _, lead_id in new_leads.items()]
     shown = {c.lead_id for c in moves} | {f.lead_id for f in overdue + upcoming} | set(new_ids)
     items = _items(session, facts, shown | {lead_id for lead_id, _n, _q in attention})
     people = facts.users([c.actor_id for c in moves] + [f.owner_id for f in overdue + upcoming])
@@ -303,24 +335,29 @@ def _compile(
 
 
 def _needing_attention(
-    overdue: list[DueFollowUp], quiet: list[tuple[int, int]], stage_now: dict[int, str]
+    overdue: list[DueFollowUp], quiet: Smallest, stage_now: dict[int, str]
 ) -> tuple[list[tuple[int, int, datetime | None]], int]:
     """Open leads with follow-ups overdue now (the longest overdue first), then open leads
-    with no recorded change for :data:`QUIET_AFTER` (the quietest first): the first
-    :data:`ATTENTION_LIMIT` of them, and how many there are in all."""
+    with no recorded change for :data:`QUIET_AFTER` (the quietest first, those without an
+    overdue follow-up): the first :data:`ATTENTION_LIMIT` of them, and how many there are in all."""
     late: dict[int, int] = {}
     for f in overdue:  # soonest due first
         if stage_now.get(f.lead_id) in OPEN_STAGES:
             late[f.lead_id] = late.get(f.lead_id, 0) + 1
-    quiet_ids = [(since, lead_id) for since, lead_id in quiet if lead_id not in late]
-    total = len(late) + len(quiet_ids)
+    total = len(late) + quiet.seen
     listed: list[tuple[int, int, datetime | None]] = [(lead_id, n, None) for lead_id, n in late.items()]
-    for since, lead_id in heapq.nsmallest(max(0, ATTENTION_LIMIT - len(listed)), quiet_ids):
+    for since, lead_id in quiet.items()[: max(0, ATTENTION_LIMIT - len(listed))]:
         listed.append((lead_id, 0, datetime.fromtimestamp(since, UTC)))
     return listed[:ATTENTION_LIMIT], total
 
 
-def _of_leads(by_lead: dict[int, list[T]], ids: set[int]) -> list[T]:
+class _ByLead(Protocol[T_co]):
+    def __len__(self) -> int: ...
+    def items(self) -> Iterable[tuple[int, Iterable[T_co]]]: ...
+    def get(self, lead_id: int, default: Any = ..., /) -> Any: ...
+
+
+def _of_leads(by_lead: _ByLead[T], ids: set[int]) -> list[T]:
     """The items of these leads, walking whichever of the two is smaller."""
     if len(by_lead) < len(ids):
         return [item for lead_id, found in by_lead.items() if lead_id in ids for item in found]

@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from crm.digests.content import MissionCard, money
-from crm.digests.facts import AmountChange, MissionFacts, StageChange
+from crm.digests.facts import AmountChange, MissionFacts, StageChanges
 from crm.leads.models import PIPELINE, Stage
 
 SIGNED = Stage.AGREEMENT_SIGNED.value
@@ -30,7 +30,7 @@ def add_amount(total: dict[str, Decimal], amount: Any, currency: Any) -> None:
 
 
 class History:
-    def __init__(self, stages: dict[int, list[StageChange]], amounts: dict[int, list[AmountChange]]) -> None:
+    def __init__(self, stages: StageChanges, amounts: dict[int, list[AmountChange]]) -> None:
         self.stages = stages
         self.amounts = amounts
 
