@@ -9,12 +9,13 @@ from array import array
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
 from crm.digests import compile as compiling
+from crm.digests.by_lead import DueFollowUp, DueFollowUps, StageChange, StageChanges
 from crm.digests.compile import Smallest, compile_digest
-from crm.digests.facts import StageChange, StageChanges
 from crm.digests.models import Cadence
 from crm.digests.periods import latest_due_period
 from tests.digest_helpers import SEND_AT, prepare_week
@@ -51,12 +52,14 @@ def test_the_lead_scan_and_the_stage_changes_are_read_in_batches(app: Any, sessi
     assert sum(whole.pipeline.values()) > 3 * 3  # more than three batches
     scans = [s for s in seen if "FROM lead" in s[0] and "CASE" in s[0]]
     changes = [s for s in seen if "FROM event" in s[0] and "ORDER BY event.lead_id" in s[0]]
+    followups = [s for s in seen if "FROM followup" in s[0] and "ORDER BY followup.lead_id" in s[0]]
+    assert len(followups) == 1 and followups[0][1] == 2_000
     assert len(scans) == 1 and scans[0][1] == 3
     assert len(changes) == 1 and changes[0][1] == 2_000
     if session.get_bind().dialect.name == "postgresql":
         # A named (server-side) cursor: the database hands the rows over batch by batch.
         assert scans[0][2] is not None
-        assert changes[0][2] is not None
+        assert changes[0][2] is not None and followups[0][2] is not None
 
 
 def test_smallest_keeps_only_the_first_few() -> None:
@@ -67,6 +70,10 @@ def test_smallest_keeps_only_the_first_few() -> None:
         kept.add(pair)
         assert len(kept._heap) <= 10
     assert kept.items() == sorted(pairs)[:10]
+    by_second = Smallest(3, key=lambda pair: (pair[1], pair[0]))
+    for pair in pairs:
+        by_second.add(pair)
+    assert by_second.items() == sorted(pairs, key=lambda pair: pair[1])[:3]
     assert kept.seen == 1_000
     few = Smallest(10)
     for pair in pairs[:4]:
@@ -98,7 +105,45 @@ def test_stage_changes_hold_arrays_of_numbers_and_read_as_lists_by_lead() -> Non
     # What is held: arrays with one number per change, and one entry per lead.
     held = vars(store)
     arrays = [value for value in held.values() if isinstance(value, array)]
-    assert all(len(a) == len(rows) for a in arrays if a is not held["_bounds"])
-    assert len(held["_bounds"]) == len(expected) + 1
-    assert held["_groups"] == {3: 0, 7: 1, 8: 2}
+    assert all(len(a) == len(rows) for a in arrays if a is not held["_bounds"] and a is not held["_leads"])
+    assert list(held["_leads"]) == [3, 7, 8] and len(held["_bounds"]) == len(expected) + 1
     assert held["_stages"] == ["identified", "contacted", "agreement_signed"]
+    assert set(held) == {
+        "_leads",
+        "_bounds",
+        "_count",
+        "_event_ids",
+        "_at",
+        "_actors",
+        "_from",
+        "_to",
+        "_advanced",
+        "_stages",
+    }
+    # The stage at an instant, read off the arrays, is the one the changes tell.
+    first = expected[8][0].occurred_at
+    assert store.stage_at(8, "negotiation", first) == "identified"
+    assert store.stage_at(8, "negotiation", expected[8][-1].occurred_at + timedelta(seconds=1)) == "negotiation"
+    assert store.stage_at(5, "proposal", first) == "proposal"
+
+
+def test_due_followups_read_as_lists_by_lead_and_tell_the_overdue_leads() -> None:
+    now = datetime(2026, 11, 30, 8, tzinfo=UTC)
+    made = datetime(2026, 11, 1, tzinfo=UTC)
+    rows = [
+        (11, 2, "Call", now - timedelta(days=3), 5, made, None),
+        (12, 2, "Write", now + timedelta(days=1), 5, made, now - timedelta(days=1)),
+        (13, 4, "Visit", now + timedelta(days=2), 6, made, None),
+        (14, 9, "Sign", now - timedelta(hours=1), 6, made, now - timedelta(hours=2)),
+    ]
+    store = DueFollowUps(rows)
+    assert dict(store.items()) == {
+        2: [DueFollowUp(*rows[0]), DueFollowUp(*rows[1])],
+        4: [DueFollowUp(*rows[2])],
+        9: [DueFollowUp(*rows[3])],
+    }
+    assert store.overdue_leads(now) == {2}
+    assert len(store) == 3 and 4 in store and 3 not in store
+    assert store.get(3, ()) == ()
+    with pytest.raises(ValueError):
+        DueFollowUps([rows[2], rows[0]])  # the rows must come ordered by lead

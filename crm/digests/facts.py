@@ -11,10 +11,9 @@ filters and the same reader visibility share one compiled digest.
 
 from __future__ import annotations
 
-from array import array
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any, NamedTuple
 
 import sqlalchemy as sa
@@ -22,6 +21,9 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.core.events import Event
+from crm.digests.by_lead import DueFollowUp as DueFollowUp
+from crm.digests.by_lead import DueFollowUps, StageChanges
+from crm.digests.by_lead import StageChange as StageChange
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead, Stage
 from crm.missions.models import Meeting, MeetingOrganisation, Mission
@@ -31,90 +33,6 @@ SIGNED = Stage.AGREEMENT_SIGNED.value
 LANGUAGES = ("ar", "fr", "en")
 
 
-class StageChange(NamedTuple):
-    event_id: int
-    lead_id: int
-    occurred_at: datetime
-    from_stage: str
-    to_stage: str
-    advanced: bool
-    signed: bool  # moved to "agreement signed"
-    actor_id: int | None
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-MICROSECOND = timedelta(microseconds=1)
-NO_ACTOR = -1
-
-
-class StageChanges:
-    """The stage changes of a period by lead id, oldest first, held as arrays of numbers
-    (about 40 bytes a change instead of about 800 as tuples of Python objects: a period of
-    a million leads can hold hundreds of thousands of changes).  Reads like the
-    ``{lead_id: [StageChange, …]}`` it stands for; a lead's changes are built on demand.
-
-    ``rows``: (event id, lead id, occurred at, from, to, advanced, actor id), ordered by
-    lead id, then oldest first."""
-
-    def __init__(self, rows: Iterable[Any]) -> None:
-        self._event_ids, self._at, self._actors = array("q"), array("q"), array("q")
-        self._from, self._to, self._advanced = array("h"), array("h"), array("b")
-        codes: dict[str, int] = {}
-        self._groups: dict[int, int] = {}  # lead id → its number in the order read
-        self._bounds = array("q")  # where each lead's changes start, and where the last ends
-        for event_id, lead_id, occurred_at, from_stage, to_stage, advanced, actor_id in rows:
-            if lead_id not in self._groups:
-                self._groups[lead_id] = len(self._bounds)
-                self._bounds.append(len(self._event_ids))
-            self._event_ids.append(event_id)
-            self._at.append((occurred_at - EPOCH) // MICROSECOND)
-            self._from.append(codes.setdefault(str(from_stage), len(codes)))
-            self._to.append(codes.setdefault(str(to_stage), len(codes)))
-            self._advanced.append(bool(advanced))
-            self._actors.append(NO_ACTOR if actor_id is None else actor_id)
-        self._bounds.append(len(self._event_ids))
-        self._stages = list(codes)
-
-    def __len__(self) -> int:
-        return len(self._groups)
-
-    def __contains__(self, lead_id: object) -> bool:
-        return lead_id in self._groups
-
-    def get(self, lead_id: int, default: Any = None) -> list[StageChange] | Any:
-        group = self._groups.get(lead_id)
-        if group is None:
-            return default
-        return [self._change(lead_id, n) for n in range(self._bounds[group], self._bounds[group + 1])]
-
-    def items(self) -> Iterator[tuple[int, list[StageChange]]]:
-        for lead_id in self._groups:
-            yield lead_id, self.get(lead_id)
-
-    def signed_leads(self) -> frozenset[int]:
-        """Leads with a change to "agreement signed"."""
-        if SIGNED not in self._stages:
-            return frozenset()
-        signed, to, bounds = self._stages.index(SIGNED), self._to, self._bounds
-        return frozenset(
-            lead_id for lead_id, group in self._groups.items() if signed in to[bounds[group] : bounds[group + 1]]
-        )
-
-    def _change(self, lead_id: int, n: int) -> StageChange:
-        to_stage = self._stages[self._to[n]]
-        actor = self._actors[n]
-        return StageChange(
-            self._event_ids[n],
-            lead_id,
-            EPOCH + self._at[n] * MICROSECOND,
-            self._stages[self._from[n]],
-            to_stage,
-            bool(self._advanced[n]),
-            to_stage == SIGNED,
-            None if actor == NO_ACTOR else actor,
-        )
-
-
 class AmountChange(NamedTuple):
     """What a ``lead.updated`` event changed of a lead's value: the values before it
     (``None`` in a field it left alone; the old amount itself may be ``None``)."""
@@ -122,21 +40,6 @@ class AmountChange(NamedTuple):
     occurred_at: datetime
     value: tuple[Any, ...] | None  # (old estimated value,) when it changed
     currency: tuple[Any, ...] | None  # (old currency,) when it changed
-
-
-class DueFollowUp(NamedTuple):
-    followup_id: int
-    lead_id: int
-    title: str
-    due_at: datetime
-    owner_id: int
-    created_at: datetime
-    closed_at: datetime | None  # None while open; when it was done or cancelled
-
-    def overdue_at(self, instant: datetime) -> bool:
-        """Open and past due at ``instant``."""
-        open_then = self.closed_at is None or self.closed_at > instant
-        return self.created_at <= instant and self.due_at < instant and open_then
 
 
 @dataclass(frozen=True)
@@ -163,7 +66,7 @@ class DigestFacts:
     _changes: dict[tuple[datetime, datetime], StageChanges] = field(default_factory=dict)
     _signers: dict[tuple[datetime, datetime], frozenset[int]] = field(default_factory=dict)
     _amounts: dict[tuple[datetime, datetime], dict[int, list[AmountChange]]] = field(default_factory=dict)
-    _followups: dict[tuple[datetime, datetime], dict[int, list[DueFollowUp]]] = field(default_factory=dict)
+    _followups: dict[tuple[datetime, datetime], DueFollowUps] = field(default_factory=dict)
     _missions: dict[tuple[frozenset[int], datetime], list[MissionFacts]] = field(default_factory=dict)
     _meetings: dict[tuple[datetime, datetime], list[HeldMeeting]] = field(default_factory=dict)
     _organisations: dict[int, Organisation] = field(default_factory=dict)
@@ -239,7 +142,7 @@ class DigestFacts:
             self._amounts[key] = by_lead
         return self._amounts[key]
 
-    def followups(self, before: datetime, closed_since: datetime) -> dict[int, list[DueFollowUp]]:
+    def followups(self, before: datetime, closed_since: datetime) -> DueFollowUps:
         """Follow-ups due before ``before`` that are open, or were closed (done or
         cancelled) at or after ``closed_since`` (so were open then), by lead id, soonest
         due first.  A cancelled follow-up has no completion time: its last change is when
@@ -256,22 +159,19 @@ class DigestFacts:
                     col(FollowUp.owner_id),
                     col(FollowUp.created_at),
                     col(FollowUp.status),
-                    col(FollowUp.completed_at),
-                    col(FollowUp.updated_at),
+                    closed_at,
                 )
                 .where(
                     col(FollowUp.due_at) < before,
                     sa.or_(col(FollowUp.status) == FollowUpStatus.OPEN, closed_at >= closed_since),
                 )
-                .order_by(col(FollowUp.due_at), col(FollowUp.id))
-            ).all()
-            by_lead: dict[int, list[DueFollowUp]] = {}
-            for followup_id, lead_id, title, due_at, owner_id, created_at, status, completed, updated in rows:
-                closed = None if status == FollowUpStatus.OPEN else (completed or updated)
-                by_lead.setdefault(lead_id, []).append(
-                    DueFollowUp(followup_id, lead_id, title, due_at, owner_id, created_at, closed)
-                )
-            self._followups[key] = by_lead
+                .order_by(col(FollowUp.lead_id), col(FollowUp.due_at), col(FollowUp.id))
+                .execution_options(yield_per=2_000)
+            )
+            self._followups[key] = DueFollowUps(
+                (f_id, lead_id, title, due_at, owner_id, created_at, None if status == FollowUpStatus.OPEN else closed)
+                for f_id, lead_id, title, due_at, owner_id, created_at, status, closed in rows
+            )
         return self._followups[key]
 
     def missions(self, ids: Iterable[int], end: datetime) -> list[MissionFacts]:

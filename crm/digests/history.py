@@ -15,8 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from crm.digests.by_lead import StageChanges
 from crm.digests.content import MissionCard, money
-from crm.digests.facts import AmountChange, MissionFacts, StageChanges
+from crm.digests.facts import AmountChange, MissionFacts
 from crm.leads.models import PIPELINE, Stage
 
 SIGNED = Stage.AGREEMENT_SIGNED.value
@@ -36,12 +37,7 @@ class History:
 
     def stage_at(self, lead_id: int, stage: str, instant: datetime) -> str:
         """The lead's stage just before ``instant`` (``stage``: its stage now)."""
-        changes = self.stages.get(lead_id)
-        if changes:
-            for change in changes:  # oldest first
-                if change.occurred_at >= instant:
-                    return change.from_stage
-        return stage
+        return self.stages.stage_at(lead_id, stage, instant)
 
     def amount_at(self, lead_id: int, value: Any, currency: Any, instant: datetime) -> tuple[Any, Any]:
         """The lead's (estimated value, currency) just before ``instant``."""
