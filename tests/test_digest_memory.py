@@ -14,8 +14,8 @@ import sqlalchemy as sa
 from sqlmodel import Session
 
 from crm.digests import compile as compiling
-from crm.digests.by_lead import DueFollowUp, DueFollowUps, StageChange, StageChanges
-from crm.digests.compile import Smallest, compile_digest
+from crm.digests.by_lead import DueFollowUp, DueFollowUps, Smallest, StageChange, StageChanges
+from crm.digests.compile import compile_digest
 from crm.digests.models import Cadence
 from crm.digests.periods import latest_due_period
 from tests.digest_helpers import SEND_AT, prepare_week

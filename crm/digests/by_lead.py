@@ -6,13 +6,16 @@ ints and strings each, a list per lead, a dict entry) they take about 800 bytes 
 here they take about 50: one number per field in an ``array``, the lead ids sorted (a
 lookup is a bisection), and the few distinct stage names stored once.  They read like the
 ``{lead_id: [item, …]}`` they stand for: a lead's items are built when asked for.
+:class:`Smallest` keeps the first few of a list and counts the rest, for the lists a
+digest shows.
 """
 
 from __future__ import annotations
 
+import heapq
 from array import array
 from bisect import bisect_left
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, NamedTuple, TypeVar
 
@@ -208,3 +211,36 @@ class DueFollowUps(_ByLead[DueFollowUp]):
             EPOCH + self._created[n] * MICROSECOND,
             _datetime(self._closed[n]),
         )
+
+
+class _Last:
+    """A heap entry ordered backwards, so that the heap's top is the largest kept."""
+
+    __slots__ = ("item", "key")
+
+    def __init__(self, key: Any, item: Any) -> None:
+        self.key, self.item = key, item
+
+    def __lt__(self, other: _Last) -> bool:
+        return bool(self.key > other.key)
+
+
+class Smallest(Generic[T]):
+    """The ``size`` smallest items added (by ``key``, which must tell any two apart), and
+    how many were added: what a list of the first few needs, in memory bounded by ``size``."""
+
+    def __init__(self, size: int, key: Callable[[T], Any] | None = None) -> None:
+        self.size, self.seen = size, 0
+        self._key = key
+        self._heap: list[_Last] = []
+
+    def add(self, item: T) -> None:
+        self.seen += 1
+        entry = _Last(self._key(item) if self._key else item, item)
+        if len(self._heap) < self.size:
+            heapq.heappush(self._heap, entry)
+        elif self._heap and entry.key < self._heap[0].key:
+            heapq.heapreplace(self._heap, entry)
+
+    def items(self) -> list[T]:
+        return [entry.item for entry in sorted(self._heap, key=lambda entry: entry.key)]

@@ -18,20 +18,20 @@ audit trail only).  The subscription's leads are those its filters match now.
 
 from __future__ import annotations
 
-import heapq
 import json
 import operator
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
 from crm.core.time import utcnow
+from crm.digests.by_lead import Smallest
 from crm.digests.content import (
     Attention,
     Digest,
@@ -60,39 +60,6 @@ ATTENTION_LIMIT = 10
 QUIET_AFTER = timedelta(days=30)  # an open lead with no recorded change for this long needs attention
 UPCOMING = timedelta(days=7)
 SCAN_BATCH = 2_000  # leads read at a time
-
-
-class _Last:
-    """A heap entry ordered backwards, so that the heap's top is the largest kept."""
-
-    __slots__ = ("item", "key")
-
-    def __init__(self, key: Any, item: Any) -> None:
-        self.key, self.item = key, item
-
-    def __lt__(self, other: _Last) -> bool:
-        return bool(self.key > other.key)
-
-
-class Smallest(Generic[T]):
-    """The ``size`` smallest items added (by ``key``, which must tell any two apart), and
-    how many were added: what a list of the first few needs, in memory bounded by ``size``."""
-
-    def __init__(self, size: int, key: Callable[[T], Any] | None = None) -> None:
-        self.size, self.seen = size, 0
-        self._key = key
-        self._heap: list[_Last] = []
-
-    def add(self, item: T) -> None:
-        self.seen += 1
-        entry = _Last(self._key(item) if self._key else item, item)
-        if len(self._heap) < self.size:
-            heapq.heappush(self._heap, entry)
-        elif self._heap and entry.key < self._heap[0].key:
-            heapq.heapreplace(self._heap, entry)
-
-    def items(self) -> list[T]:
-        return [entry.item for entry in sorted(self._heap, key=lambda entry: entry.key)]
 
 
 def lead_scope(subscription: Subscription, user: User | None) -> list[Any]:
