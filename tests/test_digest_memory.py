@@ -13,6 +13,7 @@ import pytest
 import sqlalchemy as sa
 from sqlmodel import Session
 
+from crm.digests import by_lead
 from crm.digests import compile as compiling
 from crm.digests.by_lead import DueFollowUp, DueFollowUps, Smallest, StageChange, StageChanges
 from crm.digests.compile import compile_digest
@@ -81,7 +82,9 @@ def test_smallest_keeps_only_the_first_few() -> None:
     assert few.items() == sorted(pairs[:4])
 
 
-def test_stage_changes_hold_arrays_of_numbers_and_read_as_lists_by_lead() -> None:
+@pytest.mark.parametrize("bitmap", [True, False], ids=["bitmap", "bisection"])
+def test_stage_changes_hold_arrays_of_numbers_and_read_as_lists_by_lead(monkeypatch: Any, bitmap: bool) -> None:
+    monkeypatch.setattr(by_lead, "BITMAP_IDS", 2**27 if bitmap else 0)
     start = datetime(2026, 11, 16, tzinfo=UTC)
     rows = []
     expected: dict[int, list[StageChange]] = {}
@@ -108,18 +111,10 @@ def test_stage_changes_hold_arrays_of_numbers_and_read_as_lists_by_lead() -> Non
     assert all(len(a) == len(rows) for a in arrays if a is not held["_bounds"] and a is not held["_leads"])
     assert list(held["_leads"]) == [3, 7, 8] and len(held["_bounds"]) == len(expected) + 1
     assert held["_stages"] == ["identified", "contacted", "agreement_signed"]
-    assert set(held) == {
-        "_leads",
-        "_bounds",
-        "_count",
-        "_event_ids",
-        "_at",
-        "_actors",
-        "_from",
-        "_to",
-        "_advanced",
-        "_stages",
-    }
+    numbers = {"_leads", "_bounds", "_event_ids", "_at", "_actors", "_from", "_to", "_advanced"}
+    assert set(held) == numbers | {"_count", "_stages", "_present"}
+    assert (held["_present"] is not None) == bitmap
+    assert 9 not in store and 2 not in store and 10_000 not in store and -3 not in store
     # The stage at an instant, read off the arrays, is the one the changes tell.
     first = expected[8][0].occurred_at
     assert store.stage_at(8, "negotiation", first) == "identified"

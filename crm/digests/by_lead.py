@@ -25,6 +25,7 @@ SIGNED = Stage.AGREEMENT_SIGNED.value
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 MICROSECOND = timedelta(microseconds=1)
 NONE = -(2**63)  # stands for None in an array of ids or instants
+BITMAP_IDS = 2**27  # 16 MB of bits at most
 
 T = TypeVar("T")
 
@@ -91,9 +92,22 @@ class _ByLead(Generic[T]):
 
     def _close(self) -> None:
         self._bounds.append(self._count)
+        # One bit per lead id up to the largest: "has this lead any?" without a bisection,
+        # the question asked for every lead of a digest (lead ids are serial: a million
+        # leads take 125 KB; past BITMAP_IDS the bisection answers alone).
+        last = self._leads[-1] if self._leads else -1
+        self._present = bytearray((last >> 3) + 1) if 0 <= last < BITMAP_IDS and self._leads[0] >= 0 else None
+        if self._present is not None:
+            for lead_id in self._leads:
+                self._present[lead_id >> 3] |= 1 << (lead_id & 7)
 
     def _group(self, lead_id: object) -> int | None:
         if not isinstance(lead_id, int):
+            return None
+        present = self._present
+        if present is not None and (
+            not 0 <= lead_id < len(present) << 3 or not present[lead_id >> 3] >> (lead_id & 7) & 1
+        ):
             return None
         found = bisect_left(self._leads, lead_id)
         return found if found < len(self._leads) and self._leads[found] == lead_id else None
