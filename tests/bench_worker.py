@@ -2,21 +2,25 @@
 heavy periodic and event work on a benchmark database.
 
 Run with ``python -m tests.bench_worker [--leads 1000000] [--redis-db 15]`` (the web
-benchmark runs it for each of its scales: :func:`measure`).  It copies the web benchmark's database of that
-scale (``CREATE DATABASE … TEMPLATE``, so the shared database is never written), then
-starts a worker as production does (``celery -A workers.celery_app worker`` on every
-queue, ``--concurrency=2``) with the copy's URL and a Redis database of its own, and sends
-it, one after the other, waiting each time until the worker is idle:
+benchmark runs it for each of its scales: :func:`measure`).  It copies the web
+benchmark's database of that scale (``CREATE DATABASE … TEMPLATE``, so the shared
+database is never written), then starts a worker as production does (``celery -A
+workers.celery_app worker``, ``--concurrency=2``) with the copy's URL and a Redis database
+of its own.  Production runs one worker per queue; this one serves them all, so that the
+one process may hold what each kind of work leaves behind.  It sends it, one after the
+other, waiting each time until the worker is idle:
 
 - the digests' beat job, with one weekly subscription of an administrator reading every
   lead, confidential ones included (one digest over all the leads);
-- the reminders' beat job, with a pending ``due`` rung for every open follow-up already due;
+- the reminders' beat job, with a pending ``due`` rung for every open follow-up already due
+  (one run sends up to 20 batches of 500: what a minute of the schedule sends at most);
 - the nightly retention job;
 - the relay, with a burst of unpublished events (stage changes of leads) for the consumers.
 
 Exports are not worker work (the web server streams them).  After each step it reads the
 peak resident memory (``VmHWM`` in ``/proc/<pid>/status``) of the worker's main process and
-of its pool's processes; the largest at the end is the figure.  The copy is dropped at the end.
+of its pool's processes; the largest at the end is the figure.  A step's seconds include
+the few seconds of making sure the worker is idle.  The copy is dropped at the end.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -34,6 +39,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import redis
 
 ROOT = Path(__file__).resolve().parent.parent
 COPY = "jisr_bench_worker_{leads}"
@@ -145,7 +151,6 @@ class Client:
     """Sends tasks by name to the worker's broker and tells when the worker is idle."""
 
     def __init__(self, redis_url: str) -> None:
-        import redis
         from celery import Celery
 
         self.celery = Celery("jisr-bench-worker", broker=redis_url)
@@ -226,8 +231,8 @@ def measure(source_url: str, redis_url: str, redis_db: int = REDIS_DB, log_dir: 
     try:
         prepared = prepare(url)
         print(f"  worker benchmark on {copy} (copied in {time.perf_counter() - started:.0f} s): {prepared}")
-        redis = __import__("redis").Redis.from_url(redis_url)
-        redis.flushdb()
+        broker = redis.Redis.from_url(redis_url)
+        broker.flushdb()
         env = {
             "DATABASE_URL": url,
             "REDIS_URL": redis_url,
@@ -252,12 +257,10 @@ def measure(source_url: str, redis_url: str, redis_db: int = REDIS_DB, log_dir: 
                 print(f"    {step:<10} {figures['seconds']:>7.1f} s  largest peak so far {figures['peak_mb']} MB")
             peaks = peak_rss_mb(worker.process.pid)
             main_mb = peaks.pop(worker.process.pid, 0.0)
-        redis.flushdb()
+        broker.flushdb()
         done = outcomes(url)
     finally:
         drop_database(server, copy)
-        import shutil
-
         shutil.rmtree(instance, ignore_errors=True)
     return {
         "leads": leads,
