@@ -38,7 +38,7 @@ from typing import Any
 
 import psycopg
 
-from tests import bench_data
+from tests import bench_data, bench_worker
 from tests.bench_data import PAGES, PASSWORD, Scale, email_of
 from tests.bench_web_report import CONNECTIONS, markdown
 
@@ -304,11 +304,19 @@ def measure_scale(leads: int, args: argparse.Namespace, server: str) -> dict[str
         rss = {"jisr": jisr.workers_rss_mb(), "floor": floor.workers_rss_mb()}
     shutil.rmtree(instance, ignore_errors=True)
     print(f"  gunicorn's logs: {logs}.jisr.log, {logs}.floor.log")
+    celery = bench_worker.measure(url, args.redis_url)
     floors = {row["path"]: row["rps"] for row in rows if row["who"] == "floor"}
     for row in rows:  # 10 rows against the floor's 10, everything else against its 50
         floor_rps = floors["/leads?limit=10"] if "limit=10" in row["path"] else floors["/leads?limit=50"]
         row["ratio"] = round(row["rps"] / floor_rps, 3)
-    return {"leads": leads, "filled_seconds": filled, "machine": started, "worker_rss_mb": rss, "results": rows}
+    return {
+        "leads": leads,
+        "filled_seconds": filled,
+        "machine": started,
+        "worker_rss_mb": rss,
+        "celery_worker": celery,
+        "results": rows,
+    }
 
 
 def machine(server: str) -> dict[str, Any]:

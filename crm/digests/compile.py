@@ -18,19 +18,20 @@ audit trail only).  The subscription's leads are those its filters match now.
 
 from __future__ import annotations
 
-import heapq
 import json
 import operator
+from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
 from crm.core.time import utcnow
+from crm.digests.by_lead import Smallest
 from crm.digests.content import (
     Attention,
     Digest,
@@ -42,7 +43,7 @@ from crm.digests.content import (
     money,
 )
 from crm.digests.emails import email_tallies
-from crm.digests.facts import DigestFacts, DueFollowUp
+from crm.digests.facts import DigestFacts, DueFollowUp, StageChange
 from crm.digests.history import History, MissionTally, add_amount
 from crm.digests.models import Subscription
 from crm.digests.periods import Period
@@ -52,11 +53,13 @@ from crm.leads.queries import visible_to
 __all__ = ["Attention", "Digest", "Due", "LeadItem", "MeetingItem", "MissionCard", "Move", "compile_digest"]
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 LANGUAGES = ("ar", "fr", "en")
 LIST_LIMIT = 25
 ATTENTION_LIMIT = 10
 QUIET_AFTER = timedelta(days=30)  # an open lead with no recorded change for this long needs attention
 UPCOMING = timedelta(days=7)
+SCAN_BATCH = 2_000  # leads read at a time
 
 
 def lead_scope(subscription: Subscription, user: User | None) -> list[Any]:
@@ -188,37 +191,48 @@ def _compile(
     previous: Period,
     now: datetime,
 ) -> Digest:
-    # The driver's own tuples: every value is a plain int, str or number already (see
-    # _lead_figures), so building result rows and running type processors per row, which
-    # costs more than everything else done here, is skipped.
+    # The leads come in batches through a server-side cursor (PostgreSQL; SQLite's cursor
+    # reads as it goes), and what is kept of each is bounded by the period's facts, not by
+    # the number of leads: a digest over a million leads holds a few batches of rows.
     statement = _lead_figures(subscription, user, period, previous, now)
     as_of = min(period.end, now)
-    leads = session.connection().execute(statement).cursor.fetchall()
-    ids: set[int] = set()
-    meeting_ids: set[int] = set()
-    history = History(facts.stage_changes(previous.start, now), facts.amount_changes(previous.start, now))
+    a_period_ago = now - (period.end - previous.end)
+    changes = facts.stage_changes(previous.start, now)
+    followups = facts.followups(now + UPCOMING, a_period_ago)
+    emails = facts.emails(period.start, min(period.end, now))
+    history = History(changes, facts.amount_changes(previous.start, now))
     mission_ids = set((subscription.filters or {}).get("mission_ids") or [])
     cards = {m.mission_id: MissionTally(m) for m in facts.missions(mission_ids, as_of)} if mission_ids else {}
     signers = facts.signers(previous.start, now)
+    overdue_leads = followups.overdue_leads(now)
+    # Of the subscription's leads, only those with facts are remembered (by id).
+    ids: set[int] = set()
+    meeting_ids: set[int] = set()
     amount_now: dict[int, tuple[Any, Any]] = {}
     by_stage = {stage.value: 0 for stage in PIPELINE}
     value: dict[str, Decimal] = {}
     previous_value: dict[str, Decimal] = {}
     now_figures = {"new_leads": 0, "moves": 0, "signed": 0, "overdue": 0}
     before = dict(now_figures)
-    new_leads, quiet, stage_now = [], [], {}
-    for lead_id, meeting_id, mission_id, stage, currency, amount, born, new_at, quiet_since in leads:
-        ids.add(lead_id)
-        stage_now[lead_id] = stage
+    new_leads: Smallest[tuple[int, int]] = Smallest(LIST_LIMIT)
+    quiet: Smallest[tuple[int, int]] = Smallest(ATTENTION_LIMIT)
+    open_now: set[int] = set()  # of the leads with follow-ups, those open now
+    rows = session.connection().execute(statement.execution_options(yield_per=SCAN_BATCH))
+    for lead_id, meeting_id, mission_id, stage, currency, amount, born, new_at, quiet_since in rows:
+        if lead_id in changes or lead_id in followups or lead_id in emails:
+            ids.add(lead_id)
+            if lead_id in followups and stage in OPEN_STAGES:
+                open_now.add(lead_id)
         if meeting_id is not None:
             meeting_ids.add(meeting_id)
         if born == IN_PERIOD:
             now_figures["new_leads"] += 1
-            new_leads.append((new_at, lead_id))
+            new_leads.add((new_at, lead_id))
         elif born == IN_PREVIOUS:
             before["new_leads"] += 1
-        if quiet_since is not None:
-            quiet.append((quiet_since, lead_id))
+        # A quiet lead with an overdue follow-up needs attention for the follow-up (listed first).
+        if quiet_since is not None and lead_id not in overdue_leads:
+            quiet.add((quiet_since, lead_id))
         if lead_id in signers:
             amount_now[lead_id] = (amount, currency)
         if born == AFTER_END:
@@ -236,7 +250,8 @@ def _compile(
             if at_previous_end in by_stage and at_previous_end != SIGNED:
                 add_amount(previous_value, *history.amount_at(lead_id, amount, currency, previous.end))
 
-    moved, start = [], period.start
+    moved: Smallest[StageChange] = Smallest(LIST_LIMIT, operator.attrgetter("occurred_at", "event_id"))
+    start = period.start
     signed_value: dict[str, Decimal] = {}
     signed_before: dict[str, Decimal] = {}
     for change in _of_leads(facts.stage_changes(previous.start, now), ids):
@@ -251,20 +266,30 @@ def _compile(
             amount, currency = history.amount_at(change.lead_id, *amount_now[change.lead_id], after)
             add_amount(signed_value if this_period else signed_before, amount, currency)
         if this_period:
-            moved.append(change)
-    moves = heapq.nsmallest(LIST_LIMIT, moved, key=lambda c: (c.occurred_at, c.event_id))
+            moved.add(change)
+    moves = moved.items()
 
-    a_period_ago = now - (period.end - previous.end)
-    dues = _of_leads(facts.followups(now + UPCOMING, a_period_ago), ids)
-    key = operator.attrgetter("due_at", "followup_id")
-    overdue_all = sorted((f for f in dues if f.closed_at is None and f.due_at < now), key=key)
-    upcoming_all = sorted((f for f in dues if f.closed_at is None and f.due_at >= now), key=key)
-    now_figures["overdue"] = len(overdue_all)
-    before["overdue"] = sum(1 for f in dues if f.overdue_at(a_period_ago))
-    overdue, upcoming = overdue_all[:LIST_LIMIT], upcoming_all[:LIST_LIMIT]
+    due_key = operator.attrgetter("due_at", "followup_id")
+    overdue_first: Smallest[DueFollowUp] = Smallest(LIST_LIMIT, due_key)
+    upcoming_first: Smallest[DueFollowUp] = Smallest(LIST_LIMIT, due_key)
+    late: Smallest[tuple[Any, int, int]] = Smallest(ATTENTION_LIMIT)  # (soonest overdue, lead, how many)
+    for lead_id, found in _groups_of_leads(followups, ids):
+        soonest, overdue_here = None, 0
+        for f in found:  # soonest due first
+            if f.closed_at is None and f.due_at < now:
+                overdue_first.add(f)
+                soonest, overdue_here = soonest or due_key(f), overdue_here + 1
+            elif f.closed_at is None:
+                upcoming_first.add(f)
+            if f.overdue_at(a_period_ago):
+                before["overdue"] += 1
+        if overdue_here and lead_id in open_now:
+            late.add((soonest, lead_id, overdue_here))
+    now_figures["overdue"] = overdue_first.seen
+    overdue, upcoming = overdue_first.items(), upcoming_first.items()
 
-    attention, attention_total = _needing_attention(overdue_all, quiet, stage_now)
-    new_ids = [lead_id for _, lead_id in heapq.nsmallest(LIST_LIMIT, new_leads)]
+    attention, attention_total = _needing_attention(late, quiet)
+    new_ids = [lead_id for _, lead_id in new_leads.items()]
     shown = {c.lead_id for c in moves} | {f.lead_id for f in overdue + upcoming} | set(new_ids)
     items = _items(session, facts, shown | {lead_id for lead_id, _n, _q in attention})
     people = facts.users([c.actor_id for c in moves] + [f.owner_id for f in overdue + upcoming])
@@ -292,8 +317,8 @@ def _compile(
         new_leads=[items[i] for i in new_ids],
         overdue=[due(f) for f in overdue],
         upcoming=[due(f) for f in upcoming],
-        overdue_more=len(overdue_all) - len(overdue),
-        upcoming_more=len(upcoming_all) - len(upcoming),
+        overdue_more=overdue_first.seen - len(overdue),
+        upcoming_more=upcoming_first.seen - len(upcoming),
         meetings=_meetings(facts, subscription, meeting_ids, period),
         attention=[Attention(items[lead_id], n, since) for lead_id, n, since in attention],
         attention_more=attention_total - len(attention),
@@ -303,28 +328,36 @@ def _compile(
 
 
 def _needing_attention(
-    overdue: list[DueFollowUp], quiet: list[tuple[int, int]], stage_now: dict[int, str]
+    late: Smallest[tuple[Any, int, int]], quiet: Smallest[tuple[int, int]]
 ) -> tuple[list[tuple[int, int, datetime | None]], int]:
     """Open leads with follow-ups overdue now (the longest overdue first), then open leads
-    with no recorded change for :data:`QUIET_AFTER` (the quietest first): the first
-    :data:`ATTENTION_LIMIT` of them, and how many there are in all."""
-    late: dict[int, int] = {}
-    for f in overdue:  # soonest due first
-        if stage_now.get(f.lead_id) in OPEN_STAGES:
-            late[f.lead_id] = late.get(f.lead_id, 0) + 1
-    quiet_ids = [(since, lead_id) for since, lead_id in quiet if lead_id not in late]
-    total = len(late) + len(quiet_ids)
-    listed: list[tuple[int, int, datetime | None]] = [(lead_id, n, None) for lead_id, n in late.items()]
-    for since, lead_id in heapq.nsmallest(max(0, ATTENTION_LIMIT - len(listed)), quiet_ids):
+    with no recorded change for :data:`QUIET_AFTER` (the quietest first, those without an
+    overdue follow-up): the first :data:`ATTENTION_LIMIT` of them, and how many there are in all."""
+    total = late.seen + quiet.seen
+    listed: list[tuple[int, int, datetime | None]] = [(lead_id, n, None) for _due, lead_id, n in late.items()]
+    for since, lead_id in quiet.items()[: max(0, ATTENTION_LIMIT - len(listed))]:
         listed.append((lead_id, 0, datetime.fromtimestamp(since, UTC)))
     return listed[:ATTENTION_LIMIT], total
 
 
-def _of_leads(by_lead: dict[int, list[T]], ids: set[int]) -> list[T]:
-    """The items of these leads, walking whichever of the two is smaller."""
+class _ByLead(Protocol[T_co]):
+    def __len__(self) -> int: ...
+    def items(self) -> Iterable[tuple[int, Iterable[T_co]]]: ...
+    def get(self, lead_id: int, default: Any = ..., /) -> Any: ...
+
+
+def _groups_of_leads(by_lead: _ByLead[T], ids: set[int]) -> Iterator[tuple[int, Iterable[T]]]:
+    """(lead id, its items) of these leads, walking whichever of the two is smaller."""
     if len(by_lead) < len(ids):
-        return [item for lead_id, found in by_lead.items() if lead_id in ids for item in found]
-    return [item for lead_id in ids for item in by_lead.get(lead_id, ())]
+        yield from ((lead_id, found) for lead_id, found in by_lead.items() if lead_id in ids)
+    else:
+        yield from ((lead_id, by_lead.get(lead_id, ())) for lead_id in ids)
+
+
+def _of_leads(by_lead: _ByLead[T], ids: set[int]) -> Iterator[T]:
+    """The items of these leads, one by one."""
+    for _lead_id, found in _groups_of_leads(by_lead, ids):
+        yield from found
 
 
 def _items(session: Session, facts: DigestFacts, lead_ids: set[int]) -> dict[int, LeadItem]:

@@ -21,6 +21,9 @@ from sqlmodel import Session, col, select
 
 from crm.accounts.models import User
 from crm.core.events import Event
+from crm.digests.by_lead import DueFollowUp as DueFollowUp
+from crm.digests.by_lead import DueFollowUps, StageChanges
+from crm.digests.by_lead import StageChange as StageChange
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.models import Lead, Stage
 from crm.missions.models import Meeting, MeetingOrganisation, Mission
@@ -30,17 +33,6 @@ SIGNED = Stage.AGREEMENT_SIGNED.value
 LANGUAGES = ("ar", "fr", "en")
 
 
-class StageChange(NamedTuple):
-    event_id: int
-    lead_id: int
-    occurred_at: datetime
-    from_stage: str
-    to_stage: str
-    advanced: bool
-    signed: bool  # moved to "agreement signed"
-    actor_id: int | None
-
-
 class AmountChange(NamedTuple):
     """What a ``lead.updated`` event changed of a lead's value: the values before it
     (``None`` in a field it left alone; the old amount itself may be ``None``)."""
@@ -48,21 +40,6 @@ class AmountChange(NamedTuple):
     occurred_at: datetime
     value: tuple[Any, ...] | None  # (old estimated value,) when it changed
     currency: tuple[Any, ...] | None  # (old currency,) when it changed
-
-
-class DueFollowUp(NamedTuple):
-    followup_id: int
-    lead_id: int
-    title: str
-    due_at: datetime
-    owner_id: int
-    created_at: datetime
-    closed_at: datetime | None  # None while open; when it was done or cancelled
-
-    def overdue_at(self, instant: datetime) -> bool:
-        """Open and past due at ``instant``."""
-        open_then = self.closed_at is None or self.closed_at > instant
-        return self.created_at <= instant and self.due_at < instant and open_then
 
 
 @dataclass(frozen=True)
@@ -86,10 +63,10 @@ class DigestFacts:
     """A per-chunk cache; reads happen on first use, each with one statement."""
 
     session: Session
-    _changes: dict[tuple[datetime, datetime], dict[int, list[StageChange]]] = field(default_factory=dict)
+    _changes: dict[tuple[datetime, datetime], StageChanges] = field(default_factory=dict)
     _signers: dict[tuple[datetime, datetime], frozenset[int]] = field(default_factory=dict)
     _amounts: dict[tuple[datetime, datetime], dict[int, list[AmountChange]]] = field(default_factory=dict)
-    _followups: dict[tuple[datetime, datetime], dict[int, list[DueFollowUp]]] = field(default_factory=dict)
+    _followups: dict[tuple[datetime, datetime], DueFollowUps] = field(default_factory=dict)
     _missions: dict[tuple[frozenset[int], datetime], list[MissionFacts]] = field(default_factory=dict)
     _meetings: dict[tuple[datetime, datetime], list[HeldMeeting]] = field(default_factory=dict)
     _organisations: dict[int, Organisation] = field(default_factory=dict)
@@ -98,7 +75,7 @@ class DigestFacts:
     _emails: dict[tuple[datetime, datetime], dict[int, tuple[int, int]]] = field(default_factory=dict)
     compiled: dict[tuple[Any, ...], Any] = field(default_factory=dict)
 
-    def stage_changes(self, start: datetime, end: datetime) -> dict[int, list[StageChange]]:
+    def stage_changes(self, start: datetime, end: datetime) -> StageChanges:
         """Stage changes recorded in ``[start, end)``, by lead id, oldest first."""
         key = (start, end)
         if key not in self._changes:
@@ -119,31 +96,17 @@ class DigestFacts:
                     col(Event.occurred_at) < end,
                     col(Event.lead_id).is_not(None),
                 )
-                .order_by(col(Event.occurred_at), col(Event.id))
-            ).all()
-            by_lead: dict[int, list[StageChange]] = {}
-            for event_id, lead_id, occurred_at, from_stage, to_stage, advanced, actor_id in rows:
-                to_stage = str(to_stage)
-                change = StageChange(
-                    event_id,
-                    lead_id,
-                    occurred_at,
-                    str(from_stage),
-                    to_stage,
-                    bool(advanced),
-                    to_stage == SIGNED,
-                    actor_id,
-                )
-                by_lead.setdefault(lead_id, []).append(change)
-            self._changes[key] = by_lead
+                .order_by(col(Event.lead_id), col(Event.occurred_at), col(Event.id))
+                .execution_options(yield_per=2_000)
+            )
+            self._changes[key] = StageChanges(rows)
         return self._changes[key]
 
     def signers(self, start: datetime, end: datetime) -> frozenset[int]:
         """Leads with an agreement signed in ``[start, end)``."""
         key = (start, end)
         if key not in self._signers:
-            changes = self.stage_changes(start, end)
-            self._signers[key] = frozenset(i for i, found in changes.items() if any(c.signed for c in found))
+            self._signers[key] = self.stage_changes(start, end).signed_leads()
         return self._signers[key]
 
     def amount_changes(self, start: datetime, end: datetime) -> dict[int, list[AmountChange]]:
@@ -179,7 +142,7 @@ class DigestFacts:
             self._amounts[key] = by_lead
         return self._amounts[key]
 
-    def followups(self, before: datetime, closed_since: datetime) -> dict[int, list[DueFollowUp]]:
+    def followups(self, before: datetime, closed_since: datetime) -> DueFollowUps:
         """Follow-ups due before ``before`` that are open, or were closed (done or
         cancelled) at or after ``closed_since`` (so were open then), by lead id, soonest
         due first.  A cancelled follow-up has no completion time: its last change is when
@@ -196,22 +159,19 @@ class DigestFacts:
                     col(FollowUp.owner_id),
                     col(FollowUp.created_at),
                     col(FollowUp.status),
-                    col(FollowUp.completed_at),
-                    col(FollowUp.updated_at),
+                    closed_at,
                 )
                 .where(
                     col(FollowUp.due_at) < before,
                     sa.or_(col(FollowUp.status) == FollowUpStatus.OPEN, closed_at >= closed_since),
                 )
-                .order_by(col(FollowUp.due_at), col(FollowUp.id))
-            ).all()
-            by_lead: dict[int, list[DueFollowUp]] = {}
-            for followup_id, lead_id, title, due_at, owner_id, created_at, status, completed, updated in rows:
-                closed = None if status == FollowUpStatus.OPEN else (completed or updated)
-                by_lead.setdefault(lead_id, []).append(
-                    DueFollowUp(followup_id, lead_id, title, due_at, owner_id, created_at, closed)
-                )
-            self._followups[key] = by_lead
+                .order_by(col(FollowUp.lead_id), col(FollowUp.due_at), col(FollowUp.id))
+                .execution_options(yield_per=2_000)
+            )
+            self._followups[key] = DueFollowUps(
+                (f_id, lead_id, title, due_at, owner_id, created_at, None if status == FollowUpStatus.OPEN else closed)
+                for f_id, lead_id, title, due_at, owner_id, created_at, status, closed in rows
+            )
         return self._followups[key]
 
     def missions(self, ids: Iterable[int], end: datetime) -> list[MissionFacts]:

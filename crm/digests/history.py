@@ -15,8 +15,9 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
+from crm.digests.by_lead import StageChanges
 from crm.digests.content import MissionCard, money
-from crm.digests.facts import AmountChange, MissionFacts, StageChange
+from crm.digests.facts import AmountChange, MissionFacts
 from crm.leads.models import PIPELINE, Stage
 
 SIGNED = Stage.AGREEMENT_SIGNED.value
@@ -30,18 +31,13 @@ def add_amount(total: dict[str, Decimal], amount: Any, currency: Any) -> None:
 
 
 class History:
-    def __init__(self, stages: dict[int, list[StageChange]], amounts: dict[int, list[AmountChange]]) -> None:
+    def __init__(self, stages: StageChanges, amounts: dict[int, list[AmountChange]]) -> None:
         self.stages = stages
         self.amounts = amounts
 
     def stage_at(self, lead_id: int, stage: str, instant: datetime) -> str:
         """The lead's stage just before ``instant`` (``stage``: its stage now)."""
-        changes = self.stages.get(lead_id)
-        if changes:
-            for change in changes:  # oldest first
-                if change.occurred_at >= instant:
-                    return change.from_stage
-        return stage
+        return self.stages.stage_at(lead_id, stage, instant)
 
     def amount_at(self, lead_id: int, value: Any, currency: Any, instant: datetime) -> tuple[Any, Any]:
         """The lead's (estimated value, currency) just before ``instant``."""

@@ -36,7 +36,6 @@ from crm.exchange.read_limits import (
     unreadable_workbook,
 )
 from crm.exchange.workbook_checks import SheetShape, check_archive, readable_columns, scan_sheet
-from crm.exchange.workbook_texts import open_workbook
 
 ENCODINGS = {
     "utf-8": _l("Unicode (UTF-8)"),
@@ -304,6 +303,9 @@ def read_xlsx(
         for name in check_archive(archive):
             with archive.open(name) as source:
                 shapes[name] = scan_sheet(source, max_rows=max_rows, deadline=deadline, whole=False)
+        # openpyxl (about 8 MB) is loaded by the process that reads a workbook, not by every one.
+        from crm.exchange.workbook_texts import open_workbook
+
         try:
             workbook = open_workbook(content, max_rows=max_rows, deadline=deadline)
         except ValidationError:

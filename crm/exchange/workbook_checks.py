@@ -16,8 +16,6 @@ from dataclasses import dataclass
 from typing import IO, Any
 from xml.parsers import expat
 
-from openpyxl.utils.cell import column_index_from_string
-
 from crm.exchange.read_limits import (
     MAX_COLUMNS,
     MAX_FIELD_BYTES,
@@ -233,6 +231,8 @@ def _column_number(reference: str) -> int:
     letters = reference.rstrip("0123456789$").lstrip("$")
     if not letters or len(letters) > 3:
         raise unreadable_workbook()
+    from openpyxl.utils.cell import column_index_from_string  # loaded only to read a workbook
+
     try:
         return int(column_index_from_string(letters.upper()))
     except ValueError:
