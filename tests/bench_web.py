@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import html
 import http.cookiejar
 import json
 import os
@@ -58,6 +59,7 @@ class Case:
     who: str  # "officer", "admin" or "floor"
     path: str
     api: bool = False
+    follow: bool = False  # measure the page after ``path`` (its "next" link or cursor)
 
 
 CASES = [
@@ -67,10 +69,12 @@ CASES = [
     Case("API lead list, 10 rows", "officer", "/api/v1/leads?limit=10", api=True),
     Case("API lead list, 50 rows", "admin", "/api/v1/leads?limit=50", api=True),
     Case("API lead list, 50 rows", "officer", "/api/v1/leads?limit=50", api=True),
+    Case("API lead list, 50 rows, next page", "officer", "/api/v1/leads?limit=50", api=True, follow=True),
     Case("API lead detail", "officer", f"/api/v1/leads/{TYPICAL_LEAD}", api=True),
     Case("API events, 50", "officer", "/api/v1/events?limit=50", api=True),
     Case("API follow-ups", "officer", "/api/v1/followups", api=True),
     Case("/leads (HTML)", "officer", "/leads"),
+    Case("/leads (HTML), next page", "officer", "/leads", follow=True),
     Case("/search?q=cloud", "officer", "/search?q=cloud"),
     Case("/pipeline (board)", "officer", "/pipeline"),
     Case("/dashboard", "officer", "/dashboard"),
@@ -245,6 +249,20 @@ def fetch_once(url: str, headers: dict[str, str]) -> tuple[int, int]:
         return error.code, 0
 
 
+def next_page(base: str, path: str, headers: dict[str, str], api: bool) -> str:
+    """The path of the page after ``path``: the API's ``next_cursor``, a page's ``rel="next"`` link."""
+    request = urllib.request.Request(base + path, headers={"User-Agent": USER_AGENT, **headers})
+    with urllib.request.build_opener(_Unfollowed()).open(request, timeout=120) as answer:
+        body = answer.read().decode()
+    if api:
+        cursor = json.loads(body)["next_cursor"]
+        return f"{path}&cursor={urllib.parse.quote(cursor)}"
+    found = re.search(r'rel="next" href="([^"]+)"', body)
+    if found is None:
+        raise SystemExit(f"{path} has no next page")
+    return html.unescape(found.group(1))
+
+
 def _ms(text: str) -> float:
     number, unit = re.fullmatch(r"([\d.]+)(us|ms|s|m)", text).groups()  # type: ignore[union-attr]
     return float(number) * {"us": 0.001, "ms": 1.0, "s": 1000.0, "m": 60_000.0}[unit]
@@ -294,6 +312,8 @@ def measure_scale(leads: int, args: argparse.Namespace, server: str) -> dict[str
             if not wanted and case.who != "floor":
                 continue
             sent = {"Authorization": f"Bearer {tokens[case.who]}"} if case.api else headers[case.who]
+            if case.follow:
+                case = dataclasses.replace(case, path=next_page(jisr.base, case.path, sent, case.api))
             target = (floor.base if case.who == "floor" else jisr.base) + case.path
             status, size = fetch_once(target, sent)
             if status != 200:

@@ -9,6 +9,7 @@ retention job and a burst of events, on a copy of the scale's database).
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 CONNECTIONS = 8  # wrk's connections
@@ -129,7 +130,7 @@ def markdown(run: dict[str, Any]) -> str:
         lines += celery_worker(scale.get("celery_worker"))
         lines += ["| request | as | req/s | p99 ms | ratio to floor | KB |", "|---|---|---:|---:|---:|---:|"]
         for row in scale["results"]:
-            path = row["path"]
+            path = re.sub(r"cursor=[^&]+", "cursor=…", row["path"])  # a next page: its cursor is long
             lines.append(
                 f"| {row['name']} (`{path}`) | {row['who']} | {row['rps']:,.1f} | {row['p99_ms']:,.1f} "
                 f"| {row['ratio']:.3f} | {row['kilobytes']:,.1f} |"
