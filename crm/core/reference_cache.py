@@ -2,8 +2,10 @@
 token and its account, the stages' default probabilities), kept until any of them
 changes anywhere.
 
-Each change to a watched table, committed by any process (web, worker, CLI), raises a
-counter in Redis (the *epoch*); a request reads the epoch once (one ``GET``, cheaper than
+Each change to a watched table, committed by any process (web, worker, CLI), writes a
+new random value in Redis (the *epoch*: random rather than counted, so that a Redis
+emptied and written again can never give back a value a process already saw); a request
+reads the epoch once (one ``GET``, cheaper than
 the queries it spares), and a process whose copies were made under an older epoch drops
 them all.  So a revoked token, a deactivated account or a changed role is refused from
 the next request on, in every process, as without the cache.  Without Redis (the embedded
@@ -14,6 +16,7 @@ Features declare what they cache (:func:`watch`); the plumbing knows none of the
 from __future__ import annotations
 
 import logging
+import secrets
 from collections.abc import Callable, Hashable
 from typing import Any, TypeVar
 
@@ -46,17 +49,18 @@ def _client() -> redis.Redis | None:
     return client
 
 
-def current_epoch() -> int | None:
+def current_epoch() -> str | None:
     """The epoch as this request sees it (read once per request); ``None``: do not cache."""
     # Kept in the request's environ: ``g`` may outlive a request (an app context pushed
     # around several, as tests and scripts do).
     if has_request_context() and _EPOCH_READ in request.environ:
         return request.environ[_EPOCH_READ]  # type: ignore[no-any-return]
     client = _client()
-    epoch: int | None = None
+    epoch: str | None = None
     if client is not None:
         try:
-            epoch = int(client.get(EPOCH_KEY) or 0)
+            found = client.get(EPOCH_KEY)
+            epoch = found.decode() if isinstance(found, bytes) else str(found or "")
         except (redis.RedisError, OSError):  # no epoch, no cache: the rows are read
             log.warning("could not read the reference epoch", exc_info=True)
     if has_request_context():
@@ -72,7 +76,7 @@ def bump() -> None:
     if client is None:
         return
     try:
-        client.incr(EPOCH_KEY)
+        client.set(EPOCH_KEY, secrets.token_hex(8))
     except (redis.RedisError, OSError):
         # The change is committed; the processes that cannot read the epoch cache nothing.
         log.exception("could not raise the reference epoch")
@@ -83,7 +87,7 @@ class ProcessCache:
 
     def __init__(self, size: int = 1024) -> None:
         self.size = size
-        self.epoch: int | None = None
+        self.epoch: str | None = None
         self.values: dict[Hashable, Any] = {}
 
     def get(self, key: Hashable, load: Callable[[], T]) -> T:
