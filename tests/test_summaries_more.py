@@ -10,6 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 import time_machine
 from sqlmodel import Session, select
 
@@ -23,9 +24,9 @@ from crm.leads.queries import can_see
 from crm.pipeline.queries import board_totals
 from crm.summaries.rebuild import check
 from tests.factories import make_lead
-from tests.test_summaries import world
+from tests.test_summaries import late_summaries, world
 
-__all__ = ["world"]  # the fixture, shared
+__all__ = ["late_summaries", "world"]  # the fixtures, shared
 
 
 def test_writers_of_one_tally_row_at_once_lose_no_update(app: Any, session: Session, world: dict[str, Any]) -> None:
@@ -114,3 +115,36 @@ def test_merging_organisations_moves_their_leads_in_the_tally(session: Session, 
     assert check(session.connection()).ok
     institutions = dashboard(session, world["a"], "UTC")["institutions"]
     assert [(org.id, n) for org, n in institutions] == [(keep.id, 3)]
+
+
+def test_an_id_used_again_before_its_old_lead_is_synced_moves_over(
+    session: Session, world: dict[str, Any], late_summaries: None
+) -> None:
+    """SQLite hands a deleted row's id out again: the consumer may meet the new follow-up
+    before the deletion of the lead that held the old one, and must not count it twice."""
+    from crm.followups.operations import schedule_followup
+    from crm.leads.operations import delete_lead
+    from crm.summaries.sync import sync_leads
+
+    admin = world["admin"]
+    first = make_lead(session, owner=admin)
+    second = make_lead(session, owner=admin)
+    due = datetime(2026, 1, 5, 9, 0)
+    old = schedule_followup(session, first, title="Call", due_local=due, timezone="UTC", actor=admin)
+    session.commit()
+    sync_leads(session, [first.id, second.id])
+    session.commit()
+    stale_id = old.id
+    delete_lead(session, first, actor=admin)  # its follow-up goes; the summaries still count it
+    session.commit()
+    new = schedule_followup(session, second, title="Call", due_local=due, timezone="UTC", actor=admin)
+    session.flush()
+    if new.id != stale_id:  # PostgreSQL never hands an id out twice: make the stale row by hand
+        session.execute(sa.text("UPDATE followup SET id = :stale WHERE id = :new"), {"stale": stale_id, "new": new.id})
+    session.commit()
+    sync_leads(session, [second.id])  # the new follow-up first…
+    session.commit()
+    sync_leads(session, [first.id])  # …then the deleted lead
+    session.commit()
+    result = check(session.connection())
+    assert result.ok, result.differences

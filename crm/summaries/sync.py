@@ -261,6 +261,15 @@ def _sync_members(
         int(row[0]): tuple(row[1:])
         for row in session.execute(sa.select(*(member.c[c] for c in columns)).where(member.c.lead_id.in_(ids)))
     }
+    # An id these leads hold now may still be counted under another lead: its row was
+    # deleted there and the id used again (SQLite hands out the largest id again), that
+    # lead's sync not run yet (its event still on its way).  It leaves the other lead here.
+    strays = [i for i in new if i not in old]
+    if strays:
+        for row in session.execute(
+            sa.select(*(member.c[c] for c in columns)).where(member.c[members.id_column].in_(strays))
+        ):
+            old[int(row[0])] = tuple(row[1:])
     gone = [i for i in old if new.get(i) != old[i]]
     come = [i for i in new if old.get(i) != new[i]]
     for i in gone:
