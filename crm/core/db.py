@@ -73,11 +73,15 @@ def enum_column(enum_cls: type[enum.Enum], length: int = 32) -> sa.Enum:
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=15000")
+    # WAL stays with the file once set: asked only when it is not, since changing the mode
+    # takes a lock that two processes opening their first connections at once contend for.
+    mode = cursor.execute("PRAGMA journal_mode").fetchone()
+    if not mode or str(mode[0]).lower() != "wal":
+        cursor.execute("PRAGMA journal_mode=WAL")
     # With WAL, NORMAL is durable across a crash of the process (what the mail ledger and
     # the outbox rely on) and syncs at checkpoints instead of at every commit.
     cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.execute("PRAGMA busy_timeout=15000")
     cursor.close()
 
 
