@@ -53,10 +53,18 @@ def test_the_phone_sorts_the_cards_with_the_desk_orders(open_as_admin: Any, cons
         # Each change re-sorts at once (htmx); the second waits for the first's answer.
         for select, value in (("#sort-by", sort), ("#sort-order", order)):
             if page.locator(select).evaluate("s => s.value") != value:
+                # Mark the control: the answer swaps in a new form, and the next change must
+                # reach the new one, not the one being replaced.
+                page.locator(select).evaluate("s => { s.dataset.before = '1'; }")
                 with page.expect_response(
                     lambda r: "/leads?" in r.url and r.request.headers.get("hx-request") == "true"
                 ):
                     page.locator(select).select_option(value)
+                page.wait_for_function(
+                    "id => !document.getElementById(id)?.dataset.before"
+                    " && !document.querySelector('.htmx-request, .htmx-swapping, .htmx-settling')",
+                    arg=select[1:],
+                )
         page.wait_for_url(re.compile(rf"sort={sort}&order={order}"))
         page.wait_for_function(
             "([s, o]) => document.getElementById('sort-by')?.value === s"
