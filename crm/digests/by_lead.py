@@ -17,7 +17,7 @@ from array import array
 from bisect import bisect_left
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime, timedelta
-from typing import Any, Generic, NamedTuple, TypeVar
+from typing import Any, Generic, NamedTuple, Protocol, TypeVar
 
 from crm.leads.models import Stage
 
@@ -28,6 +28,7 @@ NONE = -(2**63)  # stands for None in an array of ids or instants
 BITMAP_IDS = 2**27  # 16 MB of bits at most
 
 T = TypeVar("T")
+T_co = TypeVar("T_co", covariant=True)
 
 
 class StageChange(NamedTuple):
@@ -258,3 +259,23 @@ class Smallest(Generic[T]):
 
     def items(self) -> list[T]:
         return [entry.item for entry in sorted(self._heap, key=lambda entry: entry.key)]
+
+
+class ByLeadLike(Protocol[T_co]):
+    def __len__(self) -> int: ...
+    def items(self) -> Iterable[tuple[int, Iterable[T_co]]]: ...
+    def get(self, lead_id: int, default: Any = ..., /) -> Any: ...
+
+
+def groups_of_leads(by_lead: ByLeadLike[T], ids: set[int]) -> Iterator[tuple[int, Iterable[T]]]:
+    """(lead id, its items) of these leads, walking whichever of the two is smaller."""
+    if len(by_lead) < len(ids):
+        yield from ((lead_id, found) for lead_id, found in by_lead.items() if lead_id in ids)
+    else:
+        yield from ((lead_id, by_lead.get(lead_id, ())) for lead_id in ids)
+
+
+def of_leads(by_lead: ByLeadLike[T], ids: set[int]) -> Iterator[T]:
+    """The items of these leads, one by one."""
+    for _lead_id, found in groups_of_leads(by_lead, ids):
+        yield from found

@@ -20,18 +20,17 @@ from __future__ import annotations
 
 import json
 import operator
-from collections.abc import Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Protocol, TypeVar
+from typing import Any
 
 import sqlalchemy as sa
 from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
 from crm.core.time import utcnow
-from crm.digests.by_lead import Smallest
+from crm.digests.by_lead import Smallest, groups_of_leads, of_leads
 from crm.digests.content import (
     Attention,
     Digest,
@@ -52,8 +51,6 @@ from crm.leads.queries import visible_to
 
 __all__ = ["Attention", "Digest", "Due", "LeadItem", "MeetingItem", "MissionCard", "Move", "compile_digest"]
 
-T = TypeVar("T")
-T_co = TypeVar("T_co", covariant=True)
 LANGUAGES = ("ar", "fr", "en")
 LIST_LIMIT = 25
 ATTENTION_LIMIT = 10
@@ -254,7 +251,7 @@ def _compile(
     start = period.start
     signed_value: dict[str, Decimal] = {}
     signed_before: dict[str, Decimal] = {}
-    for change in _of_leads(facts.stage_changes(previous.start, now), ids):
+    for change in of_leads(facts.stage_changes(previous.start, now), ids):
         if change.occurred_at >= period.end:
             continue
         this_period = change.occurred_at >= start
@@ -273,7 +270,7 @@ def _compile(
     overdue_first: Smallest[DueFollowUp] = Smallest(LIST_LIMIT, due_key)
     upcoming_first: Smallest[DueFollowUp] = Smallest(LIST_LIMIT, due_key)
     late: Smallest[tuple[Any, int, int]] = Smallest(ATTENTION_LIMIT)  # (soonest overdue, lead, how many)
-    for lead_id, found in _groups_of_leads(followups, ids):
+    for lead_id, found in groups_of_leads(followups, ids):
         soonest, overdue_here = None, 0
         for f in found:  # soonest due first
             if f.closed_at is None and f.due_at < now:
@@ -338,26 +335,6 @@ def _needing_attention(
     for since, lead_id in quiet.items()[: max(0, ATTENTION_LIMIT - len(listed))]:
         listed.append((lead_id, 0, datetime.fromtimestamp(since, UTC)))
     return listed[:ATTENTION_LIMIT], total
-
-
-class _ByLead(Protocol[T_co]):
-    def __len__(self) -> int: ...
-    def items(self) -> Iterable[tuple[int, Iterable[T_co]]]: ...
-    def get(self, lead_id: int, default: Any = ..., /) -> Any: ...
-
-
-def _groups_of_leads(by_lead: _ByLead[T], ids: set[int]) -> Iterator[tuple[int, Iterable[T]]]:
-    """(lead id, its items) of these leads, walking whichever of the two is smaller."""
-    if len(by_lead) < len(ids):
-        yield from ((lead_id, found) for lead_id, found in by_lead.items() if lead_id in ids)
-    else:
-        yield from ((lead_id, by_lead.get(lead_id, ())) for lead_id in ids)
-
-
-def _of_leads(by_lead: _ByLead[T], ids: set[int]) -> Iterator[T]:
-    """The items of these leads, one by one."""
-    for _lead_id, found in _groups_of_leads(by_lead, ids):
-        yield from found
 
 
 def _items(session: Session, facts: DigestFacts, lead_ids: set[int]) -> dict[int, LeadItem]:

@@ -59,19 +59,34 @@ class Agenda:
         return sum(self.count(group).value for group in GROUPS)
 
 
+def _open_and_visible(viewer: User, owner: User | None) -> list[Any]:
+    """Open follow-ups on leads the viewer may see (of ``owner`` only, unless ``None``);
+    the statement must join ``Lead``."""
+    found = [col(FollowUp.status) == FollowUpStatus.OPEN, visible_to(viewer)]
+    return found if owner is None else [*found, col(FollowUp.owner_id) == owner.id]
+
+
 def _rows(viewer: User, owner: User | None) -> Any:
-    """Open follow-ups on leads the viewer may see (of ``owner`` only, unless ``None``)."""
+    """Open follow-ups on leads the viewer may see, with what a row shows."""
     ma = aliased(Organisation)
     us = aliased(Organisation)
-    query = (
+    return (
         select(FollowUp, Lead, ma, us, User)  # type: ignore[call-overload]
         .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
         .join(ma, ma.id == Lead.ma_organisation_id)
         .join(us, us.id == Lead.us_organisation_id)
         .join(User, col(User.id) == col(FollowUp.owner_id))
-        .where(col(FollowUp.status) == FollowUpStatus.OPEN, visible_to(viewer))
+        .where(*_open_and_visible(viewer, owner))
     )
-    return query if owner is None else query.where(col(FollowUp.owner_id) == owner.id)
+
+
+def _ids(viewer: User, owner: User | None) -> Any:
+    """The ids of the same follow-ups, for counting them."""
+    return (
+        select(col(FollowUp.id))
+        .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
+        .where(*_open_and_visible(viewer, owner))
+    )
 
 
 def group_bounds(viewer: User, group: str, now: datetime) -> list[Any]:
@@ -119,15 +134,6 @@ def agenda(
         else:
             grouped.counts[group] = Count(len(found))
     return grouped
-
-
-def _ids(viewer: User, owner: User | None) -> Any:
-    query = (
-        select(col(FollowUp.id))
-        .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
-        .where(col(FollowUp.status) == FollowUpStatus.OPEN, visible_to(viewer))
-    )
-    return query if owner is None else query.where(col(FollowUp.owner_id) == owner.id)
 
 
 def group_page(
