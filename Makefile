@@ -57,7 +57,7 @@ $(PDF_PACKAGES) &:
 
 ## Install what the tests need and run the whole suite (PostgreSQL/Redis suites too when DATABASE_URL/REDIS_URL are set).
 test: install-dev /usr/bin/chromium $(PDF_PACKAGES) /usr/sbin/dovecot
-	$(BIN)/python -m pytest -q -n 2 --dist loadgroup $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
+	$(BIN)/python -m pytest -q -n 2 --dist loadgroup --durations=30 $(PYTEST_ARGS); status=$$?; [ $$status -eq 5 ] && { echo "no tests ran" >&2; exit 1; }; exit $$status
 
 lint: install-dev
 	$(BIN)/ruff check crm workers tests migrations/env.py

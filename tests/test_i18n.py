@@ -77,3 +77,34 @@ def test_arabic_plurals_render_by_number(app) -> None:  # type: ignore[no-untype
     with app.test_request_context(), force_locale("ar"):
         rendered = [ngettext("%(num)d lead", "%(num)d leads", n) for n in (0, 1, 2, 3, 11, 100)]
     assert rendered == ["لا توجد فرص", "فرصة واحدة", "فرصتان", "3 فرص", "11 فرصة", "100 فرصة"]
+
+
+def test_the_kept_catalogue_follows_force_locale_and_refresh(app) -> None:  # type: ignore[no-untyped-def]
+    """A page keeps its catalogue for its thousand ``_()``; a mail sent from it in its
+    recipient's language (``force_locale``), the page after it, and a changed language
+    (``refresh``) each get their own, in Python and in templates."""
+    from flask import g, render_template_string
+    from flask_babel import force_locale, refresh
+
+    from crm.core.i18n import current_language, gettext, ngettext
+
+    def said() -> tuple[str, str, str, str]:
+        page = render_template_string('{{ _("Leads") }}|{{ ngettext("%(num)d lead", "%(num)d leads", 2) }}')
+        return current_language(), gettext("Leads"), ngettext("%(num)d lead", "%(num)d leads", 2), page
+
+    with app.test_request_context(headers={"Accept-Language": "ar"}):
+        arabic = said()
+        assert arabic[0] == "ar" and arabic[1] != "Leads" and arabic[3] == f"{arabic[1]}|{arabic[2]}"
+        with force_locale("fr"):
+            french = said()
+            assert french[0] == "fr" and french[3] == f"{french[1]}|{french[2]}"
+            assert french[1] not in (arabic[1], "Leads")
+            with force_locale("en"):
+                assert said() == ("en", "Leads", "2 leads", "Leads|2 leads")
+            assert said() == french
+        assert said() == arabic
+        g.jisr_language = "fr"  # a request that chooses its own (the JSON API), then refreshes
+        refresh()
+        assert said() == french
+    with app.test_request_context(headers={"Accept-Language": "en"}):
+        assert said() == ("en", "Leads", "2 leads", "Leads|2 leads")

@@ -15,6 +15,7 @@ from crm.accounts.operations import deactivate_user, set_user_role
 from crm.api.models import ApiToken
 from crm.api.operations import revoke_api_token
 from crm.core.db import db
+from crm.organisations.models import Organisation
 from tests.api_helpers import bearer, make_token
 from tests.conftest import TEST_REDIS_URL, make_test_app
 from tests.factories import make_user
@@ -124,3 +125,43 @@ def test_a_page_reads_its_user_once_and_sees_a_deactivation_at_once(two_processe
         deactivate_user(db.session, db.session.get(User, officer_id), actor=admin)
         db.session.commit()
     assert client.get("/notifications").status_code == 302  # to the login page
+
+
+def test_the_filter_bar_choices_are_kept_until_one_changes_anywhere(two_processes: tuple[Any, Any]) -> None:
+    """The lead list and the board offer organisations, sectors, officers and missions on
+    every page: read once per process, read again after another process renames one, in
+    the reader's language."""
+    from crm.leads.choices import filter_choices
+    from crm.organisations.models import Country, OrganisationKind
+    from crm.organisations.operations import create_organisation, update_organisation
+
+    web, admin_process = two_processes
+    with admin_process.app_context():
+        admin = make_user(db.session, Role.ADMIN)
+        org = create_organisation(
+            db.session,
+            country=Country.US,
+            kind=OrganisationKind.COMPANY,
+            name_en="Cloudline",
+            name_ar="كلاودلاين",
+            actor=admin,
+        )
+        db.session.commit()
+        org_id, admin_id = org.id, admin.id
+
+    def offered(language: str) -> list[str]:
+        with web.test_request_context(headers={"Accept-Language": language}):
+            return [o.short_name() for o in filter_choices(db.session).us_organisations if o.id == org_id]
+
+    with count_queries(web) as statements:
+        assert offered("en") == ["Cloudline"]
+    assert any("FROM organisation" in s for s in statements)
+    with count_queries(web) as statements:
+        assert offered("ar") == ["كلاودلاين"]  # the same copy, in another language
+    assert statements == []
+    with admin_process.app_context():
+        update_organisation(
+            db.session, db.session.get(Organisation, org_id), actor=db.session.get(User, admin_id), acronym="CL"
+        )
+        db.session.commit()
+    assert offered("en") == ["CL"]

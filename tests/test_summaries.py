@@ -25,6 +25,7 @@ from crm.core.time import utcnow
 from crm.dashboard.queries import dashboard
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.followups.operations import cancel_followup, complete_followup, reassign_followup
+from crm.leads.cards import BOARD_STAGES, board_columns
 from crm.leads.filters import LeadFilter
 from crm.leads.models import Currency, Lead, Stage
 from crm.leads.operations import (
@@ -36,7 +37,7 @@ from crm.leads.operations import (
     remove_watcher,
     update_lead,
 )
-from crm.leads.queries import BOARD_STAGES, board_columns, can_see
+from crm.leads.queries import can_see
 from crm.pipeline.operations import set_stage_probabilities
 from crm.pipeline.queries import board_totals, lead_totals
 from crm.privacy.operations import erase_contact

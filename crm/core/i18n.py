@@ -13,9 +13,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import Flask, current_app, g, has_request_context, request, session
-from flask_babel import Babel, get_locale, lazy_gettext
-from flask_babel import gettext as _babel_gettext
-from flask_babel import ngettext as _babel_ngettext
+from flask.globals import _cv_app  # the application context's own variable, behind ``g``
+from flask_babel import Babel, get_locale, get_timezone, get_translations, lazy_gettext
 
 LANGUAGES = ("ar", "fr", "en")
 RTL_LANGUAGES = frozenset({"ar"})
@@ -38,14 +37,55 @@ __all__ = [
 ]
 
 
+def context_globals() -> Any:
+    """The application context's ``g`` itself (None outside one), without the proxy's cost:
+    a page reads it for every date and translated word."""
+    app_context = _cv_app.get(None)
+    return None if app_context is None else app_context.g
+
+
+def _babel_context() -> Any:
+    """Flask-Babel's per-context record (``g._flask_babel``: the locale it chose, or the
+    one ``force_locale`` put there); None outside a context or before Flask-Babel made it."""
+    found = context_globals()
+    return None if found is None else found.__dict__.get("_flask_babel")
+
+
+def _locale() -> Any:
+    """The current locale: Flask-Babel's, read straight from its record when it has chosen
+    it (every call of a page after the first)."""
+    found = getattr(_babel_context(), "babel_locale", None)
+    return found if found is not None else get_locale()
+
+
+def translations() -> Any:
+    """The current locale's catalogue.  A page asks for it a thousand times (each ``_()``);
+    Flask-Babel finds it through the context proxies and the locale's name each time.  It is
+    kept here beside the locale it belongs to, so a ``force_locale`` (a mail in its
+    recipient's language) or a ``refresh`` (a changed language) is never answered from the
+    wrong one."""
+    record = _babel_context()
+    locale = getattr(record, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    kept = record.__dict__.get("jisr_translations")
+    if kept is not None and kept[0] is locale:
+        return kept[1]
+    found = get_translations()
+    record.jisr_translations = (locale, found)
+    return found
+
+
 def gettext(string: str, **variables: Any) -> str:
-    """The translation of ``string`` in the current locale (typed wrapper)."""
-    return str(_babel_gettext(string, **variables))
+    """The translation of ``string`` in the current locale (as Flask-Babel's ``gettext``)."""
+    text = translations().ugettext(string)
+    return str(text if not variables else text % variables)
 
 
 def ngettext(singular: str, plural: str, num: int, **variables: Any) -> str:
     """The plural form for ``num`` in the current locale (Arabic has six)."""
-    return str(_babel_ngettext(singular, plural, num, **variables))
+    variables.setdefault("num", num)
+    return str(translations().ungettext(singular, plural, num) % variables)
 
 
 def select_locale() -> str:
@@ -74,8 +114,14 @@ def select_timezone() -> str:
     return str(current_app.config.get("DEFAULT_TIMEZONE", "Africa/Casablanca"))
 
 
+def current_zone_name() -> str:
+    """The viewer's time zone (Flask-Babel's choice, :func:`select_timezone`)."""
+    zone = getattr(_babel_context(), "babel_tzinfo", None)
+    return str(zone if zone is not None else get_timezone())
+
+
 def current_language() -> str:
-    locale = get_locale()
+    locale = _locale()
     language = locale.language if locale is not None else "fr"
     return language if language in LANGUAGES else "fr"
 
@@ -102,6 +148,15 @@ def pick_name(obj: Any, language: str | None = None) -> str:
 
 def init_app(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+    # The templates' ``_()`` and ``ngettext()`` find the catalogue the quick way (above);
+    # newstyle as Flask-Babel installs them (variables escaped, ``num`` given).
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
     app.jinja_env.globals.update(
         text_direction=text_direction,
         current_language=current_language,

@@ -11,6 +11,8 @@ link, so the stage switcher works without JavaScript too); ``stage`` stays a fil
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request, url_for
@@ -18,13 +20,16 @@ from flask_login import current_user, login_required
 
 from crm.core.db import db
 from crm.core.errors import ValidationError
+from crm.core.i18n import gettext as _
 from crm.core.time import utcnow
+from crm.core.web import id_url
 from crm.leads.access import is_htmx, lead_or_404, require_writer
+from crm.leads.cards import BOARD_STAGES, BoardColumn, board_columns, parse_card_key
+from crm.leads.choices import filter_choices
 from crm.leads.filters import LeadFilter, args_from_query, parse_filter
 from crm.leads.forms import StageForm
 from crm.leads.models import Stage
 from crm.leads.operations import move_lead_to_stage
-from crm.leads.queries import BOARD_STAGES, BoardColumn, board_columns, choices, parse_card_key
 from crm.pipeline.queries import board_totals
 
 bp = Blueprint("pipeline", __name__)
@@ -48,22 +53,48 @@ def shown_column(columns: list[BoardColumn], lead_filter: LeadFilter, asked: str
     return next((column.stage.value for column in columns if column.total), values[0])
 
 
+@dataclass(frozen=True)
+class CardParts:
+    """What every card of a page shares: its two links' addresses and its words."""
+
+    lead_url: Callable[[int], str]
+    move_url: Callable[[int], str]
+    due_label: str
+    overdue: str
+    move: str
+
+
+def card_parts(query: str, shown: str) -> CardParts:
+    return CardParts(
+        lead_url=id_url("lead.show", "lead_id"),
+        move_url=id_url("pipeline.move_page", "lead_id", filters=query or None, column=shown),
+        due_label=_("Next follow-up"),
+        overdue=_("Overdue"),
+        move=_("Move to…"),
+    )
+
+
 def _render(
     lead_filter: LeadFilter, *, fragment: bool, status: int = 200, error: Any = None, column: str | None = None
 ) -> Any:
-    columns = board_columns(db.session, current_user, lead_filter=lead_filter, per_column=BOARD_CARDS)
+    totals = board_totals(db.session, current_user, lead_filter=lead_filter)
+    counts = {stage: totals.of(stage).count for stage in BOARD_STAGES}
+    columns = board_columns(db.session, current_user, lead_filter=lead_filter, per_column=BOARD_CARDS, counts=counts)
+    query = lead_filter.query_string()
+    shown = shown_column(columns, lead_filter, column)
     context = {
         "columns": columns,
         "filter": lead_filter,
-        "query": lead_filter.query_string(),
-        "shown": shown_column(columns, lead_filter, column),
+        "query": query,
+        "shown": shown,
+        "parts": card_parts(query, shown),
         "error": error,
         "now": utcnow(),
-        "totals": board_totals(db.session, current_user, lead_filter=lead_filter),
+        "totals": totals,
     }
     if fragment:
         return render_template("leads/_board.html", **context), status
-    return render_template("leads/board.html", options=choices(db.session), **context), status
+    return render_template("leads/board.html", options=filter_choices(db.session), **context), status
 
 
 @bp.route("/pipeline")
@@ -84,7 +115,14 @@ def more() -> Any:
     column = board_columns(
         db.session, current_user, lead_filter=lead_filter, per_column=BOARD_CARDS, stage=stage, after=after
     )[0]
-    context = {"column": column, "query": lead_filter.query_string(), "shown": stage.value, "now": utcnow()}
+    query = lead_filter.query_string()
+    context = {
+        "column": column,
+        "query": query,
+        "shown": stage.value,
+        "now": utcnow(),
+        "parts": card_parts(query, stage.value),
+    }
     if is_htmx():
         return render_template("leads/_board_more_cards.html", **context)
     return render_template("leads/board_more.html", **context)

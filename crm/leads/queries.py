@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import re
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
 from crm.core.counting import bounded_count
 from crm.core.keyset import Key, Listing, listed, window
-from crm.core.time import ensure_utc, utcnow
+from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import NULLABLE_SORTS, LeadFilter, filter_conditions, sort_key
-from crm.leads.models import PIPELINE, Activity, Lead, LeadWatcher, SavedFilter, Stage
+from crm.leads.models import Activity, Lead, LeadWatcher, SavedFilter
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
-from crm.summaries.queries import stage_counts
 
 
 def visible_to(user: User) -> Any:
@@ -83,6 +80,9 @@ def _conditions(user: User, lead_filter: LeadFilter | None, now: datetime | None
     if lead_filter is not None:
         found += filter_conditions(lead_filter, now=now or utcnow(), zone_name=user.timezone)
     return found
+
+
+lead_conditions = _conditions  # for the board's reads (crm.leads.cards)
 
 
 def _row_query(*extra: Any) -> Any:
@@ -152,109 +152,6 @@ def lead_window(
     found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0].id))
     count = bounded_count(session, select(col(Lead.id)).where(*conditions))
     return listed(found, count, [LeadRow(*row[:-1]) for row in found.rows])
-
-
-@dataclass
-class BoardColumn:
-    stage: Stage
-    rows: list[LeadRow] = field(default_factory=list)
-    total: int = 0
-    # The keyset of the next cards (see :func:`card_key`) when the column has more.
-    after: str | None = None
-
-    @property
-    def hidden(self) -> int:
-        return self.total - len(self.rows)
-
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-BOARD_STAGES = (*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO)
-_CARD_KEY = re.compile(r"^(\d{1,20})\.(\d{1,12})$")
-
-
-def card_key(lead: Lead) -> str:
-    """A card's place in its column (newest update first, then highest id), for the
-    "show more" link: the update time in microseconds and the id."""
-    moment = ensure_utc(lead.updated_at)
-    micros = (moment - EPOCH) // timedelta(microseconds=1)
-    return f"{micros}.{lead.id}"
-
-
-def parse_card_key(text: str | None) -> tuple[datetime, int] | None:
-    """The (updated_at, id) of a :func:`card_key`, or None for anything else."""
-    found = _CARD_KEY.match(text or "")
-    if found is None:
-        return None
-    try:
-        return EPOCH + timedelta(microseconds=int(found.group(1))), int(found.group(2))
-    except OverflowError:
-        return None
-
-
-def board_columns(
-    session: Session,
-    user: User,
-    *,
-    lead_filter: LeadFilter | None = None,
-    per_column: int = 50,
-    now: datetime | None = None,
-    stage: Stage | None = None,
-    after: tuple[datetime, int] | None = None,
-) -> list[BoardColumn]:
-    """One column per stage with its most recently updated visible leads, in two queries
-    (one when no lead is visible).  The columns' counts come from the lead tally when the
-    filter narrows only by what it keeps (:mod:`crm.summaries`), else from the leads.
-
-    With ``stage``, only that column's next cards after the keyset ``after`` (a "show
-    more"), in one query and without a count: ``after`` is set when more follow."""
-    conditions = _conditions(user, lead_filter, now)
-    if stage is not None:
-        return [_more_cards(session, stage, conditions, per_column, after)]
-    columns = {stage: BoardColumn(stage) for stage in BOARD_STAGES}
-    counts = session.execute(stage_counts(user, lead_filter, conditions)).all()
-    for stage_value, count in counts:
-        columns[Stage(stage_value)].total = int(count)
-    # Each column's newest leads read through the (stage, updated_at) index, one stage at a
-    # time (only the stages that have leads): numbering every visible lead per stage and
-    # keeping the first ones sorted the whole table.
-    latest = [_newest(column.stage, conditions, per_column) for column in columns.values() if column.total]
-    if not latest:
-        return list(columns.values())
-    for lead_row in _cards(session, latest):
-        columns[lead_row.lead.stage].rows.append(lead_row)
-    for column in columns.values():
-        if column.hidden > 0 and column.rows:
-            column.after = card_key(column.rows[-1].lead)
-    return list(columns.values())
-
-
-def _newest(stage: Stage, conditions: list[Any], limit: int, after: tuple[datetime, int] | None = None) -> Any:
-    query: Any = select(col(Lead.id).label("lead_id")).where(col(Lead.stage) == stage, *conditions)
-    if after is not None:
-        moment, lead_id = after
-        updated = col(Lead.updated_at)
-        query = query.where(updated <= moment, or_(updated < moment, col(Lead.id) < lead_id))
-    return query.order_by(col(Lead.updated_at).desc(), col(Lead.id).desc()).limit(limit).subquery()
-
-
-def _cards(session: Session, parts: list[Any]) -> list[LeadRow]:
-    ids = union_all(*(select(part.c.lead_id) for part in parts)).subquery()
-    query = (
-        _row_query()
-        .where(col(Lead.id).in_(select(ids.c.lead_id)))
-        .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
-    )
-    return [LeadRow(*row) for row in session.exec(query).all()]
-
-
-def _more_cards(
-    session: Session, stage: Stage, conditions: list[Any], limit: int, after: tuple[datetime, int] | None
-) -> BoardColumn:
-    rows = _cards(session, [_newest(stage, conditions, limit + 1, after)])
-    column = BoardColumn(stage, rows=rows[:limit], total=min(len(rows), limit))
-    if len(rows) > limit:
-        column.after = card_key(rows[limit - 1].lead)
-    return column
 
 
 def visible_lead(session: Session, user: User, lead_id: int) -> Lead | None:

@@ -16,6 +16,7 @@ from crm.core.i18n import gettext as _
 from crm.core.keyset import first_if_lost
 from crm.core.time import utcnow
 from crm.leads.access import is_htmx, lead_or_404, require_writer
+from crm.leads.choices import filter_choices
 from crm.leads.filters import args_from_query, parse_filter
 from crm.leads.forms import LeadForm, SavedFilterForm
 from crm.leads.models import LeadWatcher, SavedFilter
@@ -26,7 +27,7 @@ from crm.leads.operations import (
     save_filter,
     update_lead,
 )
-from crm.leads.queries import choices, lead_holdings, lead_window, saved_filters
+from crm.leads.queries import lead_holdings, lead_window, saved_filters
 from crm.leads.rights import DELETE, may_manage_lead
 from crm.pipeline.queries import lead_totals
 
@@ -49,7 +50,7 @@ def _render_list(args: Any, save_form: SavedFilterForm | None = None, status: in
     return render_template(
         "leads/index.html",
         **context,
-        options=choices(db.session),
+        options=filter_choices(db.session),
         saved=saved_filters(db.session, current_user),
     ), status
 

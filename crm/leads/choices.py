@@ -1,0 +1,85 @@
+"""The filter bar's choices (sectors, organisations, officers, missions), kept per process.
+
+The lead list and the board offer them on every page: four queries each time, for lists
+that change a few times a month.  They are kept as plain values (never ORM objects, which
+belong to one request's session) until any of them changes anywhere
+(:mod:`crm.core.reference_cache`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlmodel import Session
+
+from crm.accounts.models import User
+from crm.core.i18n import current_language
+from crm.core.reference_cache import ProcessCache, watch
+from crm.leads.queries import choices
+from crm.missions.models import Mission
+from crm.organisations.models import Organisation
+from crm.reference.models import Sector
+
+_KEPT = ProcessCache(size=4)
+watch(Organisation, Sector, User, Mission)
+
+
+@dataclass(frozen=True)
+class Named:
+    """A sector or an organisation: its names in the three languages."""
+
+    id: int
+    name_ar: str
+    name_fr: str
+    name_en: str
+    acronym: str | None = None
+
+    def name(self) -> str:
+        language = current_language()
+        first = {"ar": self.name_ar, "fr": self.name_fr, "en": self.name_en}[language]
+        return first or self.name_fr or self.name_en or self.name_ar
+
+    def short_name(self) -> str:
+        return self.acronym or self.name()
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    display_name: str
+
+
+@dataclass(frozen=True)
+class MissionChoice:
+    id: int
+    name: str
+
+
+@dataclass(frozen=True)
+class FilterChoices:
+    sectors: list[Named]
+    ma_organisations: list[Named]
+    us_organisations: list[Named]
+    officers: list[Person]
+    missions: list[MissionChoice]
+
+
+def _named(obj: Organisation | Sector) -> Named:
+    return Named(
+        int(obj.id or 0), obj.name_ar or "", obj.name_fr or "", obj.name_en or "", getattr(obj, "acronym", None)
+    )
+
+
+def _load(session: Session) -> FilterChoices:
+    found = choices(session)
+    return FilterChoices(
+        sectors=[_named(s) for s in found.sectors],
+        ma_organisations=[_named(o) for o in found.ma_organisations],
+        us_organisations=[_named(o) for o in found.us_organisations],
+        officers=[Person(int(u.id or 0), u.display_name) for u in found.officers],
+        missions=[MissionChoice(int(m.id or 0), m.name) for m in found.missions],
+    )
+
+
+def filter_choices(session: Session) -> FilterChoices:
+    """What the filter bar offers, as of the last change to any of it."""
+    return _KEPT.get(("filters", session.get_bind().url), lambda: _load(session))
