@@ -212,6 +212,7 @@ def main() -> None:
     from crm import create_app
     from crm.core.db import db
     from crm.core.migrate import upgrade
+    from crm.feed.rebuild import rebuild as rebuild_feed
     from crm.summaries.rebuild import rebuild as rebuild_summaries
 
     upgrade(url)
@@ -236,9 +237,11 @@ def main() -> None:
         else:
             bench_data.populate(engine, scale)
         with engine.begin() as conn:
-            # The fill writes without events: the summaries are computed from its rows.
+            # The fill writes without events: the summaries and feeds are computed from its rows.
             if not args.reuse or not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM summary_lead)")).scalar_one():
                 rebuild_summaries(conn)
+            if not args.reuse:  # a database filled before the feeds got them from the migration
+                rebuild_feed(conn)
         bench_data.analyse(engine)
         inserted = time.perf_counter() - started
         with engine.connect() as conn:
