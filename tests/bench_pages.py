@@ -83,6 +83,7 @@ def cases(scale: Scale, event_ids: tuple[int, int]) -> list[Case]:
         ("search, no match", "/search?q=zqxwv"),
         ("lead page, 2,000 events", f"/leads/{LONG_HISTORY_LEAD}"),
         ("lead page, typical", "/leads/2"),
+        ("today", "/today"),
         ("pipeline", "/pipeline"),
         ("follow-ups", "/followups"),
         ("dashboard", "/dashboard"),

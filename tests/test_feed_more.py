@@ -149,3 +149,23 @@ def test_the_commands_rebuild_and_check(app: Any, session: Session) -> None:
     result = runner.invoke(args=["crm", "feed", "rebuild"])
     assert result.exit_code == 0 and result.output.strip() == "ok: feed_entry 1 rows"
     assert runner.invoke(args=["crm", "feed", "check"]).exit_code == 0
+
+
+def test_the_migration_fills_the_feed_from_the_events_there(database_url: str, session: Session) -> None:
+    from alembic import command
+
+    from crm.core.migrate import alembic_config, upgrade
+
+    officer, other = make_user(session), make_user(session)
+    lead = make_lead(session, owner=other)
+    add_watcher(session, lead, officer.id, actor=other)
+    log_activity(session, lead, kind="call", body="Called", actor=other)
+    log_activity(session, make_lead(session, owner=officer), kind="call", body="Called", actor=other)
+    session.commit()
+    kept = sorted(session.execute(sa.select(FeedEntry.event_id, FeedEntry.user_id)).all())
+    assert len(kept) == 4
+    session.close()
+    command.downgrade(alembic_config(database_url), "3f9a2c7e1b64")
+    upgrade(database_url)
+    assert sorted(session.execute(sa.select(FeedEntry.event_id, FeedEntry.user_id)).all()) == kept
+    assert check(session.connection()).ok
