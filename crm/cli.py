@@ -16,6 +16,7 @@ from crm.api.cli import tokens_cli
 from crm.core.db import db
 from crm.core.errors import ValidationError
 from crm.core.i18n import LANGUAGES
+from crm.feed.cli import feed_cli
 from crm.search.cli import search_cli
 from crm.summaries.cli import summaries_cli
 
@@ -41,6 +42,7 @@ crm_cli.add_command(users_cli)
 crm_cli.add_command(tokens_cli)
 crm_cli.add_command(search_cli)
 crm_cli.add_command(summaries_cli)
+crm_cli.add_command(feed_cli)
 
 
 def cli_language() -> str:

@@ -15,6 +15,7 @@ CONSUMER_MODULES = (
     "crm.checkins.consumers",
     "crm.documents.consumers",
     "crm.exchange.consumers",
+    "crm.feed.consumers",
     "crm.followups.consumers",
     "crm.inbound.consumers",
     "crm.notifications.consumers",

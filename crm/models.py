@@ -10,6 +10,7 @@ from crm.core.state import SystemState
 from crm.digests.models import Cadence, DigestRun, Subscription
 from crm.documents.models import Document
 from crm.exchange.models import DataImport, ImportFile, ImportMapping, ImportPlanRow, ImportRow
+from crm.feed.models import FeedEntry
 from crm.followups.models import FollowUp, FollowUpStatus, ReminderRung, RungStatus
 from crm.inbound.imap import ImapCursor
 from crm.inbound.models import EmailMessage, InboundMail
@@ -74,6 +75,7 @@ __all__ = [
     "DueTally",
     "EmailMessage",
     "Event",
+    "FeedEntry",
     "FollowUp",
     "FollowUpStatus",
     "ImapCursor",

@@ -83,6 +83,7 @@ def cases(scale: Scale, event_ids: tuple[int, int]) -> list[Case]:
         ("search, no match", "/search?q=zqxwv"),
         ("lead page, 2,000 events", f"/leads/{LONG_HISTORY_LEAD}"),
         ("lead page, typical", "/leads/2"),
+        ("today", "/today"),
         ("pipeline", "/pipeline"),
         ("follow-ups", "/followups"),
         ("dashboard", "/dashboard"),
@@ -212,6 +213,7 @@ def main() -> None:
     from crm import create_app
     from crm.core.db import db
     from crm.core.migrate import upgrade
+    from crm.feed.rebuild import rebuild as rebuild_feed
     from crm.summaries.rebuild import rebuild as rebuild_summaries
 
     upgrade(url)
@@ -236,9 +238,11 @@ def main() -> None:
         else:
             bench_data.populate(engine, scale)
         with engine.begin() as conn:
-            # The fill writes without events: the summaries are computed from its rows.
+            # The fill writes without events: the summaries and feeds are computed from its rows.
             if not args.reuse or not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM summary_lead)")).scalar_one():
                 rebuild_summaries(conn)
+            if not args.reuse:  # a database filled before the feeds got them from the migration
+                rebuild_feed(conn)
         bench_data.analyse(engine)
         inserted = time.perf_counter() - started
         with engine.connect() as conn:

@@ -9,6 +9,8 @@ log is the audit trail: it is kept unless an administrator sets ``EVENT_RETENTIO
 - the files (and planned previews) of finished, reverted, failed or cancelled imports go;
   the import's log of rows stays;
 - notifications go;
+- the entries of Today's feeds older than the window it lists go (always, no setting;
+  named in what a run removed only when there were some);
 - the embedded broker's delivered messages go;
 - events go only with ``EVENT_RETENTION_DAYS``, and only those every consumer has handled
   (their consumer records and webhook deliveries go with them).
@@ -82,6 +84,12 @@ def _notifications(session: Session, before: datetime) -> int:
     return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
 
+def _feed(session: Session, now: datetime) -> int:
+    from crm.feed.rebuild import prune
+
+    return prune(session.connection(), now=now)
+
+
 def _events(session: Session, before: datetime) -> int:
     """Old, published events that every consumer wanting them has handled (their consumer
     records and webhook deliveries go with them, by the foreign keys' cascade)."""
@@ -118,6 +126,8 @@ def apply_retention(
         removed["import_files"] = _import_files(session, before)
     if before := _cutoff(config, "NOTIFICATION_RETENTION_DAYS", now):
         removed["notifications"] = _notifications(session, before)
+    if pruned := _feed(session, now):
+        removed["feed_entries"] = pruned
     if before := _cutoff(config, "EVENT_RETENTION_DAYS", now):
         removed["events"] = _events(session, before)
     session.add(Event(type="retention.applied", payload={"removed": removed}, entity_type="system_state"))

@@ -6,18 +6,29 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlmodel import Session, col, or_, select
+from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.core.events import Event
 from crm.core.time import local_day_bounds, to_local, utcnow
+from crm.feed.models import RECENT_DAYS
+from crm.feed.queries import recent_events
 from crm.followups.agenda import Agenda, agenda
-from crm.leads.models import Lead, LeadWatcher
-from crm.leads.queries import visible_to
+from crm.leads.models import Lead
 from crm.leads.timeline import TimelineEntry, describe
 from crm.summaries.queries import due_before
 
-RECENT_DAYS = 14
+__all__ = [
+    "NAV_COUNT_LIMIT",
+    "RECENT_DAYS",
+    "RECENT_LIMIT",
+    "RecentChange",
+    "TodayPage",
+    "due_count",
+    "end_of_today",
+    "recent_changes",
+    "today_page",
+]
+
 RECENT_LIMIT = 20
 
 
@@ -60,22 +71,12 @@ def recent_changes(
     session: Session, viewer: User, *, now: datetime | None = None, limit: int = RECENT_LIMIT
 ) -> list[RecentChange]:
     """What others did lately on the leads the viewer owns or watches, newest first, among
-    the leads the viewer may see (the lead list's rule), told as the lead's timeline tells it."""
+    the leads the viewer may see (the lead list's rule), told as the lead's timeline tells it.
+
+    Read from the viewer's feed (:mod:`crm.feed`), which keeps a day more than the window:
+    ``now`` is the clock, give or take a day."""
     now = now or utcnow()
-    watched = select(LeadWatcher.lead_id).where(LeadWatcher.user_id == viewer.id)
-    query = (
-        select(Event, Lead)  # type: ignore[call-overload]
-        .join(Lead, col(Lead.id) == col(Event.lead_id))
-        .where(
-            or_(col(Lead.owner_id) == viewer.id, col(Lead.id).in_(watched)),
-            visible_to(viewer),
-            or_(col(Event.actor_id).is_(None), col(Event.actor_id) != viewer.id),
-            col(Event.occurred_at) >= now - timedelta(days=RECENT_DAYS),
-        )
-        .order_by(col(Event.occurred_at).desc(), col(Event.id).desc())
-        .limit(limit)
-    )
-    rows = session.exec(query).all()
+    rows = recent_events(session, viewer, since=now - timedelta(days=RECENT_DAYS), limit=limit)
     entries = describe(session, [event for event, _lead in rows])
     return [RecentChange(entry, lead) for entry, (_event, lead) in zip(entries, rows, strict=True)]
 
