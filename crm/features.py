@@ -17,6 +17,7 @@ CONSUMER_MODULES = (
     "crm.exchange.consumers",
     "crm.followups.consumers",
     "crm.inbound.consumers",
+    "crm.leads.next_due",
     "crm.notifications.consumers",
     "crm.summaries.consumers",
     "crm.webhooks.consumers",
