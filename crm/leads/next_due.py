@@ -54,6 +54,17 @@ def _expire_next_due(session: Session, _context: Any) -> None:
             session.expire(lead, ["next_due_at"])
 
 
+@sa.event.listens_for(Session, "do_orm_execute")
+def _expire_after_bulk(state: Any) -> None:
+    """A bulk ``UPDATE`` or ``DELETE`` of follow-ups through the session: every lead it holds
+    reads its next follow-up again (which leads the statement reaches is not known here)."""
+    mapper = state.bind_mapper
+    if (state.is_update or state.is_delete) and mapper is not None and mapper.class_ is FollowUp:
+        for obj in list(state.session.identity_map.values()):
+            if isinstance(obj, Lead):
+                state.session.expire(obj, ["next_due_at"])
+
+
 @dataclass(frozen=True)
 class NextDueDifference:
     lead_id: int
