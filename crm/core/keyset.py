@@ -126,11 +126,6 @@ class Key:
         found = past(sa.tuple_(self.column, self.tie), (position.value, position.ident))
         return [found, self.column.is_(None)] if forward and self.nullable else [found]
 
-    def beyond(self, position: Position) -> Any:
-        """The rows beyond ``position`` as one condition (see :meth:`parts`)."""
-        parts = self.parts(position)
-        return parts[0] if len(parts) == 1 else sa.or_(*parts)
-
 
 @dataclass(frozen=True)
 class Parts:
@@ -142,9 +137,10 @@ class Parts:
 
 def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
     """``query`` (a ``select``) limited to its first ``n`` rows meeting ``condition`` (none:
-    all, or :class:`Parts`) in ``order``, after ``offset``, with their place in that order
-    as the column ``n``.  Parts are read each through its own index range, in one query:
-    ``UNION ALL`` of each part's first ``n`` rows, numbered part after part."""
+    all, or :class:`Parts`) in ``order``, after ``offset`` (a page by number, never with
+    parts), with their place in that order as the column ``n``.  Parts are read each
+    through its own index range, in one query: ``UNION ALL`` of each part's first ``n``
+    rows, numbered part after part."""
     if not isinstance(condition, Parts):
         found = query.add_columns(sa.func.row_number().over(order_by=order).label("n"))
         if condition is not None:
@@ -157,7 +153,7 @@ def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0
             query.add_columns(sa.func.row_number().over(order_by=order).label("n"), sa.literal(number).label("part"))
             .where(part)
             .order_by(*order)
-            .limit(n + offset)
+            .limit(n)
             .subquery()
         )
         branches.append(sa.select(*branch.c))
@@ -165,9 +161,8 @@ def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0
     place = [both.c.part, both.c.n]
     found = sa.select(
         *(c for c in both.c if c.key not in ("n", "part")), sa.func.row_number().over(order_by=place).label("n")
-    ).order_by(*place)
-    found = found.limit(n)
-    return found.offset(offset) if offset else found
+    )
+    return found.order_by(*place).limit(n)
 
 
 @dataclass(frozen=True)
