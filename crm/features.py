@@ -18,6 +18,7 @@ CONSUMER_MODULES = (
     "crm.feed.consumers",
     "crm.followups.consumers",
     "crm.inbound.consumers",
+    "crm.leads.next_due",
     "crm.notifications.consumers",
     "crm.summaries.consumers",
     "crm.webhooks.consumers",

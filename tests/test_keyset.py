@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from crm.core.counting import bounded_count
-from crm.core.keyset import NEXT, BadCursor, Key, Position, decode, encode, window
+from crm.core.keyset import NEXT, BadCursor, Key, Position, decode, encode, ranged, window
 from crm.core.time import utcnow
 from crm.leads.models import Lead
 from tests.factories import make_lead, make_user
@@ -50,10 +50,7 @@ def _walk(session: Session, sort: str, descending: bool, limit: int) -> list[int
     key = Key(SORTS[sort](), col(Lead.id), descending, nullable=sort == "value")
 
     def fetch(condition: Any, order: list[Any], n: int) -> list[Any]:
-        query = select(Lead.id, SORTS[sort]().label("k"))
-        if condition is not None:
-            query = query.where(condition)
-        return list(session.exec(query.order_by(*order).limit(n)).all())
+        return list(session.exec(ranged(select(Lead.id, SORTS[sort]().label("k")), condition, order, n)).all())
 
     def position(row: Any) -> tuple[Any, int]:
         return row.k, row.id

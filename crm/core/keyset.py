@@ -104,30 +104,74 @@ class Key:
             primary = primary.nulls_first() if reverse else primary.nulls_last()
         return [primary, self.tie.desc() if down else self.tie.asc()]
 
-    def beyond(self, position: Position) -> Any:
-        """The rows after ``position`` in the list's order (``NEXT``) or before it (``PREVIOUS``).
+    def parts(self, position: Position) -> list[Any]:
+        """The rows after ``position`` in the list's order (``NEXT``) or before it
+        (``PREVIOUS``), as conditions to read one after the other in the order the page
+        is read: each one a single range of the sort column's index.
 
-        Written so that the sort column's index bounds the scan (``column <= v AND (column
-        < v OR id < i)``) rather than as one ``OR`` the planner reads row by row."""
+        A row value, ``(column, id) > (v, i)``, bounds the index scan on both columns: the
+        form ``column >= v AND (column > v OR id > i)`` bounded it on the column alone, and
+        read every row of the value ``v`` before the position (a stage holds a sixth of the
+        leads).  Empty values, which sort last, are a range of their own: one ``OR`` of
+        both made the planner read the whole index."""
         forward = position.direction == NEXT
         down = self.descending == forward  # does "beyond" mean smaller values?
 
-        def past(column: Any, value: Any) -> Any:
-            return column < value if down else column > value
-
-        def reached(column: Any, value: Any) -> Any:
-            return column <= value if down else column >= value
+        def past(left: Any, right: Any) -> Any:
+            return left < right if down else left > right
 
         if position.value is None:  # among the empty values, which sort last
             within = sa.and_(self.column.is_(None), past(self.tie, position.ident))
-            return within if forward else sa.or_(self.column.is_not(None), within)
-        found = sa.and_(
-            reached(self.column, position.value),
-            sa.or_(past(self.column, position.value), past(self.tie, position.ident)),
+            return [within] if forward else [within, self.column.is_not(None)]
+        found = past(sa.tuple_(self.column, self.tie), (position.value, position.ident))
+        return [found, self.column.is_(None)] if forward and self.nullable else [found]
+
+
+@dataclass(frozen=True)
+class Parts:
+    """Conditions whose rows follow one another in a list's order (:meth:`Key.parts`), for
+    :func:`ranged` to read in one query."""
+
+    conditions: tuple[Any, ...]
+
+
+def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
+    """``query`` (a ``select``) limited to its first ``n`` rows meeting ``condition`` (none:
+    all, or :class:`Parts`) in ``order``, after ``offset`` (a page by number, never with
+    parts), with their place in that order as the column ``n``.  Parts are read each
+    through its own index range, in one query: ``UNION ALL`` of each part's first ``n``
+    rows, numbered part after part."""
+    if not isinstance(condition, Parts):
+        found = query.add_columns(sa.func.row_number().over(order_by=order).label("n"))
+        if condition is not None:
+            found = found.where(condition)
+        found = found.order_by(*order).limit(n)
+        return found.offset(offset) if offset else found
+    branches = []
+    for number, part in enumerate(condition.conditions):
+        branch = (
+            query.add_columns(sa.func.row_number().over(order_by=order).label("n"), sa.literal(number).label("part"))
+            .where(part)
+            .order_by(*order)
+            .limit(n)
+            .subquery()
         )
-        if forward and self.nullable:
-            found = sa.or_(found, self.column.is_(None))
-        return found
+        branches.append(sa.select(*branch.c))
+    both = sa.union_all(*branches).subquery("parts")
+    place = [both.c.part, both.c.n]
+    found = sa.select(
+        *(c for c in both.c if c.key not in ("n", "part")), sa.func.row_number().over(order_by=place).label("n")
+    )
+    return found.order_by(*place).limit(n)
+
+
+@dataclass(frozen=True)
+class WalkedKey(Key):
+    """A key whose rows beyond a position are found by the list's own query, not by one
+    condition: :meth:`parts` hands the ``fetch`` the position itself."""
+
+    def parts(self, position: Position) -> list[Any]:
+        return [position]
 
 
 @dataclass
@@ -157,14 +201,16 @@ def window(
     ``fetch(condition, order, n)`` runs the list's query with the extra ``condition``
     (``None`` for the first page) in ``order`` and returns up to ``n`` rows;
     ``position_of(row)`` is the row's ``(sort value, id)``.  A cursor that is not valid
-    raises :class:`BadCursor`.  One query, two when a previous page turns out to be the
-    first (it is then served whole, not short)."""
+    raises :class:`BadCursor`.  ``condition`` may be :class:`Parts` (a ``fetch`` whose
+    keys may be empty reads it with :func:`ranged`).  One query, two when a previous page
+    turns out to be the first (it is then served whole, not short)."""
     position = decode(cursor, sort) if cursor else None
     if position is None:
         rows = list(fetch(None, key.order(), limit + 1))
         return _made(rows[:limit], sort, more_after=len(rows) > limit, more_before=False, position_of=position_of)
     forward = position.direction == NEXT
-    rows = list(fetch(key.beyond(position), key.order(reverse=not forward), limit + 1))
+    parts = key.parts(position)
+    rows = list(fetch(parts[0] if len(parts) == 1 else Parts(tuple(parts)), key.order(reverse=not forward), limit + 1))
     further = len(rows) > limit
     rows = rows[:limit]
     if forward:

@@ -21,7 +21,6 @@ from crm.core.i18n import lazy_gettext as _l
 from crm.core.time import wall_time
 from crm.exchange.fields import spec
 from crm.exchange.models import ImportKind
-from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter, filter_conditions, order_by
 from crm.leads.labels import PARTNERSHIP_TYPE_LABELS, PRIORITY_LABELS, STAGE_LABELS
 from crm.leads.models import Lead
@@ -53,15 +52,6 @@ def _local(instant: datetime | None, zone: str) -> datetime | None:
 
 def _yes_no(value: bool) -> str:
     return _("Yes") if value else _("No")
-
-
-def _next_due() -> Any:
-    return (
-        select(func.min(FollowUp.due_at))
-        .where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
 
 
 class _LeadNames:
@@ -110,13 +100,12 @@ def lead_export(session: Session, user: User, lead_filter: LeadFilter, now: date
         _label(leads, "description"),
     ]
     conditions = [visible_to(user), *filter_conditions(lead_filter, now=now, zone_name=user.timezone)]
-    next_due = _next_due()
     owner_name = func.coalesce(func.nullif(User.name, ""), User.email)
     query = (
-        select(Lead, next_due)  # type: ignore[call-overload]
+        select(Lead, col(Lead.next_due_at))  # type: ignore[call-overload]
         .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
         .where(*conditions)
-        .order_by(*order_by(lead_filter, next_due, owner_name))
+        .order_by(*order_by(lead_filter, owner_name))
         .execution_options(yield_per=BATCH)
     )
     names = _LeadNames(session, conditions)

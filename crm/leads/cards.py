@@ -16,12 +16,11 @@ from typing import Any
 
 from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, func, or_, select
+from sqlmodel import Session, col, or_, select
 
 from crm.accounts.models import User
 from crm.core.i18n import current_language
 from crm.core.time import ensure_utc
-from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import LeadFilter
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.queries import lead_conditions
@@ -146,12 +145,6 @@ def _cards(session: Session, parts: list[Any]) -> list[Card]:
     ids = union_all(*(select(part.c.lead_id) for part in parts)).subquery()
     ma = aliased(Organisation)
     us = aliased(Organisation)
-    next_due = (
-        select(func.min(FollowUp.due_at))
-        .where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
     query = (
         select(  # type: ignore[call-overload]
             col(Lead.id),
@@ -164,7 +157,7 @@ def _cards(session: Session, parts: list[Any]) -> list[Card]:
             *_names(us),
             col(User.name),
             col(User.email),
-            next_due,
+            col(Lead.next_due_at),
         )
         .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
         .join(us, col(us.id) == col(Lead.us_organisation_id))

@@ -82,4 +82,6 @@ def _load(session: Session) -> FilterChoices:
 
 def filter_choices(session: Session) -> FilterChoices:
     """What the filter bar offers, as of the last change to any of it."""
-    return _KEPT.get(("filters", session.get_bind().url), lambda: _load(session))
+    bind = session.get_bind()
+    url = bind.engine.url if hasattr(bind, "engine") else None
+    return _KEPT.get(("filters", url), lambda: _load(session))

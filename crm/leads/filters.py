@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from sqlalchemy import case
 from sqlmodel import col, exists, func
 from werkzeug.datastructures import MultiDict
 
@@ -19,7 +18,7 @@ from crm.accounts.models import User
 from crm.core.db import parse_id
 from crm.core.time import local_day_bounds, to_local
 from crm.followups.models import FollowUp, FollowUpStatus
-from crm.leads.models import PIPELINE, Lead, PartnershipType, Stage
+from crm.leads.models import Lead, PartnershipType, Stage
 
 SORTS = ("updated", "title", "stage", "value", "next_due", "owner")
 # The parameters a lead list URL may carry (``page`` is kept apart: a saved filter has none).
@@ -143,25 +142,20 @@ def filter_conditions(f: LeadFilter, *, now: datetime, zone_name: str) -> list[A
     return found
 
 
-def stage_rank() -> Any:
-    """Pipeline order of ``Lead.stage`` as SQL (on hold after the pipeline, closed-no-go last)."""
-    order = [*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO]
-    whens = {stage.value: rank for rank, stage in enumerate(order)}
-    return case(whens, value=col(Lead.stage), else_=len(order))
-
-
 # The sorts whose column may be empty: empty values come last, whichever the direction.
 NULLABLE_SORTS = ("value", "next_due")
 
 
-def sort_key(f: LeadFilter, next_due: Any, owner_name: Any) -> Any:
-    """The allow-listed sort column of ``f`` as SQL."""
+def sort_key(f: LeadFilter, owner_name: Any) -> Any:
+    """The allow-listed sort column of ``f`` as SQL: each one an index walk on the leads
+    (the stage's rank and the next follow-up are stored for it), except the owner's name,
+    which comes from the users (crm.leads.queries walks the leads owner by owner)."""
     return {
         "updated": col(Lead.updated_at),
         "title": func.lower(col(Lead.title)),
-        "stage": stage_rank(),
+        "stage": col(Lead.stage_rank),
         "value": col(Lead.estimated_value),
-        "next_due": next_due,
+        "next_due": col(Lead.next_due_at),
         "owner": func.lower(owner_name),
     }[f.sort]
 
@@ -174,9 +168,9 @@ def ordering(f: LeadFilter, key: Any, tie: Any) -> list[Any]:
     return [primary, tie.desc() if f.descending else tie.asc()]
 
 
-def order_by(f: LeadFilter, next_due: Any, owner_name: Any) -> list[Any]:
+def order_by(f: LeadFilter, owner_name: Any) -> list[Any]:
     """ORDER BY clauses for the allow-listed sort column, ties broken by id."""
-    return ordering(f, sort_key(f, next_due, owner_name), col(Lead.id))
+    return ordering(f, sort_key(f, owner_name), col(Lead.id))
 
 
 __all__ = [

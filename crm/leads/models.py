@@ -42,6 +42,14 @@ PIPELINE = (
     Stage.NEGOTIATION,
     Stage.AGREEMENT_SIGNED,
 )
+# The lists' order of stages: the pipeline, then on hold, then closed-no-go.
+STAGE_ORDER = (*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO)
+
+
+def stage_rank_sql(column: str = "stage") -> str:
+    """SQL for a stage's place in :data:`STAGE_ORDER` (what ``lead.stage_rank`` stores)."""
+    whens = " ".join(f"WHEN '{stage.value}' THEN {rank}" for rank, stage in enumerate(STAGE_ORDER))
+    return f"CASE {column} {whens} ELSE {len(STAGE_ORDER)} END"
 
 
 class PartnershipType(enum.StrEnum):
@@ -82,6 +90,9 @@ class LeadWatcher(Audited, SQLModel, table=True):
 
 class Lead(Audited, SQLModel, table=True):
     __tablename__ = "lead"
+    # ``stage_rank`` comes back with the INSERT or UPDATE that changes it (RETURNING), not
+    # through one more query when read afterwards.
+    __mapper_args__ = {"eager_defaults": True}
     __table_args__ = (
         sa.Index("ix_lead_stage_updated", "stage", "updated_at"),
         # The lists' orders, ties broken by id (keyset pages: crm/core/keyset.py).
@@ -89,6 +100,10 @@ class Lead(Audited, SQLModel, table=True):
         sa.Index("ix_lead_created_id", "created_at", "id"),
         sa.Index("ix_lead_title_sort", sa.text("lower(title)"), "id"),
         sa.Index("ix_lead_value_id", "estimated_value", "id"),
+        sa.Index("ix_lead_stage_rank_id", "stage_rank", "id"),
+        sa.Index("ix_lead_next_due_id", "next_due_at", "id"),
+        # The owner order walks each owner's leads by id (crm/leads/queries.py).
+        sa.Index("ix_lead_owner_id_id", "owner_id", "id"),
         sa.CheckConstraint("estimated_value IS NULL OR estimated_value >= 0", name="value_positive"),
         sa.CheckConstraint("estimated_value IS NULL OR currency IS NOT NULL", name="value_has_currency"),
         sa.CheckConstraint(
@@ -106,7 +121,7 @@ class Lead(Audited, SQLModel, table=True):
     sector_id: int | None = Field(default=None, foreign_key="sector.id", index=True, ondelete="SET NULL")
     partnership_type: PartnershipType = Field(sa_type=enum_column(PartnershipType))
     stage: Stage = Field(default=Stage.IDENTIFIED, sa_type=enum_column(Stage))
-    owner_id: int = Field(foreign_key="user_account.id", index=True, ondelete="RESTRICT")
+    owner_id: int = Field(foreign_key="user_account.id", ondelete="RESTRICT")
     priority: Priority = Field(default=Priority.NORMAL, sa_type=enum_column(Priority, 8))
     estimated_value: Decimal | None = Field(default=None, sa_type=sa.Numeric(16, 2))
     currency: Currency | None = Field(default=None, sa_type=enum_column(Currency, 3))
@@ -119,6 +134,15 @@ class Lead(Audited, SQLModel, table=True):
     created_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime)
     updated_at: datetime = Field(default_factory=utcnow, sa_type=UTCDateTime, index=True)
     last_activity_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
+    # Kept by the database, never written here: the stage's place in the lists' order, and
+    # the earliest due instant of the lead's open follow-ups (triggers on ``followup`` keep
+    # it in the transaction that changes them: migration 20261206_c2d7e4a9f1b3).  Both are
+    # sort keys that an index can walk, where a CASE or an aggregate sorted every lead.
+    stage_rank: int | None = Field(
+        default=None,
+        sa_column=sa.Column(sa.SmallInteger, sa.Computed(stage_rank_sql(), persisted=True), nullable=True),
+    )
+    next_due_at: datetime | None = Field(default=None, sa_type=UTCDateTime)
 
 
 class Activity(Audited, SQLModel, table=True):

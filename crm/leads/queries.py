@@ -11,11 +11,12 @@ from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
 from crm.core.counting import bounded_count
-from crm.core.keyset import Key, Listing, listed, window
+from crm.core.keyset import Key, Listing, WalkedKey, listed, ranged, window
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import NULLABLE_SORTS, LeadFilter, filter_conditions, sort_key
 from crm.leads.models import Activity, Lead, LeadWatcher, SavedFilter
+from crm.leads.owner_walk import owner_name, owner_walk
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
 from crm.reference.models import Sector
@@ -50,31 +51,6 @@ class LeadRow:
     next_due_at: Any
 
 
-def _next_due() -> Any:
-    """The earliest open follow-up of the outer ``Lead`` (a correlated scalar subquery)."""
-    return (
-        select(func.min(FollowUp.due_at))
-        .where(FollowUp.lead_id == Lead.id, FollowUp.status == FollowUpStatus.OPEN)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
-
-
-def next_due_by_lead() -> Any:
-    """``(lead_id, due_at)``: the earliest open follow-up of each lead that has one, for
-    sorting many leads by it (one aggregate, where a correlated subquery runs per lead)."""
-    return (
-        select(col(FollowUp.lead_id).label("lead_id"), func.min(FollowUp.due_at).label("due_at"))
-        .where(FollowUp.status == FollowUpStatus.OPEN)
-        .group_by(col(FollowUp.lead_id))
-        .subquery("next_due")
-    )
-
-
-def _owner_name() -> Any:
-    return func.coalesce(func.nullif(User.name, ""), User.email)
-
-
 def _conditions(user: User, lead_filter: LeadFilter | None, now: datetime | None) -> list[Any]:
     found = [visible_to(user)]
     if lead_filter is not None:
@@ -89,7 +65,7 @@ def _row_query(*extra: Any) -> Any:
     ma = aliased(Organisation)
     us = aliased(Organisation)
     return (
-        select(Lead, ma, us, User, Sector, _next_due(), *extra)  # type: ignore[call-overload]
+        select(Lead, ma, us, User, Sector, col(Lead.next_due_at), *extra)  # type: ignore[call-overload]
         .join(ma, ma.id == Lead.ma_organisation_id)
         .join(us, us.id == Lead.us_organisation_id)
         .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
@@ -100,13 +76,9 @@ def _row_query(*extra: Any) -> Any:
 LeadWindow = Listing[LeadRow]
 
 
-def lead_key(f: LeadFilter) -> tuple[Key, Any]:
-    """The list's order as a keyset key, and the subquery its sort column needs joined
-    (the next follow-ups' aggregate), if any."""
-    due = next_due_by_lead()
-    column = sort_key(f, due.c.due_at, _owner_name())
-    key = Key(column, col(Lead.id), f.descending, nullable=f.sort in NULLABLE_SORTS)
-    return key, (due if f.sort == "next_due" else None)
+def lead_key(f: LeadFilter) -> Key:
+    """The list's order as a keyset key."""
+    return Key(sort_key(f, owner_name()), col(Lead.id), f.descending, nullable=f.sort in NULLABLE_SORTS)
 
 
 def lead_window(
@@ -118,33 +90,31 @@ def lead_window(
     lead_filter: LeadFilter | None = None,
     now: datetime | None = None,
 ) -> LeadWindow:
-    """One page of visible leads with what the list shows, in three queries whatever the
+    """One page of visible leads with what the list shows, in two queries whatever the
     size: the page (by keyset, :mod:`crm.core.keyset`), and a count that reads at most
     the bound's rows.  A cursor not issued here raises :class:`BadCursor`.
 
-    The page's ids are found from the lead table alone (and the one table the sort key
-    needs) and numbered in order there; only its rows are then joined to what a list
-    shows.  Sorting the joined rows instead carried every matching lead's organisations,
-    owner and sector through the sort, and ran the next follow-up subquery once per lead."""
+    The page's ids are found from the lead table alone (walking the sort column's index)
+    and numbered in order there; only its rows are then joined to what a list shows.
+    Sorting the joined rows instead carried every matching lead's organisations, owner and
+    sector through the sort."""
     conditions = _conditions(user, lead_filter, now)
     f = lead_filter or LeadFilter()
-    key, due = lead_key(f)
+    key = lead_key(f)
+    by_owner = f.sort == "owner" and session.get_bind().dialect.name == "postgresql"
+    if by_owner:
+        key = WalkedKey(key.column, key.tie, key.descending)
 
     def fetch(condition: Any, order: list[Any], n: int) -> list[Any]:
-        ids: Any = select(
-            col(Lead.id).label("lead_id"),
-            key.column.label("sort_key"),
-            func.row_number().over(order_by=order).label("n"),
-        ).where(*conditions)
-        if f.sort == "owner":
-            # Every lead has its owner: an outer join keeps the scan on the leads (SQLite would
-            # otherwise read them owner by owner through the index, some ten times slower).
-            ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
-        elif due is not None:
-            ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
-        if condition is not None:
-            ids = ids.where(condition)
-        page = ids.order_by(*order).limit(n).subquery("page")
+        if by_owner:
+            page = owner_walk(conditions, condition, order, n)
+        else:
+            ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
+            if f.sort == "owner":
+                # Every lead has its owner: an outer join keeps the scan on the leads (SQLite
+                # would otherwise read them owner by owner through the index, some ten times slower).
+                ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
+            page = ranged(ids, condition, order, n).subquery("page")
         query = _row_query(page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
         return list(session.exec(query).all())
 

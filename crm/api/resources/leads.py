@@ -10,7 +10,7 @@ from sqlmodel import col
 
 from crm.accounts.models import User
 from crm.api.framework import Call, Reply, created, endpoint
-from crm.api.listing import key_of, links_of, list_page, listed, page_reply, page_window, same_order
+from crm.api.listing import key_of, links_of, list_page, listed, page_reply, page_window
 from crm.api.problems import ApiError, invalid
 from crm.api.schemas.leads import (
     ActivityCreate,
@@ -27,29 +27,20 @@ from crm.api.schemas.leads import (
 from crm.core.counting import bounded_count
 from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
+from crm.core.keyset import ranged
 from crm.core.time import utcnow
-from crm.followups.models import FollowUp, FollowUpStatus
 from crm.inbound.addresses import lead_address
 from crm.inbound.api import activities_out
-from crm.leads.filters import LeadFilter, filter_conditions, stage_rank
+from crm.leads.filters import LeadFilter, filter_conditions
 from crm.leads.models import Activity, Lead, LeadWatcher
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
-from crm.leads.queries import next_due_by_lead, visible_lead, visible_to
+from crm.leads.queries import visible_lead, visible_to
 from crm.pipeline.queries import effective_probability, stage_probabilities, weighted_value
 from crm.search.queries import lead_matches
 
 
-def _next_due() -> Any:
-    return (
-        select(func.min(FollowUp.due_at))
-        .where(col(FollowUp.lead_id) == col(Lead.id), col(FollowUp.status) == FollowUpStatus.OPEN)
-        .correlate(Lead)
-        .scalar_subquery()
-    )
-
-
 def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
-    """Leads with their next due date (from the same query), their watchers (one more) and
+    """Leads with their next due date (kept on the lead), their watchers (one query) and
     their effective probability and weighted value (one more, for the stages' defaults)."""
     watchers = links_of(db.session, LeadWatcher, "lead_id", "user_id", [pk(lead) for lead, _ in rows])
     defaults = stage_probabilities(db.session) if rows else {}
@@ -69,8 +60,7 @@ def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
 
 
 def one_lead(lead: Lead) -> LeadOut:
-    next_due = db.session.execute(select(_next_due()).select_from(Lead).where(col(Lead.id) == lead.id)).scalar()
-    return lead_out([(lead, next_due)])[0]
+    return lead_out([(lead, lead.next_due_at)])[0]
 
 
 def seen_lead(user: User, lead_id: int) -> Lead:
@@ -132,32 +122,25 @@ def list_leads(call: Call) -> Any:
     Leads without an estimated value or an open follow-up come last in those orders, either way."""
     q: LeadQuery = call.query
     conditions = _lead_conditions(call)
-    due = next_due_by_lead()
     columns = {
         "updated_at": col(Lead.updated_at),
         "created_at": col(Lead.created_at),
         "title": func.lower(Lead.title),
-        "stage": stage_rank(),
+        "stage": col(Lead.stage_rank),
         "estimated_value": col(Lead.estimated_value),
-        "next_followup_due_at": due.c.due_at,
+        "next_followup_due_at": col(Lead.next_due_at),
         "id": col(Lead.id),
     }
     key = key_of(q.sort, columns, col(Lead.id), LEAD_SORT_NULLABLE)
 
     def fetch(condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
-        # The page's ids first, from the leads alone: the rows it skips are never joined to
-        # their next follow-up, which a deep page would otherwise compute for every one.
+        # The page's ids first, from the leads alone (an index walk in every order).
         ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
-        if key.column is due.c.due_at:
-            ids = ids.outerjoin(due, due.c.lead_id == col(Lead.id))
-        if condition is not None:
-            ids = ids.where(condition)
-        ids = ids.order_by(*order).limit(n)
-        page = (ids.offset(offset) if offset else ids).subquery("page")
+        page = ranged(ids, condition, order, n, offset).subquery("page")
         return db.session.execute(
-            select(Lead, _next_due(), page.c.sort_key)
+            select(Lead, col(Lead.next_due_at), page.c.sort_key)
             .join(page, page.c.lead_id == col(Lead.id))
-            .order_by(*same_order(key, order, page.c.sort_key, page.c.lead_id))
+            .order_by(page.c.n)
         ).all()
 
     shown, number = page_window(q, key, f"leads:{q.sort}", fetch, lambda row: (row.sort_key, pk(row[0])))
