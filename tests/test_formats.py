@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 from flask import g
 from flask_babel import force_locale
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from sqlmodel import Session, select
 
 from crm.accounts.models import HourCycle, User
@@ -235,3 +237,27 @@ def test_a_reminder_to_a_reader_who_chose_the_12_hour_clock(app: Any, session: S
         email, _said = render_reminder(item, reader, "before-1", datetime(2026, 9, 20, 9, 0, tzinfo=UTC))
     assert "10:00 AM" in plain(email.subject) and "10:00 AM" in plain(email.text)
     assert not re.search(r"10:00(?! AM)", plain(email.text))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    cents=st.integers(min_value=0, max_value=10**17) | st.sampled_from([0, 1, 5, 99, 100, 101, 99999, 100000]),
+    whole=st.booleans(),
+    currency=st.sampled_from(["MAD", "USD", "EUR"]),
+    language=st.sampled_from(["ar", "fr", "en"]),
+)
+def test_amounts_written_the_quick_way_read_as_babel_writes_them(
+    cents: int, whole: bool, currency: str, language: str
+) -> None:
+    """A list writes an amount per row the quick way: the same text as Babel's."""
+    amount = Decimal(cents // 100) if whole else Decimal(cents) / 100
+    assert formats.money_text(amount, currency, language) == formats._babel_money(amount, currency, language)
+    assert formats.money_text(int(amount), currency, language) == formats._babel_money(
+        Decimal(int(amount)), currency, language
+    )
+
+
+def test_amounts_the_quick_way_cannot_write_go_through_babel() -> None:
+    assert formats.money_text(Decimal("-1234.5"), "MAD", "fr") == "-1\u202f234,50\xa0MAD"
+    assert formats.money_text(Decimal("0.125"), "USD", "en") == formats._babel_money(Decimal("0.125"), "USD", "en")
+    assert formats.money_text(1234.5, "USD", "en") == "$1,234.50"

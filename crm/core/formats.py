@@ -18,6 +18,7 @@ pages, ``crm.core.emails`` for mails.
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from datetime import date, datetime
 from decimal import Decimal
@@ -139,18 +140,50 @@ def currency_spacing(text: str, symbol: str) -> str:
     return text
 
 
-def money_text(amount: Decimal | int | float | str | None, currency: Any, language: str) -> str:
-    """ "900 000 MAD", "1 234,50 MAD", "MAD 900,000", or "—" for an unknown amount."""
-    if amount is None or amount == "":
-        return UNKNOWN
-    value = Decimal(str(amount))
-    code = str(getattr(currency, "value", currency) or "MAD")
+def _babel_money(value: Decimal, code: str, language: str) -> str:
     locale = locale_of(language)
     if is_whole(value):
         text = format_currency(value, code, format=_whole_pattern(language), locale=locale, currency_digits=False)
     else:
         text = format_currency(value, code, locale=locale)
     return currency_spacing(str(text), str(get_currency_symbol(code, locale=locale)))
+
+
+_WHOLE_SHAPE = re.compile(r"(\D*)1(?P<group>\D+)234(?P=group)567(\D*)")
+_CENTS_SHAPE = re.compile(r"(\D*)1(?P<group>\D+)234(?P=group)567(\D+)89(\D*)")
+_CENT = Decimal("0.01")
+
+
+@lru_cache(maxsize=32)
+def _money_shapes(code: str, language: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """How this locale writes an amount of this currency, read off Babel's own text of a
+    sample: (before, group separator, after), and the same with the decimal separator;
+    None if the sample does not read that way (then Babel writes every amount)."""
+    whole = _WHOLE_SHAPE.fullmatch(_babel_money(Decimal(1234567), code, language))
+    cents = _CENTS_SHAPE.fullmatch(_babel_money(Decimal("1234567.89"), code, language))
+    if whole is None or cents is None or whole.group(2) != cents.group(2):
+        return None
+    return whole.groups(), cents.groups()
+
+
+def money_text(amount: Decimal | int | float | str | None, currency: Any, language: str) -> str:
+    """ "900 000 MAD", "1 234,50 MAD", "MAD 900,000", or "—" for an unknown amount.
+
+    A list shows an amount per row: a positive amount in cents at most is written in the
+    locale's shape of Babel's (:func:`_money_shapes`, the same text, some ten times
+    quicker); any other goes through Babel."""
+    if amount is None or amount == "":
+        return UNKNOWN
+    value = amount if isinstance(amount, Decimal) else Decimal(str(amount))
+    code = str(getattr(currency, "value", currency) or "MAD")
+    shapes = _money_shapes(code, language) if value.is_finite() and value >= 0 else None
+    if shapes is not None and value == value.quantize(_CENT):
+        (before, group, after), (cents_before, _group, point, cents_after) = shapes
+        if value == value.to_integral_value():
+            return before + f"{int(value):,}".replace(",", group) + after
+        units, cents = f"{value:,.2f}".split(".")
+        return f"{cents_before}{units.replace(',', group)}{point}{cents}{cents_after}"
+    return _babel_money(value, code, language)
 
 
 def number_text(value: int | float | Decimal | None, language: str) -> str:
