@@ -232,6 +232,14 @@ def no_mail_leaves_the_machine(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(smtplib.SMTP, "connect", guarded)
 
 
+@pytest.fixture(autouse=True)
+def fresh_estimates() -> None:
+    """A process reuses a planner's estimate for a while; each test's data is its own."""
+    from crm.core import counting
+
+    counting._ESTIMATES.clear()
+
+
 @pytest.fixture
 def spine(tmp_path: Path, database_url: str, backend: str) -> Iterator[dict[str, Any]]:
     """Environment for real worker processes and an app in this process sharing their

@@ -101,3 +101,21 @@ def test_a_count_is_exact_up_to_the_bound_and_an_estimate_beyond(session: Sessio
     assert not estimated.exact
     if backend == "postgresql":
         assert 11 <= estimated.value <= 100  # the planner's figure, from the table's statistics
+
+
+def test_an_estimate_is_reused_for_the_same_query_and_values(session: Session, backend: str, app: Any) -> None:
+    """Past the bound a list says "about N" from the planner; a process plans the same
+    query with the same values once in a while, not on every page."""
+    from tests.test_web import count_queries
+
+    _leads(session)
+    session.execute(sa.text("ANALYZE lead") if backend == "postgresql" else sa.text("ANALYZE"))
+    every = select(Lead.id).where(col(Lead.title).like("Lead%"))
+    with count_queries(app) as first:
+        found = bounded_count(session, every, limit=10)
+    with count_queries(app) as again:
+        assert bounded_count(session, every, limit=10) == found
+    with count_queries(app) as other:
+        bounded_count(session, select(Lead.id).where(col(Lead.title).like("Lea%")), limit=10)
+    explains = [len([s for s in found_ if s.startswith("EXPLAIN")]) for found_ in (first, again, other)]
+    assert explains == ([1, 0, 1] if backend == "postgresql" else [0, 0, 0])

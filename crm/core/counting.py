@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Hashable
 from dataclasses import dataclass
 from typing import Any
 
@@ -49,11 +51,49 @@ def bounded_count(session: Session, query: Any, limit: int | None = None) -> Cou
     return Count(max(estimate, limit + 1), exact=False, estimated=True)
 
 
+ESTIMATE_SECONDS = 30.0  # how long a process reuses an estimate of the same query
+_ESTIMATES: dict[Hashable, tuple[float, int | None]] = {}
+_ESTIMATES_KEPT = 512
+
+
+def _estimate_key(bind: Any, query: Any) -> Hashable | None:
+    """The query's structure and values (SQLAlchemy's own cache key), or None."""
+    try:
+        found = query._generate_cache_key()
+        key = (str(bind.engine.url), found.key, tuple(_frozen(p.effective_value) for p in found.bindparams))
+        hash(key)
+    except Exception:  # a value that cannot be a key: no reuse
+        return None
+    return key
+
+
+def _frozen(value: Any) -> Any:
+    return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple | set | frozenset) else value
+
+
 def planner_rows(session: Session, query: Any) -> int | None:
-    """PostgreSQL's estimate of ``query``'s rows (``None`` elsewhere, or if it cannot be had)."""
+    """PostgreSQL's estimate of ``query``'s rows (``None`` elsewhere, or if it cannot be had).
+
+    An estimate is a planner's guess from statistics that change slowly: a process reuses
+    one for :data:`ESTIMATE_SECONDS` rather than compile and plan the same query again
+    on every page of a long list."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return None
+    key = _estimate_key(bind, query)
+    now = time.monotonic()
+    kept = _ESTIMATES.get(key) if key is not None else None
+    if kept is not None and now - kept[0] < ESTIMATE_SECONDS:
+        return kept[1]
+    found = _plan_rows(session, bind, query)
+    if key is not None:
+        if len(_ESTIMATES) >= _ESTIMATES_KEPT:
+            _ESTIMATES.pop(next(iter(_ESTIMATES)))
+        _ESTIMATES[key] = (now, found)
+    return found
+
+
+def _plan_rows(session: Session, bind: Any, query: Any) -> int | None:
     try:
         sql = str(query.compile(dialect=bind.dialect, compile_kwargs={"literal_binds": True}))
     except Exception:  # a value with no literal form: no estimate, nothing sent
