@@ -87,3 +87,47 @@ def test_the_pages_show_a_count_and_a_way_to_the_rest(
         assert re.findall(r"Task \d\d", second) == ["Task 03", "Task 04", "Task 05"]
         nav = re.search(r'<span id="nav-today-count".*?</span></span>', today, re.S).group(0)
         assert ">7<" in nav
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/Chicago"])
+def test_each_groups_count_from_the_due_tally_is_the_live_count(session: Session, zone: str) -> None:
+    """Follow-ups due around every edge of the groups (now, the end of the viewer's day and
+    week, in a zone half an hour off UTC too), on leads the viewer sees, watches or may not
+    see, for the viewer alone and for everyone: each group's count is its live count."""
+    from sqlmodel import col, func, select
+
+    from crm.followups.agenda import GROUPS, group_bounds, group_count, group_edges
+    from crm.followups.models import FollowUp, FollowUpStatus
+    from crm.leads.models import Lead
+    from crm.leads.operations import add_watcher
+    from crm.leads.queries import visible_to
+
+    me = make_user(session, timezone=zone)
+    other = make_user(session)
+    now = NOW + timedelta(minutes=17)  # within an hour
+    leads = [
+        make_lead(session, owner=me),
+        make_lead(session, owner=other),
+        make_lead(session, owner=other, confidential=True),  # hidden from me
+        make_lead(session, owner=other, confidential=True),  # watched by me
+    ]
+    add_watcher(session, leads[3], me.id, actor=other)
+    edges = {edge for group in GROUPS for edge in group_edges(me, group, now) if edge is not None}
+    for n, edge in enumerate(sorted(edges)):
+        for shift in (-61, -1, 0, 1, 59):
+            due = (edge + timedelta(minutes=shift)).astimezone(UTC).replace(tzinfo=None)
+            lead = leads[(n + shift) % len(leads)]
+            owner = me if shift % 2 else other
+            make_followup(session, lead, due, timezone="UTC", owner_id=owner.id, title=f"At {shift}")
+    session.commit()
+    for owner in (me, None):
+        for group in GROUPS:
+            live = select(func.count(col(FollowUp.id))).join(Lead, col(Lead.id) == col(FollowUp.lead_id))
+            live = live.where(
+                col(FollowUp.status) == FollowUpStatus.OPEN, visible_to(me), *group_bounds(me, group, now)
+            )
+            if owner is not None:
+                live = live.where(col(FollowUp.owner_id) == owner.id)
+            expected = session.exec(live).one()
+            assert group_count(session, me, owner, group, now).value == expected, (group, owner)
+    assert group_count(session, me, None, "later", now).value > 0

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import aliased
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
-from crm.core.counting import Count, bounded_count
+from crm.core.counting import Count
 from crm.core.keyset import Key, Listing, listed, window
 from crm.core.time import local_day_bounds, to_local, utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
@@ -18,6 +18,7 @@ from crm.leads.filters import week_bounds
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to
 from crm.organisations.models import Organisation
+from crm.summaries.queries import overdue_rows
 
 
 @dataclass
@@ -37,7 +38,7 @@ PER_GROUP = 50
 @dataclass
 class Agenda:
     """Open follow-ups: overdue, due later today, later this week (Monday to Sunday) and
-    later; each group's first ``PER_GROUP`` and how many it has (:mod:`crm.core.counting`)."""
+    later; each group's first ``PER_GROUP`` and how many it has (from the due tally)."""
 
     overdue: list[AgendaItem] = field(default_factory=list)
     today: list[AgendaItem] = field(default_factory=list)
@@ -80,27 +81,43 @@ def _rows(viewer: User, owner: User | None) -> Any:
     )
 
 
-def _ids(viewer: User, owner: User | None) -> Any:
-    """The ids of the same follow-ups, for counting them."""
-    return (
-        select(col(FollowUp.id))
-        .join(Lead, col(Lead.id) == col(FollowUp.lead_id))
-        .where(*_open_and_visible(viewer, owner))
-    )
+# Stands for "no end" when a group's follow-ups are counted as those due before its end.
+_NO_END = datetime(3000, 1, 1, tzinfo=UTC)
+
+
+def group_edges(viewer: User, group: str, now: datetime) -> tuple[datetime | None, datetime | None]:
+    """The instants that make ``group`` on the viewer's calendar: due from the first
+    (``None``: any time before) until before the second (``None``: any time after)."""
+    zone_name = viewer.timezone
+    _, end_of_today = local_day_bounds(to_local(now, zone_name).date(), zone_name)
+    _, end_of_week = week_bounds(now, zone_name)
+    return {
+        "overdue": (None, now),
+        "today": (now, end_of_today),
+        "week": (max(now, end_of_today), end_of_week),
+        "later": (max(now, end_of_today, end_of_week), None),
+    }[group]
 
 
 def group_bounds(viewer: User, group: str, now: datetime) -> list[Any]:
     """The condition on the due date that makes ``group``, on the viewer's calendar."""
-    zone_name = viewer.timezone
-    _, end_of_today = local_day_bounds(to_local(now, zone_name).date(), zone_name)
-    _, end_of_week = week_bounds(now, zone_name)
+    start, end = group_edges(viewer, group, now)
     due = col(FollowUp.due_at)
-    return {
-        "overdue": [due < now],
-        "today": [due >= now, due < end_of_today],
-        "week": [due >= max(now, end_of_today), due < end_of_week],
-        "later": [due >= max(now, end_of_today, end_of_week)],
-    }[group]
+    return [*([due >= start] if start is not None else []), *([due < end] if end is not None else [])]
+
+
+def group_count(session: Session, viewer: User, owner: User | None, group: str, now: datetime) -> Count:
+    """How many follow-ups ``group`` has, exactly, from the due tally (:mod:`crm.summaries`):
+    those due before its end less those due before its start, each a sum over the whole
+    hours plus the hour its instant cuts, read live.  Counting the follow-ups themselves read
+    up to the bound's rows, through the leads for their visibility."""
+    start, end = group_edges(viewer, group, now)
+
+    def due_before(cutoff: datetime) -> int:
+        rows = overdue_rows(viewer, cutoff, owner_id=owner.id if owner is not None else None)
+        return int(session.execute(select(func.coalesce(func.sum(rows.c.followups), 0))).scalar_one())
+
+    return Count(due_before(end or _NO_END) - (due_before(start) if start is not None else 0))
 
 
 def open_followups(session: Session, viewer: User, *, owner: User | None, limit: int = 500) -> list[AgendaItem]:
@@ -119,7 +136,7 @@ def agenda(
 ) -> Agenda:
     """The viewer's follow-ups (or everyone's) grouped by the viewer's local day and week:
     one query per group, each reading at most ``per_group`` + 1 rows through the due-date
-    index, and a bounded count of the groups that have more."""
+    index, and the count of the groups that have more from the due tally."""
     now = now or utcnow()
     per_group = per_group or PER_GROUP
     owner = None if all_owners else viewer
@@ -130,7 +147,7 @@ def agenda(
         found = [AgendaItem(*row) for row in session.exec(query.limit(per_group + 1)).all()]
         items.extend(found[:per_group])
         if len(found) > per_group:
-            grouped.counts[group] = bounded_count(session, _ids(viewer, owner).where(*where))
+            grouped.counts[group] = group_count(session, viewer, owner, name, now)
         else:
             grouped.counts[group] = Count(len(found))
     return grouped
@@ -160,5 +177,4 @@ def group_page(
         return list(session.exec(query.order_by(*order).limit(n)).all())
 
     found = window(fetch, key, group, cursor=cursor, limit=per_page, position_of=lambda row: (row[0].due_at, row[0].id))
-    count = bounded_count(session, _ids(viewer, owner).where(*where))
-    return listed(found, count, [AgendaItem(*row) for row in found.rows])
+    return listed(found, group_count(session, viewer, owner, group, now), [AgendaItem(*row) for row in found.rows])
