@@ -13,41 +13,11 @@ bounded by the recent events of the leads it touched."""
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from sqlmodel import Session
-
-from crm.core.consumers import consumer
-from crm.core.events import Event
+from crm.core.lead_views import kept_per_lead
 from crm.feed.sync import sync_leads
-
-_PENDING = "jisr_feed_pending"
-
 
 # Every event type: any event about a lead is listed on Today (a note, a document, a mail
 # filed, a check-in answer), and the changes of owner and watchers are events too.
-@consumer("feed", "*")
-def keep_feed(session: Session, event: Event) -> None:
-    if event.lead_id is not None:
-        sync_leads(session, [event.lead_id])
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _note_leads(session: Session, _context: Any) -> None:
-    for obj in session.new:
-        if isinstance(obj, Event) and obj.lead_id is not None:
-            session.info.setdefault(_PENDING, set()).add(int(obj.lead_id))
-
-
-@sa.event.listens_for(Session, "after_rollback")
-def _forget_leads(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-@sa.event.listens_for(Session, "before_commit")
-def _sync_before_commit(session: Session) -> None:
-    session.flush()  # the events still pending are noted by the flush
-    lead_ids = session.info.pop(_PENDING, None)
-    if lead_ids:
-        sync_leads(session, lead_ids)
+_KEPT = kept_per_lead("feed", ("*",), sync_leads)
+keep_feed = _KEPT.consume
+_sync_before_commit = _KEPT.before_commit  # the session hook (tests take it off to see the consumer alone)

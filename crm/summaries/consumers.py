@@ -15,13 +15,7 @@ same stage, currency, sector, organisation, owner) commit one after the other.""
 
 from __future__ import annotations
 
-from typing import Any
-
-import sqlalchemy as sa
-from sqlmodel import Session
-
-from crm.core.consumers import consumer
-from crm.core.events import Event
+from crm.core.lead_views import kept_per_lead
 from crm.summaries.sync import sync_leads
 
 # Every event that may change what a lead counts for: its stage, value, currency,
@@ -40,30 +34,8 @@ SUMMARY_EVENTS = (
     "followup.done",
     "followup.cancelled",
 )
-_PENDING = "jisr_summaries_pending"
 
 
-@consumer("summaries", *SUMMARY_EVENTS)
-def keep_summaries(session: Session, event: Event) -> None:
-    if event.lead_id is not None:
-        sync_leads(session, [event.lead_id])
-
-
-@sa.event.listens_for(Session, "after_flush")
-def _note_leads(session: Session, _context: Any) -> None:
-    for obj in session.new:
-        if isinstance(obj, Event) and obj.type in SUMMARY_EVENTS and obj.lead_id is not None:
-            session.info.setdefault(_PENDING, set()).add(int(obj.lead_id))
-
-
-@sa.event.listens_for(Session, "after_rollback")
-def _forget_leads(session: Session) -> None:
-    session.info.pop(_PENDING, None)
-
-
-@sa.event.listens_for(Session, "before_commit")
-def _sync_before_commit(session: Session) -> None:
-    session.flush()  # the events still pending are noted by the flush
-    lead_ids = session.info.pop(_PENDING, None)
-    if lead_ids:
-        sync_leads(session, lead_ids)
+_KEPT = kept_per_lead("summaries", SUMMARY_EVENTS, sync_leads)
+keep_summaries = _KEPT.consume
+_sync_before_commit = _KEPT.before_commit  # the session hook (tests take it off to see the consumer alone)
