@@ -261,3 +261,13 @@ def test_amounts_the_quick_way_cannot_write_go_through_babel() -> None:
     assert formats.money_text(Decimal("-1234.5"), "MAD", "fr") == "-1\u202f234,50\xa0MAD"
     assert formats.money_text(Decimal("0.125"), "USD", "en") == formats._babel_money(Decimal("0.125"), "USD", "en")
     assert formats.money_text(1234.5, "USD", "en") == "$1,234.50"
+
+
+@settings(max_examples=200, deadline=None)
+@given(value=st.integers(min_value=0, max_value=10**15), language=st.sampled_from(["ar", "fr", "en"]))
+def test_counts_written_the_quick_way_read_as_babel_writes_them(value: int, language: str) -> None:
+    from babel.numbers import format_decimal
+
+    expected = format_decimal(value, locale=formats.locale_of(language))
+    assert formats.number_text(value, language) == expected
+    assert formats.number_text(-value, language) == format_decimal(-value, locale=formats.locale_of(language))

@@ -186,9 +186,23 @@ def money_text(amount: Decimal | int | float | str | None, currency: Any, langua
     return _babel_money(value, code, language)
 
 
+_NUMBER_SHAPE = re.compile(r"1(?P<group>\D+)234(?P=group)567")
+
+
+@lru_cache(maxsize=8)
+def _number_group(language: str) -> str | None:
+    """The locale's group separator as Babel writes a whole number, or None."""
+    found = _NUMBER_SHAPE.fullmatch(str(format_decimal(1234567, locale=locale_of(language))))
+    return found.group("group") if found else None
+
+
 def number_text(value: int | float | Decimal | None, language: str) -> str:
+    """A count as the locale writes it (a positive whole number the quick way, with the
+    separator read off Babel's own text; any other through Babel)."""
     if value is None:
         return UNKNOWN
+    if type(value) is int and value >= 0 and (group := _number_group(language)) is not None:
+        return f"{value:,}".replace(",", group)
     return str(format_decimal(value, locale=locale_of(language)))
 
 

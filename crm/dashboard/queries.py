@@ -12,13 +12,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+import sqlalchemy as sa
 from sqlmodel import Session, col, func, select
 
 from crm.accounts.models import User
 from crm.core.time import to_local, to_utc, utcnow
+from crm.leads.choices import Named, filter_choices, named
 from crm.leads.models import Currency, Stage
 from crm.organisations.models import Organisation
-from crm.reference.models import Sector
 from crm.summaries.queries import lead_rows, move_rows, overdue_rows
 
 WEEKS = 12
@@ -32,16 +33,29 @@ class StageFigures:
     value_usd: Decimal = Decimal(0)
 
 
-def pipeline_by_stage(session: Session, user: User) -> list[StageFigures]:
+def _lead_figures(session: Session, user: User) -> list[Any]:
+    """``(part, stage, currency, ident, leads, value)`` rows: by stage and currency (part
+    0), by sector (1, ``ident`` the sector's id, 0 for none) and by Moroccan organisation
+    (2), in one statement over one reading of the lead tally as ``user`` sees it."""
+    tally: Any = sa.select(lead_rows(user)).cte("seen")
+    text, amount = sa.literal("", sa.String), sa.literal(0, sa.Numeric(20, 2))
+    leads = func.sum(tally.c.leads)
+    parts = [
+        sa.select(
+            sa.literal(0), tally.c.stage, tally.c.currency, sa.literal(0), leads, func.sum(tally.c.value)
+        ).group_by(tally.c.stage, tally.c.currency),
+        sa.select(sa.literal(1), text, text, tally.c.sector_id, leads, amount).group_by(tally.c.sector_id),
+        sa.select(sa.literal(2), text, text, tally.c.ma_organisation_id, leads, amount).group_by(
+            tally.c.ma_organisation_id
+        ),
+    ]
+    return list(session.execute(sa.union_all(*parts)).all())
+
+
+def pipeline_by_stage(rows: list[Any]) -> list[StageFigures]:
     """Count and estimated value (MAD and USD apart, never converted) per stage."""
     figures = {stage: StageFigures(stage) for stage in Stage}
-    rows = lead_rows(user)
-    found = session.execute(
-        select(rows.c.stage, rows.c.currency, func.sum(rows.c.leads), func.sum(rows.c.value)).group_by(
-            rows.c.stage, rows.c.currency
-        )
-    ).all()
-    for stage, currency, count, total in found:
+    for _part, stage, currency, _ident, count, total in (row for row in rows if row[0] == 0):
         entry = figures[Stage(stage)]
         entry.count += int(count)
         if currency == Currency.MAD:
@@ -51,35 +65,27 @@ def pipeline_by_stage(session: Session, user: User) -> list[StageFigures]:
     return list(figures.values())
 
 
-def leads_by_sector(session: Session, user: User) -> list[tuple[Sector | None, int]]:
-    rows = lead_rows(user)
-    count = func.sum(rows.c.leads)
-    found = session.exec(
-        select(Sector, count)  # type: ignore[call-overload]
-        .select_from(rows)
-        .outerjoin(Sector, col(Sector.id) == rows.c.sector_id)
-        .group_by(*Sector.__table__.columns)  # type: ignore[attr-defined]
-        .having(count > 0)
-        .order_by(count.desc(), col(Sector.position))
-    ).all()
-    return [(sector, int(n)) for sector, n in found]
+def leads_by_sector(rows: list[Any], sectors: list[Named]) -> list[tuple[Named | None, int]]:
+    """Leads per sector, the most first (then in the sectors' order; no sector last)."""
+    place = {sector.id: (n, sector) for n, sector in enumerate(sectors)}
+    found = [
+        (place.get(int(ident), (len(place), None)), int(count)) for part, *_, ident, count, _v in rows if part == 1
+    ]
+    found = [(where, count) for where, count in found if count > 0]
+    found.sort(key=lambda item: (-item[1], item[0][0]))
+    return [(where[1], count) for where, count in found]
 
 
-def leads_by_institution(session: Session, user: User) -> list[tuple[Organisation, int]]:
-    """Leads per Moroccan organisation (the institution side of a lead)."""
-    rows = lead_rows(user)
-    counts = (
-        select(rows.c.ma_organisation_id, func.sum(rows.c.leads).label("n"))
-        .group_by(rows.c.ma_organisation_id)
-        .subquery()
-    )
-    found = session.exec(
-        select(Organisation, counts.c.n)
-        .join(counts, counts.c.ma_organisation_id == col(Organisation.id))
-        .where(counts.c.n > 0)
-        .order_by(counts.c.n.desc(), col(Organisation.id))
-    ).all()
-    return [(org, int(n)) for org, n in found]
+def leads_by_institution(session: Session, rows: list[Any], kept: list[Named]) -> list[tuple[Named, int]]:
+    """Leads per Moroccan organisation (the institution side of a lead), the most first."""
+    counts = {int(row[3]): int(row[4]) for row in rows if row[0] == 2 and row[4] > 0}
+    known = {org.id: org for org in kept}
+    missing = [ident for ident in counts if ident not in known]
+    if missing:  # an organisation not among the filter's (it moved country)
+        others = session.exec(select(Organisation).where(col(Organisation.id).in_(missing))).all()
+        known.update({int(org.id or 0): named(org) for org in others})
+    found = [(known[ident], count) for ident, count in counts.items() if ident in known]
+    return sorted(found, key=lambda item: (-item[1], item[0].id))
 
 
 def overdue_by_owner(session: Session, user: User, now: datetime | None = None) -> list[tuple[User, int]]:
@@ -138,10 +144,12 @@ def stage_movements(session: Session, user: User, zone_name: str, now: datetime 
 
 def dashboard(session: Session, user: User, zone_name: str, now: datetime | None = None) -> dict[str, Any]:
     now = now or utcnow()
+    rows = _lead_figures(session, user)
+    kept = filter_choices(session)
     return {
-        "stages": pipeline_by_stage(session, user),
-        "sectors": leads_by_sector(session, user),
-        "institutions": leads_by_institution(session, user),
+        "stages": pipeline_by_stage(rows),
+        "sectors": leads_by_sector(rows, kept.sectors),
+        "institutions": leads_by_institution(session, rows, kept.ma_organisations),
         "overdue": overdue_by_owner(session, user, now),
         "movements": stage_movements(session, user, zone_name, now),
     }

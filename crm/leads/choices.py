@@ -32,6 +32,7 @@ class Named:
     name_fr: str
     name_en: str
     acronym: str | None = None
+    code: str | None = None  # a sector's
 
     def name(self) -> str:
         language = current_language()
@@ -63,18 +64,23 @@ class FilterChoices:
     missions: list[MissionChoice]
 
 
-def _named(obj: Organisation | Sector) -> Named:
+def named(obj: Organisation | Sector) -> Named:
     return Named(
-        int(obj.id or 0), obj.name_ar or "", obj.name_fr or "", obj.name_en or "", getattr(obj, "acronym", None)
+        int(obj.id or 0),
+        obj.name_ar or "",
+        obj.name_fr or "",
+        obj.name_en or "",
+        getattr(obj, "acronym", None),
+        getattr(obj, "code", None),
     )
 
 
 def _load(session: Session) -> FilterChoices:
     found = choices(session)
     return FilterChoices(
-        sectors=[_named(s) for s in found.sectors],
-        ma_organisations=[_named(o) for o in found.ma_organisations],
-        us_organisations=[_named(o) for o in found.us_organisations],
+        sectors=[named(s) for s in found.sectors],
+        ma_organisations=[named(o) for o in found.ma_organisations],
+        us_organisations=[named(o) for o in found.us_organisations],
         officers=[Person(int(u.id or 0), u.display_name) for u in found.officers],
         missions=[MissionChoice(int(m.id or 0), m.name) for m in found.missions],
     )
