@@ -21,7 +21,7 @@ from flask import (
     url_for,
 )
 from flask_wtf.csrf import CSRFError
-from markupsafe import Markup
+from markupsafe import Markup, escape
 from werkzeug.exceptions import HTTPException
 
 from crm.config import PROJECT_ROOT
@@ -97,17 +97,22 @@ def viewer_hour_cycle() -> str | None:
     return str(getattr(cycle, "value", cycle)) if cycle else None
 
 
+_ISOLATE = {side: Markup(f'<bdi class="fmt" dir="{side}">') for side in ("ltr", "rtl", "auto")}  # noqa: S704
+_BDI, _BDI_END = Markup("<bdi>"), Markup("</bdi>")
+
+
 def isolated(text: str, direction: str | None = None) -> Markup:
     """``text`` (escaped) in a ``<bdi>``: its digits and punctuation stay together whatever
     surrounds it, and a sentence's own full stop stays at its end."""
-    return Markup('<bdi class="fmt" dir="{}">{}</bdi>').format(direction or text_direction(), text)
+    side = direction if direction in _ISOLATE else text_direction()
+    return _ISOLATE[side] + escape(text) + _BDI_END  # a page writes hundreds: no format string
 
 
 def bdi(value: Any) -> Markup:
     """User text (a name, a title) isolated for a sentence: ``_("… %(name)s", name=bdi(x))``
     keeps it escaped and lets it take its own direction."""
     text = "" if value is None else str(value)
-    return Markup("<bdi>{}</bdi>").format(text) if text else Markup("")
+    return _BDI + escape(text) + _BDI_END if text else Markup("")
 
 
 def format_money(amount: Decimal | int | float | str | None, currency: Any) -> str:
