@@ -64,11 +64,29 @@ def _on_finish(task: Any = None, state: str | None = None, **_kwargs: Any) -> No
     _series.duration.labels(task.name).observe(time.perf_counter() - started)
 
 
+class _Settled:
+    """The pool processes' files, read again when one was caught half written (a process
+    starting or writing its first sample as the scrape reads it): a scrape then answers
+    the figures, not a 500."""
+
+    def __init__(self, collector: Any) -> None:
+        self.collector = collector
+
+    def collect(self) -> Any:
+        for _ in range(4):
+            try:
+                return list(self.collector.collect())
+            except Exception:  # a file being written: read again
+                log.debug("worker metrics: a file was read half written", exc_info=True)
+                time.sleep(0.05)
+        return list(self.collector.collect())
+
+
 def _serve(port: int) -> None:
     from prometheus_client import CollectorRegistry, multiprocess, start_http_server
 
     registry = CollectorRegistry()
-    multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+    registry.register(_Settled(multiprocess.MultiProcessCollector(None)))  # type: ignore[no-untyped-call]
     try:
         start_http_server(port, registry=registry)
     except OSError as exc:  # the worker works on without its endpoint
