@@ -12,14 +12,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import union_all
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, or_, select
 
 from crm.accounts.models import User
-from crm.core.i18n import current_language
+from crm.core.i18n import current_language, pick_name
 from crm.core.time import ensure_utc
 from crm.leads.filters import LeadFilter
 from crm.leads.models import PIPELINE, Lead, Stage
@@ -30,9 +30,12 @@ from crm.summaries.queries import stage_counts
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 BOARD_STAGES = (*PIPELINE, Stage.ON_HOLD, Stage.CLOSED_NO_GO)
 _CARD_KEY = re.compile(r"^(\d{1,20})\.(\d{1,12})$")
-_NAME_ORDER = {
-    language: [language] + [x for x in ("fr", "en", "ar") if x != language] for language in ("ar", "fr", "en")
-}
+
+
+class _Names(NamedTuple):
+    name_ar: str
+    name_fr: str
+    name_en: str
 
 
 @dataclass(slots=True)
@@ -165,16 +168,12 @@ def _cards(session: Session, parts: list[Any]) -> list[Card]:
         .where(col(Lead.id).in_(select(ids.c.lead_id)))
         .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
     )
-    order = _NAME_ORDER.get(current_language(), _NAME_ORDER["fr"])
-    at = {"ar": 0, "fr": 1, "en": 2}
-
-    def name(names: tuple[Any, ...]) -> str:
-        return next((str(names[at[language]]) for language in order if names[at[language]]), "")
-
+    language = current_language()
     cards = []
     for row in session.execute(query):
         ma_names, us_names = tuple(row[6:10]), tuple(row[10:14])
-        ma_name, us_name = name(ma_names), name(us_names)
+        ma_name = pick_name(_Names(*ma_names[:3]), language)
+        us_name = pick_name(_Names(*us_names[:3]), language)
         cards.append(
             Card(
                 id=row[0],

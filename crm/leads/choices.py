@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.core.i18n import current_language
+from crm.core.i18n import pick_name
 from crm.core.reference_cache import ProcessCache, watch
 from crm.leads.queries import choices
 from crm.missions.models import Mission
@@ -35,9 +35,7 @@ class Named:
     code: str | None = None  # a sector's
 
     def name(self) -> str:
-        language = current_language()
-        first = {"ar": self.name_ar, "fr": self.name_fr, "en": self.name_en}[language]
-        return first or self.name_fr or self.name_en or self.name_ar
+        return pick_name(self)
 
     def short_name(self) -> str:
         return self.acronym or self.name()
