@@ -1,9 +1,9 @@
 """Who is calling the API: a bearer token, never the browser's session cookie.
 
-The token is looked up once per request: the rate limiter (which runs first) counts
-requests per token, then the blueprint refuses missing or dead tokens (401) and tokens
-without the needed scope (403), and chooses the answer's language: the caller's
-Accept-Language, else the token owner's.
+The budget is counted first (:mod:`crm.api.throttle`: per token, read off the header), then
+the token is looked up once per request: the blueprint refuses missing or dead tokens
+(401) and tokens without the needed scope (403), and chooses the answer's language: the
+caller's Accept-Language, else the token owner's.
 """
 
 from __future__ import annotations
@@ -12,12 +12,12 @@ from typing import Any
 
 from flask import current_app, g, request
 from flask_babel import refresh as refresh_babel
-from flask_limiter.util import get_remote_address
 
 from crm.accounts.models import User
+from crm.api import throttle
 from crm.api.framework import ENDPOINTS, bp
 from crm.api.problems import ApiError
-from crm.api.tokens import Authenticated, authenticate, stamp_use
+from crm.api.tokens import Authenticated, authenticate, stamp_use, token_prefix
 from crm.core.db import db
 from crm.core.i18n import LANGUAGES
 from crm.core.i18n import lazy_gettext as _l
@@ -28,27 +28,27 @@ PUBLIC = frozenset({"api.openapi_json", "api.docs"})
 _MISSING = object()
 
 
+def _bearer() -> str | None:
+    scheme, _, raw = request.headers.get("Authorization", "").partition(" ")
+    return raw.strip() if scheme.lower() == "bearer" else None
+
+
 def current_auth() -> Authenticated | None:
     """The (token, user) of this request's bearer token, or ``None``; looked up once per
     request (kept in the request's environ: ``g`` may outlive a request, as in tests)."""
     found: Any = request.environ.get("jisr.api_auth", _MISSING)
     if found is not _MISSING:
         return found  # type: ignore[no-any-return]
-    header = request.headers.get("Authorization", "")
-    scheme, _, raw = header.partition(" ")
-    found = authenticate(db.session, raw.strip()) if scheme.lower() == "bearer" else None
+    raw = _bearer()
+    found = authenticate(db.session, raw) if raw is not None else None
     request.environ["jisr.api_auth"] = found
     return found  # type: ignore[no-any-return]
 
 
-def rate_limit_key() -> str:
-    """Requests are counted per token; calls without a live token per address."""
-    auth = current_auth() if request.endpoint not in PUBLIC else None
-    return f"api-token:{auth.token.id}" if auth else f"api-ip:{get_remote_address()}"
-
-
-def rate_limit() -> str:
-    return f"{int(current_app.config['API_RATE_LIMIT_PER_MINUTE'])} per minute"
+def _within_budget(budget: throttle.Budget | None) -> None:
+    if budget is not None and budget.exceeded:
+        detail = _l("Too many requests with this token: wait a moment and retry.")
+        raise ApiError(429, detail=detail, headers=budget.headers())
 
 
 def _language(user: User | None) -> str | None:
@@ -82,7 +82,7 @@ _LANGUAGE_CHOSEN = "jisr.api_language_chosen"
 
 
 def choose_error_language() -> None:
-    """For an error met before the blueprint's own check ran (the rate limiter's 429, an
+    """For an error met before the blueprint's own check ran (the budget's 429, an
     unknown address, a wrong method): the token's owner, never the web session's user."""
     if request.environ.get(_LANGUAGE_CHOSEN):
         return
@@ -96,7 +96,10 @@ def choose_error_language() -> None:
 
 @bp.before_request
 def _authenticate() -> None:
-    if request.endpoint in PUBLIC:  # pages for people, in the web pages' language
+    public = request.endpoint in PUBLIC
+    prefix = None if public else token_prefix(_bearer() or "")
+    _within_budget(throttle.spend(prefix))
+    if public:  # pages for people, in the web pages' language
         return
     # The web session's user never reaches the API (nor its language).
     _speak_to(None)
@@ -105,6 +108,8 @@ def _authenticate() -> None:
     endpoint = ENDPOINTS.get((request.endpoint or "").removeprefix("api."))
     auth = current_auth()
     if auth is None:
+        if prefix is not None:  # an invented or dead token buys no budget of its own
+            _within_budget(throttle.spend_address())
         raise _unauthenticated()
     token, user = auth.token, auth.user
     _speak_to(user)
@@ -124,7 +129,11 @@ def _private(response: Any) -> Any:
     response.headers.setdefault("Cache-Control", "private, no-cache")
     response.vary.add("Authorization")
     response.vary.add("Accept-Language")
+    budget = throttle.spent()
+    if budget is not None:
+        for name, value in budget.headers().items():
+            response.headers.setdefault(name, value)
     return response
 
 
-limiter.shared_limit(rate_limit, scope="api", key_func=rate_limit_key)(bp)  # one budget per token, whole API
+limiter.exempt(bp)  # the API counts its own budget (crm.api.throttle): one round trip to Redis

@@ -39,14 +39,33 @@ def watch(*models: type) -> None:
     _WATCHED.update(models)
 
 
-def _client() -> redis.Redis | None:
-    url = current_app.config.get("REDIS_URL")
-    if not url:
-        return None
+def client_for(url: str) -> redis.Redis:
+    """This process's client of the Redis at ``url`` (one connection pool per address)."""
     client = _CLIENTS.get(url)
     if client is None:
         client = _CLIENTS[url] = redis.Redis.from_url(url, socket_timeout=2, socket_connect_timeout=2)
     return client
+
+
+def _client() -> redis.Redis | None:
+    url = current_app.config.get("REDIS_URL")
+    return client_for(url) if url else None
+
+
+def epoch_rides_along(url: str) -> bool:
+    """Whether a request about to meet the Redis at ``url`` anyway should read the epoch
+    in the same round trip (``GET EPOCH_KEY`` in its pipeline, then :func:`remember_epoch`):
+    it is the epoch's Redis and this request has not read it yet."""
+    return has_request_context() and _EPOCH_READ not in request.environ and url == current_app.config.get("REDIS_URL")
+
+
+def remember_epoch(found: Any) -> None:
+    """The epoch this request read along with something else (see :func:`epoch_rides_along`)."""
+    request.environ[_EPOCH_READ] = _decoded(found)
+
+
+def _decoded(found: Any) -> str:
+    return found.decode() if isinstance(found, bytes) else str(found or "")
 
 
 def current_epoch() -> str | None:
@@ -59,8 +78,7 @@ def current_epoch() -> str | None:
     epoch: str | None = None
     if client is not None:
         try:
-            found = client.get(EPOCH_KEY)
-            epoch = found.decode() if isinstance(found, bytes) else str(found or "")
+            epoch = _decoded(client.get(EPOCH_KEY))
         except (redis.RedisError, OSError):  # no epoch, no cache: the rows are read
             log.warning("could not read the reference epoch", exc_info=True)
     if has_request_context():
