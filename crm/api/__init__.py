@@ -17,8 +17,11 @@ def init_app(app: Flask) -> None:
     from crm.api.framework import bp
     from crm.api.ui import bp as tokens_bp
     from crm.api.ui import init_templates
+    from crm.core.db import db
     from crm.core.security import csrf
 
+    # A read of the API writes nothing but its token's "last used", committed at once.
+    db.reads_without_transaction(app, "/api/")
     csrf.exempt(bp)  # no cookies: another site cannot forge a bearer token
     app.before_request(_forget_language)
     app.register_blueprint(bp)

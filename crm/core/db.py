@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from flask import Flask, g, has_app_context
+from flask import Flask, g, has_app_context, has_request_context, request
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import sessionmaker
 from sqlmodel import Session, SQLModel
@@ -130,7 +130,19 @@ class Database:
     def init_app(self, app: Flask) -> None:
         engine = make_engine(app.config["DATABASE_URL"])
         app.extensions["jisr.db"] = (engine, sessionmaker(engine, class_=Session, expire_on_commit=False))
+        if engine.dialect.name == "postgresql":
+            reads = engine.execution_options(isolation_level="AUTOCOMMIT")
+            app.extensions["jisr.db.reads"] = sessionmaker(reads, class_=Session, expire_on_commit=False)
         app.teardown_appcontext(self._remove_session)
+
+    @staticmethod
+    def reads_without_transaction(app: Flask, prefix: str) -> None:
+        """Safe requests (GET, HEAD) under ``prefix`` run each statement on its own on
+        PostgreSQL (autocommit): no ``BEGIN`` before their first statement and no
+        ``ROLLBACK`` after their last, two round trips of the three a one-query read costs.
+        Only for requests that write nothing, or commit each write at once (their reads
+        see what READ COMMITTED shows them either way: each statement its own snapshot)."""
+        app.extensions.setdefault("jisr.db.read_prefixes", []).append(prefix)
 
     @property
     def engine(self) -> Engine:
@@ -148,6 +160,10 @@ class Database:
             from flask import current_app
 
             factory = current_app.extensions["jisr.db"][1]
+            if has_request_context() and request.method in ("GET", "HEAD"):
+                prefixes = current_app.extensions.get("jisr.db.read_prefixes")
+                if prefixes and request.path.startswith(tuple(prefixes)):
+                    factory = current_app.extensions.get("jisr.db.reads", factory)
             session = factory()
             g._jisr_session = session
         return session

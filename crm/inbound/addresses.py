@@ -15,6 +15,7 @@ import hashlib
 import hmac
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from flask import current_app
@@ -28,9 +29,14 @@ TOKEN_LENGTH = 10
 _LOCAL = re.compile(r"^(lead|user)-([1-9][0-9]{0,12})\.([a-z2-7]{" + str(TOKEN_LENGTH) + r"})$")
 
 
+@lru_cache(maxsize=8)
+def _derived(secret: str) -> bytes:
+    return hmac.new(secret.encode(), b"jisr inbound address", hashlib.sha256).digest()
+
+
 def _key() -> bytes:
-    secret = str(current_app.config["SECRET_KEY"]).encode()
-    return hmac.new(secret, b"jisr inbound address", hashlib.sha256).digest()
+    """The addresses' key, derived from the secret key once per process (a list shows fifty)."""
+    return _derived(str(current_app.config["SECRET_KEY"]))
 
 
 def token(kind: Kind, owner_id: int) -> str:

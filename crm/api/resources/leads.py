@@ -10,8 +10,9 @@ from sqlmodel import col
 
 from crm.accounts.models import User
 from crm.api.framework import Call, Reply, created, endpoint
-from crm.api.listing import key_of, links_of, list_page, listed, page_reply, page_window
+from crm.api.listing import key_of, list_page, listed, page_reply, page_window
 from crm.api.problems import ApiError, invalid
+from crm.api.resources.lead_rows import LEAD_TABLE, lead_columns, lead_out, read_lead, rows_out
 from crm.api.schemas.leads import (
     ActivityCreate,
     ActivityList,
@@ -29,38 +30,16 @@ from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
 from crm.core.keyset import ranged
 from crm.core.time import utcnow
-from crm.inbound.addresses import lead_address
 from crm.inbound.api import activities_out
 from crm.leads.filters import LeadFilter, filter_conditions
-from crm.leads.models import Activity, Lead, LeadWatcher
+from crm.leads.models import Activity, Lead
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
 from crm.leads.queries import visible_lead, visible_to
-from crm.pipeline.queries import effective_probability, stage_probabilities, weighted_value
 from crm.search.queries import lead_matches
 
 
-def lead_out(rows: list[tuple[Lead, Any]]) -> list[LeadOut]:
-    """Leads with their next due date (kept on the lead), their watchers (one query) and
-    their effective probability and weighted value (one more, for the stages' defaults)."""
-    watchers = links_of(db.session, LeadWatcher, "lead_id", "user_id", [pk(lead) for lead, _ in rows])
-    defaults = stage_probabilities(db.session) if rows else {}
-    return [
-        LeadOut.model_validate(
-            {
-                **lead.model_dump(),
-                "watcher_ids": watchers.get(pk(lead), []),
-                "next_followup_due_at": next_due,
-                "effective_probability": effective_probability(lead, defaults).percent,
-                "weighted_value": weighted_value(lead, defaults),
-                "email_address": lead_address(lead),
-            }
-        )
-        for lead, next_due in rows
-    ]
-
-
 def one_lead(lead: Lead) -> LeadOut:
-    return lead_out([(lead, lead.next_due_at)])[0]
+    return lead_out(db.session, [lead])[0]
 
 
 def seen_lead(user: User, lead_id: int) -> Lead:
@@ -138,15 +117,15 @@ def list_leads(call: Call) -> Any:
         ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
         page = ranged(ids, condition, order, n, offset).subquery("page")
         return db.session.execute(
-            select(Lead, col(Lead.next_due_at), page.c.sort_key)
-            .join(page, page.c.lead_id == col(Lead.id))
+            select(*lead_columns(db.session), page.c.sort_key)
+            .select_from(LEAD_TABLE.join(page, page.c.lead_id == LEAD_TABLE.c.id))
             .order_by(page.c.n)
         ).all()
 
-    shown, number = page_window(q, key, f"leads:{q.sort}", fetch, lambda row: (row.sort_key, pk(row[0])))
+    shown, number = page_window(q, key, f"leads:{q.sort}", fetch, lambda row: (row.sort_key, row.id))
     total = bounded_count(db.session, select(col(Lead.id)).where(*conditions))
     found = listed(shown, number, q.limit, total)
-    return page_reply(LeadList, lead_out([(row[0], row[1]) for row in found.rows]), found)
+    return page_reply(LeadList, rows_out(db.session, found.rows), found)
 
 
 @endpoint(
@@ -159,7 +138,10 @@ def list_leads(call: Call) -> Any:
     conditional=True,
 )
 def get_lead(call: Call, lead_id: int) -> Any:
-    return one_lead(seen_lead(call.user, lead_id))
+    found = read_lead(db.session, call.user, lead_id)
+    if found is None:
+        raise ApiError(404)
+    return found
 
 
 @endpoint(
