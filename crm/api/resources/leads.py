@@ -116,7 +116,7 @@ def list_leads(call: Call) -> Any:
         # The page's ids first, from the leads alone (an index walk in every order).
         ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
         page = ranged(ids, condition, order, n, offset).subquery("page")
-        return db.session.execute(
+        return db.session.connection().execute(
             select(*lead_columns(db.session), page.c.sort_key)
             .select_from(LEAD_TABLE.join(page, page.c.lead_id == LEAD_TABLE.c.id))
             .order_by(page.c.n)
