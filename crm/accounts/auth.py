@@ -79,12 +79,27 @@ def _unauthorized() -> Any:
     return response
 
 
+# Tests of requests whose callers bring their own credentials (the JSON API's bearer
+# tokens): the browser's login is never read for them (see :func:`without_browser_login`).
+_WITHOUT_LOGIN: list[Callable[[], bool]] = []
+
+
+def without_browser_login(applies: Callable[[], bool]) -> None:
+    """Requests for which ``applies()`` never read the browser's login cookie: their
+    feature says who calls and in which language (and a cookie must not speak for them)."""
+    _WITHOUT_LOGIN.append(applies)
+
+
 def _remember_user() -> None:
     """Expose the user to the locale / time-zone selectors (which must not load it).
 
     Each request starts from its own session cookie: nothing cached on ``g`` by an
     earlier request sharing the app context (as tests do) may leak into it."""
     g.pop("_login_user", None)
+    if any(applies() for applies in _WITHOUT_LOGIN):
+        g.jisr_user = None
+        request.environ[_REMEMBERED] = True
+        return
     user = current_user._get_current_object() if current_user else None  # type: ignore[attr-defined]
     g.jisr_user = user if isinstance(user, User) else None
     request.environ[_REMEMBERED] = True

@@ -13,6 +13,7 @@ from typing import Any
 from flask import current_app, g, request
 from flask_babel import refresh as refresh_babel
 
+from crm.accounts.auth import without_browser_login
 from crm.accounts.models import User
 from crm.api import throttle
 from crm.api.framework import ENDPOINTS, bp
@@ -136,4 +137,11 @@ def _private(response: Any) -> Any:
     return response
 
 
-limiter.exempt(bp)  # the API counts its own budget (crm.api.throttle): one round trip to Redis
+def _own_callers() -> bool:
+    """A request of the API proper (not its pages for people): its budget is its own
+    (:mod:`crm.api.throttle`) and its caller is the token's owner, never the browser's login."""
+    return request.blueprint == "api" and request.endpoint not in PUBLIC
+
+
+limiter.request_filter(_own_callers)
+without_browser_login(_own_callers)

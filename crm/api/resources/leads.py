@@ -116,11 +116,15 @@ def list_leads(call: Call) -> Any:
         # The page's ids first, from the leads alone (an index walk in every order).
         ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
         page = ranged(ids, condition, order, n, offset).subquery("page")
-        return db.session.connection().execute(
-            select(*lead_columns(db.session), page.c.sort_key)
-            .select_from(LEAD_TABLE.join(page, page.c.lead_id == LEAD_TABLE.c.id))
-            .order_by(page.c.n)
-        ).all()
+        return (
+            db.session.connection()
+            .execute(
+                select(*lead_columns(db.session), page.c.sort_key)
+                .select_from(LEAD_TABLE.join(page, page.c.lead_id == LEAD_TABLE.c.id))
+                .order_by(page.c.n)
+            )
+            .all()
+        )
 
     shown, number = page_window(q, key, f"leads:{q.sort}", fetch, lambda row: (row.sort_key, row.id))
     total = bounded_count(db.session, select(col(Lead.id)).where(*conditions))
