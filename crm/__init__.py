@@ -61,7 +61,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     from crm.features import register_features
 
     register_features()
-    from crm.core import i18n, security, web
+    from crm.core import forms, i18n, security, web
     from crm.core.db import db
 
     db.init_app(app)
@@ -69,6 +69,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     celery_init_app(app)
     i18n.init_app(app)
+    forms.init_app(app)
     security.init_app(app)
     web.init_app(app)
 

@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any, Generic, TypeVar
 
-from flask import current_app, flash
+from babel import support
+from flask import Flask, current_app, flash, request
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from flask_wtf.i18n import translations
 from wtforms import Form
 from wtforms.fields import SelectChoice
+from wtforms.i18n import messages_path
 from wtforms.meta import DefaultMeta
 
 from crm.core.db import db, parse_id
@@ -52,6 +56,33 @@ class SubForm(Form):
             if not current_app.config.get("WTF_I18N_ENABLED", True):
                 return super().get_translations(form)
             return translations
+
+
+@lru_cache(maxsize=8)
+def _wtforms_messages(locale: str) -> Any:
+    return support.Translations.load(messages_path(), [locale], domain="wtforms")
+
+
+class _WTFormsMessages:
+    """WTForms' own messages ("This field is required.") in the current language, read once
+    per process: Flask-WTF reads and parses the catalogue again for every request that
+    makes a form (every list page makes one), and keeps it on the request, where it finds
+    this instead (``request.wtforms_translations``)."""
+
+    def ugettext(self, string: str) -> str:
+        return str(_wtforms_messages(str(get_locale())).ugettext(string))
+
+    def ungettext(self, singular: str, plural: str, n: int) -> str:
+        return str(_wtforms_messages(str(get_locale())).ungettext(singular, plural, n))
+
+
+WTFORMS_MESSAGES = _WTFormsMessages()
+
+
+def init_app(app: Flask) -> None:
+    @app.before_request
+    def _wtforms_messages_kept() -> None:
+        request.wtforms_translations = WTFORMS_MESSAGES  # type: ignore[attr-defined]
 
 
 def apply_errors(form: FlaskForm, exc: ValidationError) -> None:

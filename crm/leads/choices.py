@@ -7,12 +7,14 @@ belong to one request's session) until any of them changes anywhere
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from typing import Any
 
+from markupsafe import Markup, escape
 from sqlmodel import Session
 
 from crm.accounts.models import User
-from crm.core.i18n import pick_name
+from crm.core.i18n import current_language, pick_name
 from crm.core.reference_cache import ProcessCache, watch
 from crm.leads.queries import choices
 from crm.missions.models import Mission
@@ -60,6 +62,34 @@ class FilterChoices:
     us_organisations: list[Named]
     officers: list[Person]
     missions: list[MissionChoice]
+    # Each select's (id, escaped label) by (select, language): see option_tags.
+    _labels: dict[tuple[str, str], list[tuple[int, str]]] = field(default_factory=dict, compare=False, repr=False)
+
+    def _labelled(self, kind: str, language: str) -> list[tuple[int, str]]:
+        found = self._labels.get((kind, language))
+        if found is None:
+            items: list[Any] = getattr(self, kind)
+            if kind in ("sectors", "missions"):
+                found = [
+                    (item.id, str(escape(item.name if kind == "missions" else pick_name(item, language))))
+                    for item in items
+                ]
+            else:
+                found = [(item.id, str(escape(item.acronym or pick_name(item, language)))) for item in items]
+            self._labels[kind, language] = found
+        return found
+
+    def option_tags(self, kind: str, selected: int | None) -> Markup:
+        """The ``<option>`` tags of a filter's select ("sectors", "ma_organisations",
+        "us_organisations", "missions"), the ``selected`` id's marked: written here, their
+        labels escaped once per language, rather than by the template option by option (a
+        filter bar offers some three hundred)."""
+        return Markup(  # noqa: S704 - labels escaped in _labelled
+            "".join(
+                f'<option value="{ident}"{" selected" if ident == selected else ""}>{label}</option>'
+                for ident, label in self._labelled(kind, current_language())
+            )
+        )
 
 
 def named(obj: Organisation | Sector) -> Named:

@@ -4,18 +4,21 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from decimal import Decimal
+from functools import cache
+from typing import Any, NamedTuple
 
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
 from crm.core.counting import bounded_count
+from crm.core.i18n import current_language, pick_name
 from crm.core.keyset import Key, Listing, WalkedKey, listed, ranged, window
 from crm.core.time import utcnow
 from crm.followups.models import FollowUp, FollowUpStatus
 from crm.leads.filters import NULLABLE_SORTS, LeadFilter, filter_conditions, sort_key
-from crm.leads.models import Activity, Lead, LeadWatcher, SavedFilter
+from crm.leads.models import Activity, Lead, LeadWatcher, SavedFilter, Stage
 from crm.leads.owner_walk import owner_name, owner_walk
 from crm.missions.models import Meeting, Mission
 from crm.organisations.models import Country, Organisation
@@ -47,14 +50,31 @@ def can_see(session: Session, user: User, lead: Lead) -> bool:
     return session.get(LeadWatcher, (lead.id, user.id)) is not None
 
 
-@dataclass
+class _Names(NamedTuple):
+    name_ar: str | None
+    name_fr: str | None
+    name_en: str | None
+
+
+@dataclass(slots=True)
 class LeadRow:
-    lead: Lead
-    ma_organisation: Organisation
-    us_organisation: Organisation
-    owner: User
-    sector: Sector | None
-    next_due_at: Any
+    """One lead as the list shows it, as plain values (no ORM objects: building a page's
+    leads, organisations, owners and sectors cost more than writing them), with the names
+    already picked in the reader's language."""
+
+    id: int
+    title: str
+    stage: Stage
+    confidential: bool
+    estimated_value: Decimal | None
+    currency: Any
+    updated_at: datetime
+    next_due_at: datetime | None
+    sector: str | None  # its name; None without a sector
+    ma_name: str
+    ma_short: str
+    us_short: str
+    owner: str
 
 
 def _conditions(user: User, lead_filter: LeadFilter | None, now: datetime | None) -> list[Any]:
@@ -67,15 +87,65 @@ def _conditions(user: User, lead_filter: LeadFilter | None, now: datetime | None
 lead_conditions = _conditions  # for the board's reads (crm.leads.cards)
 
 
-def _row_query(*extra: Any) -> Any:
+@cache
+def _row_query() -> Any:
+    """The columns a list's row shows (:class:`LeadRow`, read by :func:`_lead_row`), built
+    once: a statement is immutable, and building this one (its aliased organisations'
+    columns above all) cost more than a tenth of a list's page."""
     ma = aliased(Organisation)
     us = aliased(Organisation)
     return (
-        select(Lead, ma, us, User, Sector, col(Lead.next_due_at), *extra)  # type: ignore[call-overload]
-        .join(ma, ma.id == Lead.ma_organisation_id)
-        .join(us, us.id == Lead.us_organisation_id)
-        .join(User, User.id == Lead.owner_id)  # type: ignore[arg-type]
-        .outerjoin(Sector, Sector.id == Lead.sector_id)  # type: ignore[arg-type]
+        select(  # type: ignore[call-overload]
+            col(Lead.id),
+            col(Lead.title),
+            col(Lead.stage),
+            col(Lead.confidential),
+            col(Lead.estimated_value),
+            col(Lead.currency),
+            col(Lead.updated_at),
+            col(Lead.next_due_at),
+            col(Sector.id),
+            col(Sector.name_ar),
+            col(Sector.name_fr),
+            col(Sector.name_en),
+            col(ma.name_ar),
+            col(ma.name_fr),
+            col(ma.name_en),
+            col(ma.acronym),
+            col(us.name_ar),
+            col(us.name_fr),
+            col(us.name_en),
+            col(us.acronym),
+            col(User.name),
+            col(User.email),
+        )
+        .select_from(Lead)
+        .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
+        .join(us, col(us.id) == col(Lead.us_organisation_id))
+        .join(User, col(User.id) == col(Lead.owner_id))
+        .outerjoin(Sector, col(Sector.id) == col(Lead.sector_id))
+    )
+
+
+def _lead_row(row: Any, language: str) -> LeadRow:
+    """A row of :func:`_row_query` as the list shows it (names as the models pick them:
+    ``pick_name``, an acronym for the short name when there is one, a user's name or email)."""
+    ma_name = pick_name(_Names(*row[12:15]), language)
+    us_name = pick_name(_Names(*row[16:19]), language)
+    return LeadRow(
+        id=row[0],
+        title=row[1],
+        stage=row[2],
+        confidential=row[3],
+        estimated_value=row[4],
+        currency=row[5],
+        updated_at=row[6],
+        next_due_at=row[7],
+        sector=None if row[8] is None else pick_name(_Names(*row[9:12]), language),
+        ma_name=ma_name,
+        ma_short=row[15] or ma_name,
+        us_short=row[19] or us_name,
+        owner=row[20] or row[21],
     )
 
 
@@ -121,13 +191,14 @@ def lead_window(
                 # would otherwise read them owner by owner through the index, some ten times slower).
                 ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
             page = ranged(ids, condition, order, n).subquery("page")
-        query = _row_query(page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
-        return list(session.exec(query).all())
+        query = _row_query().add_columns(page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
+        return list(session.execute(query).all())
 
     order = f"-{f.sort}" if f.descending else f.sort  # a cursor serves the order it was made in
-    found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0].id))
+    found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0]))
     count = bounded_count(session, select(col(Lead.id)).where(*conditions))
-    return listed(found, count, [LeadRow(*row[:-1]) for row in found.rows])
+    language = current_language()
+    return listed(found, count, [_lead_row(row, language) for row in found.rows])
 
 
 def visible_lead(session: Session, user: User, lead_id: int) -> Lead | None:
