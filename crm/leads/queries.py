@@ -192,7 +192,7 @@ def lead_window(
                 ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
             page = ranged(ids, condition, order, n).subquery("page")
         query = _row_query().add_columns(page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
-        return list(session.execute(query).all())
+        return list(session.connection().execute(query).all())
 
     order = f"-{f.sort}" if f.descending else f.sort  # a cursor serves the order it was made in
     found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0]))
