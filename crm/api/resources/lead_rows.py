@@ -22,7 +22,7 @@ from crm.core.db import pk
 from crm.inbound.addresses import lead_address
 from crm.leads.models import Lead, LeadWatcher
 from crm.leads.queries import visible_to_viewer
-from crm.pipeline.queries import effective_probability, stage_probabilities, weighted_value
+from crm.pipeline.queries import effective_probability, stage_probabilities, weigh
 
 LEAD_TABLE: sa.Table = Lead.__table__  # type: ignore[attr-defined]
 
@@ -59,7 +59,7 @@ def _out(values: Mapping[str, Any], watchers: list[int], defaults: dict[Any, int
             "watcher_ids": watchers,
             "next_followup_due_at": values["next_due_at"],
             "effective_probability": probability.percent,
-            "weighted_value": weighted_value(values, defaults),  # type: ignore[arg-type]
+            "weighted_value": weigh(values["estimated_value"], probability.percent),
             "email_address": lead_address(int(values["id"])),
         }
     )
