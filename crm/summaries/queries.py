@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from dataclasses import replace
 from datetime import datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 import sqlalchemy as sa
-from sqlmodel import col, func, or_, select
+from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
 from crm.core.events import Event
@@ -40,15 +41,23 @@ def _is_admin(user: User) -> bool:
 
 def _watched_not_owned(user: User) -> list[Any]:
     """Conditions on ``Lead``: the confidential leads ``user`` watches but does not own."""
-    watched = select(LeadWatcher.lead_id).where(LeadWatcher.user_id == user.id)
-    return [col(Lead.confidential).is_(True), Lead.owner_id != user.id, col(Lead.id).in_(watched)]
+    return _watched_not_owned_by(user.id)
+
+
+def _watched_not_owned_by(viewer: Any) -> list[Any]:
+    watched = select(LeadWatcher.lead_id).where(col(LeadWatcher.user_id) == viewer)
+    return [col(Lead.confidential).is_(True), col(Lead.owner_id) != viewer, col(Lead.id).in_(watched)]
 
 
 def _counted_for(user: User, confidential: Any, owner: Any) -> Any:
     """The tally rows (or leads) ``user`` sees without watching: all for an admin."""
-    if _is_admin(user):
+    return _seen_by(_is_admin(user), user.id, confidential, owner)
+
+
+def _seen_by(admin: bool, viewer: Any, confidential: Any, owner: Any) -> Any:
+    if admin:
         return sa.true()
-    return or_(sa.not_(confidential), owner == user.id)
+    return or_(sa.not_(confidential), owner == viewer)
 
 
 def lead_rows(user: User, lead_filter: LeadFilter | None = None) -> Any:
@@ -151,10 +160,15 @@ def overdue_rows(user: User, now: datetime, owner_id: int | None = None) -> Any:
     ``owner_id`` only, if given), as ``user`` sees them: the due tally's hours before the
     one ``now`` falls in, that hour's follow-ups read live, and the follow-ups of the
     confidential leads ``user`` watches without owning read live."""
-    current = hour_of(now)
+    return _overdue(_is_admin(user), user.id, now, hour_of(now), owner_id)
+
+
+def _overdue(admin: bool, viewer: Any, now: Any, current: Any, owner_id: Any | None) -> Any:
+    """:func:`overdue_rows` for a viewer who is an administrator or not; the viewer's id,
+    the instants and the owner may be values or bound parameters."""
     tally: Any = select(col(DueTally.owner_id).label("owner_id"), col(DueTally.followups).label("followups")).where(
         col(DueTally.hour) < current,
-        _counted_for(user, col(DueTally.confidential), col(DueTally.lead_owner_id)),
+        _seen_by(admin, viewer, col(DueTally.confidential), col(DueTally.lead_owner_id)),
     )
     if owner_id is not None:
         tally = tally.where(col(DueTally.owner_id) == owner_id)
@@ -167,21 +181,31 @@ def overdue_rows(user: User, now: datetime, owner_id: int | None = None) -> Any:
         )
         return query if owner_id is None else query.where(col(FollowUp.owner_id) == owner_id)
 
-    seen = _counted_for(user, col(Lead.confidential), col(Lead.owner_id))
+    seen = _seen_by(admin, viewer, col(Lead.confidential), col(Lead.owner_id))
     parts = [
         tally,
         live(col(FollowUp.due_at) >= current, seen),
     ]
-    if not _is_admin(user):
-        parts.append(live(*_watched_not_owned(user)))
+    if not admin:
+        parts.append(live(*_watched_not_owned_by(viewer)))
     return sa.union_all(*parts).subquery("overdue")
 
 
-def due_before(user: User, cutoff: datetime) -> Any:
-    """The number of ``user``'s own open follow-ups due before ``cutoff`` that they may see
-    (a scalar query)."""
-    rows = overdue_rows(user, cutoff, owner_id=user.id)
+@lru_cache(maxsize=2)
+def _own_due_statement(admin: bool) -> Any:
+    """The count of the viewer's own open follow-ups due before a cutoff, built once per
+    process (the navigation asks on every page, and building the statement cost more than
+    running it); the viewer, the cutoff and its hour are bound when it runs."""
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    rows = _overdue(admin, viewer, sa.bindparam("cutoff"), sa.bindparam("cutoff_hour"), viewer)
     return select(func.coalesce(func.sum(rows.c.followups), 0))
+
+
+def due_before(session: Session, user: User, cutoff: datetime) -> int:
+    """The number of ``user``'s own open follow-ups due before ``cutoff`` that they may see."""
+    statement = _own_due_statement(_is_admin(user))
+    found = session.execute(statement, {"viewer_id": user.id, "cutoff": cutoff, "cutoff_hour": hour_of(cutoff)})
+    return int(found.scalar_one())
 
 
 def stage_counts(user: User, lead_filter: LeadFilter | None, conditions: list[Any]) -> Any:
