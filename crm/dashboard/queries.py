@@ -20,7 +20,7 @@ from crm.core.time import to_local, to_utc, utcnow
 from crm.leads.choices import Named, filter_choices, named
 from crm.leads.models import Currency, Stage
 from crm.organisations.models import Organisation
-from crm.summaries.queries import lead_rows, move_rows, overdue_rows
+from crm.summaries.queries import move_rows, over_lead_rows, overdue_statement
 
 WEEKS = 12
 
@@ -37,7 +37,13 @@ def _lead_figures(session: Session, user: User) -> list[Any]:
     """``(part, stage, currency, ident, leads, value)`` rows: by stage and currency (part
     0), by sector (1, ``ident`` the sector's id, 0 for none) and by Moroccan organisation
     (2), in one statement over one reading of the lead tally as ``user`` sees it."""
-    tally: Any = sa.select(lead_rows(user)).cte("seen")
+    statement, parameters = over_lead_rows(_figures_statement, user)
+    return list(session.execute(statement, parameters).all())
+
+
+def _figures_statement(rows: Any) -> Any:
+    """The three groupings of :func:`_lead_figures` over the tally rows ``rows``."""
+    tally: Any = sa.select(rows).cte("seen")
     text, amount = sa.literal("", sa.String), sa.literal(0, sa.Numeric(20, 2))
     leads = func.sum(tally.c.leads)
     parts = [
@@ -49,7 +55,7 @@ def _lead_figures(session: Session, user: User) -> list[Any]:
             tally.c.ma_organisation_id
         ),
     ]
-    return list(session.execute(sa.union_all(*parts)).all())
+    return sa.union_all(*parts)
 
 
 def pipeline_by_stage(rows: list[Any]) -> list[StageFigures]:
@@ -89,15 +95,19 @@ def leads_by_institution(session: Session, rows: list[Any], kept: list[Named]) -
 
 
 def overdue_by_owner(session: Session, user: User, now: datetime | None = None) -> list[tuple[User, int]]:
-    rows = overdue_rows(user, now or utcnow())
+    statement, parameters = overdue_statement(_overdue_owners, user, now or utcnow())
+    return [(owner, int(n)) for owner, n in session.exec(statement, params=parameters).all()]
+
+
+def _overdue_owners(rows: Any) -> Any:
+    """The owners with overdue follow-ups among ``rows`` (:func:`overdue_rows`), the most first."""
     counts = select(rows.c.owner_id, func.sum(rows.c.followups).label("n")).group_by(rows.c.owner_id).subquery()
-    found = session.exec(
+    return (
         select(User, counts.c.n)
         .join(counts, counts.c.owner_id == col(User.id))
         .where(counts.c.n > 0)
         .order_by(counts.c.n.desc(), col(User.id))
-    ).all()
-    return [(owner, int(n)) for owner, n in found]
+    )
 
 
 @dataclass

@@ -9,6 +9,7 @@ a tally has a row per combination of its key, not per lead."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime, timedelta
 from functools import lru_cache
@@ -64,6 +65,31 @@ def lead_rows(user: User, lead_filter: LeadFilter | None = None) -> Any:
     """The lead tally as ``user`` sees it, narrowed by ``lead_filter``'s stage, sector,
     organisation and owner: a subquery of tally rows and, for an officer, one row per
     confidential lead they watch without owning."""
+    return _lead_rows(_is_admin(user), user.id, _narrowing_values(lead_filter))
+
+
+# Statements over the lead tally, by what built them, the viewer's kind and the fields narrowed.
+_BUILT: dict[tuple[Any, ...], Any] = {}
+
+
+def over_lead_rows(
+    build: Callable[[Any], Any], user: User, lead_filter: LeadFilter | None = None
+) -> tuple[Any, dict[str, Any]]:
+    """The statement ``build`` makes over :func:`lead_rows`, and the parameters it runs
+    with.  It is built once per process for each kind of viewer (administrator or not) and
+    each set of narrowed fields, the viewer and the narrowing values bound when it runs:
+    building the statement cost more than running it.  ``build`` is a module's function."""
+    values = _narrowing_values(lead_filter)
+    admin = _is_admin(user)
+    key = (build, admin, tuple(sorted(values)))
+    statement = _BUILT.get(key)
+    if statement is None:
+        bound: dict[str, Any] = {name: sa.bindparam(f"narrow_{name}", expanding=name == "stages") for name in values}
+        statement = _BUILT.setdefault(key, build(_lead_rows(admin, sa.bindparam("viewer_id", type_=sa.Integer), bound)))
+    return statement, {"viewer_id": user.id, **{f"narrow_{name}": value for name, value in values.items()}}
+
+
+def _lead_rows(admin: bool, viewer: Any, narrowing: Mapping[str, Any]) -> Any:
     t = LeadTally
     tally: Any = select(  # type: ignore[call-overload]
         col(t.stage).label("stage"),
@@ -76,8 +102,8 @@ def lead_rows(user: User, lead_filter: LeadFilter | None = None) -> Any:
         col(t.value).label("value"),
         col(t.weighted_own).label("weighted_own"),
         col(t.value_default).label("value_default"),
-    ).where(_counted_for(user, col(t.confidential), col(t.owner_id)), *_narrowing(lead_filter, t))
-    if _is_admin(user):
+    ).where(_seen_by(admin, viewer, col(t.confidential), col(t.owner_id)), *_narrowing(narrowing, t))
+    if admin:
         return tally.subquery("tally")
     value = col(Lead.estimated_value)
     own = col(Lead.probability).is_not(None)
@@ -92,23 +118,37 @@ def lead_rows(user: User, lead_filter: LeadFilter | None = None) -> Any:
         func.coalesce(value, 0),
         sa.case((own, func.coalesce(value * col(Lead.probability), 0)), else_=0),
         sa.case((own, 0), else_=func.coalesce(value, 0)),
-    ).where(*_watched_not_owned(user), *_narrowing(lead_filter, Lead))
+    ).where(*_watched_not_owned_by(viewer), *_narrowing(narrowing, Lead))
     return sa.union_all(tally, watched).subquery("tally")
 
 
-def _narrowing(lead_filter: LeadFilter | None, model: Any) -> list[Any]:
+def _narrowing_values(lead_filter: LeadFilter | None) -> dict[str, Any]:
+    """What ``lead_filter`` narrows the tally by: ``stages`` (their values), ``sector_id``,
+    ``ma_organisation_id``, ``owner_id``; only those it sets."""
     if lead_filter is None:
-        return []
-    found: list[Any] = []
+        return {}
+    found: dict[str, Any] = {}
     if lead_filter.stages:
-        found.append(col(model.stage).in_([s.value for s in lead_filter.stages]))
-    for column, value in (
-        (model.sector_id, lead_filter.sector_id),
-        (model.ma_organisation_id, lead_filter.ma_organisation_id),
-        (model.owner_id, lead_filter.owner_id),
+        found["stages"] = [s.value for s in lead_filter.stages]
+    for name, value in (
+        ("sector_id", lead_filter.sector_id),
+        ("ma_organisation_id", lead_filter.ma_organisation_id),
+        ("owner_id", lead_filter.owner_id),
     ):
         if value is not None:
-            found.append(col(column) == value)
+            found[name] = value
+    return found
+
+
+def _narrowing(values: Mapping[str, Any], model: Any) -> list[Any]:
+    """Conditions on ``model`` (the tally or the leads) for :func:`_narrowing_values`' values
+    (or bound parameters standing for them)."""
+    found: list[Any] = []
+    for name, value in values.items():
+        if name == "stages":
+            found.append(col(model.stage).in_(value))
+        else:
+            found.append(col(getattr(model, name)) == value)
     return found
 
 
@@ -189,6 +229,23 @@ def _overdue(admin: bool, viewer: Any, now: Any, current: Any, owner_id: Any | N
     if not admin:
         parts.append(live(*_watched_not_owned_by(viewer)))
     return sa.union_all(*parts).subquery("overdue")
+
+
+def overdue_statement(build: Callable[[Any], Any], user: User, now: datetime) -> tuple[Any, dict[str, Any]]:
+    """The statement ``build`` makes over :func:`overdue_rows` (every owner's), and the
+    parameters it runs with: built once per process for administrators and once for the
+    others, the viewer and the instants bound when it runs."""
+    return _overdue_statement(build, _is_admin(user)), {
+        "viewer_id": user.id,
+        "cutoff": now,
+        "cutoff_hour": hour_of(now),
+    }
+
+
+@lru_cache(maxsize=16)
+def _overdue_statement(build: Callable[[Any], Any], admin: bool) -> Any:
+    viewer = sa.bindparam("viewer_id", type_=sa.Integer)
+    return build(_overdue(admin, viewer, sa.bindparam("cutoff"), sa.bindparam("cutoff_hour"), None))
 
 
 @lru_cache(maxsize=2)
