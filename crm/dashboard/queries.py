@@ -20,7 +20,7 @@ from crm.core.time import to_local, to_utc, utcnow
 from crm.leads.choices import Named, filter_choices, named
 from crm.leads.models import Currency, Stage
 from crm.organisations.models import Organisation
-from crm.summaries.queries import move_rows, over_lead_rows, overdue_statement
+from crm.summaries.queries import moves_statement, over_lead_rows, overdue_statement
 
 WEEKS = 12
 
@@ -141,15 +141,18 @@ def stage_movements(session: Session, user: User, zone_name: str, now: datetime 
     first = this_week - timedelta(weeks=WEEKS - 1)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
     bounds = [to_utc(datetime(d.year, d.month, d.day), zone_name) for d in [*weeks, this_week + timedelta(weeks=1)]]
-    moves = move_rows(user, bounds)
-    rows = session.execute(
-        select(moves.c.week, moves.c.advanced, func.sum(moves.c.moves)).group_by(moves.c.week, moves.c.advanced)
-    ).all()
+    statement, parameters = moves_statement(_weekly_moves, user, bounds)
+    rows = session.execute(statement, parameters).all()
     advanced: Counter[int] = Counter()
     other: Counter[int] = Counter()
     for index, moved_forward, count in rows:
         (advanced if moved_forward else other)[index] += int(count)
     return Movements([WeekFigures(w, advanced[i], other[i]) for i, w in enumerate(weeks)])
+
+
+def _weekly_moves(moves: Any) -> Any:
+    """Moves per week and direction among ``moves`` (:func:`move_rows`)."""
+    return select(moves.c.week, moves.c.advanced, func.sum(moves.c.moves)).group_by(moves.c.week, moves.c.advanced)
 
 
 def dashboard(session: Session, user: User, zone_name: str, now: datetime | None = None) -> dict[str, Any]:

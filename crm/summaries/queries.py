@@ -159,17 +159,57 @@ def move_rows(user: User, bounds: list[datetime]) -> Any:
     Whole hours come from the move tally; an hour that a bound cuts (a zone at :30 or
     :45 from UTC) is read live from the events, as are the moves of the confidential
     leads ``user`` watches without owning."""
+    edges = _edges(bounds)
+    ends = [edge + timedelta(hours=1) for edge in edges]
+    return _moves(_is_admin(user), user.id, bounds, hour_of(bounds[0]), edges, ends)
+
+
+def moves_statement(build: Callable[[Any], Any], user: User, bounds: list[datetime]) -> tuple[Any, dict[str, Any]]:
+    """The statement ``build`` makes over :func:`move_rows`, and the parameters it runs
+    with: built once per process for each kind of viewer and number of bounds and of
+    hours cut, the viewer and the instants bound when it runs."""
+    edges = _edges(bounds)
+    statement = _moves_statement(build, _is_admin(user), len(bounds), len(edges))
+    parameters: dict[str, Any] = {"viewer_id": user.id, "first_hour": hour_of(bounds[0])}
+    parameters.update({f"bound_{i}": bound for i, bound in enumerate(bounds)})
+    parameters.update({f"edge_{i}": edge for i, edge in enumerate(edges)})
+    parameters.update({f"edge_end_{i}": edge + timedelta(hours=1) for i, edge in enumerate(edges)})
+    return statement, parameters
+
+
+@lru_cache(maxsize=16)
+def _moves_statement(build: Callable[[Any], Any], admin: bool, bounds: int, edges: int) -> Any:
+    bound = sa.bindparam
+    return build(
+        _moves(
+            admin,
+            bound("viewer_id", type_=sa.Integer),
+            [bound(f"bound_{i}") for i in range(bounds)],
+            bound("first_hour"),
+            [bound(f"edge_{i}") for i in range(edges)],
+            [bound(f"edge_end_{i}") for i in range(edges)],
+        )
+    )
+
+
+def _edges(bounds: list[datetime]) -> list[datetime]:
+    """The hours the bounds cut (none in a zone whole hours from UTC)."""
+    return sorted({hour_of(b) for b in bounds if hour_of(b) != b})
+
+
+def _moves(admin: bool, viewer: Any, bounds: list[Any], first_hour: Any, edges: list[Any], ends: list[Any]) -> Any:
+    """:func:`move_rows` with values or bound parameters: ``edges`` the hours cut, ``ends``
+    the ends of those hours."""
     weeks = len(bounds) - 1
-    edges = sorted({hour_of(b) for b in bounds if hour_of(b) != b})
     hour = col(MoveTally.hour)
     tally: Any = select(  # type: ignore[call-overload]
         sa.case(*((hour < bounds[i + 1], i) for i in range(weeks))).label("week"),
         col(MoveTally.advanced).label("advanced"),
         col(MoveTally.moves).label("moves"),
     ).where(
-        hour >= hour_of(bounds[0]),
+        hour >= first_hour,
         hour < bounds[-1],
-        _counted_for(user, col(MoveTally.confidential), col(MoveTally.owner_id)),
+        _seen_by(admin, viewer, col(MoveTally.confidential), col(MoveTally.owner_id)),
     )
     if edges:
         tally = tally.where(hour.not_in(edges))
@@ -186,10 +226,10 @@ def move_rows(user: User, bounds: list[datetime]) -> Any:
         )
 
     if edges:
-        in_edge = or_(*(sa.and_(occurred >= e, occurred < e + timedelta(hours=1)) for e in edges))
-        parts.append(live(in_edge, _counted_for(user, col(Lead.confidential), col(Lead.owner_id))))
-    if not _is_admin(user):
-        parts.append(live(*_watched_not_owned(user)))
+        in_edge = or_(*(sa.and_(occurred >= e, occurred < end) for e, end in zip(edges, ends, strict=True)))
+        parts.append(live(in_edge, _seen_by(admin, viewer, col(Lead.confidential), col(Lead.owner_id))))
+    if not admin:
+        parts.append(live(*_watched_not_owned_by(viewer)))
     if len(parts) == 1:
         return tally.subquery("moves")
     return sa.union_all(*parts).subquery("moves")
