@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 from crm.accounts.models import Role
 from crm.core.db import db
 from crm.core.events import Event
+from crm.leads.board import BOARD_CARDS
 from crm.leads.models import PIPELINE, Lead, Stage
 from crm.leads.operations import move_lead_to_stage
 from tests.conftest import make_test_app
@@ -163,12 +164,12 @@ def test_a_full_column_shows_more_cards_on_demand(app: Any, session: Session, cl
     me = make_user(session, email="officer@jisr.example", language="en")
     other = make_user(session)
     secret = make_lead(session, owner=other, title="Someone's secret", confidential=True)
-    leads = [make_lead(session, owner=me) for _ in range(45)]
+    leads = [make_lead(session, owner=me) for _ in range(2 * BOARD_CARDS + 5)]
     session.commit()
     login(client, "officer@jisr.example")
     page = client.get("/pipeline").get_data(as_text=True)
-    assert page.count("board-card mb-2") == 20
-    assert "Show more (25 not shown)" in page
+    assert page.count("board-card mb-2") == BOARD_CARDS
+    assert f"Show more ({BOARD_CARDS + 5} not shown)" in page
     newest_first = [lead.id for lead in reversed(leads)]
     seen = [int(i) for i in re.findall(r'data-lead-id="(\d+)"', page)]
     link = _more_link(page, "identified")

@@ -20,7 +20,7 @@ from crm.core.time import to_local, to_utc, utcnow
 from crm.leads.choices import Named, filter_choices, named
 from crm.leads.models import Currency, Stage
 from crm.organisations.models import Organisation
-from crm.summaries.queries import lead_rows, move_rows, overdue_rows
+from crm.summaries.queries import moves_statement, over_lead_rows, overdue_statement
 
 WEEKS = 12
 
@@ -37,7 +37,13 @@ def _lead_figures(session: Session, user: User) -> list[Any]:
     """``(part, stage, currency, ident, leads, value)`` rows: by stage and currency (part
     0), by sector (1, ``ident`` the sector's id, 0 for none) and by Moroccan organisation
     (2), in one statement over one reading of the lead tally as ``user`` sees it."""
-    tally: Any = sa.select(lead_rows(user)).cte("seen")
+    statement, parameters = over_lead_rows(_figures_statement, user)
+    return list(session.execute(statement, parameters).all())
+
+
+def _figures_statement(rows: Any) -> Any:
+    """The three groupings of :func:`_lead_figures` over the tally rows ``rows``."""
+    tally: Any = sa.select(rows).cte("seen")
     text, amount = sa.literal("", sa.String), sa.literal(0, sa.Numeric(20, 2))
     leads = func.sum(tally.c.leads)
     parts = [
@@ -49,7 +55,7 @@ def _lead_figures(session: Session, user: User) -> list[Any]:
             tally.c.ma_organisation_id
         ),
     ]
-    return list(session.execute(sa.union_all(*parts)).all())
+    return sa.union_all(*parts)
 
 
 def pipeline_by_stage(rows: list[Any]) -> list[StageFigures]:
@@ -89,15 +95,19 @@ def leads_by_institution(session: Session, rows: list[Any], kept: list[Named]) -
 
 
 def overdue_by_owner(session: Session, user: User, now: datetime | None = None) -> list[tuple[User, int]]:
-    rows = overdue_rows(user, now or utcnow())
+    statement, parameters = overdue_statement(_overdue_owners, user, now or utcnow())
+    return [(owner, int(n)) for owner, n in session.exec(statement, params=parameters).all()]
+
+
+def _overdue_owners(rows: Any) -> Any:
+    """The owners with overdue follow-ups among ``rows`` (:func:`overdue_rows`), the most first."""
     counts = select(rows.c.owner_id, func.sum(rows.c.followups).label("n")).group_by(rows.c.owner_id).subquery()
-    found = session.exec(
+    return (
         select(User, counts.c.n)
         .join(counts, counts.c.owner_id == col(User.id))
         .where(counts.c.n > 0)
         .order_by(counts.c.n.desc(), col(User.id))
-    ).all()
-    return [(owner, int(n)) for owner, n in found]
+    )
 
 
 @dataclass
@@ -131,15 +141,18 @@ def stage_movements(session: Session, user: User, zone_name: str, now: datetime 
     first = this_week - timedelta(weeks=WEEKS - 1)
     weeks = [first + timedelta(weeks=i) for i in range(WEEKS)]
     bounds = [to_utc(datetime(d.year, d.month, d.day), zone_name) for d in [*weeks, this_week + timedelta(weeks=1)]]
-    moves = move_rows(user, bounds)
-    rows = session.execute(
-        select(moves.c.week, moves.c.advanced, func.sum(moves.c.moves)).group_by(moves.c.week, moves.c.advanced)
-    ).all()
+    statement, parameters = moves_statement(_weekly_moves, user, bounds)
+    rows = session.execute(statement, parameters).all()
     advanced: Counter[int] = Counter()
     other: Counter[int] = Counter()
     for index, moved_forward, count in rows:
         (advanced if moved_forward else other)[index] += int(count)
     return Movements([WeekFigures(w, advanced[i], other[i]) for i, w in enumerate(weeks)])
+
+
+def _weekly_moves(moves: Any) -> Any:
+    """Moves per week and direction among ``moves`` (:func:`move_rows`)."""
+    return select(moves.c.week, moves.c.advanced, func.sum(moves.c.moves)).group_by(moves.c.week, moves.c.advanced)
 
 
 def dashboard(session: Session, user: User, zone_name: str, now: datetime | None = None) -> dict[str, Any]:

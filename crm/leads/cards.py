@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any, NamedTuple
 
 from sqlalchemy import union_all
@@ -144,11 +145,13 @@ def _names(org: Any) -> list[Any]:
     return [org.name_ar, org.name_fr, org.name_en, org.acronym]
 
 
-def _cards(session: Session, parts: list[Any]) -> list[Card]:
-    ids = union_all(*(select(part.c.lead_id) for part in parts)).subquery()
+@lru_cache(maxsize=1)
+def _card_query() -> Any:
+    """What a card shows, joined to its organisations and owner, newest first: the same
+    for every board, built once per process (each board only adds which leads)."""
     ma = aliased(Organisation)
     us = aliased(Organisation)
-    query = (
+    return (
         select(  # type: ignore[call-overload]
             col(Lead.id),
             col(Lead.title),
@@ -165,9 +168,13 @@ def _cards(session: Session, parts: list[Any]) -> list[Card]:
         .join(ma, col(ma.id) == col(Lead.ma_organisation_id))
         .join(us, col(us.id) == col(Lead.us_organisation_id))
         .join(User, col(User.id) == col(Lead.owner_id))
-        .where(col(Lead.id).in_(select(ids.c.lead_id)))
         .order_by(col(Lead.updated_at).desc(), col(Lead.id).desc())
     )
+
+
+def _cards(session: Session, parts: list[Any]) -> list[Card]:
+    ids = union_all(*(select(part.c.lead_id) for part in parts)).subquery()
+    query = _card_query().where(col(Lead.id).in_(select(ids.c.lead_id)))
     language = current_language()
     cards = []
     for row in session.execute(query):

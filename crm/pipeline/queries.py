@@ -22,7 +22,7 @@ from crm.leads.filters import LeadFilter, filter_conditions
 from crm.leads.models import Currency, Lead, Stage
 from crm.leads.queries import visible_to
 from crm.pipeline.models import ReferenceRate, StageProbability
-from crm.summaries.queries import lead_rows, summarisable
+from crm.summaries.queries import over_lead_rows, summarisable
 
 CENT = Decimal("0.01")
 # Each stage's probability until an administrator sets another (percent).
@@ -205,7 +205,8 @@ def board_totals(
     defaults = stage_probabilities(session)
     columns: dict[Stage, Totals] = {}
     if summarisable(lead_filter):
-        for stage, currency, count, valued, value, own, by_default in session.execute(_tally_totals(user, lead_filter)):
+        statement, parameters = over_lead_rows(_tally_totals, user, lead_filter)
+        for stage, currency, count, valued, value, own, by_default in session.execute(statement, parameters):
             weighted = Decimal(str(own)) + Decimal(str(by_default)) * defaults[Stage(stage)]
             columns.setdefault(Stage(stage), Totals()).add(currency or None, count, value if valued else None, weighted)
         return BoardFigures(columns, current_rate(session))
@@ -215,8 +216,8 @@ def board_totals(
     return BoardFigures(columns, current_rate(session))
 
 
-def _tally_totals(user: User, lead_filter: LeadFilter | None) -> Any:
-    rows = lead_rows(user, lead_filter)
+def _tally_totals(rows: Any) -> Any:
+    """Each stage's and currency's sums over the tally rows ``rows`` (:func:`lead_rows`)."""
     return (
         select(  # type: ignore[call-overload]
             rows.c.stage,

@@ -63,7 +63,7 @@ def due_count(session: Session, viewer: User, *, now: datetime | None = None, li
     the same cost whatever the number of follow-ups, as the navigation shows it on every
     page.  With ``limit``, no more than ``limit`` + 1 (the badge's "more than")."""
     now = now or utcnow()
-    found = int(session.exec(due_before(viewer, end_of_today(now, viewer.timezone))).one())
+    found = due_before(session, viewer, end_of_today(now, viewer.timezone))
     return found if limit is None else min(found, limit + 1)
 
 
