@@ -61,7 +61,9 @@ move: if the resource changed meanwhile, the change is refused with 412 (and the
 ETag). Without If-Match the change applies, last writer wins, as on the web pages.
 If-None-Match on a read answers 304 when nothing changed.
 
-Requests are limited per token (429 with Retry-After beyond the limit)."""
+Requests are limited per token and minute. Every answer tells the budget left
+(X-RateLimit-Limit, X-RateLimit-Remaining, and X-RateLimit-Reset in Unix seconds); a
+request beyond it answers 429 with Retry-After."""
 
 DESCRIPTIONS = {
     200: "The resource.",
