@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import random
 import threading
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -234,22 +235,25 @@ def test_two_transactions_scheduling_on_one_lead_at_once_both_count(app: Any, se
             conn.execute(sa.insert(table).values(**row, due_at=late))
         done.set()
 
-    worker = threading.Thread(target=second)
+    worker = threading.Thread(target=second, daemon=True)
     worker.start()
     waiting = sa.text(
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
-    with engine.connect() as watcher:
-        for _ in range(500):  # until the second waits for the lead the first holds
-            if watcher.execute(waiting).scalar_one():
-                break
-            threading.Event().wait(0.01)
-        else:
-            pytest.fail("the second transaction never waited for the first")
-    assert not done.is_set()
-    first_tx.commit()
-    first.close()
-    worker.join(10)
+    try:
+        with engine.connect() as watcher:
+            deadline = time.monotonic() + 60  # a busy machine is slow to start the second
+            while not watcher.execute(waiting).scalar_one():
+                if done.is_set() or time.monotonic() > deadline:
+                    pytest.fail("the second transaction never waited for the first")
+                threading.Event().wait(0.01)
+        assert not done.is_set()
+        first_tx.commit()
+    finally:  # whatever happened, the first lets go, so the second (and the next test) can go on
+        if first_tx.is_active:
+            first_tx.rollback()
+        first.close()
+        worker.join(30)
     assert done.is_set()
     session.expire_all()
     assert session.get(Lead, lead.id).next_due_at == early  # type: ignore[union-attr]

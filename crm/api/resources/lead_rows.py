@@ -82,7 +82,13 @@ def lead_out(session: Session, leads: list[Lead]) -> list[LeadOut]:
     """ORM leads (as a write leaves them) as the API shows leads: their watchers in one query."""
     watchers = links_of(session, LeadWatcher, "lead_id", "user_id", [pk(lead) for lead in leads])
     defaults = stage_probabilities(session) if leads else {}
-    return [_out(_Values(lead.model_dump()), watchers.get(pk(lead), []), defaults) for lead in leads]
+    return [_out(_columns_of(lead), watchers.get(pk(lead), []), defaults) for lead in leads]
+
+
+def _columns_of(lead: Lead) -> _Values:
+    """The lead's columns, read through the object (so that those a commit or a trigger
+    expired are loaded again, as ``next_due_at`` after a follow-up changed)."""
+    return _Values({column.key: getattr(lead, column.key) for column in LEAD_TABLE.c})
 
 
 # One lead by id, for an administrator or for anyone else: built once per database kind
