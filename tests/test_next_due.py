@@ -241,7 +241,9 @@ def test_two_transactions_scheduling_on_one_lead_at_once_both_count(app: Any, se
         "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'"
     )
     try:
-        with engine.connect() as watcher:
+        # Autocommit: each look at pg_stat_activity is a new snapshot (one transaction
+        # would keep showing the first, taken before the second had started to wait).
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as watcher:
             deadline = time.monotonic() + 60  # a busy machine is slow to start the second
             while not watcher.execute(waiting).scalar_one():
                 if done.is_set() or time.monotonic() > deadline:
