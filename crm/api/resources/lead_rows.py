@@ -68,7 +68,11 @@ def _out(values: Mapping[str, Any], watchers: list[int], defaults: dict[Any, int
 class _Values(dict[str, Any]):
     """A row's values read as attributes too (what the probability rules read)."""
 
-    __getattr__ = dict.__getitem__
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self[name]
+        except KeyError:  # what ``getattr``/``hasattr`` expect of a missing attribute
+            raise AttributeError(name) from None
 
 
 def rows_out(session: Session, rows: Iterable[Any]) -> list[LeadOut]:
