@@ -71,16 +71,17 @@ def _frozen(value: Any) -> Any:
     return tuple(_frozen(v) for v in value) if isinstance(value, list | tuple | set | frozenset) else value
 
 
-def planner_rows(session: Session, query: Any) -> int | None:
+def planner_rows(session: Session, query: Any, key: Hashable | None = None) -> int | None:
     """PostgreSQL's estimate of ``query``'s rows (``None`` elsewhere, or if it cannot be had).
 
     An estimate is a planner's guess from statistics that change slowly: a process reuses
     one for :data:`ESTIMATE_SECONDS` rather than compile and plan the same query again
-    on every page of a long list."""
+    on every page of a long list.  ``key``: what the estimate is kept under, if the caller
+    has one cheaper to make than the query's own."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return None
-    key = _estimate_key(bind, query)
+    key = _estimate_key(bind, query) if key is None else key
     now = time.monotonic()
     kept = _ESTIMATES.get(key) if key is not None else None
     if kept is not None and now - kept[0] < ESTIMATE_SECONDS:

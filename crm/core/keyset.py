@@ -123,7 +123,10 @@ class Key:
         if position.value is None:  # among the empty values, which sort last
             within = sa.and_(self.column.is_(None), past(self.tie, position.ident))
             return [within] if forward else [within, self.column.is_not(None)]
-        found = past(sa.tuple_(self.column, self.tie), (position.value, position.ident))
+        at: Any = (position.value, position.ident)
+        if isinstance(position.value, sa.ClauseElement):  # bound parameters, typed: a tuple of its own
+            at = sa.tuple_(*at)
+        found = past(sa.tuple_(self.column, self.tie), at)
         return [found, self.column.is_(None)] if forward and self.nullable else [found]
 
 
@@ -138,7 +141,7 @@ class Parts:
 def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
     """``query`` (a ``select``) limited to its first ``n`` rows meeting ``condition`` (none:
     all, or :class:`Parts`) in ``order``, after ``offset`` (a page by number, never with
-    parts), with their place in that order as the column ``n``.  Parts are read each
+    parts; an int or a bound parameter), with their place in that order as the column ``n``.  Parts are read each
     through its own index range, in one query: ``UNION ALL`` of each part's first ``n``
     rows, numbered part after part."""
     if not isinstance(condition, Parts):
@@ -146,7 +149,7 @@ def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0
         if condition is not None:
             found = found.where(condition)
         found = found.order_by(*order).limit(n)
-        return found.offset(offset) if offset else found
+        return found if isinstance(offset, int) and not offset else found.offset(offset)
     branches = []
     for number, part in enumerate(condition.conditions):
         branch = (

@@ -5,14 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlmodel import col
 
 from crm.accounts.models import User
 from crm.api.framework import Call, Reply, created, endpoint
-from crm.api.listing import key_of, list_page, listed, page_reply, page_window
+from crm.api.listing import list_page, listed, page_reply, page_window
 from crm.api.problems import ApiError, invalid
-from crm.api.resources.lead_rows import LEAD_TABLE, lead_columns, lead_out, read_lead, rows_out
+from crm.api.resources.lead_pages import LeadPages
+from crm.api.resources.lead_rows import lead_out, read_lead, rows_out
 from crm.api.schemas.leads import (
     ActivityCreate,
     ActivityList,
@@ -25,10 +26,8 @@ from crm.api.schemas.leads import (
     LeadUpdate,
     StageMove,
 )
-from crm.core.counting import bounded_count
 from crm.core.db import db, pk
 from crm.core.i18n import lazy_gettext as _l
-from crm.core.keyset import ranged
 from crm.core.time import utcnow
 from crm.inbound.api import activities_out
 from crm.leads.filters import LeadFilter, filter_conditions
@@ -59,6 +58,7 @@ def lead_for_body(user: User, lead_id: int) -> Lead:
 
 
 def _lead_conditions(call: Call) -> list[Any]:
+    """The list's filters (visibility is the list's own: :class:`LeadPages`)."""
     q: LeadQuery = call.query
     now = utcnow()
     # The filters the lead list has, applied as the list applies them; then the API's own.
@@ -71,7 +71,7 @@ def _lead_conditions(call: Call) -> list[Any]:
         owner_id=q.owner_id,
         mission_id=q.mission_id,
     )
-    found: list[Any] = [visible_to(call.user), *filter_conditions(shared, now=now, zone_name=call.user.timezone)]
+    found: list[Any] = filter_conditions(shared, now=now, zone_name=call.user.timezone)
     for column, value in (
         (Lead.meeting_id, q.meeting_id),
         (Lead.priority, q.priority),
@@ -92,43 +92,14 @@ def _lead_conditions(call: Call) -> list[Any]:
     return found
 
 
-LEAD_SORT_NULLABLE = ("estimated_value", "next_followup_due_at")
-
-
 @endpoint("GET", "/leads", name="list_leads", tag="leads", summary="List leads", query=LeadQuery, response=LeadList)
 def list_leads(call: Call) -> Any:
     """The leads the caller may see, filtered and sorted as asked (most recently changed first).
     Leads without an estimated value or an open follow-up come last in those orders, either way."""
     q: LeadQuery = call.query
-    conditions = _lead_conditions(call)
-    columns = {
-        "updated_at": col(Lead.updated_at),
-        "created_at": col(Lead.created_at),
-        "title": func.lower(Lead.title),
-        "stage": col(Lead.stage_rank),
-        "estimated_value": col(Lead.estimated_value),
-        "next_followup_due_at": col(Lead.next_due_at),
-        "id": col(Lead.id),
-    }
-    key = key_of(q.sort, columns, col(Lead.id), LEAD_SORT_NULLABLE)
-
-    def fetch(condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
-        # The page's ids first, from the leads alone (an index walk in every order).
-        ids: Any = select(col(Lead.id).label("lead_id"), key.column.label("sort_key")).where(*conditions)
-        page = ranged(ids, condition, order, n, offset).subquery("page")
-        return (
-            db.session.connection()
-            .execute(
-                select(*lead_columns(db.session), page.c.sort_key)
-                .select_from(LEAD_TABLE.join(page, page.c.lead_id == LEAD_TABLE.c.id))
-                .order_by(page.c.n)
-            )
-            .all()
-        )
-
-    shown, number = page_window(q, key, f"leads:{q.sort}", fetch, lambda row: (row.sort_key, row.id))
-    total = bounded_count(db.session, select(col(Lead.id)).where(*conditions))
-    found = listed(shown, number, q.limit, total)
+    pages = LeadPages(db.session, call.user, q.sort, _lead_conditions(call))
+    shown, number = page_window(q, pages.key, f"leads:{q.sort}", pages, lambda row: (row.sort_key, row.id))
+    found = listed(shown, number, q.limit, pages.count())
     return page_reply(LeadList, rows_out(db.session, found.rows), found)
 
 
