@@ -43,9 +43,26 @@ def bounded_count(session: Session, query: Any, limit: int | None = None) -> Cou
     limit = exact_limit() if limit is None else limit
     rows = query.order_by(None).limit(limit + 1).subquery()
     found = int(session.execute(sa.select(sa.func.count()).select_from(rows)).scalar_one())
+    return count_of(session, found, query, limit)
+
+
+def count_column(query: Any, most: Any, name: str = "list_total") -> Any:
+    """How many rows ``query`` has, reading at most ``most`` (the bound + 1; an int or a
+    bound parameter), as a column for a page's own statement: an uncorrelated subquery,
+    read once per statement, so a page and its count are one round trip.  Read its value
+    with :func:`count_of`."""
+    rows = query.order_by(None).limit(most).subquery()
+    return sa.select(sa.func.count()).select_from(rows).scalar_subquery().label(name)
+
+
+def count_of(session: Session, found: int, query: Any, limit: int, key: Hashable | None = None) -> Count:
+    """The :class:`Count` of ``found`` rows counted up to ``limit`` + 1: past the bound,
+    the planner's estimate of ``query`` (see :func:`planner_rows` for ``key``)."""
     if found <= limit:
         return Count(found)
-    estimate = planner_rows(session, query.order_by(None))
+    if key is None and callable(query):
+        query = query()
+    estimate = planner_rows(session, query if callable(query) else query.order_by(None), key=key)
     if estimate is None:
         return Count(limit + 1, exact=False)
     return Count(max(estimate, limit + 1), exact=False, estimated=True)
@@ -77,16 +94,19 @@ def planner_rows(session: Session, query: Any, key: Hashable | None = None) -> i
     An estimate is a planner's guess from statistics that change slowly: a process reuses
     one for :data:`ESTIMATE_SECONDS` rather than compile and plan the same query again
     on every page of a long list.  ``key``: what the estimate is kept under, if the caller
-    has one cheaper to make than the query's own."""
+    has one cheaper to make than the query's own (``query`` may then be a function making
+    it, called only if the estimate is not kept)."""
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return None
-    key = _estimate_key(bind, query) if key is None else key
+    if key is None:
+        query = query() if callable(query) else query
+        key = _estimate_key(bind, query)
     now = time.monotonic()
     kept = _ESTIMATES.get(key) if key is not None else None
     if kept is not None and now - kept[0] < ESTIMATE_SECONDS:
         return kept[1]
-    found = _plan_rows(session, bind, query)
+    found = _plan_rows(session, bind, query() if callable(query) else query)
     if key is not None:
         if len(_ESTIMATES) >= _ESTIMATES_KEPT:
             _ESTIMATES.pop(next(iter(_ESTIMATES)))

@@ -138,7 +138,7 @@ class Parts:
     conditions: tuple[Any, ...]
 
 
-def ranged(query: Any, condition: Any, order: list[Any], n: int, offset: int = 0) -> Any:
+def ranged(query: Any, condition: Any, order: list[Any], n: Any, offset: Any = 0) -> Any:
     """``query`` (a ``select``) limited to its first ``n`` rows meeting ``condition`` (none:
     all, or :class:`Parts`) in ``order``, after ``offset`` (a page by number, never with
     parts; an int or a bound parameter), with their place in that order as the column ``n``.  Parts are read each

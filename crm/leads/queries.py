@@ -12,7 +12,7 @@ from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
 from crm.accounts.models import Role, User
-from crm.core.counting import bounded_count
+from crm.core.counting import bounded_count, count_column, count_of, exact_limit
 from crm.core.i18n import current_language, pick_name
 from crm.core.keyset import Key, Listing, WalkedKey, listed, ranged, window
 from crm.core.time import utcnow
@@ -166,15 +166,19 @@ def lead_window(
     lead_filter: LeadFilter | None = None,
     now: datetime | None = None,
 ) -> LeadWindow:
-    """One page of visible leads with what the list shows, in two queries whatever the
-    size: the page (by keyset, :mod:`crm.core.keyset`), and a count that reads at most
-    the bound's rows.  A cursor not issued here raises :class:`BadCursor`.
+    """One page of visible leads with what the list shows, in one query whatever the
+    size: the page (by keyset, :mod:`crm.core.keyset`) and, as a column of it, a count
+    that reads at most the bound's rows.  A cursor not issued here raises :class:`BadCursor`.
 
     The page's ids are found from the lead table alone (walking the sort column's index)
     and numbered in order there; only its rows are then joined to what a list shows.
     Sorting the joined rows instead carried every matching lead's organisations, owner and
     sector through the sort."""
     conditions = _conditions(user, lead_filter, now)
+    # The count travels with the page: a column of its statement (read once per statement).
+    counted = select(col(Lead.id)).where(*conditions)
+    bound = exact_limit()
+    total = count_column(counted, bound + 1)
     f = lead_filter or LeadFilter()
     key = lead_key(f)
     by_owner = f.sort == "owner" and session.get_bind().dialect.name == "postgresql"
@@ -191,12 +195,17 @@ def lead_window(
                 # would otherwise read them owner by owner through the index, some ten times slower).
                 ids = ids.outerjoin(User, col(User.id) == col(Lead.owner_id))
             page = ranged(ids, condition, order, n).subquery("page")
-        query = _row_query().add_columns(page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
+        query = (
+            _row_query().add_columns(total, page.c.sort_key).join(page, page.c.lead_id == Lead.id).order_by(page.c.n)
+        )
         return list(session.connection().execute(query).all())
 
     order = f"-{f.sort}" if f.descending else f.sort  # a cursor serves the order it was made in
     found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0]))
-    count = bounded_count(session, select(col(Lead.id)).where(*conditions))
+    if found.rows:
+        count = count_of(session, int(found.rows[0][-2]), counted, bound)
+    else:  # an empty page (past the end, say) says nothing of the list's size
+        count = bounded_count(session, counted, bound)
     language = current_language()
     return listed(found, count, [_lead_row(row, language) for row in found.rows])
 

@@ -19,7 +19,7 @@ from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
 from crm.api.resources.lead_rows import LEAD_TABLE, lead_columns
-from crm.core.counting import Count, exact_limit, planner_rows
+from crm.core.counting import Count, count_column, count_of, exact_limit
 from crm.core.keyset import Key, Parts, Position, WalkedKey, ranged
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to_viewer
@@ -93,8 +93,7 @@ class LeadPages:
         page = ranged(ids, condition, order, n, sa.bindparam("skip", type_=sa.Integer) if offset else 0)
         page = page.subquery("page")
         counted = sa.select(col(Lead.id)).where(self._visible(), *self.filters)
-        bounded = counted.limit(sa.bindparam("count_limit", type_=sa.Integer)).subquery("counted")
-        total = sa.select(sa.func.count()).select_from(bounded).scalar_subquery().label("list_total")
+        total = count_column(counted, sa.bindparam("count_limit", type_=sa.Integer))
         return (
             sa.select(*lead_columns(self.session), page.c.sort_key, total)
             .select_from(LEAD_TABLE.join(page, page.c.lead_id == LEAD_TABLE.c.id))
@@ -112,7 +111,7 @@ class LeadPages:
             values["at_id"] = condition.ident
             if condition.value is not None:
                 values["at_value"] = condition.value
-        rows = self.session.connection().execute(self._statement(condition, bool(offset)), values).all()
+        rows = list(self.session.connection().execute(self._statement(condition, bool(offset)), values).all())
         if rows and self.total is None:
             self.total = self._count(int(rows[0].list_total), limit)
         return rows
@@ -128,19 +127,16 @@ class LeadPages:
         return self.total
 
     def _count(self, found: int, limit: int) -> Count:
-        if found <= limit:
-            return Count(found)
-        visible = sa.true() if self.admin else visible_to_viewer(self.viewer)
-        query = sa.select(col(Lead.id)).where(visible, *self.filters)
+        def query() -> Any:
+            visible = sa.true() if self.admin else visible_to_viewer(self.viewer)
+            return sa.select(col(Lead.id)).where(visible, *self.filters)
+
         # Without filters the estimate is the viewer's alone: kept under that, not the
         # statement's key (which would cost about what the page does to make).
         reuse = (
             None if self.filters else ("api-leads", str(self.session.get_bind().engine.url), self.admin, self.viewer)
         )
-        estimate = planner_rows(self.session, query, key=reuse)
-        if estimate is None:
-            return Count(limit + 1, exact=False)
-        return Count(max(estimate, limit + 1), exact=False, estimated=True)
+        return count_of(self.session, found, query, limit, key=reuse)
 
 
 def _kind(position: Position | None) -> Hashable:
