@@ -26,7 +26,7 @@ from crm.core.events import Event
 from crm.core.time import utcnow
 from crm.digests.models import Subscription
 from crm.leads.models import Lead, SavedFilter
-from crm.leads.queries import visible_to
+from crm.leads.queries import sees_lead_of
 
 # Events about these rows concern everyone who uses the app (no lead, no account).
 SHARED_ENTITIES = ("organisation", "contact", "mission", "meeting", "sector")
@@ -61,7 +61,7 @@ def visible_events(user: User) -> Any:
     account, tokens and saved filters."""
     if user.role == Role.ADMIN:
         return sa.true()
-    lead_seen = sa.exists().where(col(Lead.id) == col(Event.lead_id), visible_to(user))
+    lead_seen = sees_lead_of(user, col(Event.lead_id))
     shared = sa.and_(
         col(Event.lead_id).is_(None),
         col(Event.entity_type).in_(SHARED_ENTITIES),
@@ -79,7 +79,8 @@ def visible_events(user: User) -> Any:
     # if the lead was open, to its owner if it was confidential.
     deletion_seen = sa.and_(
         col(Event.type) == "lead.deleted",
-        ~sa.exists().where(col(Lead.id) == col(Event.lead_id)),
+        # Looked up per event, as ``lead_seen``: an anti-join here hashed every lead.
+        sa.select(sa.literal(1)).where(col(Lead.id) == col(Event.lead_id)).scalar_subquery().is_(None),
         sa.or_(
             Event.payload["confidential"].as_boolean().is_(False),  # type: ignore[index]
             Event.payload["owner_id"].as_integer() == user.id,  # type: ignore[index]

@@ -8,6 +8,7 @@ from decimal import Decimal
 from functools import cache
 from typing import Any, NamedTuple
 
+import sqlalchemy as sa
 from sqlalchemy.orm import aliased
 from sqlmodel import Session, col, func, or_, select
 
@@ -42,6 +43,18 @@ def visible_to_viewer(viewer: Any) -> Any:
     id, or a bind parameter (a statement built once and run for whoever asks)."""
     watched = select(LeadWatcher.lead_id).where(LeadWatcher.user_id == viewer)
     return or_(col(Lead.confidential).is_(False), Lead.owner_id == viewer, col(Lead.id).in_(watched))
+
+
+def sees_lead_of(user: User, lead_id: Any) -> Any:
+    """A condition on rows hanging from a lead (``lead_id``: their column): ``user`` may see
+    that lead (:func:`visible_to`), looked up for each row read through the lead's primary
+    key.  A scalar subquery, which PostgreSQL never turns into a hash of every visible lead
+    as it did a join or an ``EXISTS`` whenever it expected to read many rows: a page (or a
+    bounded count) then read the whole lead table before its first row, 25-45 ms at
+    100,000 leads.  A missing lead is seen by nobody."""
+    if user.role == Role.ADMIN:
+        return sa.true()
+    return select(visible_to_viewer(user.id)).where(col(Lead.id) == lead_id).scalar_subquery()
 
 
 def can_see(session: Session, user: User, lead: Lead) -> bool:

@@ -22,8 +22,7 @@ from crm.followups.operations import (
     reschedule_followup,
     schedule_followup,
 )
-from crm.leads.models import Lead
-from crm.leads.queries import visible_lead, visible_to
+from crm.leads.queries import sees_lead_of, visible_lead
 
 
 def _followup(user: User, followup_id: int) -> FollowUp:
@@ -45,7 +44,7 @@ def _followup(user: User, followup_id: int) -> FollowUp:
 def list_followups(call: Call) -> Any:
     """Follow-ups of the leads the caller may see, soonest due first."""
     q: FollowUpQuery = call.query
-    query = select(FollowUp).join(Lead, col(Lead.id) == col(FollowUp.lead_id)).where(visible_to(call.user))
+    query = select(FollowUp).where(sees_lead_of(call.user, col(FollowUp.lead_id)))
     for column, value in ((FollowUp.lead_id, q.lead_id), (FollowUp.owner_id, q.owner_id), (FollowUp.status, q.status)):
         if value is not None:
             query = query.where(col(column) == value)

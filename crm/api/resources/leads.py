@@ -33,7 +33,7 @@ from crm.inbound.api import activities_out
 from crm.leads.filters import LeadFilter, filter_conditions
 from crm.leads.models import Activity, Lead
 from crm.leads.operations import create_lead, delete_lead, log_activity, move_lead_to_stage, update_lead
-from crm.leads.queries import visible_lead, visible_to
+from crm.leads.queries import sees_lead_of, visible_lead
 from crm.search.queries import lead_matches
 
 
@@ -216,7 +216,7 @@ def _activity(user: User, activity_id: int) -> Activity:
 def list_activities(call: Call) -> Any:
     """Notes, calls, emails and meetings logged on the leads the caller may see."""
     q: ActivityQuery = call.query
-    query = select(Activity).join(Lead, col(Lead.id) == col(Activity.lead_id)).where(visible_to(call.user))
+    query = select(Activity).where(sees_lead_of(call.user, col(Activity.lead_id)))
     for column, value in ((Activity.lead_id, q.lead_id), (Activity.kind, q.kind), (Activity.author_id, q.author_id)):
         if value is not None:
             query = query.where(col(column) == value)
