@@ -14,6 +14,7 @@ from sqlmodel import Session
 
 from crm.followups import agenda as agenda_module
 from crm.followups.agenda import agenda, group_page
+from crm.today import queries as today_queries
 from tests.factories import make_followup, make_lead, make_user
 from tests.test_web import count_queries
 from tests.web_helpers import login
@@ -72,6 +73,7 @@ def test_the_pages_show_a_count_and_a_way_to_the_rest(
     session: Session, client: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(agenda_module, "PER_GROUP", 3)
+    monkeypatch.setattr(today_queries, "TODAY_PER_GROUP", 3)
     _overdue(session, 7)
     with time_machine.travel(NOW, tick=False):
         login(client, "officer@jisr.example")
