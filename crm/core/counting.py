@@ -62,7 +62,9 @@ def count_of(session: Session, found: int, query: Any, limit: int, key: Hashable
         return Count(found)
     if key is None and callable(query):
         query = query()
-    estimate = planner_rows(session, query if callable(query) else query.order_by(None), key=key)
+    if not callable(query):
+        query = query.order_by(None)
+    estimate = planner_rows(session, query, key=key)
     if estimate is None:
         return Count(limit + 1, exact=False)
     return Count(max(estimate, limit + 1), exact=False, estimated=True)

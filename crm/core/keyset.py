@@ -141,9 +141,9 @@ class Parts:
 def ranged(query: Any, condition: Any, order: list[Any], n: Any, offset: Any = 0) -> Any:
     """``query`` (a ``select``) limited to its first ``n`` rows meeting ``condition`` (none:
     all, or :class:`Parts`) in ``order``, after ``offset`` (a page by number, never with
-    parts; an int or a bound parameter), with their place in that order as the column ``n``.  Parts are read each
-    through its own index range, in one query: ``UNION ALL`` of each part's first ``n``
-    rows, numbered part after part."""
+    parts), with their place in that order as the column ``n``; ``n`` and ``offset`` are
+    ints or bound parameters.  Parts are read each through its own index range, in one
+    query: ``UNION ALL`` of each part's first ``n`` rows, numbered part after part."""
     if not isinstance(condition, Parts):
         found = query.add_columns(sa.func.row_number().over(order_by=order).label("n"))
         if condition is not None:
