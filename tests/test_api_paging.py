@@ -232,6 +232,18 @@ def test_the_count_is_exact_up_to_the_bound_and_an_estimate_beyond(
     assert few["total_exact"] and few["total"] == len(few["items"]) <= 5
 
 
+def test_a_page_past_the_end_still_counts_the_whole_list(client: Any, leads: dict[str, Any]) -> None:
+    """The count comes with a page's rows; a page with none (by number, past the end, or a
+    filter that meets nothing) counts the list on its own, visibility included."""
+    headers = bearer(leads["token"])
+    seen = 17 - len(leads["hidden"]) + 1
+    past = client.get("/api/v1/leads?limit=10&page=9", headers=headers).get_json()
+    assert past["items"] == [] and (past["total"], past["total_exact"]) == (seen, True)
+    nothing = client.get("/api/v1/leads?limit=10&stage=agreement_signed", headers=headers)
+    assert nothing.status_code == 200, nothing.get_json()
+    assert (nothing.get_json()["items"], nothing.get_json()["total"]) == ([], 0)
+
+
 def test_confidential_leads_never_reach_another_officer_while_paging(
     session: Session, client: Any, leads: dict[str, Any]
 ) -> None:

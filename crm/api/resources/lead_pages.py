@@ -19,8 +19,8 @@ from sqlmodel import Session, col
 
 from crm.accounts.models import Role, User
 from crm.api.resources.lead_rows import LEAD_TABLE, lead_columns
-from crm.core.counting import Count, count_column, count_of, exact_limit
-from crm.core.keyset import Key, Parts, Position, WalkedKey, ranged
+from crm.core.counting import Count, bounded_count, count_column, count_of, exact_limit
+from crm.core.keyset import NEXT, Key, Parts, Position, WalkedKey, ranged
 from crm.leads.models import Lead
 from crm.leads.queries import visible_to_viewer
 
@@ -82,7 +82,7 @@ class LeadPages:
         if position is None:
             order, condition = key.order(), None
         else:
-            order = key.order(reverse=position.direction != "n")
+            order = key.order(reverse=position.direction != NEXT)
             bound = Position(
                 position.direction,
                 None if position.value is None else sa.bindparam("at_value", type_=key.column.type),
@@ -119,11 +119,8 @@ class LeadPages:
     def count(self) -> Count:
         """How many leads the list has (read with its page; counted on its own if the page was empty)."""
         if self.total is None:
-            limit = exact_limit()
-            counted = sa.select(col(Lead.id)).where(self._visible(), *self.filters).limit(limit + 1).subquery()
-            values = {} if self.admin else {"viewer": self.viewer}
-            found = self.session.connection().execute(sa.select(sa.func.count()).select_from(counted), values)
-            self.total = self._count(int(found.scalar_one()), limit)
+            visible = sa.true() if self.admin else visible_to_viewer(self.viewer)
+            self.total = bounded_count(self.session, sa.select(col(Lead.id)).where(visible, *self.filters))
         return self.total
 
     def _count(self, found: int, limit: int) -> Count:
