@@ -57,14 +57,11 @@ def count_column(query: Any, most: Any, name: str = "list_total") -> Any:
 
 def count_of(session: Session, found: int, query: Any, limit: int, key: Hashable | None = None) -> Count:
     """The :class:`Count` of ``found`` rows counted up to ``limit`` + 1: past the bound,
-    the planner's estimate of ``query`` (see :func:`planner_rows` for ``key``)."""
+    the planner's estimate of ``query`` (a query, or a function making it: see
+    :func:`planner_rows` for ``key``)."""
     if found <= limit:
         return Count(found)
-    if key is None and callable(query):
-        query = query()
-    if not callable(query):
-        query = query.order_by(None)
-    estimate = planner_rows(session, query, key=key)
+    estimate = planner_rows(session, query if callable(query) else query.order_by(None), key=key)
     if estimate is None:
         return Count(limit + 1, exact=False)
     return Count(max(estimate, limit + 1), exact=False, estimated=True)
@@ -101,7 +98,7 @@ def planner_rows(session: Session, query: Any, key: Hashable | None = None) -> i
     bind = session.get_bind()
     if bind.dialect.name != "postgresql":
         return None
-    if key is None:
+    if key is None:  # the query's own key: it is made now
         query = query() if callable(query) else query
         key = _estimate_key(bind, query)
     now = time.monotonic()

@@ -216,7 +216,7 @@ def lead_window(
     order = f"-{f.sort}" if f.descending else f.sort  # a cursor serves the order it was made in
     found = window(fetch, key, order, cursor=cursor, limit=per_page, position_of=lambda row: (row[-1], row[0]))
     if found.rows:
-        count = count_of(session, int(found.rows[0][-2]), counted, bound)
+        count = count_of(session, int(found.rows[0].list_total), counted, bound)
     else:  # an empty page (past the end, say) says nothing of the list's size
         count = bounded_count(session, counted, bound)
     language = current_language()

@@ -119,21 +119,21 @@ class LeadPages:
     def count(self) -> Count:
         """How many leads the list has (read with its page; counted on its own if the page was empty)."""
         if self.total is None:
-            visible = sa.true() if self.admin else visible_to_viewer(self.viewer)
-            self.total = bounded_count(self.session, sa.select(col(Lead.id)).where(visible, *self.filters))
+            self.total = bounded_count(self.session, self._counted())
         return self.total
 
-    def _count(self, found: int, limit: int) -> Count:
-        def query() -> Any:
-            visible = sa.true() if self.admin else visible_to_viewer(self.viewer)
-            return sa.select(col(Lead.id)).where(visible, *self.filters)
+    def _counted(self) -> Any:
+        """The list's leads, with the viewer's id in place (for a count or an estimate)."""
+        visible = sa.true() if self.admin else visible_to_viewer(self.viewer)
+        return sa.select(col(Lead.id)).where(visible, *self.filters)
 
+    def _count(self, found: int, limit: int) -> Count:
         # Without filters the estimate is the viewer's alone: kept under that, not the
         # statement's key (which would cost about what the page does to make).
         reuse = (
             None if self.filters else ("api-leads", str(self.session.get_bind().engine.url), self.admin, self.viewer)
         )
-        return count_of(self.session, found, query, limit, key=reuse)
+        return count_of(self.session, found, self._counted, limit, key=reuse)
 
 
 def _kind(position: Position | None) -> Hashable:
